@@ -1,0 +1,2 @@
+//! Symphra: a module runtime for async Rust applications.
+#![deny(missing_docs)]
