@@ -1,0 +1,206 @@
+//! Module configuration: a JSON value checked against the module's JSON Schema.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A module's configuration: a JSON value, cheap to clone.
+///
+/// Modules read it whole as a typed value with [`Config::parse`] or field by field with
+/// [`Config::get`].
+///
+/// ```
+/// use symphra::Config;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Pool { url: String, size: u32 }
+///
+/// let config = Config::new(serde_json::json!({ "url": "sqlite::memory:", "size": 4 }));
+/// let pool: Pool = config.parse()?;
+/// assert_eq!(pool.size, 4);
+/// assert_eq!(config.get::<String>("url")?.as_deref(), Some("sqlite::memory:"));
+/// # Ok::<(), symphra::ConfigError>(())
+/// ```
+#[derive(Clone, Default, PartialEq)]
+pub struct Config(Arc<Value>);
+
+impl Config {
+    /// Wraps a JSON value.
+    pub fn new(value: Value) -> Self {
+        Self(Arc::new(value))
+    }
+
+    /// The configuration as JSON.
+    pub fn as_value(&self) -> &Value {
+        &self.0
+    }
+
+    /// Reads the whole configuration as a `T`.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        T::deserialize(&*self.0).map_err(|error| ConfigError::Type {
+            field: String::new(),
+            message: error.to_string(),
+        })
+    }
+
+    /// Reads the top-level field `key` as a `T`; `Ok(None)` when the field is absent.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, ConfigError> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => T::deserialize(value)
+                .map(Some)
+                .map_err(|error| ConfigError::Type {
+                    field: key.to_owned(),
+                    message: error.to_string(),
+                }),
+        }
+    }
+}
+
+impl From<Value> for Config {
+    fn from(value: Value) -> Self {
+        Self::new(value)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Config({})", self.0)
+    }
+}
+
+/// A compiled JSON Schema for a module's configuration.
+#[derive(Clone)]
+pub struct ConfigSchema {
+    source: Arc<Value>,
+    validator: Arc<jsonschema::Validator>,
+}
+
+impl ConfigSchema {
+    /// Compiles `schema`; the error says why it is not a valid JSON Schema.
+    pub fn compile(schema: Value) -> Result<Self, String> {
+        let validator = jsonschema::validator_for(&schema).map_err(|error| error.to_string())?;
+        Ok(Self {
+            source: Arc::new(schema),
+            validator: Arc::new(validator),
+        })
+    }
+
+    /// The schema as written.
+    pub fn as_value(&self) -> &Value {
+        &self.source
+    }
+
+    /// Checks `config`, listing every rule it breaks.
+    pub fn check(&self, config: &Value) -> Result<(), Vec<Violation>> {
+        let violations: Vec<Violation> = self
+            .validator
+            .iter_errors(config)
+            .map(|error| Violation {
+                field: error.instance_path().to_string(),
+                rule: error.to_string(),
+            })
+            .collect();
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(violations)
+        }
+    }
+}
+
+impl fmt::Debug for ConfigSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConfigSchema({})", self.source)
+    }
+}
+
+/// One rule of the schema that a configuration breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Where in the configuration, as a JSON Pointer (`/pool/size`); empty for the root.
+    pub field: String,
+    /// The rule broken, in words (`-1 is less than the minimum of 1`).
+    pub rule: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = if self.field.is_empty() {
+            "(the whole configuration)"
+        } else {
+            &self.field
+        };
+        write!(f, "{field}: {}", self.rule)
+    }
+}
+
+/// A configuration value that cannot be read as the type asked for.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A field does not have the type the module asked for.
+    #[error("configuration field {field:?} cannot be read: {message}")]
+    Type {
+        /// The field (empty for the whole configuration).
+        field: String,
+        /// What serde said.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn schema() -> ConfigSchema {
+        ConfigSchema::compile(json!({
+            "type": "object",
+            "required": ["url"],
+            "properties": {
+                "url": { "type": "string" },
+                "size": { "type": "integer", "minimum": 1 }
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_valid_config_passes() {
+        assert!(schema().check(&json!({"url": "x", "size": 3})).is_ok());
+    }
+
+    #[test]
+    fn every_violation_names_its_field_and_rule() {
+        let violations = schema().check(&json!({"size": 0})).unwrap_err();
+        assert_eq!(violations.len(), 2, "{violations:?}");
+        let text: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("/size") && t.contains("minimum")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("whole") && t.contains("url")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_schema_is_refused() {
+        assert!(ConfigSchema::compile(json!({"type": "no-such-type"})).is_err());
+    }
+
+    #[test]
+    fn typed_access_reports_the_field() {
+        let config = Config::new(json!({"size": "big"}));
+        let error = config.get::<u32>("size").unwrap_err();
+        assert!(error.to_string().contains("\"size\""), "{error}");
+        assert_eq!(config.get::<u32>("absent").unwrap(), None);
+    }
+}

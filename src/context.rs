@@ -1,0 +1,141 @@
+//! What a hook can reach: its own module's name and configuration, its declared
+//! dependencies, and the manager.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::manager::graph::Graph;
+use crate::manager::{Inner, ModuleManager};
+use crate::module::ModuleMetadata;
+
+/// Given to every hook: the module's own name and configuration, typed access to the
+/// modules it declared as dependencies, and the manager.
+///
+/// Cheap to clone; a clone can be moved into a spawned task.
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+    graph: Arc<Graph>,
+    id: usize,
+}
+
+impl Context {
+    pub(crate) fn new(inner: Arc<Inner>, graph: Arc<Graph>, id: usize) -> Self {
+        Self { inner, graph, id }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.graph.entries[self.id].name
+    }
+
+    /// The module's metadata.
+    pub fn metadata(&self) -> &ModuleMetadata {
+        &self.graph.entries[self.id].metadata
+    }
+
+    /// The configuration the module was installed with (empty before `install`).
+    pub fn config(&self) -> Config {
+        self.graph.entries[self.id].installed_config()
+    }
+
+    /// The manager running this module. Lifecycle operations called on it from inside a
+    /// hook are refused with [`Error::Reentrant`]; spawn a task to call them.
+    pub fn manager(&self) -> ModuleManager {
+        ModuleManager::from_inner(Arc::clone(&self.inner))
+    }
+
+    /// The declared dependency whose Rust type is `T`, shared.
+    ///
+    /// Fails with [`Error::UndeclaredDependency`] when no declared, registered dependency
+    /// has that type: a module may use only what it declared.
+    ///
+    /// ```
+    /// # use symphra::prelude::*;
+    /// # #[derive(Default)] struct Database;
+    /// # impl Module for Database { fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("database") } }
+    /// # impl Database { async fn query(&self) -> u32 { 1 } }
+    /// struct Users;
+    /// impl Module for Users {
+    ///     fn metadata(&self) -> ModuleMetadata {
+    ///         ModuleMetadata::new("users").depends_on("database")
+    ///     }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         let db = ctx.get::<Database>()?;
+    ///         assert_eq!(db.query().await, 1);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    pub fn get<T: Any + Send + Sync>(&self) -> Result<Arc<T>, Error> {
+        self.try_get::<T>()
+            .ok_or_else(|| Error::UndeclaredDependency {
+                module: self.name().to_owned(),
+                requested: format!("a module of type `{}`", std::any::type_name::<T>()),
+            })
+    }
+
+    /// Like [`get`](Self::get), but `None` when no declared dependency of type `T` is
+    /// registered — the way to use an optional dependency.
+    pub fn try_get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let wanted = TypeId::of::<T>();
+        self.graph
+            .resolution
+            .dependencies_of(self.id)
+            .iter()
+            .map(|edge| &self.graph.entries[edge.target])
+            .find(|entry| entry.object.type_id == wanted)
+            .and_then(|entry| Arc::clone(&entry.object.instance).downcast::<T>().ok())
+    }
+
+    /// The declared dependency called `name`, as type `T`.
+    pub fn get_named<T: Any + Send + Sync>(&self, name: &str) -> Result<Arc<T>, Error> {
+        let declared = self
+            .metadata()
+            .dependencies()
+            .iter()
+            .any(|dependency| dependency.name() == name);
+        if !declared {
+            return Err(Error::UndeclaredDependency {
+                module: self.name().to_owned(),
+                requested: format!("{name:?}"),
+            });
+        }
+        let Some(edge) = self
+            .graph
+            .resolution
+            .dependencies_of(self.id)
+            .iter()
+            .find(|edge| &*self.graph.entries[edge.target].name == name)
+        else {
+            return Err(Error::DependencyAbsent {
+                module: self.name().to_owned(),
+                dependency: name.to_owned(),
+            });
+        };
+        let object = &self.graph.entries[edge.target].object;
+        Arc::clone(&object.instance)
+            .downcast::<T>()
+            .map_err(|_| Error::DependencyType {
+                module: self.name().to_owned(),
+                dependency: name.to_owned(),
+                requested: std::any::type_name::<T>(),
+                actual: object.type_name,
+            })
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("module", &self.name())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,10 @@
+//! The lifecycle: hooks, states, legal operations, and failures.
+
+mod failure;
+mod hook;
+mod state;
+
+pub use failure::{BoxError, FailureCause, HookFailure, HookResult, SharedError};
+pub use hook::Hook;
+pub use state::{ModuleState, Operation};
+pub(crate) use state::{Plan, StateCell};

@@ -1,0 +1,131 @@
+//! Building a manager: modules, configurations, and settings.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::lifecycle::Hook;
+use crate::manager::entry::Entry;
+use crate::manager::graph::Graph;
+use crate::manager::options::Options;
+use crate::manager::{Inner, ModuleManager};
+use crate::module::{Module, ModuleObject, SyncModule};
+
+/// Collects modules and settings for a [`ModuleManager`].
+///
+/// ```
+/// use std::time::Duration;
+/// use symphra::prelude::*;
+///
+/// struct Cache;
+/// impl Module for Cache {
+///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("cache") }
+/// }
+///
+/// let manager = ModuleManager::builder()
+///     .module(Cache)
+///     .config("cache", serde_json::json!({ "capacity": 1024 }))
+///     .max_concurrency(8)
+///     .hook_timeout(Duration::from_secs(10))
+///     .shutdown_timeout(Duration::from_secs(5))
+///     .build()?;
+/// assert_eq!(manager.handles().len(), 1);
+/// # Ok::<(), symphra::Error>(())
+/// ```
+#[derive(Default)]
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct ModuleManagerBuilder {
+    modules: Vec<ModuleObject>,
+    metadata: Vec<crate::module::ModuleMetadata>,
+    configs: HashMap<String, Value>,
+    options: Options,
+}
+
+impl ModuleManagerBuilder {
+    /// Registers a module with async hooks.
+    pub fn module<M: Module>(mut self, module: M) -> Self {
+        self.metadata.push(module.metadata());
+        self.modules.push(ModuleObject::from_async(module));
+        self
+    }
+
+    /// Registers a module with blocking hooks; they run on tokio's blocking pool.
+    pub fn sync_module<M: SyncModule>(mut self, module: M) -> Self {
+        self.metadata.push(module.metadata());
+        self.modules.push(ModuleObject::from_sync(module));
+        self
+    }
+
+    /// Gives module `name` its configuration. Top-level keys override the module's default
+    /// configuration; the result is checked against the module's schema before `install`.
+    pub fn config(mut self, name: impl Into<String>, config: Value) -> Self {
+        self.configs.insert(name.into(), config);
+        self
+    }
+
+    /// At most `limit` modules run hooks at once in `start_all` and `stop_all` (at least 1).
+    /// Unlimited by default.
+    pub fn max_concurrency(mut self, limit: usize) -> Self {
+        self.options.max_concurrency = limit.max(1);
+        self
+    }
+
+    /// The time limit of every hook ([`DEFAULT_HOOK_TIMEOUT`](crate::manager::DEFAULT_HOOK_TIMEOUT)
+    /// unless set). A hook past its limit is abandoned and its module is `Failed`.
+    pub fn hook_timeout(mut self, limit: Duration) -> Self {
+        self.options.timeouts = [Some(limit); Hook::ALL.len()];
+        self
+    }
+
+    /// The time limit of one hook, overriding [`hook_timeout`](Self::hook_timeout); `None`
+    /// for no limit.
+    pub fn timeout(mut self, hook: Hook, limit: Option<Duration>) -> Self {
+        self.options.timeouts[hook as usize] = limit;
+        self
+    }
+
+    /// How long `stop_all` may take as a whole ([`DEFAULT_SHUTDOWN_TIMEOUT`](crate::manager::DEFAULT_SHUTDOWN_TIMEOUT)
+    /// unless set). Stop hooks still running then are abandoned and reported.
+    pub fn shutdown_timeout(mut self, limit: Duration) -> Self {
+        self.options.shutdown_timeout = limit;
+        self
+    }
+
+    /// When a module fails in `start_all`, start nothing more and stop, in reverse order,
+    /// what was started. Off by default: independent modules keep starting.
+    pub fn fail_fast(mut self, on: bool) -> Self {
+        self.options.fail_fast = on;
+        self
+    }
+
+    /// Resolves the modules and builds the manager. Fails with every dependency and
+    /// metadata problem at once ([`Error::Resolve`]).
+    pub fn build(self) -> Result<ModuleManager, Error> {
+        let Self {
+            modules,
+            metadata,
+            mut configs,
+            options,
+        } = self;
+        let entries: Vec<Arc<Entry>> = metadata
+            .into_iter()
+            .zip(modules)
+            .map(|(metadata, object)| {
+                let configured = configs.remove(metadata.name());
+                Arc::new(Entry::new(metadata, object, configured))
+            })
+            .collect();
+        let graph = Graph::new(entries)?;
+        if let Some(name) = configs.keys().next() {
+            return Err(Error::UnknownModule { name: name.clone() });
+        }
+        Ok(ModuleManager::from_inner(Arc::new(Inner {
+            graph: RwLock::new(Arc::new(graph)),
+            options,
+            operations: tokio::sync::Mutex::new(()),
+        })))
+    }
+}

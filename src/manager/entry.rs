@@ -1,0 +1,86 @@
+//! One registered module as the manager holds it: the module, its metadata, its state.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::lifecycle::{ModuleState, StateCell};
+use crate::module::{ModuleMetadata, ModuleObject};
+
+/// A registered module. Shared between graph versions, handles and running hooks.
+pub(crate) struct Entry {
+    pub(crate) name: Arc<str>,
+    pub(crate) metadata: ModuleMetadata,
+    pub(crate) object: ModuleObject,
+    state: Mutex<StateCell>,
+    /// The configuration the application gave for this module, if any.
+    configured: Mutex<Option<Value>>,
+    /// The configuration `install` last received.
+    installed: Mutex<Config>,
+}
+
+impl Entry {
+    pub(crate) fn new(
+        metadata: ModuleMetadata,
+        object: ModuleObject,
+        configured: Option<Value>,
+    ) -> Self {
+        Self {
+            name: Arc::from(metadata.name()),
+            metadata,
+            object,
+            state: Mutex::new(StateCell::new()),
+            configured: Mutex::new(configured),
+            installed: Mutex::new(Config::default()),
+        }
+    }
+
+    /// Locks the state. Never held across an `.await`; a poisoned lock is taken over, as
+    /// every update leaves the cell consistent.
+    pub(crate) fn state(&self) -> MutexGuard<'_, StateCell> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn current_state(&self) -> ModuleState {
+        self.state().state
+    }
+
+    /// Replaces the configuration the application gives this module.
+    pub(crate) fn set_configured(&self, config: Value) {
+        *self.configured.lock().unwrap_or_else(|p| p.into_inner()) = Some(config);
+    }
+
+    /// The configuration to install: the application's, laid over the module's default
+    /// (top-level keys of the application's win), or an empty object.
+    pub(crate) fn config_to_install(&self) -> Value {
+        let configured = self
+            .configured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match (self.metadata.default_config_value(), configured) {
+            (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
+                let mut merged = defaults.clone();
+                merged.extend(overrides);
+                Value::Object(merged)
+            }
+            (_, Some(configured)) => configured,
+            (Some(default), None) => default.clone(),
+            (None, None) => Value::Object(Default::default()),
+        }
+    }
+
+    pub(crate) fn installed_config(&self) -> Config {
+        self.installed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_installed_config(&self, config: Config) {
+        *self.installed.lock().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+}

@@ -1,0 +1,71 @@
+//! One version of the registered module set, resolved. Replaced whole when modules are
+//! added or removed, so that a running operation always sees a consistent graph.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::manager::entry::Entry;
+use crate::resolver::{self, Resolution, ResolveError};
+
+pub(crate) struct Graph {
+    pub(crate) entries: Vec<Arc<Entry>>,
+    index: HashMap<Arc<str>, usize>,
+    pub(crate) resolution: Resolution,
+}
+
+impl Graph {
+    pub(crate) fn new(entries: Vec<Arc<Entry>>) -> Result<Self, ResolveError> {
+        let resolution = resolver::resolve(entries.iter().map(|entry| &entry.metadata))?;
+        let index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| (Arc::clone(&entry.name), i))
+            .collect();
+        Ok(Self {
+            entries,
+            index,
+            resolution,
+        })
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Result<usize, Error> {
+        self.index
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::UnknownModule {
+                name: name.to_owned(),
+            })
+    }
+
+    /// Marks `id` and everything it depends on, transitively.
+    pub(crate) fn with_dependencies(&self, id: usize) -> Vec<bool> {
+        self.closure(id, |i| {
+            self.resolution
+                .dependencies_of(i)
+                .iter()
+                .map(|edge| edge.target)
+                .collect()
+        })
+    }
+
+    /// Marks `id` and everything that depends on it, transitively.
+    pub(crate) fn with_dependents(&self, id: usize) -> Vec<bool> {
+        self.closure(id, |i| self.resolution.dependents_of(i).to_vec())
+    }
+
+    fn closure(&self, id: usize, next: impl Fn(usize) -> Vec<usize>) -> Vec<bool> {
+        let mut marked = vec![false; self.entries.len()];
+        let mut stack = vec![id];
+        marked[id] = true;
+        while let Some(i) = stack.pop() {
+            for j in next(i) {
+                if !marked[j] {
+                    marked[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        marked
+    }
+}

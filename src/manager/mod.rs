@@ -1,0 +1,315 @@
+//! The manager: registers modules and drives them through their lifecycle.
+
+mod builder;
+pub(crate) mod entry;
+mod events;
+pub(crate) mod graph;
+mod handle;
+mod options;
+mod report;
+mod runner;
+mod scheduler;
+mod scope;
+
+use std::any::Any;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use futures_util::Stream;
+use serde_json::Value;
+use tokio::sync::MutexGuard;
+use tokio::time::Instant;
+
+pub use builder::ModuleManagerBuilder;
+pub use handle::ModuleHandle;
+pub use options::{DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use report::{
+    HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StartReport, StopError,
+    StopReport,
+};
+pub use scope::ScopeExit;
+
+use crate::error::Error;
+use crate::lifecycle::{Operation, Plan};
+use crate::resolver::{Resolution, ResolveError};
+use entry::Entry;
+use graph::Graph;
+use options::Options;
+use runner::{IN_HOOK, drive};
+use scheduler::Schedule;
+
+/// Registers modules, resolves their dependencies, and drives them through their lifecycle.
+///
+/// Cheap to clone: clones share one set of modules. Lifecycle operations on one manager run
+/// one at a time (a second call waits for the first); inside an operation, independent
+/// modules run their hooks concurrently.
+///
+/// See the [crate documentation](crate) for a complete example.
+#[derive(Clone)]
+pub struct ModuleManager {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    graph: RwLock<Arc<Graph>>,
+    pub(crate) options: Options,
+    /// Serialises lifecycle operations.
+    operations: tokio::sync::Mutex<()>,
+}
+
+impl ModuleManager {
+    /// Starts building a manager.
+    pub fn builder() -> ModuleManagerBuilder {
+        ModuleManagerBuilder::default()
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+
+    fn graph(&self) -> Arc<Graph> {
+        Arc::clone(&self.inner.graph.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Waits for the operation lock; refuses a call from inside one of this manager's hooks,
+    /// which would wait for itself.
+    async fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, ()>, Error> {
+        if let Ok(module) = IN_HOOK.try_with(|module| module.to_string()) {
+            return Err(Error::Reentrant { module, operation });
+        }
+        Ok(self.inner.operations.lock().await)
+    }
+
+    /// Checks the registered set again and reports every dependency problem at once (the
+    /// seed's `validate_async_dependencies`).
+    pub async fn validate_dependencies(&self) -> Result<(), ResolveError> {
+        self.resolve_dependencies().await.map(|_| ())
+    }
+
+    /// Resolves the registered set: start order and start waves (the seed's
+    /// `resolve_async_dependencies`).
+    pub async fn resolve_dependencies(&self) -> Result<Resolution, ResolveError> {
+        let graph = self.graph();
+        crate::resolver::resolve(graph.entries.iter().map(|entry| &entry.metadata))
+    }
+
+    /// Handles on every module, in start order, as a stream (the seed's
+    /// `get_modules_async`).
+    pub fn modules(&self) -> impl Stream<Item = ModuleHandle> + Send + 'static {
+        futures_util::stream::iter(self.handles())
+    }
+
+    /// Handles on every module, in start order.
+    pub fn handles(&self) -> Vec<ModuleHandle> {
+        let graph = self.graph();
+        graph
+            .resolution
+            .order_indices()
+            .iter()
+            .map(|&i| ModuleHandle::new(Arc::clone(&graph.entries[i])))
+            .collect()
+    }
+
+    /// The module called `name`.
+    pub fn module(&self, name: &str) -> Result<ModuleHandle, Error> {
+        let graph = self.graph();
+        let id = graph.find(name)?;
+        Ok(ModuleHandle::new(Arc::clone(&graph.entries[id])))
+    }
+
+    /// The first registered module of type `T`.
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.graph()
+            .entries
+            .iter()
+            .find_map(|entry| Arc::clone(&entry.object.instance).downcast::<T>().ok())
+    }
+
+    /// Sets the configuration that `name` receives at its next `install`.
+    pub fn configure(&self, name: &str, config: Value) -> Result<(), Error> {
+        let graph = self.graph();
+        graph.entries[graph.find(name)?].set_configured(config);
+        Ok(())
+    }
+
+    /// Runs `bootstrap` on `name` (`Registered → Loaded`).
+    pub async fn load(&self, name: &str) -> Result<(), Error> {
+        self.single(name, Operation::Load).await
+    }
+
+    /// Validates the configuration of `name` against its schema and runs `install`
+    /// (`Loaded → Installed`).
+    pub async fn install(&self, name: &str) -> Result<(), Error> {
+        self.single(name, Operation::Install).await
+    }
+
+    /// Runs `uninstall` on `name` (`Installed`/`Stopped` → `Loaded`).
+    pub async fn uninstall(&self, name: &str) -> Result<(), Error> {
+        self.single(name, Operation::Uninstall).await
+    }
+
+    /// Runs `reload` on a started module.
+    pub async fn reload(&self, name: &str) -> Result<(), Error> {
+        self.single(name, Operation::Reload).await
+    }
+
+    async fn single(&self, name: &str, operation: Operation) -> Result<(), Error> {
+        let _guard = self.lock(operation.as_str()).await?;
+        let graph = self.graph();
+        let id = graph.find(name)?;
+        let entry = &graph.entries[id];
+        let plan = {
+            let cell = entry.state();
+            cell.plan(operation)
+                .map_err(|hint| Error::IllegalTransition {
+                    module: name.to_owned(),
+                    state: cell.state,
+                    operation,
+                    hint,
+                })?
+        };
+        let Plan::Run(chain) = plan else {
+            return Ok(());
+        };
+        let run = drive(
+            Arc::clone(&self.inner),
+            Arc::clone(&graph),
+            id,
+            chain.hooks().to_vec(),
+            Instant::now(),
+            None,
+        )
+        .await;
+        run.result.map_err(Error::Hook)
+    }
+
+    /// Starts `name` and, first, every dependency it needs, running whatever of
+    /// `bootstrap`, `install` and `start` each has not run yet.
+    pub async fn start(&self, name: &str) -> Result<StartReport, Error> {
+        let _guard = self.lock("start").await?;
+        let graph = self.graph();
+        let targets = graph.with_dependencies(graph.find(name)?);
+        let report = self.schedule(&graph, Some(&targets)).start(false).await;
+        into_start_result(report)
+    }
+
+    /// Stops `name` and, first, every module that depends on it.
+    pub async fn stop(&self, name: &str) -> Result<StopReport, Error> {
+        let _guard = self.lock("stop").await?;
+        let graph = self.graph();
+        let targets = graph.with_dependents(graph.find(name)?);
+        let deadline = Instant::now() + self.inner.options.shutdown_timeout;
+        let report = self.schedule(&graph, Some(&targets)).stop(deadline).await;
+        into_stop_result(report)
+    }
+
+    /// Starts every module, each as soon as its dependencies have started, at most
+    /// `max_concurrency` at once (see [`ModuleManagerBuilder::max_concurrency`]).
+    ///
+    /// A module whose hook fails is `Failed`; the modules that require it are skipped;
+    /// independent modules still start. The error holds the full report.
+    pub async fn start_all(&self) -> Result<StartReport, Error> {
+        self.start_all_concurrent(self.inner.options.max_concurrency)
+            .await
+    }
+
+    /// [`start_all`](Self::start_all) with a concurrency limit for this call.
+    pub async fn start_all_concurrent(&self, max_concurrency: usize) -> Result<StartReport, Error> {
+        let _guard = self.lock("start_all").await?;
+        let graph = self.graph();
+        let report = Schedule {
+            limit: max_concurrency.max(1),
+            ..self.schedule(&graph, None)
+        }
+        .start(self.inner.options.fail_fast)
+        .await;
+        into_start_result(report)
+    }
+
+    /// Stops every started module, dependents first, within the shutdown deadline (see
+    /// [`ModuleManagerBuilder::shutdown_timeout`]). A stop hook that fails or runs out of
+    /// time is abandoned and reported; the rest still stop.
+    pub async fn stop_all(&self) -> Result<StopReport, Error> {
+        let _guard = self.lock("stop_all").await?;
+        let graph = self.graph();
+        let deadline = Instant::now() + self.inner.options.shutdown_timeout;
+        let report = self.schedule(&graph, None).stop(deadline).await;
+        into_stop_result(report)
+    }
+
+    /// Removes `name` from the manager. It must be `Registered` or `Loaded`, and no other
+    /// module may depend on it.
+    pub async fn unload(&self, name: &str) -> Result<(), Error> {
+        let _guard = self.lock("unload").await?;
+        let graph = self.graph();
+        let id = graph.find(name)?;
+        let entry = &graph.entries[id];
+        {
+            let cell = entry.state();
+            cell.plan(Operation::Unload)
+                .map_err(|hint| Error::IllegalTransition {
+                    module: name.to_owned(),
+                    state: cell.state,
+                    operation: Operation::Unload,
+                    hint,
+                })?;
+        }
+        let dependents: Vec<String> = graph
+            .resolution
+            .dependents_of(id)
+            .iter()
+            .map(|&d| graph.entries[d].name.to_string())
+            .collect();
+        if !dependents.is_empty() {
+            return Err(Error::HasDependents {
+                module: name.to_owned(),
+                dependents,
+            });
+        }
+        let remaining: Vec<Arc<Entry>> = graph
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != id)
+            .map(|(_, entry)| Arc::clone(entry))
+            .collect();
+        let next = Graph::new(remaining)?;
+        *self.inner.graph.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        tracing::debug!(module = name, "unloaded");
+        Ok(())
+    }
+
+    fn schedule<'g>(&'g self, graph: &'g Arc<Graph>, targets: Option<&'g [bool]>) -> Schedule<'g> {
+        Schedule {
+            inner: &self.inner,
+            graph,
+            targets,
+            limit: self.inner.options.max_concurrency,
+        }
+    }
+}
+
+fn into_start_result(report: Report) -> Result<StartReport, Error> {
+    if report.is_success() {
+        Ok(report)
+    } else {
+        Err(Error::Start(Box::new(StartError::new(report))))
+    }
+}
+
+fn into_stop_result(report: Report) -> Result<StopReport, Error> {
+    if report.is_success() {
+        Ok(report)
+    } else {
+        Err(Error::Stop(Box::new(StopError::new(report))))
+    }
+}
+
+impl fmt::Debug for ModuleManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModuleManager")
+            .field("modules", &self.graph().entries.len())
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}

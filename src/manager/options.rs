@@ -1,0 +1,41 @@
+//! The manager's settings.
+
+use std::time::Duration;
+
+use crate::lifecycle::Hook;
+
+/// How the manager runs hooks. Set through [`ModuleManagerBuilder`](crate::ModuleManagerBuilder).
+#[derive(Clone, Debug)]
+pub(crate) struct Options {
+    /// At most this many hooks run at once in `start_all` and `stop_all`.
+    pub(crate) max_concurrency: usize,
+    /// The time limit of each hook, indexed by `Hook as usize`; `None` for no limit.
+    pub(crate) timeouts: [Option<Duration>; Hook::ALL.len()],
+    /// The time `stop_all` may take as a whole.
+    pub(crate) shutdown_timeout: Duration,
+    /// Whether `start_all` stops everything it started when a module fails.
+    pub(crate) fail_fast: bool,
+}
+
+/// The time limit of every hook unless configured otherwise.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The time `stop_all` may take unless configured otherwise.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_concurrency: usize::MAX,
+            timeouts: [Some(DEFAULT_HOOK_TIMEOUT); Hook::ALL.len()],
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            fail_fast: false,
+        }
+    }
+}
+
+impl Options {
+    pub(crate) fn timeout(&self, hook: Hook) -> Option<Duration> {
+        self.timeouts[hook as usize]
+    }
+}

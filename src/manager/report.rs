@@ -1,0 +1,267 @@
+//! What an operation over many modules did to each of them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::lifecycle::{Hook, HookFailure, Operation};
+
+/// The result of starting or stopping a set of modules: one entry per module, in start
+/// order (stop reports: stop order), with its outcome and hook timings.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub(crate) operation: Operation,
+    pub(crate) modules: Vec<ModuleReport>,
+    pub(crate) elapsed: Duration,
+    pub(crate) rollback: Option<Box<Report>>,
+}
+
+/// The report of a start; see [`Report`].
+pub type StartReport = Report;
+/// The report of a stop; see [`Report`].
+pub type StopReport = Report;
+
+impl Report {
+    /// Whether it was a start or a stop.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// Every module the operation concerned.
+    pub fn modules(&self) -> &[ModuleReport] {
+        &self.modules
+    }
+
+    /// The entry of one module, by name.
+    pub fn module(&self, name: &str) -> Option<&ModuleReport> {
+        self.modules.iter().find(|m| &*m.name == name)
+    }
+
+    /// Time from the start of the operation to its end.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Whether every module ended where the operation meant it to.
+    pub fn is_success(&self) -> bool {
+        self.modules.iter().all(|m| m.outcome.is_success())
+    }
+
+    /// The modules that did not end where the operation meant them to.
+    pub fn problems(&self) -> impl Iterator<Item = &ModuleReport> {
+        self.modules.iter().filter(|m| !m.outcome.is_success())
+    }
+
+    /// With fail-fast on, the stop of the modules this start had started, in reverse order.
+    pub fn rollback(&self) -> Option<&Report> {
+        self.rollback.as_deref()
+    }
+
+    /// Counts of modules per outcome: (done or unchanged, failed, skipped).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        self.modules
+            .iter()
+            .fold((0, 0, 0), |(ok, failed, skipped), m| match m.outcome {
+                Outcome::Done | Outcome::Unchanged => (ok + 1, failed, skipped),
+                Outcome::Failed(_) => (ok, failed + 1, skipped),
+                Outcome::Skipped(_) => (ok, failed, skipped + 1),
+            })
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (ok, failed, skipped) = self.counts();
+        write!(
+            f,
+            "{}: {ok} ok, {failed} failed, {skipped} skipped in {:?}",
+            self.operation, self.elapsed
+        )?;
+        for module in &self.modules {
+            write!(f, "\n  {module}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One module's part in a [`Report`].
+#[derive(Clone, Debug)]
+pub struct ModuleReport {
+    pub(crate) name: Arc<str>,
+    pub(crate) outcome: Outcome,
+    pub(crate) hooks: Vec<HookTiming>,
+}
+
+impl ModuleReport {
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What happened to it.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    /// Each hook that ran, with when it started and how long it took.
+    pub fn hooks(&self) -> &[HookTiming] {
+        &self.hooks
+    }
+
+    /// Total time spent in this module's hooks.
+    pub fn busy(&self) -> Duration {
+        self.hooks.iter().map(|h| h.duration).sum()
+    }
+}
+
+impl fmt::Display for ModuleReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<24} {}", self.name, self.outcome)?;
+        if !self.hooks.is_empty() {
+            write!(f, " ({:?})", self.busy())?;
+        }
+        Ok(())
+    }
+}
+
+/// When a hook ran, relative to the start of the operation, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HookTiming {
+    /// The hook.
+    pub hook: Hook,
+    /// When it began, counted from the start of the operation.
+    pub began: Duration,
+    /// How long it ran (until it returned, failed, or was abandoned).
+    pub duration: Duration,
+}
+
+/// What an operation did to one module.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The module was started (or stopped) by this operation.
+    Done,
+    /// The module already was where the operation would take it.
+    Unchanged,
+    /// A hook failed; the module is `Failed`.
+    Failed(HookFailure),
+    /// The module was left alone.
+    Skipped(SkipReason),
+}
+
+impl Outcome {
+    /// Whether the module ended where the operation meant it to.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Done | Outcome::Unchanged)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Done => f.write_str("done"),
+            Outcome::Unchanged => f.write_str("unchanged"),
+            Outcome::Failed(failure) => {
+                write!(f, "FAILED in {}: {}", failure.hook(), failure.cause())
+            }
+            Outcome::Skipped(reason) => write!(f, "skipped: {reason}"),
+        }
+    }
+}
+
+/// Why a module was left alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// A required dependency failed (directly or further down), so it could not start.
+    DependencyFailed {
+        /// The module whose failure caused the skip.
+        failed: Arc<str>,
+    },
+    /// Fail-fast stopped the operation after another module failed.
+    Aborted {
+        /// The module whose failure stopped the operation.
+        failed: Arc<str>,
+    },
+    /// The module is in a state from which the operation cannot proceed.
+    Illegal {
+        /// Why.
+        hint: &'static str,
+    },
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::DependencyFailed { failed } => {
+                write!(f, "its dependency {failed:?} failed")
+            }
+            SkipReason::Aborted { failed } => {
+                write!(
+                    f,
+                    "the operation was aborted after {failed:?} failed (fail-fast)"
+                )
+            }
+            SkipReason::Illegal { hint } => f.write_str(hint),
+        }
+    }
+}
+
+/// A start in which some modules did not start. Holds the whole report.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}", summary(&self.report, "start"))]
+pub struct StartError {
+    report: Report,
+}
+
+/// A stop in which some modules did not stop cleanly. Holds the whole report.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}", summary(&self.report, "stop"))]
+pub struct StopError {
+    report: Report,
+}
+
+impl StartError {
+    pub(crate) fn new(report: Report) -> Self {
+        Self { report }
+    }
+
+    /// The full report.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Takes the full report.
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+}
+
+impl StopError {
+    pub(crate) fn new(report: Report) -> Self {
+        Self { report }
+    }
+
+    /// The full report.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Takes the full report.
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+}
+
+fn summary(report: &Report, verb: &str) -> String {
+    let problems: Vec<String> = report
+        .problems()
+        .map(|m| format!("{:?} {}", m.name(), m.outcome()))
+        .collect();
+    format!(
+        "{} of {} modules did not {verb}: {}",
+        problems.len(),
+        report.modules.len(),
+        problems.join("; ")
+    )
+}

@@ -1,0 +1,295 @@
+//! Starting and stopping many modules along the dependency graph.
+//!
+//! A module is launched the moment everything it waits for is done — its dependencies for
+//! a start, its dependents for a stop — not wave by wave, with at most `limit` modules
+//! running hooks at once. Among ready modules a start prefers the one with the longest
+//! chain of dependents above it (it unblocks the most work); a stop goes in reverse start
+//! order.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::time::Instant;
+
+use crate::lifecycle::{Operation, Plan};
+use crate::manager::graph::Graph;
+use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason};
+use crate::manager::runner::{Run, drive};
+use crate::manager::{HookTiming, Inner};
+use crate::resolver::Resolution;
+
+/// One run of the scheduler over a set of modules.
+pub(crate) struct Schedule<'g> {
+    pub(crate) inner: &'g Arc<Inner>,
+    pub(crate) graph: &'g Arc<Graph>,
+    /// The modules concerned; `None` for all. For a start the set must hold every
+    /// dependency of its members, for a stop every dependent.
+    pub(crate) targets: Option<&'g [bool]>,
+    pub(crate) limit: usize,
+}
+
+impl Schedule<'_> {
+    /// Starts the targets, dependencies first.
+    pub(crate) async fn start(self, fail_fast: bool) -> Report {
+        let report = self.run(Operation::Start, fail_fast, None).await;
+        if !fail_fast || report.is_success() {
+            return report;
+        }
+        // Fail-fast: stop, in reverse order, what this start brought up.
+        let mut started = vec![false; self.graph.entries.len()];
+        for module in report
+            .modules
+            .iter()
+            .filter(|m| matches!(m.outcome, Outcome::Done))
+        {
+            if let Ok(id) = self.graph.find(&module.name) {
+                started[id] = true;
+            }
+        }
+        let deadline = Instant::now() + self.inner.options.shutdown_timeout;
+        let rollback = Schedule {
+            targets: Some(&started),
+            ..self
+        }
+        .run(Operation::Stop, false, Some(deadline))
+        .await;
+        Report {
+            rollback: Some(Box::new(rollback)),
+            ..report
+        }
+    }
+
+    /// Stops the targets, dependents first, no hook running past `deadline`.
+    pub(crate) async fn stop(self, deadline: Instant) -> Report {
+        self.run(Operation::Stop, false, Some(deadline)).await
+    }
+
+    async fn run(
+        &self,
+        operation: Operation,
+        fail_fast: bool,
+        deadline: Option<Instant>,
+    ) -> Report {
+        let origin = Instant::now();
+        let mut walk = Walk::new(&self.graph.resolution, self.targets, operation);
+        let mut running = FuturesUnordered::new();
+        let mut aborted_by: Option<Arc<str>> = None;
+
+        loop {
+            while running.len() < self.limit && aborted_by.is_none() {
+                let Some(i) = walk.next_ready() else { break };
+                match self.graph.entries[i].state().plan(operation) {
+                    Ok(Plan::Run(chain)) => {
+                        let run = drive(
+                            Arc::clone(self.inner),
+                            Arc::clone(self.graph),
+                            i,
+                            chain.hooks().to_vec(),
+                            origin,
+                            deadline,
+                        );
+                        running.push(async move { (i, run.await) });
+                    }
+                    Ok(Plan::Unchanged) => walk.finish(i, Outcome::Unchanged, self.graph),
+                    Err(hint) => walk.finish(
+                        i,
+                        Outcome::Skipped(SkipReason::Illegal { hint }),
+                        self.graph,
+                    ),
+                }
+            }
+            let Some((i, Run { hooks, result })) = running.next().await else {
+                break;
+            };
+            walk.timings[i] = hooks;
+            let outcome = match result {
+                Ok(()) => Outcome::Done,
+                Err(failure) => {
+                    if fail_fast && aborted_by.is_none() {
+                        aborted_by = Some(Arc::clone(&self.graph.entries[i].name));
+                    }
+                    Outcome::Failed(failure)
+                }
+            };
+            walk.finish(i, outcome, self.graph);
+        }
+        walk.into_report(self.graph, origin, aborted_by)
+    }
+}
+
+/// The bookkeeping of one scheduler run.
+struct Walk<'g> {
+    resolution: &'g Resolution,
+    targets: Option<&'g [bool]>,
+    operation: Operation,
+    /// Per module: how many of the modules it waits for are not finished yet.
+    pending: Vec<u32>,
+    /// Position in start order, for priorities and report order.
+    position: Vec<u32>,
+    ready: BinaryHeap<(u32, Reverse<u32>, usize)>,
+    outcomes: Vec<Option<Outcome>>,
+    timings: Vec<Vec<HookTiming>>,
+}
+
+impl<'g> Walk<'g> {
+    fn new(resolution: &'g Resolution, targets: Option<&'g [bool]>, operation: Operation) -> Self {
+        let n = resolution.len();
+        let mut position = vec![0_u32; n];
+        for (pos, &i) in resolution.order_indices().iter().enumerate() {
+            position[i] = pos as u32;
+        }
+        let mut walk = Self {
+            resolution,
+            targets,
+            operation,
+            pending: vec![0; n],
+            position,
+            ready: BinaryHeap::new(),
+            outcomes: vec![None; n],
+            timings: vec![Vec::new(); n],
+        };
+        for i in 0..n {
+            if !walk.targeted(i) {
+                continue;
+            }
+            let mut count = 0;
+            walk.each_awaited(i, |j| count += u32::from(walk.targeted(j)));
+            walk.pending[i] = count;
+            if count == 0 {
+                let priority = walk.priority(i);
+                walk.ready.push(priority);
+            }
+        }
+        walk
+    }
+
+    fn targeted(&self, i: usize) -> bool {
+        self.targets.is_none_or(|targets| targets[i])
+    }
+
+    fn starting(&self) -> bool {
+        self.operation == Operation::Start
+    }
+
+    /// Calls `f` with each module that `i` waits for.
+    fn each_awaited(&self, i: usize, mut f: impl FnMut(usize)) {
+        if self.starting() {
+            self.resolution
+                .dependencies_of(i)
+                .iter()
+                .for_each(|edge| f(edge.target));
+        } else {
+            self.resolution.dependents_of(i).iter().for_each(|&d| f(d));
+        }
+    }
+
+    /// The modules that wait for `i`.
+    fn waiting_on(&self, i: usize) -> &'g [usize] {
+        if self.starting() {
+            self.resolution.dependents_of(i)
+        } else {
+            // A stop releases dependencies; collected once per finished module.
+            &[]
+        }
+    }
+
+    fn priority(&self, i: usize) -> (u32, Reverse<u32>, usize) {
+        if self.starting() {
+            (self.resolution.height_of(i), Reverse(self.position[i]), i)
+        } else {
+            (self.position[i], Reverse(0), i)
+        }
+    }
+
+    fn next_ready(&mut self) -> Option<usize> {
+        self.ready.pop().map(|(_, _, i)| i)
+    }
+
+    /// Records `outcome` for `i` and releases what waited for it. A failed start skips the
+    /// dependents that required the module (and theirs, transitively), naming it as the
+    /// cause; dependents that declared it optional are released as if it had started.
+    fn finish(&mut self, i: usize, outcome: Outcome, graph: &Graph) {
+        let blocking = self.starting() && !outcome.is_success();
+        self.outcomes[i] = Some(outcome);
+        let root = Arc::clone(&graph.entries[i].name);
+        let mut finished = vec![(i, blocking)];
+        while let Some((done, blocks)) = finished.pop() {
+            let released: Vec<usize> = if self.starting() {
+                self.waiting_on(done).to_vec()
+            } else {
+                self.resolution
+                    .dependencies_of(done)
+                    .iter()
+                    .map(|edge| edge.target)
+                    .collect()
+            };
+            for next in released {
+                if !self.targeted(next) || self.outcomes[next].is_some() {
+                    continue;
+                }
+                let required = blocks
+                    && self
+                        .resolution
+                        .dependencies_of(next)
+                        .iter()
+                        .any(|edge| edge.target == done && !edge.optional);
+                if required {
+                    self.outcomes[next] = Some(Outcome::Skipped(SkipReason::DependencyFailed {
+                        failed: Arc::clone(&root),
+                    }));
+                    finished.push((next, true));
+                } else {
+                    self.pending[next] -= 1;
+                    if self.pending[next] == 0 {
+                        let priority = self.priority(next);
+                        self.ready.push(priority);
+                    }
+                }
+            }
+        }
+    }
+
+    fn into_report(
+        mut self,
+        graph: &Graph,
+        origin: Instant,
+        aborted_by: Option<Arc<str>>,
+    ) -> Report {
+        let order = self.resolution.order_indices();
+        let in_order: Box<dyn Iterator<Item = &usize>> = if self.starting() {
+            Box::new(order.iter())
+        } else {
+            Box::new(order.iter().rev())
+        };
+        let mut modules = Vec::with_capacity(order.len());
+        for &i in in_order {
+            if !self.targeted(i) {
+                continue;
+            }
+            let outcome = self.outcomes[i]
+                .take()
+                .unwrap_or_else(|| match &aborted_by {
+                    Some(failed) => Outcome::Skipped(SkipReason::Aborted {
+                        failed: Arc::clone(failed),
+                    }),
+                    None => Outcome::Skipped(SkipReason::Illegal {
+                        hint: "it was never reached",
+                    }),
+                });
+            modules.push(ModuleReport {
+                name: Arc::clone(&graph.entries[i].name),
+                outcome,
+                hooks: std::mem::take(&mut self.timings[i]),
+            });
+        }
+        Report {
+            operation: self.operation,
+            modules,
+            elapsed: origin.elapsed(),
+            rollback: None,
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Type erasure: how the manager holds async and blocking modules side by side.
+
+use std::any::{Any, TypeId};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::lifecycle::{Hook, HookResult};
+use crate::module::{Module, SyncModule};
+
+/// A boxed, sendable future.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A module with its hooks behind one object-safe call.
+pub(crate) trait ErasedModule: Send + Sync + 'static {
+    /// Runs `hook`; `config` is used by `install` only.
+    fn call<'a>(
+        &'a self,
+        hook: Hook,
+        ctx: &'a Context,
+        config: &'a Config,
+    ) -> BoxFuture<'a, HookResult>;
+}
+
+/// A registered module: its driver, and the same instance as `Any` for typed access.
+pub(crate) struct ModuleObject {
+    pub(crate) driver: Arc<dyn ErasedModule>,
+    pub(crate) instance: Arc<dyn Any + Send + Sync>,
+    pub(crate) type_id: TypeId,
+    pub(crate) type_name: &'static str,
+}
+
+impl ModuleObject {
+    pub(crate) fn from_async<M: Module>(module: M) -> Self {
+        let module = Arc::new(module);
+        Self {
+            driver: Arc::new(Async(Arc::clone(&module))),
+            instance: module,
+            type_id: TypeId::of::<M>(),
+            type_name: std::any::type_name::<M>(),
+        }
+    }
+
+    pub(crate) fn from_sync<M: SyncModule>(module: M) -> Self {
+        let module = Arc::new(module);
+        Self {
+            driver: Arc::new(Blocking(Arc::clone(&module))),
+            instance: module,
+            type_id: TypeId::of::<M>(),
+            type_name: std::any::type_name::<M>(),
+        }
+    }
+}
+
+struct Async<M>(Arc<M>);
+
+impl<M: Module> ErasedModule for Async<M> {
+    fn call<'a>(
+        &'a self,
+        hook: Hook,
+        ctx: &'a Context,
+        config: &'a Config,
+    ) -> BoxFuture<'a, HookResult> {
+        let module = &*self.0;
+        match hook {
+            Hook::Bootstrap => Box::pin(module.bootstrap(ctx)),
+            Hook::Install => Box::pin(module.install(ctx, config.clone())),
+            Hook::Start => Box::pin(module.start(ctx)),
+            Hook::Stop => Box::pin(module.stop(ctx)),
+            Hook::Uninstall => Box::pin(module.uninstall(ctx)),
+            Hook::Reload => Box::pin(module.reload(ctx)),
+        }
+    }
+}
+
+struct Blocking<M>(Arc<M>);
+
+impl<M: SyncModule> ErasedModule for Blocking<M> {
+    fn call<'a>(
+        &'a self,
+        hook: Hook,
+        ctx: &'a Context,
+        config: &'a Config,
+    ) -> BoxFuture<'a, HookResult> {
+        let module = Arc::clone(&self.0);
+        let ctx = ctx.clone();
+        let config = config.clone();
+        Box::pin(async move {
+            let joined = tokio::task::spawn_blocking(move || match hook {
+                Hook::Bootstrap => module.bootstrap(&ctx),
+                Hook::Install => module.install(&ctx, config),
+                Hook::Start => module.start(&ctx),
+                Hook::Stop => module.stop(&ctx),
+                Hook::Uninstall => module.uninstall(&ctx),
+                Hook::Reload => module.reload(&ctx),
+            })
+            .await;
+            match joined {
+                Ok(result) => result,
+                // Re-raise the hook's panic here, where the manager catches and reports it
+                // like any other panicking hook.
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(error) => Err(error.into()),
+            }
+        })
+    }
+}

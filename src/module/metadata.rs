@@ -1,0 +1,297 @@
+//! What a module says about itself: name, version, dependencies, configuration schema.
+
+use std::fmt;
+
+use semver::{Version, VersionReq};
+use serde_json::Value;
+
+use crate::config::ConfigSchema;
+use crate::module::{MetadataError, validate_name};
+
+/// A module's description of itself, built with a fluent builder.
+///
+/// Mistakes (an invalid name, version or dependency) do not panic and are not lost: they are
+/// recorded and reported all at once when the module is registered with a manager, or by
+/// [`ModuleMetadata::validate`].
+///
+/// ```
+/// use symphra::module::ModuleMetadata;
+///
+/// let meta = ModuleMetadata::new("users")
+///     .version("2.1.0")
+///     .description("User accounts")
+///     .depends_on("database >=1.0, <2")
+///     .optionally_depends_on("cache")
+///     .config_schema(serde_json::json!({
+///         "type": "object",
+///         "properties": { "page_size": { "type": "integer", "minimum": 1 } }
+///     }));
+/// assert!(meta.validate().is_ok());
+/// assert_eq!(meta.dependencies().len(), 2);
+/// assert_eq!(meta.semver().to_string(), "2.1.0");
+/// ```
+#[derive(Clone)]
+pub struct ModuleMetadata {
+    name: String,
+    version: Version,
+    description: Option<String>,
+    dependencies: Vec<Dependency>,
+    config_schema: Option<ConfigSchema>,
+    default_config: Option<Value>,
+    problems: Vec<MetadataError>,
+}
+
+impl ModuleMetadata {
+    /// Starts the metadata of a module called `name`, at version `0.1.0`.
+    ///
+    /// A name is lowercase letters, digits, `_` and `-` (see [`validate_name`]).
+    pub fn new(name: impl Into<String>) -> Self {
+        let name = name.into();
+        let problems = validate_name(&name).err().into_iter().collect();
+        Self {
+            name,
+            version: Version::new(0, 1, 0),
+            description: None,
+            dependencies: Vec::new(),
+            config_schema: None,
+            default_config: None,
+            problems,
+        }
+    }
+
+    /// Sets the semantic version, written `MAJOR.MINOR.PATCH` (for example `"1.4.0"`).
+    pub fn version(mut self, version: &str) -> Self {
+        match Version::parse(version.trim()) {
+            Ok(parsed) => self.version = parsed,
+            Err(error) => self.problems.push(MetadataError::InvalidVersion {
+                module: self.name.clone(),
+                version: version.to_owned(),
+                message: error.to_string(),
+            }),
+        }
+        self
+    }
+
+    /// Sets a one-line description for listings.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Declares a required dependency, written as a name with an optional semver
+    /// requirement: `"database"`, `"database >=1.0, <2"`, `"cache ^0.3"`.
+    ///
+    /// The dependency starts before this module and stops after it; this module cannot
+    /// start without it.
+    pub fn depends_on(self, spec: &str) -> Self {
+        self.dependency(spec, false)
+    }
+
+    /// Declares an optional dependency, written like [`depends_on`](Self::depends_on).
+    ///
+    /// When present it starts first; when absent, or when it fails, this module starts
+    /// anyway.
+    pub fn optionally_depends_on(self, spec: &str) -> Self {
+        self.dependency(spec, true)
+    }
+
+    fn dependency(mut self, spec: &str, optional: bool) -> Self {
+        match Dependency::parse(spec, optional) {
+            Ok(dependency) => self.dependencies.push(dependency),
+            Err(reason) => self.problems.push(MetadataError::InvalidDependency {
+                module: self.name.clone(),
+                spec: spec.to_owned(),
+                reason,
+            }),
+        }
+        self
+    }
+
+    /// Sets the JSON Schema that the module's configuration must satisfy before `install`
+    /// runs.
+    pub fn config_schema(mut self, schema: Value) -> Self {
+        match ConfigSchema::compile(schema) {
+            Ok(schema) => self.config_schema = Some(schema),
+            Err(reason) => self.problems.push(MetadataError::InvalidConfigSchema {
+                module: self.name.clone(),
+                reason,
+            }),
+        }
+        self
+    }
+
+    /// Sets the configuration used when the application gives none for this module.
+    pub fn default_config(mut self, config: Value) -> Self {
+        self.default_config = Some(config);
+        self
+    }
+
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The module's version (`0.1.0` unless set).
+    pub fn semver(&self) -> &Version {
+        &self.version
+    }
+
+    /// The description, if one was set.
+    pub fn summary(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// Required and optional dependencies, in declaration order.
+    pub fn dependencies(&self) -> &[Dependency] {
+        &self.dependencies
+    }
+
+    /// The compiled configuration schema, if one was set.
+    pub fn schema(&self) -> Option<&ConfigSchema> {
+        self.config_schema.as_ref()
+    }
+
+    /// The default configuration, if one was set.
+    pub fn default_config_value(&self) -> Option<&Value> {
+        self.default_config.as_ref()
+    }
+
+    /// Every mistake recorded while building this metadata.
+    pub fn problems(&self) -> &[MetadataError] {
+        &self.problems
+    }
+
+    /// Returns the first recorded mistake, if any.
+    pub fn validate(&self) -> Result<(), MetadataError> {
+        match self.problems.first() {
+            Some(problem) => Err(problem.clone()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for ModuleMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModuleMetadata")
+            .field("name", &self.name)
+            .field("version", &self.version.to_string())
+            .field("description", &self.description)
+            .field("dependencies", &self.dependencies)
+            .field("has_config_schema", &self.config_schema.is_some())
+            .field("problems", &self.problems)
+            .finish()
+    }
+}
+
+/// One declared dependency: a module name, a version requirement, and whether it is
+/// optional.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    name: String,
+    requirement: VersionReq,
+    optional: bool,
+}
+
+impl Dependency {
+    /// Parses `"name"` or `"name REQUIREMENT"`, where the requirement uses Cargo's syntax
+    /// (`">=1.0, <2"`, `"^1.2"`, `"~0.3"`, `"=1.0.1"`).
+    pub fn parse(spec: &str, optional: bool) -> Result<Self, String> {
+        let spec = spec.trim();
+        let name_end = spec
+            .find(|c: char| c.is_whitespace() || "<>=^~*".contains(c))
+            .unwrap_or(spec.len());
+        let (name, requirement) = spec.split_at(name_end);
+        validate_name(name).map_err(|error| match error {
+            MetadataError::InvalidName { reason, .. } => {
+                format!("the dependency name {name:?} is invalid: {reason}")
+            }
+            other => other.to_string(),
+        })?;
+        let requirement = requirement.trim();
+        let requirement = if requirement.is_empty() {
+            VersionReq::STAR
+        } else {
+            VersionReq::parse(requirement).map_err(|error| {
+                format!("the version requirement {requirement:?} is invalid: {error}")
+            })?
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            requirement,
+            optional,
+        })
+    }
+
+    /// The name of the module depended on.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The version requirement (`*` when none was written).
+    pub fn requirement(&self) -> &VersionReq {
+        &self.requirement
+    }
+
+    /// Whether the dependency is optional.
+    pub fn is_optional(&self) -> bool {
+        self.optional
+    }
+}
+
+impl fmt::Display for Dependency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.requirement == VersionReq::STAR {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{} {}", self.name, self.requirement)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_to_version_0_1_0_without_dependencies() {
+        let meta = ModuleMetadata::new("cache");
+        assert_eq!(meta.semver(), &Version::new(0, 1, 0));
+        assert!(meta.dependencies().is_empty());
+        assert!(meta.validate().is_ok());
+    }
+
+    #[test]
+    fn parses_dependency_specs() {
+        let dep = Dependency::parse("database >=1.0, <2", false).unwrap();
+        assert_eq!(dep.name(), "database");
+        assert!(dep.requirement().matches(&Version::new(1, 4, 0)));
+        assert!(!dep.requirement().matches(&Version::new(2, 0, 0)));
+        assert_eq!(dep.to_string(), "database >=1.0, <2");
+
+        let bare = Dependency::parse("  cache ", true).unwrap();
+        assert_eq!(bare.name(), "cache");
+        assert!(bare.is_optional());
+        assert_eq!(bare.requirement(), &VersionReq::STAR);
+
+        let glued = Dependency::parse("cache^0.3", false).unwrap();
+        assert_eq!(glued.name(), "cache");
+        assert!(glued.requirement().matches(&Version::new(0, 3, 9)));
+    }
+
+    #[test]
+    fn records_every_mistake_instead_of_panicking() {
+        let meta = ModuleMetadata::new("Bad Name")
+            .version("1.0")
+            .depends_on("database >=one")
+            .depends_on("")
+            .config_schema(serde_json::json!({"type": 12}));
+        let kinds: Vec<String> = meta.problems().iter().map(|p| p.to_string()).collect();
+        assert_eq!(kinds.len(), 5, "{kinds:#?}");
+        assert!(kinds[0].contains("\"Bad Name\""));
+        assert!(kinds[1].contains("\"1.0\"") && kinds[1].contains("MAJOR.MINOR.PATCH"));
+        assert!(kinds[2].contains(">=one"));
+        assert!(kinds[3].contains("empty"));
+        assert!(kinds[4].contains("schema"));
+        assert!(meta.validate().is_err());
+    }
+}

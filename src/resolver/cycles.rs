@@ -1,0 +1,135 @@
+//! Finding the dependency cycles that stop a topological sort, each with its full path.
+
+use std::collections::VecDeque;
+
+use super::Edge;
+
+/// Returns one cycle per strongly connected group of modules that the sort left out, as a
+/// path of names that starts and ends with the group's alphabetically first module, shortest
+/// first from there. Groups are reported in the order of their first module's name.
+pub(super) fn find(
+    names: &[&str],
+    dependencies: &[Vec<Edge>],
+    sorted: &[usize],
+) -> Vec<Vec<String>> {
+    let mut left_out = vec![true; names.len()];
+    for &i in sorted {
+        left_out[i] = false;
+    }
+    let components = strongly_connected(dependencies, &left_out);
+    let mut cycles: Vec<Vec<String>> = components
+        .into_iter()
+        .filter_map(|component| {
+            let start = *component.iter().min_by_key(|&&i| names[i])?;
+            let is_cycle =
+                component.len() > 1 || dependencies[start].iter().any(|edge| edge.target == start);
+            if !is_cycle {
+                return None;
+            }
+            let mut member = vec![false; names.len()];
+            for &i in &component {
+                member[i] = true;
+            }
+            let path = shortest_cycle(start, dependencies, &member)?;
+            Some(path.into_iter().map(|i| names[i].to_owned()).collect())
+        })
+        .collect();
+    cycles.sort();
+    cycles
+}
+
+/// Tarjan's algorithm, iterative so that long chains cannot overflow the stack, restricted
+/// to the modules marked in `within`.
+fn strongly_connected(dependencies: &[Vec<Edge>], within: &[bool]) -> Vec<Vec<usize>> {
+    const UNVISITED: usize = usize::MAX;
+    let n = dependencies.len();
+    let mut index = vec![UNVISITED; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut components = Vec::new();
+    let mut counter = 0;
+    // Each frame is (module, position of the next edge to follow).
+    let mut frames: Vec<(usize, usize)> = Vec::new();
+
+    for root in (0..n).filter(|&i| within[i]) {
+        if index[root] != UNVISITED {
+            continue;
+        }
+        frames.push((root, 0));
+        while let Some(&mut (module, ref mut next_edge)) = frames.last_mut() {
+            if *next_edge == 0 {
+                index[module] = counter;
+                low[module] = counter;
+                counter += 1;
+                stack.push(module);
+                on_stack[module] = true;
+            }
+            let edges = &dependencies[module];
+            let mut descended = false;
+            while *next_edge < edges.len() {
+                let target = edges[*next_edge].target;
+                *next_edge += 1;
+                if !within[target] {
+                    continue;
+                }
+                if index[target] == UNVISITED {
+                    frames.push((target, 0));
+                    descended = true;
+                    break;
+                } else if on_stack[target] {
+                    low[module] = low[module].min(index[target]);
+                }
+            }
+            if descended {
+                continue;
+            }
+            frames.pop();
+            if let Some(&(parent, _)) = frames.last() {
+                low[parent] = low[parent].min(low[module]);
+            }
+            if low[module] == index[module] {
+                let mut component = Vec::new();
+                while let Some(member) = stack.pop() {
+                    on_stack[member] = false;
+                    component.push(member);
+                    if member == module {
+                        break;
+                    }
+                }
+                components.push(component);
+            }
+        }
+    }
+    components
+}
+
+/// Breadth-first search for the shortest path from `start` back to itself inside the group.
+fn shortest_cycle(start: usize, dependencies: &[Vec<Edge>], member: &[bool]) -> Option<Vec<usize>> {
+    let mut previous = vec![usize::MAX; dependencies.len()];
+    let mut queue = VecDeque::from([start]);
+    while let Some(module) = queue.pop_front() {
+        for edge in &dependencies[module] {
+            let target = edge.target;
+            if !member[target] {
+                continue;
+            }
+            if target == start {
+                let mut path = vec![module];
+                let mut at = module;
+                while at != start {
+                    at = previous[at];
+                    path.push(at);
+                }
+                path.reverse();
+                path.push(start);
+                return Some(path);
+            }
+            if previous[target] == usize::MAX && target != start {
+                previous[target] = module;
+                queue.push_back(target);
+            }
+        }
+    }
+    None
+}

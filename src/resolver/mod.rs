@@ -1,0 +1,239 @@
+//! Dependency resolution: validates a set of modules and orders it.
+//!
+//! The resolver checks everything at once — metadata mistakes, duplicate names, missing
+//! dependencies, version mismatches, cycles — and reports every problem in one
+//! [`ResolveError`]. On success it returns a [`Resolution`]: the start order, the start
+//! waves, and the graph the manager schedules on. The same input always gives the same
+//! output.
+//!
+//! ```
+//! use symphra::module::ModuleMetadata;
+//! use symphra::resolver::resolve;
+//!
+//! let modules = [
+//!     ModuleMetadata::new("api").depends_on("users"),
+//!     ModuleMetadata::new("users").depends_on("database >=1, <2"),
+//!     ModuleMetadata::new("database").version("1.4.0"),
+//! ];
+//! let resolution = resolve(&modules)?;
+//! assert_eq!(resolution.order().collect::<Vec<_>>(), ["database", "users", "api"]);
+//! assert_eq!(resolution.waves(), [vec!["database"], vec!["users"], vec!["api"]]);
+//! # Ok::<(), symphra::resolver::ResolveError>(())
+//! ```
+
+mod cycles;
+mod problem;
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+pub use problem::{Problem, ResolveError};
+
+use crate::module::ModuleMetadata;
+
+/// A valid module set, ordered for starting.
+///
+/// Modules are identified by their index in the slice given to [`resolve`].
+#[derive(Clone, Debug, Default)]
+pub struct Resolution {
+    names: Vec<String>,
+    order: Vec<usize>,
+    wave: Vec<u32>,
+    wave_count: u32,
+    height: Vec<u32>,
+    dependencies: Vec<Vec<Edge>>,
+    dependents: Vec<Vec<usize>>,
+}
+
+/// A dependency edge that resolved to a registered module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Edge {
+    /// The index of the module depended on.
+    pub(crate) target: usize,
+    /// Whether the dependency is optional (its failure does not block the dependent).
+    pub(crate) optional: bool,
+}
+
+impl Resolution {
+    /// Module names in start order: every module after all of its dependencies.
+    /// Stopping goes in the reverse order.
+    pub fn order(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.order.iter().map(|&i| self.names[i].as_str())
+    }
+
+    /// Modules grouped in waves: wave 0 has no dependencies, wave k depends only on waves
+    /// before it. Within a wave, registration order.
+    ///
+    /// The manager does not start wave by wave (a module starts as soon as its own
+    /// dependencies have started); waves are for display and analysis.
+    pub fn waves(&self) -> Vec<Vec<&str>> {
+        let mut waves = vec![Vec::new(); self.wave_count as usize];
+        for (index, &wave) in self.wave.iter().enumerate() {
+            waves[wave as usize].push(self.names[index].as_str());
+        }
+        waves
+    }
+
+    /// How many modules were resolved.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Start order as indices into the resolved slice.
+    pub(crate) fn order_indices(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// The resolved dependencies of module `index` (absent optional ones left out).
+    pub(crate) fn dependencies_of(&self, index: usize) -> &[Edge] {
+        &self.dependencies[index]
+    }
+
+    /// The modules that depend on module `index`, directly.
+    pub(crate) fn dependents_of(&self, index: usize) -> &[usize] {
+        &self.dependents[index]
+    }
+
+    /// The number of modules on the longest chain of dependents above `index`, itself
+    /// included: the scheduler starts the highest first, as it unblocks the most work.
+    pub(crate) fn height_of(&self, index: usize) -> u32 {
+        self.height[index]
+    }
+}
+
+/// Validates `modules` and orders them; see the [module docs](self).
+pub fn resolve<'a, I>(modules: I) -> Result<Resolution, ResolveError>
+where
+    I: IntoIterator<Item = &'a ModuleMetadata>,
+{
+    let modules: Vec<&ModuleMetadata> = modules.into_iter().collect();
+    let mut problems: Vec<Problem> = modules
+        .iter()
+        .flat_map(|meta| meta.problems().iter().cloned().map(Problem::Metadata))
+        .collect();
+
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(modules.len());
+    let mut duplicates: Vec<(&str, usize)> = Vec::new();
+    for (i, meta) in modules.iter().enumerate() {
+        match index.entry(meta.name()) {
+            Entry::Vacant(slot) => {
+                slot.insert(i);
+            }
+            Entry::Occupied(_) => match duplicates.iter_mut().find(|(n, _)| *n == meta.name()) {
+                Some((_, count)) => *count += 1,
+                None => duplicates.push((meta.name(), 2)),
+            },
+        }
+    }
+    problems.extend(
+        duplicates
+            .into_iter()
+            .map(|(name, count)| Problem::Duplicate {
+                name: name.to_owned(),
+                count,
+            }),
+    );
+
+    let mut dependencies: Vec<Vec<Edge>> = Vec::with_capacity(modules.len());
+    for meta in &modules {
+        let mut edges = Vec::with_capacity(meta.dependencies().len());
+        for dependency in meta.dependencies() {
+            let Some(&target) = index.get(dependency.name()) else {
+                if !dependency.is_optional() {
+                    problems.push(Problem::Missing {
+                        module: meta.name().to_owned(),
+                        dependency: dependency.name().to_owned(),
+                        requirement: dependency.requirement().clone(),
+                    });
+                }
+                continue;
+            };
+            let found = modules[target].semver();
+            if !dependency.requirement().matches(found) {
+                problems.push(Problem::VersionMismatch {
+                    module: meta.name().to_owned(),
+                    dependency: dependency.name().to_owned(),
+                    requirement: dependency.requirement().clone(),
+                    found: found.clone(),
+                    optional: dependency.is_optional(),
+                });
+            }
+            if !edges.iter().any(|edge: &Edge| edge.target == target) {
+                edges.push(Edge {
+                    target,
+                    optional: dependency.is_optional(),
+                });
+            }
+        }
+        dependencies.push(edges);
+    }
+
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); modules.len()];
+    for (i, edges) in dependencies.iter().enumerate() {
+        for edge in edges {
+            dependents[edge.target].push(i);
+        }
+    }
+
+    let order = topological_order(&dependencies, &dependents);
+    if order.len() < modules.len() {
+        let names: Vec<&str> = modules.iter().map(|meta| meta.name()).collect();
+        problems.extend(
+            cycles::find(&names, &dependencies, &order)
+                .into_iter()
+                .map(|path| Problem::Cycle { path }),
+        );
+    }
+    if !problems.is_empty() {
+        return Err(ResolveError::new(problems));
+    }
+
+    let mut wave = vec![0_u32; modules.len()];
+    for &i in &order {
+        wave[i] = dependencies[i]
+            .iter()
+            .map(|edge| wave[edge.target] + 1)
+            .max()
+            .unwrap_or(0);
+    }
+    let mut height = vec![1_u32; modules.len()];
+    for &i in order.iter().rev() {
+        height[i] = 1 + dependents[i].iter().map(|&d| height[d]).max().unwrap_or(0);
+    }
+    let wave_count = wave.iter().max().map_or(0, |&w| w + 1);
+    Ok(Resolution {
+        names: modules.iter().map(|meta| meta.name().to_owned()).collect(),
+        order,
+        wave,
+        wave_count,
+        height,
+        dependencies,
+        dependents,
+    })
+}
+
+/// Kahn's algorithm in registration order; modules on or behind a cycle are left out.
+fn topological_order(dependencies: &[Vec<Edge>], dependents: &[Vec<usize>]) -> Vec<usize> {
+    let mut pending: Vec<usize> = dependencies.iter().map(Vec::len).collect();
+    let mut order: Vec<usize> = (0..pending.len()).filter(|&i| pending[i] == 0).collect();
+    let mut next = 0;
+    while next < order.len() {
+        let module = order[next];
+        next += 1;
+        for &dependent in &dependents[module] {
+            pending[dependent] -= 1;
+            if pending[dependent] == 0 {
+                order.push(dependent);
+            }
+        }
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,213 @@
+use super::*;
+
+fn meta(name: &str, deps: &[&str]) -> ModuleMetadata {
+    deps.iter()
+        .fold(ModuleMetadata::new(name), |meta, dep| meta.depends_on(dep))
+}
+
+fn problems(modules: &[ModuleMetadata]) -> Vec<Problem> {
+    resolve(modules)
+        .expect_err("should not resolve")
+        .problems()
+        .to_vec()
+}
+
+fn cycle(path: &[&str]) -> Problem {
+    Problem::Cycle {
+        path: path.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[test]
+fn orders_dependencies_first_and_groups_waves() {
+    let modules = [
+        meta("api", &["users", "cache"]),
+        meta("users", &["database"]),
+        meta("cache", &[]),
+        meta("database", &[]),
+    ];
+    let resolution = resolve(&modules).unwrap();
+    let order: Vec<&str> = resolution.order().collect();
+    assert_eq!(order, ["cache", "database", "users", "api"]);
+    assert_eq!(
+        resolution.waves(),
+        [vec!["cache", "database"], vec!["users"], vec!["api"]]
+    );
+}
+
+#[test]
+fn same_input_same_output() {
+    let modules: Vec<ModuleMetadata> = (0..50)
+        .map(|i| {
+            let deps: Vec<String> = (0..i)
+                .filter(|j| (i + j) % 7 == 0)
+                .map(|j| format!("m{j}"))
+                .collect();
+            let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
+            meta(&format!("m{i}"), &deps)
+        })
+        .collect();
+    let first: Vec<String> = resolve(&modules)
+        .unwrap()
+        .order()
+        .map(str::to_owned)
+        .collect();
+    for _ in 0..5 {
+        let again: Vec<String> = resolve(&modules)
+            .unwrap()
+            .order()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(first, again);
+    }
+}
+
+#[test]
+fn reports_a_missing_dependency_and_who_needs_it() {
+    let found = problems(&[meta("users", &["database >=1"])]);
+    assert_eq!(
+        found,
+        [Problem::Missing {
+            module: "users".into(),
+            dependency: "database".into(),
+            requirement: VersionReq::parse(">=1").unwrap(),
+        }]
+    );
+    let text = found[0].to_string();
+    assert!(
+        text.contains("\"users\"") && text.contains("\"database\"") && text.contains("register")
+    );
+}
+
+#[test]
+fn an_absent_optional_dependency_is_fine() {
+    let modules = [ModuleMetadata::new("users").optionally_depends_on("cache")];
+    let resolution = resolve(&modules).unwrap();
+    assert!(resolution.dependencies_of(0).is_empty());
+}
+
+#[test]
+fn reports_a_version_mismatch_with_range_and_found_version() {
+    let modules = [
+        meta("users", &["database >=1.0, <2"]),
+        ModuleMetadata::new("database").version("2.3.0"),
+    ];
+    let found = problems(&modules);
+    assert_eq!(found.len(), 1);
+    let text = found[0].to_string();
+    assert!(
+        text.contains(">=1.0, <2") && text.contains("2.3.0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn reports_cycles_of_length_one_two_and_more_with_their_paths() {
+    let modules = [
+        meta("selfish", &["selfish"]),
+        meta("ping", &["pong"]),
+        meta("pong", &["ping"]),
+        meta("a", &["b"]),
+        meta("b", &["c"]),
+        meta("c", &["a"]),
+        meta("ok", &[]),
+        meta("behind", &["a"]),
+    ];
+    assert_eq!(
+        problems(&modules),
+        [
+            cycle(&["a", "b", "c", "a"]),
+            cycle(&["ping", "pong", "ping"]),
+            cycle(&["selfish", "selfish"]),
+        ]
+    );
+}
+
+#[test]
+fn reports_the_shortest_cycle_through_the_first_module() {
+    // a -> b -> c -> a and a -> c -> a share a group; the shortest path is reported.
+    let modules = [meta("a", &["b", "c"]), meta("b", &["c"]), meta("c", &["a"])];
+    assert_eq!(problems(&modules), [cycle(&["a", "c", "a"])]);
+}
+
+#[test]
+fn reports_duplicates() {
+    let modules = [meta("cache", &[]), meta("cache", &[]), meta("cache", &[])];
+    assert_eq!(
+        problems(&modules),
+        [Problem::Duplicate {
+            name: "cache".into(),
+            count: 3
+        }]
+    );
+}
+
+#[test]
+fn reports_every_problem_at_once() {
+    let modules = [
+        ModuleMetadata::new("Bad"),
+        meta("users", &["database", "mail"]),
+        meta("x", &["y"]),
+        meta("y", &["x"]),
+        meta("x", &[]),
+        meta("old", &["ok ^2"]),
+        meta("ok", &[]),
+    ];
+    let error = resolve(&modules).unwrap_err();
+    let kinds: Vec<&str> = error
+        .problems()
+        .iter()
+        .map(|p| match p {
+            Problem::Metadata(_) => "metadata",
+            Problem::Duplicate { .. } => "duplicate",
+            Problem::Missing { .. } => "missing",
+            Problem::VersionMismatch { .. } => "version",
+            Problem::Cycle { .. } => "cycle",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "metadata",
+            "duplicate",
+            "missing",
+            "missing",
+            "version",
+            "cycle"
+        ]
+    );
+    let text = error.to_string();
+    assert!(
+        text.starts_with("the modules cannot be resolved (6 problems):"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 7);
+}
+
+#[test]
+fn heights_count_the_longest_chain_of_dependents() {
+    let modules = [
+        meta("base", &[]),
+        meta("mid", &["base"]),
+        meta("top", &["mid"]),
+        meta("side", &["base"]),
+    ];
+    let resolution = resolve(&modules).unwrap();
+    assert_eq!(resolution.height_of(0), 3);
+    assert_eq!(resolution.height_of(1), 2);
+    assert_eq!(resolution.height_of(3), 1);
+}
+
+#[test]
+fn long_chains_do_not_overflow_the_stack() {
+    let n = 100_000;
+    let mut modules: Vec<ModuleMetadata> = (1..n)
+        .map(|i| meta(&format!("m{i}"), &[&format!("m{}", i - 1)]))
+        .collect();
+    modules.push(meta("m0", &[&format!("m{}", n - 1)]));
+    let found = problems(&modules);
+    match &found[..] {
+        [Problem::Cycle { path }] => assert_eq!(path.len(), n + 1),
+        other => panic!("{other:?}"),
+    }
+}
