@@ -1,4 +1,5 @@
 use super::*;
+use semver::VersionReq;
 
 fn meta(name: &str, deps: &[&str]) -> ModuleMetadata {
     deps.iter()
