@@ -1,0 +1,217 @@
+//! What a hook can reach through its context, and blocking modules beside async ones.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use symphra::Error;
+use symphra::prelude::*;
+
+#[derive(Default)]
+struct Database {
+    queries: AtomicU32,
+}
+
+impl Database {
+    fn query(&self) -> u32 {
+        self.queries.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
+impl Module for Database {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("database").version("1.4.0")
+    }
+}
+
+struct Cache;
+
+impl Module for Cache {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("cache")
+    }
+}
+
+/// Records what its start hook could reach.
+#[derive(Default)]
+struct Users {
+    seen: Mutex<Vec<String>>,
+}
+
+impl Users {
+    fn note(&self, line: String) {
+        self.seen.lock().unwrap().push(line);
+    }
+}
+
+impl Module for Users {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("users")
+            .depends_on("database >=1")
+            .optionally_depends_on("mailer")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let db = ctx.get::<Database>()?;
+        self.note(format!("query {}", db.query()));
+        self.note(format!("name {}", ctx.name()));
+        match ctx.get::<Cache>() {
+            Err(error @ Error::UndeclaredDependency { .. }) => self.note(format!("cache: {error}")),
+            other => self.note(format!("cache unexpectedly: {:?}", other.map(|_| ()))),
+        }
+        self.note(format!(
+            "mailer present: {}",
+            ctx.try_get::<Cache>().is_some()
+        ));
+        match ctx.get_named::<Cache>("database") {
+            Err(error @ Error::DependencyType { .. }) => self.note(format!("typed: {error}")),
+            other => self.note(format!("typed unexpectedly: {:?}", other.map(|_| ()))),
+        }
+        match ctx.get_named::<Database>("mailer") {
+            Err(error @ Error::DependencyAbsent { .. }) => self.note(format!("absent: {error}")),
+            other => self.note(format!("absent unexpectedly: {:?}", other.map(|_| ()))),
+        }
+        // Lifecycle operations from inside a hook would wait for themselves.
+        match ctx.manager().stop_all().await {
+            Err(error @ Error::Reentrant { .. }) => self.note(format!("reentrant: {error}")),
+            other => self.note(format!("reentrant unexpectedly: {:?}", other.map(|_| ()))),
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_hook_reaches_declared_dependencies_by_type_and_nothing_else() {
+    let manager = ModuleManager::builder()
+        .module(Users::default())
+        .module(Database::default())
+        .module(Cache)
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    let users = manager.get::<Users>().unwrap();
+    let seen = users.seen.lock().unwrap().clone();
+    assert_eq!(seen[0], "query 1");
+    assert_eq!(seen[1], "name users");
+    assert!(
+        seen[2].starts_with("cache: module \"users\" asked for a module of type"),
+        "{}",
+        seen[2]
+    );
+    assert!(seen[2].contains("declare it"), "{}", seen[2]);
+    assert_eq!(seen[3], "mailer present: false");
+    assert!(
+        seen[4].contains("as context::Cache") || seen[4].contains("Cache, but it is a"),
+        "{}",
+        seen[4]
+    );
+    assert!(
+        seen[5].starts_with("absent: optional dependency \"mailer\""),
+        "{}",
+        seen[5]
+    );
+    assert!(
+        seen[6].starts_with("reentrant: module \"users\" called `stop_all`"),
+        "{}",
+        seen[6]
+    );
+    // The shared instance is the registered one.
+    assert_eq!(manager.get::<Database>().unwrap().query(), 2);
+}
+
+/// Blocks its thread until the async module's start sends a message.
+struct Blocking {
+    receiver: Mutex<mpsc::Receiver<()>>,
+}
+
+impl SyncModule for Blocking {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("blocking")
+    }
+
+    fn start(&self, _ctx: &Context) -> HookResult {
+        let receiver = self.receiver.lock().map_err(|_| "poisoned")?;
+        receiver
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|e| format!("never heard from the async module: {e}"))?;
+        Ok(())
+    }
+}
+
+struct Sender {
+    sender: mpsc::Sender<()>,
+}
+
+impl Module for Sender {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("sender")
+    }
+
+    async fn start(&self, _ctx: &Context) -> HookResult {
+        tokio::task::yield_now().await;
+        self.sender.send(()).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_blocking_hook_does_not_stall_async_modules_on_a_single_thread() {
+    // On a one-thread runtime, a blocking hook run on the executor would keep the async
+    // module from ever sending: the start would time out instead.
+    let (sender, receiver) = mpsc::channel();
+    let manager = ModuleManager::builder()
+        .sync_module(Blocking {
+            receiver: Mutex::new(receiver),
+        })
+        .module(Sender { sender })
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    assert_eq!(
+        manager.module("blocking").unwrap().state(),
+        ModuleState::Started
+    );
+}
+
+struct PanickingSync;
+
+impl SyncModule for PanickingSync {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("panicky")
+    }
+    fn install(&self, _ctx: &Context, _config: Config) -> HookResult {
+        panic!("sync boom")
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_blocking_hook_is_reported_like_any_other() {
+    let manager = ModuleManager::builder()
+        .sync_module(PanickingSync)
+        .build()
+        .unwrap();
+    let error = manager.start_all().await.unwrap_err();
+    assert!(
+        error.to_string().contains("it panicked: sync boom"),
+        "{error}"
+    );
+    let handle = manager.module("panicky").unwrap();
+    assert_eq!(handle.state(), ModuleState::Failed);
+    assert_eq!(handle.failure().unwrap().hook(), Hook::Install);
+}
+
+#[tokio::test]
+async fn handles_expose_name_version_metadata_and_the_module() {
+    let manager = ModuleManager::builder()
+        .module(Database::default())
+        .build()
+        .unwrap();
+    let handle = manager.module("database").unwrap();
+    assert_eq!(handle.name(), "database");
+    assert_eq!(handle.version().to_string(), "1.4.0");
+    assert_eq!(handle.metadata().name(), "database");
+    assert!(handle.downcast::<Database>().is_some());
+    assert!(handle.downcast::<Cache>().is_none());
+    let db: Arc<Database> = handle.downcast().unwrap();
+    assert_eq!(db.query(), 1);
+}
