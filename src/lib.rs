@@ -1,2 +1,4 @@
 //! Symphra: a module runtime for async Rust applications.
 #![deny(missing_docs)]
+
+pub mod util;
