@@ -6,7 +6,7 @@
 //!
 //! # Timeouts
 //!
-//! [`timeout`] (or [`TimeoutExt::timeout`] on any future) gives an operation a time
+//! [`timeout()`] (or [`TimeoutExt::timeout`] on any future) gives an operation a time
 //! limit and a name; the [`TimeoutError`] says what timed out and after how long.
 //!
 //! ```
