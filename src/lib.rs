@@ -76,6 +76,7 @@ pub mod resolver;
 pub mod signal;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod util;
 
 pub use config::{Config, ConfigError};
 pub use context::Context;
