@@ -1,0 +1,190 @@
+//! A small modular application: a database, a cache, a user service on top of both, and
+//! an HTTP-ish line server on top of the users — started in dependency order, used once,
+//! and stopped in reverse order.
+//!
+//! Run it with `cargo run --example app`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde_json::json;
+use symphra::prelude::*;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// An in-memory table standing in for a database pool.
+#[derive(Default)]
+struct Database {
+    users: Mutex<HashMap<u32, String>>,
+}
+
+impl Module for Database {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("database")
+            .version("1.4.0")
+            .description("user table")
+    }
+
+    async fn start(&self, _ctx: &Context) -> HookResult {
+        tokio::time::sleep(Duration::from_millis(20)).await; // "connecting"
+        let mut users = self.users.lock().map_err(|_| "database lock poisoned")?;
+        users.insert(1, "ada".into());
+        users.insert(2, "grace".into());
+        println!("  database: connected, {} users", users.len());
+        Ok(())
+    }
+
+    async fn stop(&self, _ctx: &Context) -> HookResult {
+        println!("  database: disconnected");
+        Ok(())
+    }
+}
+
+/// A cache with a configurable capacity, validated by its schema.
+#[derive(Default)]
+struct Cache {
+    capacity: OnceLock<u64>,
+}
+
+impl Module for Cache {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("cache")
+            .version("0.3.1")
+            .config_schema(json!({
+                "type": "object",
+                "properties": { "capacity": { "type": "integer", "minimum": 1 } },
+                "required": ["capacity"]
+            }))
+            .default_config(json!({ "capacity": 128 }))
+    }
+
+    async fn install(&self, _ctx: &Context, config: Config) -> HookResult {
+        let capacity = config.get::<u64>("capacity")?.unwrap_or(128);
+        let _ = self.capacity.set(capacity);
+        println!("  cache: installed with capacity {capacity}");
+        Ok(())
+    }
+
+    async fn start(&self, _ctx: &Context) -> HookResult {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        println!("  cache: warmed");
+        Ok(())
+    }
+}
+
+/// Looks users up in the database; uses the cache when there is one.
+#[derive(Default)]
+struct Users {
+    db: OnceLock<Arc<Database>>,
+}
+
+impl Users {
+    fn name_of(&self, id: u32) -> Option<String> {
+        self.db.get()?.users.lock().ok()?.get(&id).cloned()
+    }
+}
+
+impl Module for Users {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("users")
+            .version("2.0.0")
+            .depends_on("database >=1.0, <2")
+            .optionally_depends_on("cache")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let _ = self.db.set(ctx.get::<Database>()?);
+        let cached = ctx.try_get::<Cache>().is_some();
+        println!(
+            "  users: ready (user 1 is {:?}, cache {})",
+            self.name_of(1).unwrap_or_default(),
+            if cached { "on" } else { "off" }
+        );
+        Ok(())
+    }
+}
+
+/// Answers `GET <id>` lines with the user's name, on a port of 127.0.0.1.
+#[derive(Default)]
+struct Api {
+    server: Mutex<Option<(String, JoinHandle<()>)>>,
+}
+
+impl Module for Api {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("api").version("1.0.0").depends_on("users ^2")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?.to_string();
+        let users = ctx.get::<Users>()?;
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let users = Arc::clone(&users);
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let id = line.trim_start_matches("GET ").trim().parse().unwrap_or(0);
+                        let answer = users.name_of(id).unwrap_or_else(|| "not found".into());
+                        if write.write_all(format!("{answer}\n").as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        println!("  api: listening on {address}");
+        *self.server.lock().map_err(|_| "api lock poisoned")? = Some((address, task));
+        Ok(())
+    }
+
+    async fn stop(&self, _ctx: &Context) -> HookResult {
+        if let Some((address, task)) = self.server.lock().map_err(|_| "api lock poisoned")?.take() {
+            task.abort();
+            println!("  api: closed {address}");
+        }
+        Ok(())
+    }
+}
+
+impl Api {
+    fn address(&self) -> Option<String> {
+        self.server.lock().ok()?.as_ref().map(|(address, _)| address.clone())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let manager = ModuleManager::builder()
+        .module(Api::default())
+        .module(Users::default())
+        .module(Cache::default())
+        .module(Database::default())
+        .config("cache", json!({ "capacity": 1024 }))
+        .max_concurrency(4)
+        .build()?;
+
+    let resolution = manager.resolve_dependencies().await?;
+    println!("start waves: {:?}", resolution.waves());
+
+    println!("starting...");
+    let report = manager.start_all().await?;
+    println!("{report}");
+
+    let api = manager.get::<Api>().ok_or("the api module is missing")?;
+    let address = api.address().ok_or("the api is not listening")?;
+    let mut stream = TcpStream::connect(&address).await?;
+    stream.write_all(b"GET 2\n").await?;
+    let mut answer = String::new();
+    BufReader::new(&mut stream).read_line(&mut answer).await?;
+    println!("client: GET 2 -> {}", answer.trim());
+
+    println!("stopping...");
+    let report = manager.stop_all().await?;
+    println!("{report}");
+    Ok(())
+}
