@@ -55,7 +55,7 @@ pub enum Error {
     },
     /// A declared optional dependency is not registered.
     #[error(
-        "optional dependency {dependency:?} of module {module:?} is not registered; check for it with `Context::get_optional`"
+        "optional dependency {dependency:?} of module {module:?} is not registered; handle its absence: match on this error, or use `Context::try_get`, which returns `None`"
     )]
     DependencyAbsent {
         /// The module that asked.

@@ -110,6 +110,8 @@ async fn a_hook_reaches_declared_dependencies_by_type_and_nothing_else() {
         "{}",
         seen[5]
     );
+    // The hint names a method that exists.
+    assert!(seen[5].contains("`Context::try_get`"), "{}", seen[5]);
     assert!(
         seen[6].starts_with("reentrant: module \"users\" called `stop_all`"),
         "{}",
