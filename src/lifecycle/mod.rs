@@ -7,4 +7,4 @@ mod state;
 pub use failure::{BoxError, FailureCause, HookFailure, HookResult, SharedError};
 pub use hook::Hook;
 pub use state::{ModuleState, Operation};
-pub(crate) use state::{Plan, StateCell};
+pub(crate) use state::{HookChain, Plan, StateCell};

@@ -7,7 +7,7 @@ pub(crate) mod graph;
 mod handle;
 mod options;
 mod report;
-mod runner;
+pub(crate) mod runner;
 mod scheduler;
 mod scope;
 
@@ -35,7 +35,7 @@ use crate::resolver::{Resolution, ResolveError};
 use entry::Entry;
 use graph::Graph;
 use options::Options;
-use runner::{IN_HOOK, drive};
+use runner::{IN_HOOK, Job};
 use scheduler::Schedule;
 
 /// Registers modules, resolves their dependencies, and drives them through their lifecycle.
@@ -171,15 +171,15 @@ impl ModuleManager {
         let Plan::Run(chain) = plan else {
             return Ok(());
         };
-        let run = drive(
-            Arc::clone(&self.inner),
-            Arc::clone(&graph),
+        let job = Job {
+            inner: Arc::clone(&self.inner),
+            graph: Arc::clone(&graph),
             id,
-            chain.hooks().to_vec(),
-            Instant::now(),
-            None,
-        )
-        .await;
+            chain,
+            origin: Instant::now(),
+            deadline: None,
+        };
+        let run = Arc::clone(&entry.object.driver).drive(job).await;
         run.result.map_err(Error::Hook)
     }
 

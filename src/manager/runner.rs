@@ -1,7 +1,10 @@
 //! Running one module's hooks: state transitions, configuration checks, timeouts, panics.
 
+use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::pin::{Pin, pin};
+use std::sync::{Arc, LazyLock};
+use std::task::Poll;
 
 use futures_util::FutureExt;
 use tokio::time::Instant;
@@ -9,43 +12,64 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::lifecycle::{FailureCause, Hook, HookFailure, SharedError};
+use crate::lifecycle::{FailureCause, Hook, HookChain, HookFailure, SharedError};
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
 use crate::manager::{HookTiming, Inner};
+use crate::module::CallHook;
 
 tokio::task_local! {
     /// The module whose hook the current task is running, to refuse re-entrant calls.
     pub(crate) static IN_HOOK: Arc<str>;
 }
 
-/// What running a module's hook chain did.
+/// Handed to non-`install` hooks, which do not read their `config` argument.
+static NO_CONFIG: LazyLock<Config> = LazyLock::new(Config::default);
+
+/// A chain of hooks to run on one module.
+pub(crate) struct Job {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) graph: Arc<Graph>,
+    pub(crate) id: usize,
+    pub(crate) chain: HookChain,
+    /// The start of the whole operation; timings are relative to it.
+    pub(crate) origin: Instant,
+    /// No hook runs past it.
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// What running a job did.
 pub(crate) struct Run {
     pub(crate) hooks: Vec<HookTiming>,
     pub(crate) result: Result<(), HookFailure>,
 }
 
-/// Runs `hooks` of module `id` one after another, stopping at the first failure.
-///
-/// `origin` is the start of the whole operation (timings are relative to it); no hook runs
-/// past `deadline`.
-pub(crate) async fn drive(
-    inner: Arc<Inner>,
-    graph: Arc<Graph>,
-    id: usize,
-    hooks: impl IntoIterator<Item = Hook>,
-    origin: Instant,
-    deadline: Option<Instant>,
-) -> Run {
+/// Polls `future` once, in the calling task. Hooks that finish without waiting (the common
+/// case for many modules) then cost no timer and no task of their own.
+pub(crate) async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
+}
+
+
+/// Runs the job's hooks one after another, stopping at the first failure.
+pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
+    let Job {
+        inner,
+        graph,
+        id,
+        chain,
+        origin,
+        deadline,
+    } = job;
     let entry = Arc::clone(&graph.entries[id]);
     let ctx = Context::new(inner, graph, id);
     let mut run = Run {
-        hooks: Vec::with_capacity(3),
+        hooks: Vec::with_capacity(chain.hooks().len()),
         result: Ok(()),
     };
-    for hook in hooks {
+    for &hook in chain.hooks() {
         let began = Instant::now();
-        let outcome = run_hook(&ctx, &entry, hook, deadline).await;
+        let outcome = run_hook(caller, &ctx, &entry, hook, began, deadline).await;
         run.hooks.push(HookTiming {
             hook,
             began: began.saturating_duration_since(origin),
@@ -62,55 +86,59 @@ pub(crate) async fn drive(
     run
 }
 
-async fn run_hook(
+async fn run_hook<C: CallHook>(
+    caller: &C,
     ctx: &Context,
     entry: &Entry,
     hook: Hook,
+    began: Instant,
     deadline: Option<Instant>,
 ) -> Result<(), FailureCause> {
-    let config = if hook == Hook::Install {
+    let installing = hook == Hook::Install;
+    let config = if installing {
         let value = entry.config_to_install();
         if let Some(schema) = entry.metadata.schema() {
             schema.check(&value).map_err(FailureCause::InvalidConfig)?;
         }
         Config::new(value)
     } else {
-        Config::default()
+        NO_CONFIG.clone()
     };
 
-    let limit = match (ctx.inner().options.timeout(hook), deadline) {
-        (limit, None) => limit,
-        (limit, Some(deadline)) => {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(FailureCause::DeadlinePassed);
-            }
-            Some(limit.map_or(left, |limit| limit.min(left)))
-        }
+    // The hook's own limit, cut short by the operation's deadline.
+    let limit = ctx.inner().options.timeout(hook).map(|limit| began + limit);
+    let limit = match (limit, deadline) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     };
+    if deadline.is_some_and(|deadline| deadline <= began) {
+        return Err(FailureCause::DeadlinePassed);
+    }
 
-    let transient = entry.state().begin(hook);
-    if let Some((old, new)) = transient {
+    if let Some((old, new)) = entry.state().begin(hook) {
         ctx.inner().announce(entry, old, new);
     }
 
     let span = tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
-    let call = entry.object.driver.call(hook, ctx, &config);
-    let guarded = IN_HOOK.scope(
-        Arc::clone(&entry.name),
-        AssertUnwindSafe(call).catch_unwind(),
-    );
-    let result = match limit {
-        Some(limit) => match tokio::time::timeout(limit, guarded).instrument(span).await {
-            Ok(result) => result,
-            Err(_) => return Err(FailureCause::TimedOut(limit)),
+    let call = caller.call(hook, ctx, &config);
+    let guarded = IN_HOOK
+        .scope(Arc::clone(&entry.name), AssertUnwindSafe(call).catch_unwind())
+        .instrument(span);
+    let mut guarded = pin!(guarded);
+    let result = match poll_once(&mut guarded).await {
+        Poll::Ready(result) => result,
+        Poll::Pending => match limit {
+            Some(limit) => match tokio::time::timeout_at(limit, guarded).await {
+                Ok(result) => result,
+                Err(_) => return Err(FailureCause::TimedOut(limit.saturating_duration_since(began))),
+            },
+            None => guarded.await,
         },
-        None => guarded.instrument(span).await,
     };
     match result {
         Ok(Ok(())) => {
-            if hook == Hook::Install {
-                entry.set_installed_config(config);
+            if installing {
+                entry.set_installed_config(config.clone());
             }
             let (old, new) = entry.state().succeed(hook);
             ctx.inner().announce(entry, old, new);

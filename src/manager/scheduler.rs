@@ -9,6 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -17,7 +18,7 @@ use tokio::time::Instant;
 use crate::lifecycle::{Operation, Plan};
 use crate::manager::graph::Graph;
 use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason};
-use crate::manager::runner::{Run, drive};
+use crate::manager::runner::{Job, Run, poll_once};
 use crate::manager::{HookTiming, Inner};
 use crate::resolver::Resolution;
 
@@ -81,42 +82,58 @@ impl Schedule<'_> {
         loop {
             while running.len() < self.limit && aborted_by.is_none() {
                 let Some(i) = walk.next_ready() else { break };
-                match self.graph.entries[i].state().plan(operation) {
-                    Ok(Plan::Run(chain)) => {
-                        let run = drive(
-                            Arc::clone(self.inner),
-                            Arc::clone(self.graph),
-                            i,
-                            chain.hooks().to_vec(),
-                            origin,
-                            deadline,
-                        );
-                        running.push(async move { (i, run.await) });
+                let entry = &self.graph.entries[i];
+                let chain = match entry.state().plan(operation) {
+                    Ok(Plan::Run(chain)) => chain,
+                    Ok(Plan::Unchanged) => {
+                        walk.finish(i, Outcome::Unchanged, self.graph);
+                        continue;
                     }
-                    Ok(Plan::Unchanged) => walk.finish(i, Outcome::Unchanged, self.graph),
-                    Err(hint) => walk.finish(
-                        i,
-                        Outcome::Skipped(SkipReason::Illegal { hint }),
-                        self.graph,
-                    ),
+                    Err(hint) => {
+                        walk.finish(i, Outcome::Skipped(SkipReason::Illegal { hint }), self.graph);
+                        continue;
+                    }
+                };
+                let job = Job {
+                    inner: Arc::clone(self.inner),
+                    graph: Arc::clone(self.graph),
+                    id: i,
+                    chain,
+                    origin,
+                    deadline,
+                };
+                let mut run = Arc::clone(&entry.object.driver).drive(job);
+                // Most hooks finish without waiting: complete those here, and give only the
+                // others a slot among the running futures.
+                match poll_once(&mut run).await {
+                    Poll::Ready(run) => self.complete(&mut walk, i, run, fail_fast, &mut aborted_by),
+                    Poll::Pending => running.push(async move { (i, run.await) }),
                 }
             }
-            let Some((i, Run { hooks, result })) = running.next().await else {
+            let Some((i, run)) = running.next().await else {
                 break;
             };
-            walk.timings[i] = hooks;
-            let outcome = match result {
-                Ok(()) => Outcome::Done,
-                Err(failure) => {
-                    if fail_fast && aborted_by.is_none() {
-                        aborted_by = Some(Arc::clone(&self.graph.entries[i].name));
-                    }
-                    Outcome::Failed(failure)
-                }
-            };
-            walk.finish(i, outcome, self.graph);
+            self.complete(&mut walk, i, run, fail_fast, &mut aborted_by);
         }
         walk.into_report(self.graph, origin, aborted_by)
+    }
+}
+
+impl Schedule<'_> {
+    /// Records what running module `i` did.
+    fn complete(&self, walk: &mut Walk<'_>, i: usize, run: Run, fail_fast: bool, aborted_by: &mut Option<Arc<str>>) {
+        let Run { hooks, result } = run;
+        walk.timings[i] = hooks;
+        let outcome = match result {
+            Ok(()) => Outcome::Done,
+            Err(failure) => {
+                if fail_fast && aborted_by.is_none() {
+                    *aborted_by = Some(Arc::clone(&self.graph.entries[i].name));
+                }
+                Outcome::Failed(failure)
+            }
+        };
+        walk.finish(i, outcome, self.graph);
     }
 }
 
@@ -186,16 +203,6 @@ impl<'g> Walk<'g> {
         }
     }
 
-    /// The modules that wait for `i`.
-    fn waiting_on(&self, i: usize) -> &'g [usize] {
-        if self.starting() {
-            self.resolution.dependents_of(i)
-        } else {
-            // A stop releases dependencies; collected once per finished module.
-            &[]
-        }
-    }
-
     fn priority(&self, i: usize) -> (u32, Reverse<u32>, usize) {
         if self.starting() {
             (self.resolution.height_of(i), Reverse(self.position[i]), i)
@@ -217,16 +224,17 @@ impl<'g> Walk<'g> {
         let root = Arc::clone(&graph.entries[i].name);
         let mut finished = vec![(i, blocking)];
         while let Some((done, blocks)) = finished.pop() {
-            let released: Vec<usize> = if self.starting() {
-                self.waiting_on(done).to_vec()
+            let released = if self.starting() {
+                self.resolution.dependents_of(done).len()
             } else {
-                self.resolution
-                    .dependencies_of(done)
-                    .iter()
-                    .map(|edge| edge.target)
-                    .collect()
+                self.resolution.dependencies_of(done).len()
             };
-            for next in released {
+            for k in 0..released {
+                let next = if self.starting() {
+                    self.resolution.dependents_of(done)[k]
+                } else {
+                    self.resolution.dependencies_of(done)[k].target
+                };
                 if !self.targeted(next) || self.outcomes[next].is_some() {
                     continue;
                 }

@@ -1,4 +1,8 @@
 //! Type erasure: how the manager holds async and blocking modules side by side.
+//!
+//! Erasure happens once per operation on a module, not once per hook: each module type
+//! gets its own copy of the hook runner, and the manager sees one boxed future that runs a
+//! whole chain of hooks (`bootstrap → install → start`).
 
 use std::any::{Any, TypeId};
 use std::future::Future;
@@ -8,20 +12,27 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::context::Context;
 use crate::lifecycle::{Hook, HookResult};
+use crate::manager::runner::{self, Job, Run};
 use crate::module::{Module, SyncModule};
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A module with its hooks behind one object-safe call.
-pub(crate) trait ErasedModule: Send + Sync + 'static {
+/// Calls one hook of a module, without boxing.
+pub(crate) trait CallHook: Send + Sync + 'static {
     /// Runs `hook`; `config` is used by `install` only.
-    fn call<'a>(
-        &'a self,
-        hook: Hook,
-        ctx: &'a Context,
-        config: &'a Config,
-    ) -> BoxFuture<'a, HookResult>;
+    fn call<'a>(&'a self, hook: Hook, ctx: &'a Context, config: &'a Config) -> impl Future<Output = HookResult> + Send + 'a;
+}
+
+/// A module behind one object-safe entry point: run a job (a chain of hooks).
+pub(crate) trait ErasedModule: Send + Sync + 'static {
+    fn drive(self: Arc<Self>, job: Job) -> BoxFuture<'static, Run>;
+}
+
+impl<C: CallHook> ErasedModule for C {
+    fn drive(self: Arc<Self>, job: Job) -> BoxFuture<'static, Run> {
+        Box::pin(async move { runner::drive(&*self, job).await })
+    }
 }
 
 /// A registered module: its driver, and the same instance as `Any` for typed access.
@@ -56,38 +67,30 @@ impl ModuleObject {
 
 struct Async<M>(Arc<M>);
 
-impl<M: Module> ErasedModule for Async<M> {
-    fn call<'a>(
-        &'a self,
-        hook: Hook,
-        ctx: &'a Context,
-        config: &'a Config,
-    ) -> BoxFuture<'a, HookResult> {
+impl<M: Module> CallHook for Async<M> {
+    fn call<'a>(&'a self, hook: Hook, ctx: &'a Context, config: &'a Config) -> impl Future<Output = HookResult> + Send + 'a {
         let module = &*self.0;
-        match hook {
-            Hook::Bootstrap => Box::pin(module.bootstrap(ctx)),
-            Hook::Install => Box::pin(module.install(ctx, config.clone())),
-            Hook::Start => Box::pin(module.start(ctx)),
-            Hook::Stop => Box::pin(module.stop(ctx)),
-            Hook::Uninstall => Box::pin(module.uninstall(ctx)),
-            Hook::Reload => Box::pin(module.reload(ctx)),
+        async move {
+            match hook {
+                Hook::Bootstrap => module.bootstrap(ctx).await,
+                Hook::Install => module.install(ctx, config.clone()).await,
+                Hook::Start => module.start(ctx).await,
+                Hook::Stop => module.stop(ctx).await,
+                Hook::Uninstall => module.uninstall(ctx).await,
+                Hook::Reload => module.reload(ctx).await,
+            }
         }
     }
 }
 
 struct Blocking<M>(Arc<M>);
 
-impl<M: SyncModule> ErasedModule for Blocking<M> {
-    fn call<'a>(
-        &'a self,
-        hook: Hook,
-        ctx: &'a Context,
-        config: &'a Config,
-    ) -> BoxFuture<'a, HookResult> {
+impl<M: SyncModule> CallHook for Blocking<M> {
+    fn call<'a>(&'a self, hook: Hook, ctx: &'a Context, config: &'a Config) -> impl Future<Output = HookResult> + Send + 'a {
         let module = Arc::clone(&self.0);
         let ctx = ctx.clone();
         let config = config.clone();
-        Box::pin(async move {
+        async move {
             let joined = tokio::task::spawn_blocking(move || match hook {
                 Hook::Bootstrap => module.bootstrap(&ctx),
                 Hook::Install => module.install(&ctx, config),
@@ -99,11 +102,11 @@ impl<M: SyncModule> ErasedModule for Blocking<M> {
             .await;
             match joined {
                 Ok(result) => result,
-                // Re-raise the hook's panic here, where the manager catches and reports it
+                // Re-raise the hook's panic here, where the runner catches and reports it
                 // like any other panicking hook.
                 Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
                 Err(error) => Err(error.into()),
             }
-        })
+        }
     }
 }
