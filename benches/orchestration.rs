@@ -80,7 +80,9 @@ fn modules(dag: &LayeredDag) -> Vec<Noop> {
         .map(|(name, deps)| {
             let metadata = deps
                 .iter()
-                .fold(ModuleMetadata::new(name).version("1.0.0"), |m, dep| m.depends_on(dep));
+                .fold(ModuleMetadata::new(name).version("1.0.0"), |m, dep| {
+                    m.depends_on(dep)
+                });
             Noop(metadata)
         })
         .collect()
@@ -92,7 +94,9 @@ async fn run_once(dag: &LayeredDag) -> Result<Phases, symphra::Error> {
     PEAK.store(baseline, Ordering::Relaxed);
 
     let t = Instant::now();
-    let builder = modules.into_iter().fold(ModuleManager::builder(), |b, m| b.module(m));
+    let builder = modules
+        .into_iter()
+        .fold(ModuleManager::builder(), |b, m| b.module(m));
     let register = t.elapsed();
 
     let t = Instant::now();
@@ -151,7 +155,11 @@ fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
         }
     }
     if dags.is_empty() {
-        let sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000, 100_000] };
+        let sizes: &[usize] = if quick {
+            &[1_000]
+        } else {
+            &[1_000, 10_000, 100_000]
+        };
         dags = sizes.iter().map(|&n| LayeredDag::square(n, 42)).collect();
     }
     Ok(Args {
@@ -162,10 +170,20 @@ fn parse_args() -> Result<Args, Box<dyn std::error::Error>> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     println!(
         "{:>8} {:>6} {:>10} {:>10} {:>10} {:>10} {:>12} {:>14} {:>12}",
-        "N", "layers", "register", "resolve", "start", "stop", "res+start+stop", "per module", "peak heap/mod"
+        "N",
+        "layers",
+        "register",
+        "resolve",
+        "start",
+        "stop",
+        "res+start+stop",
+        "per module",
+        "peak heap/mod"
     );
     for dag in &args.dags {
         let runs = args.runs.unwrap_or(if dag.n >= 100_000 { 5 } else { 15 });

@@ -114,7 +114,9 @@ struct Api {
 
 impl Module for Api {
     fn metadata(&self) -> ModuleMetadata {
-        ModuleMetadata::new("api").version("1.0.0").depends_on("users ^2")
+        ModuleMetadata::new("api")
+            .version("1.0.0")
+            .depends_on("users ^2")
     }
 
     async fn start(&self, ctx: &Context) -> HookResult {
@@ -130,7 +132,11 @@ impl Module for Api {
                     while let Ok(Some(line)) = lines.next_line().await {
                         let id = line.trim_start_matches("GET ").trim().parse().unwrap_or(0);
                         let answer = users.name_of(id).unwrap_or_else(|| "not found".into());
-                        if write.write_all(format!("{answer}\n").as_bytes()).await.is_err() {
+                        if write
+                            .write_all(format!("{answer}\n").as_bytes())
+                            .await
+                            .is_err()
+                        {
                             break;
                         }
                     }
@@ -153,7 +159,11 @@ impl Module for Api {
 
 impl Api {
     fn address(&self) -> Option<String> {
-        self.server.lock().ok()?.as_ref().map(|(address, _)| address.clone())
+        self.server
+            .lock()
+            .ok()?
+            .as_ref()
+            .map(|(address, _)| address.clone())
     }
 }
 

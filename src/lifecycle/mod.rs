@@ -6,5 +6,5 @@ mod state;
 
 pub use failure::{BoxError, FailureCause, HookFailure, HookResult, SharedError};
 pub use hook::Hook;
-pub use state::{ModuleState, Operation};
 pub(crate) use state::{HookChain, Plan, StateCell};
+pub use state::{ModuleState, Operation};

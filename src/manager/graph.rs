@@ -1,38 +1,35 @@
 //! One version of the registered module set, resolved. Replaced whole when modules are
 //! added or removed, so that a running operation always sees a consistent graph.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Error;
 use crate::manager::entry::Entry;
+use crate::module::ModuleMetadata;
 use crate::resolver::{self, Resolution, ResolveError};
 
 pub(crate) struct Graph {
     pub(crate) entries: Vec<Arc<Entry>>,
-    index: HashMap<Arc<str>, usize>,
     pub(crate) resolution: Resolution,
 }
 
 impl Graph {
     pub(crate) fn new(entries: Vec<Arc<Entry>>) -> Result<Self, ResolveError> {
-        let resolution = resolver::resolve(entries.iter().map(|entry| &entry.metadata))?;
-        let index = entries
+        let metadata: Vec<&ModuleMetadata> = entries.iter().map(|entry| &entry.metadata).collect();
+        let names = entries
             .iter()
-            .enumerate()
-            .map(|(i, entry)| (Arc::clone(&entry.name), i))
+            .map(|entry| Arc::clone(&entry.name))
             .collect();
+        let resolution = resolver::resolve_named(&metadata, names)?;
         Ok(Self {
             entries,
-            index,
             resolution,
         })
     }
 
     pub(crate) fn find(&self, name: &str) -> Result<usize, Error> {
-        self.index
-            .get(name)
-            .copied()
+        self.resolution
+            .index_of(name)
             .ok_or_else(|| Error::UnknownModule {
                 name: name.to_owned(),
             })

@@ -50,7 +50,6 @@ pub(crate) async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Outp
     poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
 }
 
-
 /// Runs the job's hooks one after another, stopping at the first failure.
 pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
     let Job {
@@ -122,15 +121,23 @@ async fn run_hook<C: CallHook>(
     let span = tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
     let call = caller.call(hook, ctx, &config);
     let guarded = IN_HOOK
-        .scope(Arc::clone(&entry.name), AssertUnwindSafe(call).catch_unwind())
+        .scope(
+            Arc::clone(&entry.name),
+            AssertUnwindSafe(call).catch_unwind(),
+        )
         .instrument(span);
     let mut guarded = pin!(guarded);
     let result = match poll_once(&mut guarded).await {
         Poll::Ready(result) => result,
         Poll::Pending => match limit {
-            Some(limit) => match tokio::time::timeout_at(limit, guarded).await {
+            // Boxed: the timer is large and only hooks that wait need it.
+            Some(limit) => match Box::pin(tokio::time::timeout_at(limit, guarded)).await {
                 Ok(result) => result,
-                Err(_) => return Err(FailureCause::TimedOut(limit.saturating_duration_since(began))),
+                Err(_) => {
+                    return Err(FailureCause::TimedOut(
+                        limit.saturating_duration_since(began),
+                    ));
+                }
             },
             None => guarded.await,
         },

@@ -90,7 +90,11 @@ impl Schedule<'_> {
                         continue;
                     }
                     Err(hint) => {
-                        walk.finish(i, Outcome::Skipped(SkipReason::Illegal { hint }), self.graph);
+                        walk.finish(
+                            i,
+                            Outcome::Skipped(SkipReason::Illegal { hint }),
+                            self.graph,
+                        );
                         continue;
                     }
                 };
@@ -106,7 +110,9 @@ impl Schedule<'_> {
                 // Most hooks finish without waiting: complete those here, and give only the
                 // others a slot among the running futures.
                 match poll_once(&mut run).await {
-                    Poll::Ready(run) => self.complete(&mut walk, i, run, fail_fast, &mut aborted_by),
+                    Poll::Ready(run) => {
+                        self.complete(&mut walk, i, run, fail_fast, &mut aborted_by)
+                    }
                     Poll::Pending => running.push(async move { (i, run.await) }),
                 }
             }
@@ -121,7 +127,14 @@ impl Schedule<'_> {
 
 impl Schedule<'_> {
     /// Records what running module `i` did.
-    fn complete(&self, walk: &mut Walk<'_>, i: usize, run: Run, fail_fast: bool, aborted_by: &mut Option<Arc<str>>) {
+    fn complete(
+        &self,
+        walk: &mut Walk<'_>,
+        i: usize,
+        run: Run,
+        fail_fast: bool,
+        aborted_by: &mut Option<Arc<str>>,
+    ) {
         let Run { hooks, result } = run;
         walk.timings[i] = hooks;
         let outcome = match result {

@@ -21,7 +21,12 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Calls one hook of a module, without boxing.
 pub(crate) trait CallHook: Send + Sync + 'static {
     /// Runs `hook`; `config` is used by `install` only.
-    fn call<'a>(&'a self, hook: Hook, ctx: &'a Context, config: &'a Config) -> impl Future<Output = HookResult> + Send + 'a;
+    fn call<'a>(
+        &'a self,
+        hook: Hook,
+        ctx: &'a Context,
+        config: &'a Config,
+    ) -> impl Future<Output = HookResult> + Send + 'a;
 }
 
 /// A module behind one object-safe entry point: run a job (a chain of hooks).
@@ -68,7 +73,12 @@ impl ModuleObject {
 struct Async<M>(Arc<M>);
 
 impl<M: Module> CallHook for Async<M> {
-    fn call<'a>(&'a self, hook: Hook, ctx: &'a Context, config: &'a Config) -> impl Future<Output = HookResult> + Send + 'a {
+    fn call<'a>(
+        &'a self,
+        hook: Hook,
+        ctx: &'a Context,
+        config: &'a Config,
+    ) -> impl Future<Output = HookResult> + Send + 'a {
         let module = &*self.0;
         async move {
             match hook {
@@ -86,7 +96,12 @@ impl<M: Module> CallHook for Async<M> {
 struct Blocking<M>(Arc<M>);
 
 impl<M: SyncModule> CallHook for Blocking<M> {
-    fn call<'a>(&'a self, hook: Hook, ctx: &'a Context, config: &'a Config) -> impl Future<Output = HookResult> + Send + 'a {
+    fn call<'a>(
+        &'a self,
+        hook: Hook,
+        ctx: &'a Context,
+        config: &'a Config,
+    ) -> impl Future<Output = HookResult> + Send + 'a {
         let module = Arc::clone(&self.0);
         let ctx = ctx.clone();
         let config = config.clone();

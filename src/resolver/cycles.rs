@@ -7,22 +7,22 @@ use super::Edge;
 /// Returns one cycle per strongly connected group of modules that the sort left out, as a
 /// path of names that starts and ends with the group's alphabetically first module, shortest
 /// first from there. Groups are reported in the order of their first module's name.
-pub(super) fn find(
+pub(super) fn find<'r>(
     names: &[&str],
-    dependencies: &[Vec<Edge>],
+    dependencies: impl Fn(usize) -> &'r [Edge] + Copy,
     sorted: &[usize],
 ) -> Vec<Vec<String>> {
     let mut left_out = vec![true; names.len()];
     for &i in sorted {
         left_out[i] = false;
     }
-    let components = strongly_connected(dependencies, &left_out);
+    let components = strongly_connected(names.len(), dependencies, &left_out);
     let mut cycles: Vec<Vec<String>> = components
         .into_iter()
         .filter_map(|component| {
             let start = *component.iter().min_by_key(|&&i| names[i])?;
             let is_cycle =
-                component.len() > 1 || dependencies[start].iter().any(|edge| edge.target == start);
+                component.len() > 1 || dependencies(start).iter().any(|edge| edge.target == start);
             if !is_cycle {
                 return None;
             }
@@ -40,9 +40,12 @@ pub(super) fn find(
 
 /// Tarjan's algorithm, iterative so that long chains cannot overflow the stack, restricted
 /// to the modules marked in `within`.
-fn strongly_connected(dependencies: &[Vec<Edge>], within: &[bool]) -> Vec<Vec<usize>> {
+fn strongly_connected<'r>(
+    n: usize,
+    dependencies: impl Fn(usize) -> &'r [Edge],
+    within: &[bool],
+) -> Vec<Vec<usize>> {
     const UNVISITED: usize = usize::MAX;
-    let n = dependencies.len();
     let mut index = vec![UNVISITED; n];
     let mut low = vec![0; n];
     let mut on_stack = vec![false; n];
@@ -65,7 +68,7 @@ fn strongly_connected(dependencies: &[Vec<Edge>], within: &[bool]) -> Vec<Vec<us
                 stack.push(module);
                 on_stack[module] = true;
             }
-            let edges = &dependencies[module];
+            let edges = dependencies(module);
             let mut descended = false;
             while *next_edge < edges.len() {
                 let target = edges[*next_edge].target;
@@ -105,11 +108,15 @@ fn strongly_connected(dependencies: &[Vec<Edge>], within: &[bool]) -> Vec<Vec<us
 }
 
 /// Breadth-first search for the shortest path from `start` back to itself inside the group.
-fn shortest_cycle(start: usize, dependencies: &[Vec<Edge>], member: &[bool]) -> Option<Vec<usize>> {
-    let mut previous = vec![usize::MAX; dependencies.len()];
+fn shortest_cycle<'r>(
+    start: usize,
+    dependencies: impl Fn(usize) -> &'r [Edge],
+    member: &[bool],
+) -> Option<Vec<usize>> {
+    let mut previous = vec![usize::MAX; member.len()];
     let mut queue = VecDeque::from([start]);
     while let Some(module) = queue.pop_front() {
-        for edge in &dependencies[module] {
+        for edge in dependencies(module) {
             let target = edge.target;
             if !member[target] {
                 continue;

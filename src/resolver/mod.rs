@@ -26,6 +26,7 @@ mod problem;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 
 pub use problem::{Problem, ResolveError};
 
@@ -33,16 +34,21 @@ use crate::module::ModuleMetadata;
 
 /// A valid module set, ordered for starting.
 ///
-/// Modules are identified by their index in the slice given to [`resolve`].
+/// Modules are identified by their index in the sequence given to [`resolve`].
 #[derive(Clone, Debug, Default)]
 pub struct Resolution {
-    names: Vec<String>,
+    names: Vec<Arc<str>>,
+    index: HashMap<Arc<str>, usize>,
     order: Vec<usize>,
     wave: Vec<u32>,
     wave_count: u32,
     height: Vec<u32>,
-    dependencies: Vec<Vec<Edge>>,
-    dependents: Vec<Vec<usize>>,
+    /// Dependencies of module i: `edges[edge_start[i]..edge_start[i + 1]]`.
+    edge_start: Vec<usize>,
+    edges: Vec<Edge>,
+    /// Dependents of module i: `dependents[dependent_start[i]..dependent_start[i + 1]]`.
+    dependent_start: Vec<usize>,
+    dependents: Vec<usize>,
 }
 
 /// A dependency edge that resolved to a registered module.
@@ -58,7 +64,7 @@ impl Resolution {
     /// Module names in start order: every module after all of its dependencies.
     /// Stopping goes in the reverse order.
     pub fn order(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
-        self.order.iter().map(|&i| self.names[i].as_str())
+        self.order.iter().map(|&i| &*self.names[i])
     }
 
     /// Modules grouped in waves: wave 0 has no dependencies, wave k depends only on waves
@@ -69,7 +75,7 @@ impl Resolution {
     pub fn waves(&self) -> Vec<Vec<&str>> {
         let mut waves = vec![Vec::new(); self.wave_count as usize];
         for (index, &wave) in self.wave.iter().enumerate() {
-            waves[wave as usize].push(self.names[index].as_str());
+            waves[wave as usize].push(&*self.names[index]);
         }
         waves
     }
@@ -84,19 +90,24 @@ impl Resolution {
         self.names.is_empty()
     }
 
-    /// Start order as indices into the resolved slice.
+    /// The index of the module called `name`.
+    pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// Start order as indices into the resolved sequence.
     pub(crate) fn order_indices(&self) -> &[usize] {
         &self.order
     }
 
     /// The resolved dependencies of module `index` (absent optional ones left out).
     pub(crate) fn dependencies_of(&self, index: usize) -> &[Edge] {
-        &self.dependencies[index]
+        &self.edges[self.edge_start[index]..self.edge_start[index + 1]]
     }
 
     /// The modules that depend on module `index`, directly.
     pub(crate) fn dependents_of(&self, index: usize) -> &[usize] {
-        &self.dependents[index]
+        &self.dependents[self.dependent_start[index]..self.dependent_start[index + 1]]
     }
 
     /// The number of modules on the longest chain of dependents above `index`, itself
@@ -112,21 +123,30 @@ where
     I: IntoIterator<Item = &'a ModuleMetadata>,
 {
     let modules: Vec<&ModuleMetadata> = modules.into_iter().collect();
+    let names = modules.iter().map(|meta| Arc::from(meta.name())).collect();
+    resolve_named(&modules, names)
+}
+
+/// [`resolve`] with the names already shared, as the manager holds them.
+pub(crate) fn resolve_named(
+    modules: &[&ModuleMetadata],
+    names: Vec<Arc<str>>,
+) -> Result<Resolution, ResolveError> {
     let mut problems: Vec<Problem> = modules
         .iter()
         .flat_map(|meta| meta.problems().iter().cloned().map(Problem::Metadata))
         .collect();
 
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(modules.len());
+    let mut index: HashMap<Arc<str>, usize> = HashMap::with_capacity(modules.len());
     let mut duplicates: Vec<(&str, usize)> = Vec::new();
-    for (i, meta) in modules.iter().enumerate() {
-        match index.entry(meta.name()) {
+    for (i, name) in names.iter().enumerate() {
+        match index.entry(Arc::clone(name)) {
             Entry::Vacant(slot) => {
                 slot.insert(i);
             }
-            Entry::Occupied(_) => match duplicates.iter_mut().find(|(n, _)| *n == meta.name()) {
+            Entry::Occupied(_) => match duplicates.iter_mut().find(|(n, _)| *n == &**name) {
                 Some((_, count)) => *count += 1,
-                None => duplicates.push((meta.name(), 2)),
+                None => duplicates.push((name, 2)),
             },
         }
     }
@@ -139,9 +159,12 @@ where
             }),
     );
 
-    let mut dependencies: Vec<Vec<Edge>> = Vec::with_capacity(modules.len());
-    for meta in &modules {
-        let mut edges = Vec::with_capacity(meta.dependencies().len());
+    let mut edge_start = Vec::with_capacity(modules.len() + 1);
+    let mut edges: Vec<Edge> = Vec::with_capacity(modules.len() * 2);
+    let mut dependent_count = vec![0_usize; modules.len()];
+    for meta in modules {
+        let first = edges.len();
+        edge_start.push(first);
         for dependency in meta.dependencies() {
             let Some(&target) = index.get(dependency.name()) else {
                 if !dependency.is_optional() {
@@ -163,28 +186,51 @@ where
                     optional: dependency.is_optional(),
                 });
             }
-            if !edges.iter().any(|edge: &Edge| edge.target == target) {
+            if !edges[first..].iter().any(|edge| edge.target == target) {
                 edges.push(Edge {
                     target,
                     optional: dependency.is_optional(),
                 });
+                dependent_count[target] += 1;
             }
         }
-        dependencies.push(edges);
     }
+    edge_start.push(edges.len());
 
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); modules.len()];
-    for (i, edges) in dependencies.iter().enumerate() {
-        for edge in edges {
-            dependents[edge.target].push(i);
+    // Dependents, laid out like the dependencies: counts, then offsets, then a fill pass.
+    let mut dependent_start = Vec::with_capacity(modules.len() + 1);
+    let mut total = 0;
+    for count in &dependent_count {
+        dependent_start.push(total);
+        total += count;
+    }
+    dependent_start.push(total);
+    let mut dependents = vec![0_usize; total];
+    let mut fill = dependent_start.clone();
+    for i in 0..modules.len() {
+        for edge in &edges[edge_start[i]..edge_start[i + 1]] {
+            dependents[fill[edge.target]] = i;
+            fill[edge.target] += 1;
         }
     }
 
-    let order = topological_order(&dependencies, &dependents);
-    if order.len() < modules.len() {
-        let names: Vec<&str> = modules.iter().map(|meta| meta.name()).collect();
+    let mut resolution = Resolution {
+        names,
+        index,
+        order: Vec::new(),
+        wave: Vec::new(),
+        wave_count: 0,
+        height: Vec::new(),
+        edge_start,
+        edges,
+        dependent_start,
+        dependents,
+    };
+    resolution.order = topological_order(&resolution);
+    if resolution.order.len() < modules.len() {
+        let names: Vec<&str> = resolution.names.iter().map(|name| &**name).collect();
         problems.extend(
-            cycles::find(&names, &dependencies, &order)
+            cycles::find(&names, |i| resolution.dependencies_of(i), &resolution.order)
                 .into_iter()
                 .map(|path| Problem::Cycle { path }),
         );
@@ -194,38 +240,41 @@ where
     }
 
     let mut wave = vec![0_u32; modules.len()];
-    for &i in &order {
-        wave[i] = dependencies[i]
+    for &i in &resolution.order {
+        wave[i] = resolution
+            .dependencies_of(i)
             .iter()
             .map(|edge| wave[edge.target] + 1)
             .max()
             .unwrap_or(0);
     }
     let mut height = vec![1_u32; modules.len()];
-    for &i in order.iter().rev() {
-        height[i] = 1 + dependents[i].iter().map(|&d| height[d]).max().unwrap_or(0);
+    for &i in resolution.order.iter().rev() {
+        height[i] = 1 + resolution
+            .dependents_of(i)
+            .iter()
+            .map(|&d| height[d])
+            .max()
+            .unwrap_or(0);
     }
-    let wave_count = wave.iter().max().map_or(0, |&w| w + 1);
-    Ok(Resolution {
-        names: modules.iter().map(|meta| meta.name().to_owned()).collect(),
-        order,
-        wave,
-        wave_count,
-        height,
-        dependencies,
-        dependents,
-    })
+    resolution.wave_count = wave.iter().max().map_or(0, |&w| w + 1);
+    resolution.wave = wave;
+    resolution.height = height;
+    Ok(resolution)
 }
 
 /// Kahn's algorithm in registration order; modules on or behind a cycle are left out.
-fn topological_order(dependencies: &[Vec<Edge>], dependents: &[Vec<usize>]) -> Vec<usize> {
-    let mut pending: Vec<usize> = dependencies.iter().map(Vec::len).collect();
-    let mut order: Vec<usize> = (0..pending.len()).filter(|&i| pending[i] == 0).collect();
+fn topological_order(resolution: &Resolution) -> Vec<usize> {
+    let n = resolution.names.len();
+    let mut pending: Vec<usize> = (0..n)
+        .map(|i| resolution.dependencies_of(i).len())
+        .collect();
+    let mut order: Vec<usize> = (0..n).filter(|&i| pending[i] == 0).collect();
     let mut next = 0;
     while next < order.len() {
         let module = order[next];
         next += 1;
-        for &dependent in &dependents[module] {
+        for &dependent in resolution.dependents_of(module) {
             pending[dependent] -= 1;
             if pending[dependent] == 0 {
                 order.push(dependent);
