@@ -1,2 +1,3 @@
 //! Symphra: a module runtime for async Rust applications.
 #![deny(missing_docs)]
+pub mod bus;

@@ -1,0 +1,177 @@
+//! The route cache: for recently published topics, the subscribers in delivery order.
+//!
+//! Bounded: when full it is emptied before a new topic goes in, so it never grows with the
+//! number of distinct topics (subscribed or not). It is kept exact on subscribe and
+//! unsubscribe by patching only the cached routes the pattern matches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::subscription::SubEntry;
+use super::trie::Trie;
+
+/// The subscribers of one topic, in delivery order.
+pub(crate) struct Route {
+    pub(crate) topic: Arc<str>,
+    pub(crate) subs: Box<[Arc<SubEntry>]>,
+}
+
+impl Route {
+    /// Matches `topic` (assumed valid) against the trie.
+    pub(crate) fn build(topic: Arc<str>, trie: &Trie<Arc<SubEntry>>) -> Self {
+        let mut subs = Vec::new();
+        trie.collect(&topic, &mut subs);
+        subs.sort_unstable_by_key(|s| s.order());
+        Self {
+            topic,
+            subs: subs.into_boxed_slice(),
+        }
+    }
+
+    fn with(&self, entry: &Arc<SubEntry>) -> Self {
+        let at = self.subs.partition_point(|s| s.order() < entry.order());
+        let mut subs = Vec::with_capacity(self.subs.len() + 1);
+        subs.extend_from_slice(&self.subs[..at]);
+        subs.push(entry.clone());
+        subs.extend_from_slice(&self.subs[at..]);
+        Self {
+            topic: self.topic.clone(),
+            subs: subs.into_boxed_slice(),
+        }
+    }
+
+    fn without(&self, entry: &SubEntry) -> Self {
+        Self {
+            topic: self.topic.clone(),
+            subs: self
+                .subs
+                .iter()
+                .filter(|s| s.id != entry.id)
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+pub(crate) struct RouteCache {
+    routes: HashMap<Arc<str>, Arc<Route>, foldhash::fast::RandomState>,
+    capacity: usize,
+}
+
+impl RouteCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            routes: HashMap::default(),
+            capacity,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, topic: &str) -> Option<Arc<Route>> {
+        self.routes.get(topic).cloned()
+    }
+
+    pub(crate) fn insert(&mut self, route: Arc<Route>) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.routes.len() >= self.capacity && !self.routes.contains_key(&route.topic) {
+            // Emptying is O(1) amortized over the `capacity` inserts that refill it.
+            self.routes.clear();
+        }
+        self.routes.insert(route.topic.clone(), route);
+    }
+
+    /// Patches the routes of every cached topic that `entry`'s pattern matches.
+    pub(crate) fn update(&mut self, entry: &Arc<SubEntry>, added: bool) {
+        let patch = |route: &mut Arc<Route>| {
+            *route = Arc::new(if added {
+                route.with(entry)
+            } else {
+                route.without(entry)
+            });
+        };
+        if entry.pattern.is_exact() {
+            if let Some(route) = self.routes.get_mut(entry.pattern.as_str()) {
+                patch(route);
+            }
+        } else {
+            for route in self.routes.values_mut() {
+                if entry.pattern.matches(&route.topic) {
+                    patch(route);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::handler::Handler;
+    use crate::bus::subscription::{SubscribeOptions, SubscriptionId};
+    use crate::bus::topic::Pattern;
+
+    fn entry(id: u64, pattern: &str, priority: i32) -> Arc<SubEntry> {
+        Arc::new(SubEntry::new(
+            SubscriptionId(id),
+            Pattern::parse(pattern).unwrap(),
+            SubscribeOptions::new().priority(priority),
+            Handler::sync(|_: &crate::bus::Event| ()),
+        ))
+    }
+
+    fn ids(route: &Route) -> Vec<u64> {
+        route.subs.iter().map(|s| s.id.0).collect()
+    }
+
+    #[test]
+    fn routes_are_ordered_by_priority_then_age() {
+        let mut trie = Trie::default();
+        for (id, prio) in [(1, 0), (2, 5), (3, 0), (4, 5), (5, -1)] {
+            let e = entry(id, "a.*", prio);
+            trie.insert(&e.pattern.clone(), e);
+        }
+        let route = Route::build("a.b".into(), &trie);
+        assert_eq!(ids(&route), vec![2, 4, 1, 3, 5]);
+    }
+
+    #[test]
+    fn patches_keep_cached_routes_exact() {
+        let mut trie = Trie::default();
+        let mut cache = RouteCache::new(8);
+        for topic in ["a.b", "a.c", "x.y"] {
+            cache.insert(Arc::new(Route::build(topic.into(), &trie)));
+        }
+        let wild = entry(1, "a.*", 0);
+        trie.insert(&wild.pattern.clone(), wild.clone());
+        cache.update(&wild, true);
+        let exact = entry(2, "a.b", 9);
+        trie.insert(&exact.pattern.clone(), exact.clone());
+        cache.update(&exact, true);
+        assert_eq!(ids(&cache.get("a.b").unwrap()), vec![2, 1]);
+        assert_eq!(ids(&cache.get("a.c").unwrap()), vec![1]);
+        assert!(cache.get("x.y").unwrap().subs.is_empty());
+        cache.update(&wild, false);
+        assert_eq!(ids(&cache.get("a.b").unwrap()), vec![2]);
+        assert!(cache.get("a.c").unwrap().subs.is_empty());
+    }
+
+    #[test]
+    fn cache_is_bounded() {
+        let trie = Trie::default();
+        let mut cache = RouteCache::new(4);
+        for i in 0..100 {
+            cache.insert(Arc::new(Route::build(format!("t.{i}").into(), &trie)));
+            assert!(cache.len() <= 4);
+        }
+        assert!(cache.get("t.99").is_some());
+        let mut none = RouteCache::new(0);
+        none.insert(Arc::new(Route::build("t".into(), &trie)));
+        assert_eq!(none.len(), 0);
+    }
+}
