@@ -19,7 +19,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Boxed = Arc<dyn Fn(&Event) -> Result<(), BoxError> + Send + Sync>;
 
 fn runtime() -> Runtime {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => panic!("cannot build a Tokio runtime: {e}"),
     }
@@ -64,7 +67,10 @@ fn broadcast_floor(
     samples: usize,
 ) {
     let (tx, _) = broadcast::channel::<Event>(16);
-    let mut receivers: Vec<_> = patterns.iter().map(|p| (p.clone(), tx.subscribe())).collect();
+    let mut receivers: Vec<_> = patterns
+        .iter()
+        .map(|p| (p.clone(), tx.subscribe()))
+        .collect();
     let mut g = c.benchmark_group(group);
     g.sample_size(samples);
     g.bench_function("broadcast", |b| {
@@ -83,13 +89,12 @@ fn broadcast_floor(
 }
 
 fn symphra_publish(c: &mut Criterion, rt: &Runtime, group: &str, bus: &EventBus, topic: &str) {
-    c.benchmark_group(group)
-        .bench_function("symphra", |b| {
-            b.to_async(rt).iter(|| async {
-                let report = bus.publish(black_box(topic), 1_u64).await;
-                black_box(report.map(|r| r.matched).unwrap_or(0))
-            })
-        });
+    c.benchmark_group(group).bench_function("symphra", |b| {
+        b.to_async(rt).iter(|| async {
+            let report = bus.publish(black_box(topic), 1_u64).await;
+            black_box(report.map(|r| r.matched).unwrap_or(0))
+        })
+    });
 }
 
 fn exact_one(c: &mut Criterion) {
@@ -106,7 +111,11 @@ fn exact_one(c: &mut Criterion) {
     c.benchmark_group("no_subscriber")
         .bench_function("symphra_publish", |b| {
             b.to_async(&rt).iter(|| async {
-                black_box(bus.publish(black_box("module.started"), 1_u64).await.is_ok())
+                black_box(
+                    bus.publish(black_box("module.started"), 1_u64)
+                        .await
+                        .is_ok(),
+                )
             })
         })
         .bench_function("symphra_has_subscribers", |b| {
@@ -148,7 +157,12 @@ fn uncached_100000_wildcards(c: &mut Criterion) {
         .bench_function("symphra_has_subscribers", |b| {
             b.iter(|| black_box(bus.has_subscribers(black_box(topic))))
         });
-    direct(c, "uncached_100000_wildcards", topic, std::slice::from_ref(&h));
+    direct(
+        c,
+        "uncached_100000_wildcards",
+        topic,
+        std::slice::from_ref(&h),
+    );
     let parsed: Vec<Pattern> = patterns
         .iter()
         .map(|p| Pattern::parse(p).unwrap_or_else(|e| panic!("{e}")))
@@ -162,7 +176,10 @@ fn fan_out(c: &mut Criterion) {
         let group = format!("fan_out_{n}");
         let handlers: Vec<Boxed> = (0..n).map(|_| handler(Arc::default())).collect();
         let bus = EventBus::new();
-        let _subs: Vec<_> = handlers.iter().map(|h| subscribe(&bus, "fan.out", h)).collect();
+        let _subs: Vec<_> = handlers
+            .iter()
+            .map(|h| subscribe(&bus, "fan.out", h))
+            .collect();
         symphra_publish(c, &rt, &group, &bus, "fan.out");
         direct(c, &group, "fan.out", &handlers);
         let patterns = vec![Pattern::parse("fan.out").unwrap_or_else(|e| panic!("{e}")); n];
@@ -205,7 +222,8 @@ fn fire_and_forget(c: &mut Criterion) {
     });
     g.bench_function("direct", |b| {
         b.iter(|| {
-            let event = Event::new(black_box("bench.emit"), 1_u64).unwrap_or_else(|e| panic!("{e}"));
+            let event =
+                Event::new(black_box("bench.emit"), 1_u64).unwrap_or_else(|e| panic!("{e}"));
             let _ = black_box(h(&event));
         })
     });
@@ -218,8 +236,8 @@ fn fire_and_forget(c: &mut Criterion) {
                 let n = left.min(CHUNK);
                 let start = Instant::now();
                 for _ in 0..n {
-                    let event =
-                        Event::new(black_box("bench.emit"), 1_u64).unwrap_or_else(|e| panic!("{e}"));
+                    let event = Event::new(black_box("bench.emit"), 1_u64)
+                        .unwrap_or_else(|e| panic!("{e}"));
                     let _ = black_box(tx.send(event));
                 }
                 timed += start.elapsed();

@@ -69,8 +69,14 @@ async fn every_invalid_pattern_is_rejected_with_its_token() {
             other => panic!("{pattern:?}: expected InvalidPattern, got {other:?}"),
         }
     }
-    let message = bus.subscribe("a.>.b", |_: &Event| ()).unwrap_err().to_string();
-    assert!(message.contains("a.>.b") && message.contains("last"), "{message}");
+    let message = bus
+        .subscribe("a.>.b", |_: &Event| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("a.>.b") && message.contains("last"),
+        "{message}"
+    );
     // `foo*` is an ordinary token, in patterns and topics.
     let (_s, n) = counter(&bus, "foo*");
     bus.publish("foo*", ()).await.unwrap();
@@ -98,8 +104,16 @@ async fn star_and_rest_wildcards() {
     for topic in ["user", "user.a", "user.a.b", "users.a", "user.created"] {
         bus.publish(topic, ()).await.unwrap();
     }
-    assert_eq!(one.load(Ordering::SeqCst), 2, "user.a and user.created only");
-    assert_eq!(rest.load(Ordering::SeqCst), 3, "user.a, user.a.b, user.created");
+    assert_eq!(
+        one.load(Ordering::SeqCst),
+        2,
+        "user.a and user.created only"
+    );
+    assert_eq!(
+        rest.load(Ordering::SeqCst),
+        3,
+        "user.a, user.a.b, user.created"
+    );
     assert_eq!(mid.load(Ordering::SeqCst), 1);
     assert!(!bus.has_subscribers("user") || bus.has_subscribers("user.a"));
     assert!(!bus.has_subscribers("User.a"), "topics are case-sensitive");
@@ -127,8 +141,16 @@ async fn a_panicking_handler_is_isolated() {
         .unwrap();
 
     let report = bus.publish("job.run", ()).await.unwrap();
-    assert_eq!((report.matched, report.succeeded, report.failed()), (3, 2, 1));
-    assert!(report.failures[0].error.to_string().contains("worker exploded"));
+    assert_eq!(
+        (report.matched, report.succeeded, report.failed()),
+        (3, 2, 1)
+    );
+    assert!(
+        report.failures[0]
+            .error
+            .to_string()
+            .contains("worker exploded")
+    );
     assert_eq!(before.load(Ordering::SeqCst), 1);
     assert_eq!(after.load(Ordering::SeqCst), 1);
     let failure = failed_rx.recv().await.flatten().unwrap();
@@ -184,19 +206,26 @@ async fn unsubscribing_during_dispatch_is_safe() {
     let later: Arc<Mutex<Option<Subscription>>> = Arc::default();
     let l = later.clone();
     let _first = bus
-        .subscribe_with("t", SubscribeOptions::new().priority(1), move |_: &Event| {
-            // Cancels the next handler mid-dispatch, and itself is dropped too.
-            if let Some(sub) = l.lock().take() {
-                assert!(sub.unsubscribe());
-            }
-        })
+        .subscribe_with(
+            "t",
+            SubscribeOptions::new().priority(1),
+            move |_: &Event| {
+                // Cancels the next handler mid-dispatch, and itself is dropped too.
+                if let Some(sub) = l.lock().take() {
+                    assert!(sub.unsubscribe());
+                }
+            },
+        )
         .unwrap();
     let (second, second_count) = counter(&bus, "t");
     *later.lock() = Some(second);
     let (_third, third) = counter(&bus, "t");
 
     let report = bus.publish("t", ()).await.unwrap();
-    assert_eq!(report.matched, 2, "the cancelled handler is skipped in the same dispatch");
+    assert_eq!(
+        report.matched, 2,
+        "the cancelled handler is skipped in the same dispatch"
+    );
     assert_eq!(second_count.load(Ordering::SeqCst), 0);
     assert_eq!(third.load(Ordering::SeqCst), 1);
 
@@ -224,7 +253,11 @@ async fn once_with_priorities() {
     let bus = EventBus::new();
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut subs = Vec::new();
-    for (name, priority, once) in [("low", -1, false), ("high-once", 10, true), ("mid", 5, false)] {
+    for (name, priority, once) in [
+        ("low", -1, false),
+        ("high-once", 10, true),
+        ("mid", 5, false),
+    ] {
         let order = order.clone();
         subs.push(
             bus.subscribe_async_with(
@@ -324,7 +357,12 @@ async fn a_thousand_concurrent_publishers_deliver_exactly_once() {
 fn gated(
     bus: &EventBus,
     policy: QueuePolicy,
-) -> (Subscription, Arc<Semaphore>, mpsc::UnboundedReceiver<u32>, mpsc::UnboundedReceiver<()>) {
+) -> (
+    Subscription,
+    Arc<Semaphore>,
+    mpsc::UnboundedReceiver<u32>,
+    mpsc::UnboundedReceiver<()>,
+) {
     let gate = Arc::new(Semaphore::new(0));
     let (started_tx, started) = mpsc::unbounded_channel();
     let (done_tx, done) = mpsc::unbounded_channel();
@@ -337,7 +375,10 @@ fn gated(
                 let (g, started_tx, done_tx) = (g.clone(), started_tx.clone(), done_tx.clone());
                 async move {
                     let _ = started_tx.send(());
-                    g.acquire().await.map_err(|e| -> BoxError { e.into() })?.forget();
+                    g.acquire()
+                        .await
+                        .map_err(|e| -> BoxError { e.into() })?
+                        .forget();
                     let _ = done_tx.send(*e.payload::<u32>().unwrap_or(&0));
                     Ok::<(), BoxError>(())
                 }
@@ -403,7 +444,10 @@ async fn full_queue_wait_applies_back_pressure() {
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
-    assert!(!publisher.is_finished(), "the publisher waits while the queue is full");
+    assert!(
+        !publisher.is_finished(),
+        "the publisher waits while the queue is full"
+    );
     assert_eq!(sub.queue_stats().map(|s| s.len), Some(2));
     gate.add_permits(1); // the handler finishes 1 and takes 2: room for 4
     let report = publisher.await.unwrap().unwrap();
@@ -467,11 +511,19 @@ async fn payloads_in_process_and_as_json() {
         .with_source("wasm-plugin");
     bus.publish_event(event).await;
     let (reading, source) = rx.recv().await.unwrap();
-    assert_eq!(reading, Reading { sensor: "t1".into(), value: 21.5 });
+    assert_eq!(
+        reading,
+        Reading {
+            sensor: "t1".into(),
+            value: 21.5
+        }
+    );
     assert_eq!(source.as_deref(), Some("wasm-plugin"));
 
     // A JSON payload of the wrong shape fails that handler, with serde's reason.
-    let report = bus.publish_event(Event::json("sensor.bad", json!([1])).unwrap()).await;
+    let report = bus
+        .publish_event(Event::json("sensor.bad", json!([1])).unwrap())
+        .await;
     assert_eq!(report.failed(), 1);
     assert!(report.failures[0].error.to_string().contains("Reading"));
 
@@ -498,5 +550,18 @@ async fn payloads_in_process_and_as_json() {
     assert_eq!(exported[0]["topic"], "sensor.temp");
     assert_eq!(exported[0]["source"], "wasm-plugin");
     assert_eq!(exported[0]["payload"]["value"], 21.5);
-    assert!(exported[2]["payload"].is_null(), "an in-process payload has no JSON form");
+    let topics: Vec<_> = bus
+        .recent(10)
+        .iter()
+        .map(|e| e.topic().to_owned())
+        .collect();
+    assert_eq!(
+        topics,
+        ["sensor.temp", "sensor.bad", HANDLER_FAILED, "blob"]
+    );
+    assert_eq!(exported[2]["payload"]["topic"], "sensor.bad");
+    assert!(
+        exported[3]["payload"].is_null(),
+        "an in-process payload has no JSON form"
+    );
 }

@@ -666,7 +666,7 @@ async fn run_emitter(bus: Weak<BusInner>, mut events: mpsc::Receiver<Event>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::{QueueConfig, QueuePolicy};
+    use crate::bus::{BoxError, QueueConfig, QueuePolicy};
     use parking_lot::Mutex;
 
     type Log = Arc<Mutex<Vec<String>>>;
@@ -686,11 +686,18 @@ mod tests {
         let _a = bus.subscribe("a.b", |_: &Event| ()).unwrap();
         let _b = bus.subscribe("a.*", |_: &Event| ()).unwrap();
         let _c = bus
-            .subscribe_with("a.>", opts().condition(|e| e.payload::<u8>() == Some(&1)), |_: &Event| ())
+            .subscribe_with(
+                "a.>",
+                opts().condition(|e| e.payload::<u8>() == Some(&1)),
+                |_: &Event| (),
+            )
             .unwrap();
         let _d = bus.subscribe("x.y", |_: &Event| ()).unwrap();
         let report = bus.publish("a.b", 2_u8).await.unwrap();
-        assert_eq!((report.matched, report.succeeded, report.skipped), (2, 2, 1));
+        assert_eq!(
+            (report.matched, report.succeeded, report.skipped),
+            (2, 2, 1)
+        );
         assert!(report.is_success() && report.event_id.is_some());
         let report = bus.publish("a.b", 1_u8).await.unwrap();
         assert_eq!(report.matched, 3);
@@ -702,11 +709,16 @@ mod tests {
         let bus = EventBus::new();
         let log = Log::default();
         let _s = [
-            bus.subscribe_with("t", opts().priority(0), log_to(&log, "p0-first")).unwrap(),
-            bus.subscribe_with("*", opts().priority(5), log_to(&log, "p5")).unwrap(),
-            bus.subscribe_with("t", opts().priority(0), log_to(&log, "p0-second")).unwrap(),
-            bus.subscribe_with("t", opts().priority(-3), log_to(&log, "p-3")).unwrap(),
-            bus.subscribe_with("t", opts().priority(9), log_to(&log, "p9")).unwrap(),
+            bus.subscribe_with("t", opts().priority(0), log_to(&log, "p0-first"))
+                .unwrap(),
+            bus.subscribe_with("*", opts().priority(5), log_to(&log, "p5"))
+                .unwrap(),
+            bus.subscribe_with("t", opts().priority(0), log_to(&log, "p0-second"))
+                .unwrap(),
+            bus.subscribe_with("t", opts().priority(-3), log_to(&log, "p-3"))
+                .unwrap(),
+            bus.subscribe_with("t", opts().priority(9), log_to(&log, "p9"))
+                .unwrap(),
         ];
         bus.publish("t", ()).await.unwrap();
         assert_eq!(*log.lock(), ["p9", "p5", "p0-first", "p0-second", "p-3"]);
@@ -722,7 +734,10 @@ mod tests {
         let exact = bus.subscribe("user", |_: &Event| ()).unwrap();
         assert!(bus.has_subscribers("user"));
         drop(wild);
-        assert!(!bus.has_subscribers("user.created"), "cached route was patched");
+        assert!(
+            !bus.has_subscribers("user.created"),
+            "cached route was patched"
+        );
         assert!(bus.has_subscribers("user"));
         assert!(exact.unsubscribe());
         assert!(!bus.has_subscribers("user"));
@@ -733,7 +748,9 @@ mod tests {
     #[tokio::test]
     async fn cancel_detach_and_tags() {
         let bus = EventBus::new();
-        let kept = bus.subscribe_with("t", opts().tag("mod-a"), |_: &Event| ()).unwrap();
+        let kept = bus
+            .subscribe_with("t", opts().tag("mod-a"), |_: &Event| ())
+            .unwrap();
         bus.subscribe_with("t.>", opts().tag("mod-a"), |_: &Event| ())
             .unwrap()
             .detach();
@@ -754,7 +771,9 @@ mod tests {
     async fn once_is_delivered_once_sync_and_async() {
         let bus = EventBus::new();
         let log = Log::default();
-        let s1 = bus.subscribe_with("t", opts().once(), log_to(&log, "sync")).unwrap();
+        let s1 = bus
+            .subscribe_with("t", opts().once(), log_to(&log, "sync"))
+            .unwrap();
         let l = log.clone();
         let s2 = bus
             .subscribe_async_with("t", opts().once().priority(1), move |_| {
@@ -781,9 +800,11 @@ mod tests {
             .subscribe_with("t", opts().priority(2), |_: &Event| Err::<(), _>("broken"))
             .unwrap();
         let _panics = bus
-            .subscribe_with("t", opts().priority(1), |_: &Event| -> Result<(), BoxError> {
-                panic!("handler bug")
-            })
+            .subscribe_with(
+                "t",
+                opts().priority(1),
+                |_: &Event| -> Result<(), BoxError> { panic!("handler bug") },
+            )
             .unwrap();
         let _good = bus.subscribe("t", log_to(&log, "good")).unwrap();
         let notices = Arc::new(Mutex::new(Vec::new()));
@@ -797,19 +818,30 @@ mod tests {
             })
             .unwrap();
         let report = bus.publish("t", ()).await.unwrap();
-        assert_eq!((report.matched, report.succeeded, report.failed()), (3, 1, 2));
+        assert_eq!(
+            (report.matched, report.succeeded, report.failed()),
+            (3, 1, 2)
+        );
         assert_eq!(report.failures[0].error.to_string(), "broken");
         assert!(report.failures[1].error.is_panic());
         assert_eq!(*log.lock(), ["good"]);
         assert_eq!(*notices.lock(), [(Some(false), true), (Some(true), true)]);
-        assert_eq!(bus.stats().handler_failures, 4, "2 handlers + 2 failing notices");
+        assert_eq!(
+            bus.stats().handler_failures,
+            4,
+            "2 handlers + 2 failing notices"
+        );
     }
 
     #[tokio::test]
     async fn condition_panic_is_a_failure() {
         let bus = EventBus::new();
         let _s = bus
-            .subscribe_with("t", opts().condition(|_| panic!("bad condition")), |_: &Event| ())
+            .subscribe_with(
+                "t",
+                opts().condition(|_| panic!("bad condition")),
+                |_: &Event| (),
+            )
             .unwrap();
         let report = bus.publish("t", ()).await.unwrap();
         assert_eq!((report.matched, report.failed()), (0, 1));
@@ -856,7 +888,10 @@ mod tests {
         bus.emit("t", 1).unwrap();
         bus.emit("t", 2).unwrap();
         let err = bus.emit("t", 3).unwrap_err();
-        assert!(matches!(err, BusError::EmitQueueFull { capacity: 2, .. }), "{err}");
+        assert!(
+            matches!(err, BusError::EmitQueueFull { capacity: 2, .. }),
+            "{err}"
+        );
         assert_eq!(bus.stats().emit_rejected, 1);
     }
 
@@ -867,7 +902,11 @@ mod tests {
         let report = bus.publish_batch(events).await;
         assert_eq!(report.reports.len(), 4);
         assert_eq!(report.matched(), 0);
-        let recent: Vec<_> = bus.recent(10).iter().map(|e| e.topic().to_owned()).collect();
+        let recent: Vec<_> = bus
+            .recent(10)
+            .iter()
+            .map(|e| e.topic().to_owned())
+            .collect();
         assert_eq!(recent, ["b.1", "a.2", "a.3"]);
         let q = HistoryQuery::new().pattern("a.*").unwrap();
         assert_eq!(bus.history(&q).len(), 2);
