@@ -14,6 +14,8 @@ use super::trie::Trie;
 pub(crate) struct Route {
     pub(crate) topic: Arc<str>,
     pub(crate) subs: Box<[Arc<SubEntry>]>,
+    /// Every subscriber is a sync handler on the publisher's task: no await needed.
+    pub(crate) inline_sync: bool,
 }
 
 impl Route {
@@ -22,9 +24,15 @@ impl Route {
         let mut subs = Vec::new();
         trie.collect(&topic, &mut subs);
         subs.sort_unstable_by_key(|s| s.order());
+        Self::new(topic, subs.into_boxed_slice())
+    }
+
+    fn new(topic: Arc<str>, subs: Box<[Arc<SubEntry>]>) -> Self {
+        let inline_sync = subs.iter().all(|s| s.is_inline_sync());
         Self {
             topic,
-            subs: subs.into_boxed_slice(),
+            subs,
+            inline_sync,
         }
     }
 
@@ -34,22 +42,17 @@ impl Route {
         subs.extend_from_slice(&self.subs[..at]);
         subs.push(entry.clone());
         subs.extend_from_slice(&self.subs[at..]);
-        Self {
-            topic: self.topic.clone(),
-            subs: subs.into_boxed_slice(),
-        }
+        Self::new(self.topic.clone(), subs.into_boxed_slice())
     }
 
     fn without(&self, entry: &SubEntry) -> Self {
-        Self {
-            topic: self.topic.clone(),
-            subs: self
-                .subs
-                .iter()
-                .filter(|s| s.id != entry.id)
-                .cloned()
-                .collect(),
-        }
+        let subs = self
+            .subs
+            .iter()
+            .filter(|s| s.id != entry.id)
+            .cloned()
+            .collect();
+        Self::new(self.topic.clone(), subs)
     }
 }
 
@@ -71,8 +74,8 @@ impl RouteCache {
     }
 
     #[inline]
-    pub(crate) fn get(&self, topic: &str) -> Option<Arc<Route>> {
-        self.routes.get(topic).cloned()
+    pub(crate) fn peek(&self, topic: &str) -> Option<&Arc<Route>> {
+        self.routes.get(topic)
     }
 
     pub(crate) fn insert(&mut self, route: Arc<Route>) {
@@ -153,12 +156,12 @@ mod tests {
         let exact = entry(2, "a.b", 9);
         trie.insert(&exact.pattern.clone(), exact.clone());
         cache.update(&exact, true);
-        assert_eq!(ids(&cache.get("a.b").unwrap()), vec![2, 1]);
-        assert_eq!(ids(&cache.get("a.c").unwrap()), vec![1]);
-        assert!(cache.get("x.y").unwrap().subs.is_empty());
+        assert_eq!(ids(cache.peek("a.b").unwrap()), vec![2, 1]);
+        assert_eq!(ids(cache.peek("a.c").unwrap()), vec![1]);
+        assert!(cache.peek("x.y").unwrap().subs.is_empty());
         cache.update(&wild, false);
-        assert_eq!(ids(&cache.get("a.b").unwrap()), vec![2]);
-        assert!(cache.get("a.c").unwrap().subs.is_empty());
+        assert_eq!(ids(cache.peek("a.b").unwrap()), vec![2]);
+        assert!(cache.peek("a.c").unwrap().subs.is_empty());
     }
 
     #[test]
@@ -169,7 +172,7 @@ mod tests {
             cache.insert(Arc::new(Route::build(format!("t.{i}").into(), &trie)));
             assert!(cache.len() <= 4);
         }
-        assert!(cache.get("t.99").is_some());
+        assert!(cache.peek("t.99").is_some());
         let mut none = RouteCache::new(0);
         none.insert(Arc::new(Route::build("t".into(), &trie)));
         assert_eq!(none.len(), 0);

@@ -278,7 +278,16 @@ impl EventBus {
     /// invalid topic. Use it to skip building events nobody listens to.
     #[inline]
     pub fn has_subscribers(&self, topic: &str) -> bool {
-        self.inner.route(topic).is_ok_and(|r| !r.subs.is_empty())
+        if let Some(has) = self
+            .inner
+            .cache
+            .read()
+            .peek(topic)
+            .map(|r| !r.subs.is_empty())
+        {
+            return has;
+        }
+        validate_topic(topic).is_ok() && !self.inner.fill(topic.into()).subs.is_empty()
     }
 
     /// Publishes `payload` on `topic` and awaits every matching handler on this task.
@@ -294,10 +303,10 @@ impl EventBus {
         topic: &str,
         payload: T,
     ) -> Result<DeliveryReport, BusError> {
-        let route = self.inner.route(topic)?;
-        if route.subs.is_empty() && self.inner.history.is_none() {
-            return Ok(DeliveryReport::empty(route.topic.clone()));
-        }
+        let route = match self.inner.lookup(topic)? {
+            Lookup::Nobody(topic) => return Ok(DeliveryReport::empty(topic)),
+            Lookup::Route(route) => route,
+        };
         let event = Event::unchecked(route.topic.clone(), payload);
         Ok(self.inner.publish_routed(&event, &route).await)
     }
@@ -329,11 +338,10 @@ impl EventBus {
     /// [`BusError::InvalidTopic`]; [`BusError::NoRuntime`] if no Tokio runtime is running;
     /// [`BusError::EmitQueueFull`] if the bus is that far behind.
     pub fn emit<T: Send + Sync + 'static>(&self, topic: &str, payload: T) -> Result<(), BusError> {
-        let route = self.inner.route(topic)?;
-        if route.subs.is_empty() && self.inner.history.is_none() {
-            return Ok(());
+        match self.inner.lookup(topic)? {
+            Lookup::Nobody(_) => Ok(()),
+            Lookup::Route(route) => self.emit_event(Event::unchecked(route.topic.clone(), payload)),
         }
-        self.emit_event(Event::unchecked(route.topic.clone(), payload))
     }
 
     /// Fire and forget for a built event; see [`emit`](Self::emit).
@@ -420,6 +428,13 @@ impl EventBus {
     }
 }
 
+/// The result of looking a topic up.
+enum Lookup {
+    /// Nobody listens and no history is kept: the topic, for the report.
+    Nobody(Arc<str>),
+    Route(Arc<Route>),
+}
+
 /// Whether a subscriber takes this event.
 enum Admit {
     Yes,
@@ -429,20 +444,28 @@ enum Admit {
 }
 
 impl BusInner {
-    /// The route of a topic, validating it unless it is cached.
+    /// The route of a topic, validating it unless it is cached; [`Lookup::Nobody`] (one
+    /// reference count, no route) when no event needs to be built.
     #[inline]
-    fn route(&self, topic: &str) -> Result<Arc<Route>, BusError> {
-        if let Some(route) = self.cache.read().get(topic) {
-            return Ok(route);
+    fn lookup(&self, topic: &str) -> Result<Lookup, BusError> {
+        let wanted = |route: &Arc<Route>| {
+            if route.subs.is_empty() && self.history.is_none() {
+                Lookup::Nobody(route.topic.clone())
+            } else {
+                Lookup::Route(route.clone())
+            }
+        };
+        if let Some(found) = self.cache.read().peek(topic).map(wanted) {
+            return Ok(found);
         }
         validate_topic(topic)?;
-        Ok(self.fill(topic.into()))
+        Ok(wanted(&self.fill(topic.into())))
     }
 
     /// The route of a topic known to be valid.
     fn route_valid(&self, topic: &Arc<str>) -> Arc<Route> {
-        if let Some(route) = self.cache.read().get(topic) {
-            return route;
+        if let Some(route) = self.cache.read().peek(topic) {
+            return route.clone();
         }
         self.fill(topic.clone())
     }
@@ -490,7 +513,11 @@ impl BusInner {
         if let Some(history) = &self.history {
             history.record(event);
         }
-        let report = self.dispatch(event, route).await;
+        let report = if route.inline_sync {
+            self.dispatch_sync(event, route)
+        } else {
+            self.dispatch(event, route).await
+        };
         if !report.failures.is_empty() {
             self.announce(event, &report.failures).await;
         }
@@ -514,6 +541,44 @@ impl BusInner {
             return Admit::No;
         }
         Admit::Yes
+    }
+
+    /// [`dispatch`](Self::dispatch) for routes of sync handlers on the publisher's task only:
+    /// no future, no queue.
+    fn dispatch_sync(&self, event: &Event, route: &Route) -> DeliveryReport {
+        let mut report = DeliveryReport::empty(route.topic.clone());
+        report.event_id = Some(event.id());
+        let start = Instant::now();
+        for entry in route.subs.iter() {
+            let Handler::Sync(handler) = &entry.handler else {
+                continue; // not in an inline-sync route
+            };
+            let result = match Self::admit(entry, event) {
+                Admit::Yes => {
+                    report.matched += 1;
+                    Handler::call_sync(handler, event)
+                }
+                Admit::No => continue,
+                Admit::ConditionFalse => {
+                    report.skipped += 1;
+                    continue;
+                }
+                Admit::ConditionPanicked(message) => {
+                    let failure = self.failure(entry, event, HandlerError::Panicked(message));
+                    report.failures.push(failure);
+                    continue;
+                }
+            };
+            if entry.once {
+                self.remove(entry);
+            }
+            match result {
+                Ok(()) => report.succeeded += 1,
+                Err(error) => report.failures.push(self.failure(entry, event, error)),
+            }
+        }
+        report.elapsed = start.elapsed();
+        report
     }
 
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a

@@ -148,6 +148,11 @@ impl SubEntry {
         (Reverse(self.priority), self.id)
     }
 
+    /// Runs as a sync handler on the publisher's task.
+    pub(crate) fn is_inline_sync(&self) -> bool {
+        self.queue.is_none() && matches!(self.handler, Handler::Sync(_))
+    }
+
     pub(crate) fn is_active(&self) -> bool {
         self.active.load(Ordering::Acquire)
     }
