@@ -304,7 +304,7 @@ impl EventBus {
         payload: T,
     ) -> Result<DeliveryReport, BusError> {
         let route = match self.inner.lookup(topic)? {
-            Lookup::Nobody(topic) => return Ok(DeliveryReport::empty(topic)),
+            Lookup::Nobody => return Ok(DeliveryReport::empty(None)),
             Lookup::Route(route) => route,
         };
         let event = Event::unchecked(route.topic.clone(), payload);
@@ -339,7 +339,7 @@ impl EventBus {
     /// [`BusError::EmitQueueFull`] if the bus is that far behind.
     pub fn emit<T: Send + Sync + 'static>(&self, topic: &str, payload: T) -> Result<(), BusError> {
         match self.inner.lookup(topic)? {
-            Lookup::Nobody(_) => Ok(()),
+            Lookup::Nobody => Ok(()),
             Lookup::Route(route) => self.emit_event(Event::unchecked(route.topic.clone(), payload)),
         }
     }
@@ -430,8 +430,8 @@ impl EventBus {
 
 /// The result of looking a topic up.
 enum Lookup {
-    /// Nobody listens and no history is kept: the topic, for the report.
-    Nobody(Arc<str>),
+    /// Nobody listens and no history is kept: no event needs to be built.
+    Nobody,
     Route(Arc<Route>),
 }
 
@@ -444,13 +444,13 @@ enum Admit {
 }
 
 impl BusInner {
-    /// The route of a topic, validating it unless it is cached; [`Lookup::Nobody`] (one
-    /// reference count, no route) when no event needs to be built.
+    /// The route of a topic, validating it unless it is cached; `Lookup::Nobody`, with no
+    /// reference count taken, when no event needs to be built.
     #[inline]
     fn lookup(&self, topic: &str) -> Result<Lookup, BusError> {
         let wanted = |route: &Arc<Route>| {
             if route.subs.is_empty() && self.history.is_none() {
-                Lookup::Nobody(route.topic.clone())
+                Lookup::Nobody
             } else {
                 Lookup::Route(route.clone())
             }
@@ -546,8 +546,7 @@ impl BusInner {
     /// [`dispatch`](Self::dispatch) for routes of sync handlers on the publisher's task only:
     /// no future, no queue.
     fn dispatch_sync(&self, event: &Event, route: &Route) -> DeliveryReport {
-        let mut report = DeliveryReport::empty(route.topic.clone());
-        report.event_id = Some(event.id());
+        let mut report = DeliveryReport::empty(Some(event.id()));
         let start = Instant::now();
         for entry in route.subs.iter() {
             let Handler::Sync(handler) = &entry.handler else {
@@ -584,8 +583,7 @@ impl BusInner {
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a
     /// handler runs, so handlers may publish, subscribe and unsubscribe.
     async fn dispatch(&self, event: &Event, route: &Route) -> DeliveryReport {
-        let mut report = DeliveryReport::empty(route.topic.clone());
-        report.event_id = Some(event.id());
+        let mut report = DeliveryReport::empty(Some(event.id()));
         if route.subs.is_empty() {
             return report;
         }

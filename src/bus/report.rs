@@ -91,8 +91,6 @@ impl Serialize for HandlerFailure {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DeliveryReport {
-    /// The event's topic.
-    pub topic: Arc<str>,
     /// The event's id; `None` when nobody listened and no history is kept, so no event was
     /// built.
     pub event_id: Option<EventId>,
@@ -113,10 +111,9 @@ pub struct DeliveryReport {
 }
 
 impl DeliveryReport {
-    pub(crate) fn empty(topic: Arc<str>) -> Self {
+    pub(crate) fn empty(event_id: Option<EventId>) -> Self {
         Self {
-            topic,
-            event_id: None,
+            event_id,
             matched: 0,
             succeeded: 0,
             failures: Vec::new(),
