@@ -458,6 +458,25 @@ async fn full_queue_wait_applies_back_pressure() {
     assert_eq!(sub.queue_stats().map(|s| s.dropped), Some(0));
 }
 
+#[tokio::test]
+async fn memory_stays_bounded_whatever_the_rate() {
+    let bus = EventBus::builder().cache_capacity(64).build();
+    let (sub, _gate, _done, mut started) = gated(&bus, QueuePolicy::DropOldest);
+    bus.publish("work", 0_u32).await.unwrap();
+    started.recv().await.unwrap(); // the handler now holds event 0 and waits forever
+    for n in 1..=10_000_u32 {
+        bus.publish("work", n).await.unwrap();
+        assert!(sub.queue_stats().is_some_and(|s| s.len <= 2));
+    }
+    assert_eq!(sub.queue_stats().map(|s| s.dropped), Some(10_000 - 2));
+    // Topics nobody listens to do not accumulate in the route cache.
+    for n in 0..10_000 {
+        bus.publish(&format!("nobody.{n}"), ()).await.unwrap();
+        assert!(bus.has_subscribers("work"));
+    }
+    assert!(bus.stats().cached_topics <= 64);
+}
+
 #[tokio::test(start_paused = true)]
 async fn buffer_flushes_on_size_interval_and_demand() {
     let bus = EventBus::new();

@@ -174,3 +174,40 @@ async fn tick(shared: Weak<Shared>, interval: Duration) {
         shared.flush().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn an_interval_needs_a_runtime() {
+        let bus = EventBus::new();
+        let err = bus
+            .buffer(BufferConfig::new(10).interval(Duration::from_secs(1)))
+            .unwrap_err();
+        assert!(matches!(err, BusError::NoRuntime { .. }), "{err}");
+        assert!(bus.buffer(BufferConfig::new(10)).is_ok());
+        assert_eq!(BufferConfig::new(0).max_events, 1);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_buffer_emits_what_it_holds() {
+        let bus = EventBus::new();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let s = seen.clone();
+        let _sub = bus
+            .subscribe("t", move |_: &Event| {
+                s.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap();
+        let buffer = bus.buffer(BufferConfig::new(10)).unwrap();
+        buffer.publish("t", 1).await.unwrap();
+        buffer.publish("t", 2).await.unwrap();
+        assert_eq!(buffer.len(), 2);
+        drop(buffer);
+        while seen.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+    }
+}

@@ -166,3 +166,58 @@ impl BatchReport {
         self.reports.iter().all(DeliveryReport::is_success)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(panicked: bool) -> HandlerFailure {
+        HandlerFailure {
+            subscription: SubscriptionId(3),
+            pattern: "user.*".into(),
+            topic: "user.created".into(),
+            event_id: crate::bus::Event::new("t", ()).unwrap().id(),
+            error: if panicked {
+                HandlerError::Panicked("oops".into())
+            } else {
+                HandlerError::failed("disk full".into())
+            },
+        }
+    }
+
+    #[test]
+    fn batch_sums_its_reports() {
+        let mut ok = DeliveryReport::empty(None);
+        ok.matched = 2;
+        ok.succeeded = 2;
+        let mut bad = DeliveryReport::empty(None);
+        bad.matched = 3;
+        bad.succeeded = 1;
+        bad.failures = vec![failure(false), failure(true)];
+        let batch = BatchReport {
+            reports: vec![ok.clone(), bad],
+            elapsed: Duration::ZERO,
+        };
+        assert_eq!(
+            (batch.matched(), batch.succeeded(), batch.failed()),
+            (5, 3, 2)
+        );
+        assert!(!batch.is_success());
+        assert!(ok.is_success());
+        let mut dropped = ok;
+        dropped.dropped = 1;
+        assert!(!dropped.is_success());
+    }
+
+    #[test]
+    fn failures_describe_themselves() {
+        let f = failure(false);
+        let text = f.to_string();
+        assert!(text.contains("#3") && text.contains("user.*") && text.contains("disk full"));
+        assert!(std::error::Error::source(&f.error).is_some());
+        let json = serde_json::to_value(failure(true)).unwrap();
+        assert_eq!(json["panicked"], true);
+        assert_eq!(json["error"], "handler panicked: oops");
+        assert_eq!(json["topic"], "user.created");
+    }
+}

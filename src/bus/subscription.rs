@@ -245,3 +245,59 @@ impl fmt::Debug for Subscription {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::EventBus;
+
+    #[test]
+    fn handle_reports_its_subscription() {
+        let bus = EventBus::new();
+        let sub = bus
+            .subscribe_with("a.>", SubscribeOptions::new().tag("m"), |_: &Event| ())
+            .unwrap();
+        assert_eq!(sub.pattern().as_str(), "a.>");
+        assert_eq!(sub.tag(), Some("m"));
+        assert!(sub.is_active());
+        assert!(sub.queue_stats().is_none());
+        assert!(format!("{sub:?}").contains("a.>"));
+        let later = bus.subscribe("b", |_: &Event| ()).unwrap();
+        assert!(later.id() > sub.id());
+        assert!(sub.cancel());
+        assert!(!sub.cancel(), "cancelling twice is harmless");
+        assert!(!sub.is_active());
+    }
+
+    #[test]
+    fn drop_unsubscribes_and_detach_keeps() {
+        let bus = EventBus::new();
+        drop(bus.subscribe("t", |_: &Event| ()).unwrap());
+        assert!(!bus.has_subscribers("t"));
+        bus.subscribe("t", |_: &Event| ()).unwrap().detach();
+        assert!(bus.has_subscribers("t"));
+    }
+
+    #[test]
+    fn outliving_the_bus_is_harmless() {
+        let bus = EventBus::new();
+        let sub = bus.subscribe("t", |_: &Event| ()).unwrap();
+        drop(bus);
+        assert!(sub.unsubscribe());
+    }
+
+    #[test]
+    fn options_debug_shows_settings() {
+        let text = format!(
+            "{:?}",
+            SubscribeOptions::new()
+                .priority(4)
+                .once()
+                .condition(|_| true)
+        );
+        assert!(
+            text.contains("priority: 4") && text.contains("once: true"),
+            "{text}"
+        );
+    }
+}
