@@ -475,7 +475,8 @@ impl BusInner {
         // The registry lock is held until the route is cached, so no (un)subscribe can slip in
         // between matching and caching.
         let registry = self.registry.read();
-        let route = Arc::new(Route::build(topic, &registry.trie));
+        let generation = self.cache.read().generation();
+        let route = Arc::new(Route::build(topic, &registry.trie, generation));
         self.cache.write().insert(route.clone());
         route
     }
