@@ -185,7 +185,10 @@ mod tests {
         assert_eq!(ids(cache.peek("a.b").unwrap()), vec![2]);
         trie.remove(&exact.pattern, |e| e.id == exact.id);
         cache.update(&exact, false);
-        assert!(cache.peek("a.b").unwrap().subs.is_empty(), "patched in place");
+        assert!(
+            cache.peek("a.b").unwrap().subs.is_empty(),
+            "patched in place"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::RwLock;
 use tokio::runtime::Handle;
@@ -308,13 +308,17 @@ impl EventBus {
             Lookup::Route(route) => route,
         };
         let event = Event::unchecked(route.topic.clone(), payload);
-        Ok(self.inner.publish_routed(&event, &route).await)
+        // The event was just stamped: its time is the start, which saves a clock read.
+        let start = Start::Wall(event.time());
+        Ok(self.inner.publish_routed(&event, &route, start).await)
     }
 
     /// Publishes a built event (with its source, JSON form, ...) and awaits every handler.
     pub async fn publish_event(&self, event: Event) -> DeliveryReport {
         let route = self.inner.route_valid(event.topic_arc());
-        self.inner.publish_routed(&event, &route).await
+        self.inner
+            .publish_routed(&event, &route, Start::now())
+            .await
     }
 
     /// Publishes many events, one after another, and awaits every handler.
@@ -428,6 +432,28 @@ impl EventBus {
     }
 }
 
+/// When a publish started, for [`DeliveryReport::elapsed`].
+#[derive(Clone, Copy)]
+enum Start {
+    Monotonic(Instant),
+    /// The creation time of an event stamped at the start of the publish. Wall-clock, so a
+    /// clock step during the publish can distort (never panic) the elapsed time.
+    Wall(SystemTime),
+}
+
+impl Start {
+    fn now() -> Self {
+        Self::Monotonic(Instant::now())
+    }
+
+    fn elapsed(self) -> Duration {
+        match self {
+            Self::Monotonic(start) => start.elapsed(),
+            Self::Wall(start) => start.elapsed().unwrap_or_default(),
+        }
+    }
+}
+
 /// The result of looking a topic up.
 enum Lookup {
     /// Nobody listens and no history is kept: no event needs to be built.
@@ -510,14 +536,14 @@ impl BusInner {
         true
     }
 
-    async fn publish_routed(&self, event: &Event, route: &Route) -> DeliveryReport {
+    async fn publish_routed(&self, event: &Event, route: &Route, start: Start) -> DeliveryReport {
         if let Some(history) = &self.history {
             history.record(event);
         }
         let report = if route.inline_sync {
-            self.dispatch_sync(event, route)
+            self.dispatch_sync(event, route, start)
         } else {
-            self.dispatch(event, route).await
+            self.dispatch(event, route, start).await
         };
         if !report.failures.is_empty() {
             self.announce(event, &report.failures).await;
@@ -546,9 +572,8 @@ impl BusInner {
 
     /// [`dispatch`](Self::dispatch) for routes of sync handlers on the publisher's task only:
     /// no future, no queue.
-    fn dispatch_sync(&self, event: &Event, route: &Route) -> DeliveryReport {
+    fn dispatch_sync(&self, event: &Event, route: &Route, start: Start) -> DeliveryReport {
         let mut report = DeliveryReport::empty(Some(event.id()));
-        let start = Instant::now();
         for entry in route.subs.iter() {
             let Handler::Sync(handler) = &entry.handler else {
                 continue; // not in an inline-sync route
@@ -583,12 +608,11 @@ impl BusInner {
 
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a
     /// handler runs, so handlers may publish, subscribe and unsubscribe.
-    async fn dispatch(&self, event: &Event, route: &Route) -> DeliveryReport {
+    async fn dispatch(&self, event: &Event, route: &Route, start: Start) -> DeliveryReport {
         let mut report = DeliveryReport::empty(Some(event.id()));
         if route.subs.is_empty() {
             return report;
         }
-        let start = Instant::now();
         for entry in route.subs.iter() {
             let result = match Self::admit(entry, event) {
                 Admit::Yes => {
@@ -679,7 +703,7 @@ impl BusInner {
                 history.record(&notice);
             }
             // `dispatch`, not `publish_routed`: this is where the recursion stops.
-            self.dispatch(&notice, &route).await;
+            self.dispatch(&notice, &route, Start::now()).await;
         }
     }
 }
@@ -723,7 +747,7 @@ async fn run_emitter(bus: Weak<BusInner>, mut events: mpsc::Receiver<Event>) {
     while let Some(event) = events.recv().await {
         let Some(bus) = bus.upgrade() else { break };
         let route = bus.route_valid(event.topic_arc());
-        bus.publish_routed(&event, &route).await;
+        bus.publish_routed(&event, &route, Start::now()).await;
     }
 }
 
@@ -766,6 +790,29 @@ mod tests {
         let report = bus.publish("a.b", 1_u8).await.unwrap();
         assert_eq!(report.matched, 3);
         assert!(bus.publish("a..b", 1_u8).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn elapsed_covers_the_handlers() {
+        let bus = EventBus::new();
+        // A lower bound that always holds: a thread sleeps at least as long as asked.
+        let _slow = bus
+            .subscribe("slow", |_: &Event| {
+                std::thread::sleep(Duration::from_millis(2))
+            })
+            .unwrap();
+        let report = bus.publish("slow", ()).await.unwrap();
+        assert!(
+            report.elapsed >= Duration::from_millis(2),
+            "{:?}",
+            report.elapsed
+        );
+        let report = bus.publish_event(Event::new("slow", ()).unwrap()).await;
+        assert!(
+            report.elapsed >= Duration::from_millis(2),
+            "{:?}",
+            report.elapsed
+        );
     }
 
     #[tokio::test]

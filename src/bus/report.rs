@@ -106,7 +106,8 @@ pub struct DeliveryReport {
     pub queued: usize,
     /// Events a full subscriber queue dropped (this event, or an older one it replaced).
     pub dropped: usize,
-    /// Time spent publishing, handlers included.
+    /// Time spent publishing, handlers included. For [`EventBus::publish`](super::EventBus::publish)
+    /// it is measured from the event's creation time, on the wall clock.
     pub elapsed: Duration,
 }
 
