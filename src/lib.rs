@@ -66,6 +66,7 @@
 //! - [`Context`]: what a hook can reach.
 #![deny(missing_docs)]
 
+pub mod bus;
 pub mod config;
 pub mod context;
 pub mod error;

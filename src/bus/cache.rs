@@ -1,0 +1,207 @@
+//! The route cache: for recently published topics, the subscribers in delivery order.
+//!
+//! Bounded: when full it is emptied before a new topic goes in, so it never grows with the
+//! number of distinct topics (subscribed or not). It stays exact across (un)subscribes:
+//! an exact pattern patches the one cached route it concerns; a wildcard pattern bumps the
+//! cache's generation, an O(1) step that makes every older route stale, to be matched again
+//! when its topic is next published. So subscribing costs the same with a full cache.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::subscription::SubEntry;
+use super::trie::Trie;
+
+/// The subscribers of one topic, in delivery order.
+pub(crate) struct Route {
+    pub(crate) topic: Arc<str>,
+    pub(crate) subs: Box<[Arc<SubEntry>]>,
+    /// Every subscriber is a sync handler on the publisher's task: no await needed.
+    pub(crate) inline_sync: bool,
+    /// The cache generation this route was matched in.
+    generation: u64,
+}
+
+impl Route {
+    /// Matches `topic` (assumed valid) against the trie, for cache `generation`.
+    pub(crate) fn build(topic: Arc<str>, trie: &Trie<Arc<SubEntry>>, generation: u64) -> Self {
+        let mut subs = Vec::new();
+        trie.collect(&topic, &mut subs);
+        subs.sort_unstable_by_key(|s| s.order());
+        Self::new(topic, subs.into_boxed_slice(), generation)
+    }
+
+    fn new(topic: Arc<str>, subs: Box<[Arc<SubEntry>]>, generation: u64) -> Self {
+        let inline_sync = subs.iter().all(|s| s.is_inline_sync());
+        Self {
+            topic,
+            subs,
+            inline_sync,
+            generation,
+        }
+    }
+
+    fn with(&self, entry: &Arc<SubEntry>) -> Self {
+        let at = self.subs.partition_point(|s| s.order() < entry.order());
+        let mut subs = Vec::with_capacity(self.subs.len() + 1);
+        subs.extend_from_slice(&self.subs[..at]);
+        subs.push(entry.clone());
+        subs.extend_from_slice(&self.subs[at..]);
+        Self::new(self.topic.clone(), subs.into_boxed_slice(), self.generation)
+    }
+
+    fn without(&self, entry: &SubEntry) -> Self {
+        let subs = self
+            .subs
+            .iter()
+            .filter(|s| s.id != entry.id)
+            .cloned()
+            .collect();
+        Self::new(self.topic.clone(), subs, self.generation)
+    }
+}
+
+pub(crate) struct RouteCache {
+    routes: HashMap<Arc<str>, Arc<Route>, foldhash::fast::RandomState>,
+    capacity: usize,
+    generation: u64,
+}
+
+impl RouteCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            routes: HashMap::default(),
+            capacity,
+            generation: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// The generation new routes must be built for.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The cached route of `topic`, unless there is none or it is stale.
+    #[inline]
+    pub(crate) fn peek(&self, topic: &str) -> Option<&Arc<Route>> {
+        self.routes
+            .get(topic)
+            .filter(|r| r.generation == self.generation)
+    }
+
+    pub(crate) fn insert(&mut self, route: Arc<Route>) {
+        if self.capacity == 0 || route.generation != self.generation {
+            return;
+        }
+        if self.routes.len() >= self.capacity && !self.routes.contains_key(&route.topic) {
+            // Emptying is O(1) amortized over the `capacity` inserts that refill it.
+            self.routes.clear();
+        }
+        self.routes.insert(route.topic.clone(), route);
+    }
+
+    /// Keeps the cache exact after `entry` was added to or removed from the trie.
+    pub(crate) fn update(&mut self, entry: &Arc<SubEntry>, added: bool) {
+        if !entry.pattern.is_exact() {
+            self.generation += 1;
+            return;
+        }
+        if let Some(route) = self.routes.get_mut(entry.pattern.as_str()) {
+            *route = Arc::new(if added {
+                route.with(entry)
+            } else {
+                route.without(entry)
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::handler::Handler;
+    use crate::bus::subscription::{SubscribeOptions, SubscriptionId};
+    use crate::bus::topic::Pattern;
+
+    fn entry(id: u64, pattern: &str, priority: i32) -> Arc<SubEntry> {
+        Arc::new(SubEntry::new(
+            SubscriptionId(id),
+            Pattern::parse(pattern).unwrap(),
+            SubscribeOptions::new().priority(priority),
+            Handler::sync(|_: &crate::bus::Event| ()),
+        ))
+    }
+
+    fn ids(route: &Route) -> Vec<u64> {
+        route.subs.iter().map(|s| s.id.0).collect()
+    }
+
+    #[test]
+    fn routes_are_ordered_by_priority_then_age() {
+        let mut trie = Trie::default();
+        for (id, prio) in [(1, 0), (2, 5), (3, 0), (4, 5), (5, -1)] {
+            let e = entry(id, "a.*", prio);
+            trie.insert(&e.pattern.clone(), e);
+        }
+        let route = Route::build("a.b".into(), &trie, 0);
+        assert_eq!(ids(&route), vec![2, 4, 1, 3, 5]);
+    }
+
+    #[test]
+    fn cached_routes_stay_exact() {
+        let mut trie = Trie::default();
+        let mut cache = RouteCache::new(8);
+        let fill = |cache: &mut RouteCache, trie: &Trie<Arc<SubEntry>>, topic: &str| {
+            let route = Arc::new(Route::build(topic.into(), trie, cache.generation()));
+            cache.insert(route);
+        };
+        for topic in ["a.b", "a.c", "x.y"] {
+            fill(&mut cache, &trie, topic);
+        }
+        // An exact pattern patches its one route; the others stay fresh.
+        let exact = entry(2, "a.b", 9);
+        trie.insert(&exact.pattern.clone(), exact.clone());
+        cache.update(&exact, true);
+        assert_eq!(ids(cache.peek("a.b").unwrap()), vec![2]);
+        assert!(cache.peek("a.c").unwrap().subs.is_empty());
+        // A wildcard makes every cached route stale until it is matched again.
+        let wild = entry(1, "a.*", 0);
+        trie.insert(&wild.pattern.clone(), wild.clone());
+        cache.update(&wild, true);
+        assert!(cache.peek("a.b").is_none() && cache.peek("x.y").is_none());
+        fill(&mut cache, &trie, "a.b");
+        assert_eq!(ids(cache.peek("a.b").unwrap()), vec![2, 1]);
+        // A route matched before a change is not cached after it.
+        let old = Arc::new(Route::build("a.c".into(), &trie, cache.generation()));
+        trie.remove(&wild.pattern, |e| e.id == wild.id);
+        cache.update(&wild, false);
+        cache.insert(old);
+        assert!(cache.peek("a.c").is_none());
+        fill(&mut cache, &trie, "a.b");
+        assert_eq!(ids(cache.peek("a.b").unwrap()), vec![2]);
+        trie.remove(&exact.pattern, |e| e.id == exact.id);
+        cache.update(&exact, false);
+        assert!(
+            cache.peek("a.b").unwrap().subs.is_empty(),
+            "patched in place"
+        );
+    }
+
+    #[test]
+    fn cache_is_bounded() {
+        let trie = Trie::default();
+        let mut cache = RouteCache::new(4);
+        for i in 0..100 {
+            cache.insert(Arc::new(Route::build(format!("t.{i}").into(), &trie, 0)));
+            assert!(cache.len() <= 4);
+        }
+        assert!(cache.peek("t.99").is_some());
+        let mut none = RouteCache::new(0);
+        none.insert(Arc::new(Route::build("t".into(), &trie, 0)));
+        assert_eq!(none.len(), 0);
+    }
+}

@@ -1,0 +1,338 @@
+//! Events: a topic, a payload and metadata.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use super::error::BusError;
+use super::topic::validate_topic;
+
+/// The erased payload, stored once per event and shared by every handler.
+pub(crate) type Payload = Arc<dyn Any + Send + Sync>;
+/// Turns an erased payload into JSON; set for payloads built from a `Serialize` type.
+type ToJson = fn(&(dyn Any + Send + Sync)) -> Option<Result<Value, serde_json::Error>>;
+
+/// A unique (per process) event id, increasing in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct EventId(u64);
+
+impl EventId {
+    fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The id as a number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Something that happened, published on a topic.
+///
+/// Cloning is cheap (reference counts): the payload is stored once, in an `Arc`, and every
+/// handler reads the same value with [`payload`](Self::payload), without serialization.
+/// Events built with [`Event::json`] or [`Event::serializable`] also have a JSON form
+/// ([`to_json`](Self::to_json)) for whatever crosses a process or sandbox boundary.
+///
+/// ```
+/// use symphra::bus::Event;
+///
+/// let event = Event::new("user.created", 42_u32)?.with_source("accounts");
+/// assert_eq!(event.topic(), "user.created");
+/// assert_eq!(event.payload::<u32>(), Some(&42));
+/// assert_eq!(event.payload::<String>(), None);
+/// assert_eq!(event.source(), Some("accounts"));
+/// # Ok::<(), symphra::bus::BusError>(())
+/// ```
+#[derive(Clone)]
+pub struct Event {
+    topic: Arc<str>,
+    payload: Payload,
+    type_name: &'static str,
+    to_json: Option<ToJson>,
+    source: Option<Arc<str>>,
+    id: EventId,
+    time: SystemTime,
+}
+
+fn json_of<T: Serialize + 'static>(
+    any: &(dyn Any + Send + Sync),
+) -> Option<Result<Value, serde_json::Error>> {
+    any.downcast_ref::<T>().map(serde_json::to_value)
+}
+
+impl Event {
+    /// An event with an in-process payload of any type.
+    ///
+    /// # Errors
+    /// [`BusError::InvalidTopic`] if `topic` is empty, has an empty token, whitespace or a
+    /// wildcard.
+    pub fn new<T: Send + Sync + 'static>(topic: &str, payload: T) -> Result<Self, BusError> {
+        validate_topic(topic)?;
+        Ok(Self::unchecked(topic.into(), payload))
+    }
+
+    /// An event whose payload is JSON, e.g. for or from a WebAssembly module.
+    ///
+    /// # Errors
+    /// [`BusError::InvalidTopic`] as for [`Event::new`].
+    pub fn json(topic: &str, payload: Value) -> Result<Self, BusError> {
+        Self::new(topic, payload)
+    }
+
+    /// An event with a typed payload that also has a JSON form (through `serde`).
+    ///
+    /// Handlers in the process read it as `&T` with no serialization; it is serialized only
+    /// when [`to_json`](Self::to_json) is called.
+    ///
+    /// # Errors
+    /// [`BusError::InvalidTopic`] as for [`Event::new`].
+    pub fn serializable<T>(topic: &str, payload: T) -> Result<Self, BusError>
+    where
+        T: Serialize + Send + Sync + 'static,
+    {
+        Ok(Self::new(topic, payload)?.serializable_as::<T>())
+    }
+
+    /// Builds an event for a topic that is already known to be valid.
+    pub(crate) fn unchecked<T: Send + Sync + 'static>(topic: Arc<str>, payload: T) -> Self {
+        Self {
+            topic,
+            payload: Arc::new(payload),
+            type_name: std::any::type_name::<T>(),
+            to_json: None,
+            source: None,
+            id: EventId::next(),
+            time: SystemTime::now(),
+        }
+    }
+
+    /// Gives the payload, a `T`, its JSON form.
+    pub(crate) fn serializable_as<T: Serialize + 'static>(mut self) -> Self {
+        self.to_json = Some(json_of::<T>);
+        self
+    }
+
+    /// Sets the source, usually the name of the module that publishes the event.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<Arc<str>>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Sets the creation time, e.g. to keep the time of an event received from another
+    /// process.
+    #[must_use]
+    pub fn with_time(mut self, time: SystemTime) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// The topic, e.g. `user.created`.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub(crate) fn topic_arc(&self) -> &Arc<str> {
+        &self.topic
+    }
+
+    /// The payload, if it is a `T`.
+    pub fn payload<T: 'static>(&self) -> Option<&T> {
+        self.payload.downcast_ref::<T>()
+    }
+
+    /// The name of the payload's type, for diagnostics.
+    pub fn payload_type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// The payload if it is JSON (built with [`Event::json`] or as a `serde_json::Value`).
+    pub fn json_value(&self) -> Option<&Value> {
+        self.payload::<Value>()
+    }
+
+    /// Whether the payload has a JSON form.
+    pub fn has_json(&self) -> bool {
+        self.to_json.is_some() || self.json_value().is_some()
+    }
+
+    /// The payload's JSON form.
+    ///
+    /// # Errors
+    /// [`BusError::NotJson`] if the payload is an in-process value with no JSON form;
+    /// [`BusError::Json`] if serializing it failed.
+    pub fn to_json(&self) -> Result<Value, BusError> {
+        if let Some(value) = self.json_value() {
+            return Ok(value.clone());
+        }
+        match self.to_json.and_then(|f| f(&*self.payload)) {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(source)) => Err(BusError::Json {
+                topic: self.topic.to_string(),
+                target: "serde_json::Value",
+                source,
+            }),
+            None => Err(BusError::NotJson {
+                topic: self.topic.to_string(),
+            }),
+        }
+    }
+
+    /// Reads a JSON payload (or any payload with a JSON form) as a typed value.
+    ///
+    /// # Errors
+    /// [`BusError::NotJson`] if the payload has no JSON form; [`BusError::Json`] if it does
+    /// not have the shape of `T`.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, BusError> {
+        let error = |source| BusError::Json {
+            topic: self.topic.to_string(),
+            target: std::any::type_name::<T>(),
+            source,
+        };
+        match self.json_value() {
+            Some(value) => T::deserialize(value).map_err(error),
+            None => serde_json::from_value(self.to_json()?).map_err(error),
+        }
+    }
+
+    /// The module or component that published the event, if it said.
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    /// The event's id.
+    pub fn id(&self) -> EventId {
+        self.id
+    }
+
+    /// When the event was created.
+    pub fn time(&self) -> SystemTime {
+        self.time
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("id", &self.id)
+            .field("topic", &self.topic)
+            .field("payload", &self.type_name)
+            .field("source", &self.source)
+            .field("time", &self.time)
+            .finish()
+    }
+}
+
+/// The export form: `{id, topic, source, time_ms, payload}` with `payload` null when the
+/// payload has no JSON form.
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let time_ms = self
+            .time
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let mut s = serializer.serialize_struct("Event", 5)?;
+        s.serialize_field("id", &self.id)?;
+        s.serialize_field("topic", &*self.topic)?;
+        s.serialize_field("source", &self.source.as_deref())?;
+        s.serialize_field("time_ms", &time_ms)?;
+        s.serialize_field("payload", &self.to_json().ok())?;
+        s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Order {
+        id: u32,
+        item: String,
+    }
+
+    #[test]
+    fn in_process_payload_is_shared_not_copied() {
+        let event = Event::new("a.b", vec![1, 2, 3]).unwrap();
+        let copy = event.clone();
+        let a: *const Vec<i32> = event.payload::<Vec<i32>>().unwrap();
+        let b: *const Vec<i32> = copy.payload::<Vec<i32>>().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(event.id(), copy.id());
+        assert!(!event.has_json());
+        assert!(matches!(event.to_json(), Err(BusError::NotJson { .. })));
+        assert!(event.payload_type_name().contains("Vec"));
+    }
+
+    #[test]
+    fn invalid_topic_is_rejected() {
+        assert!(matches!(
+            Event::new("a.*", ()),
+            Err(BusError::InvalidTopic { .. })
+        ));
+        assert!(Event::json("", json!(1)).is_err());
+    }
+
+    #[test]
+    fn ids_increase_and_metadata_is_kept() {
+        let before = SystemTime::now();
+        let a = Event::new("t", ()).unwrap();
+        let b = Event::new("t", ()).unwrap().with_source("db");
+        assert!(b.id() > a.id());
+        assert_eq!(a.source(), None);
+        assert_eq!(b.source(), Some("db"));
+        assert!(b.time() >= before);
+    }
+
+    #[test]
+    fn json_payload_reads_as_typed_value() {
+        let event = Event::json("orders.new", json!({"id": 7, "item": "tea"})).unwrap();
+        assert_eq!(event.json_value(), Some(&json!({"id": 7, "item": "tea"})));
+        let order: Order = event.deserialize().unwrap();
+        assert_eq!(
+            order,
+            Order {
+                id: 7,
+                item: "tea".into()
+            }
+        );
+        let err = event.deserialize::<Vec<u8>>().unwrap_err();
+        assert!(matches!(err, BusError::Json { .. }), "{err}");
+    }
+
+    #[test]
+    fn serializable_payload_has_both_forms() {
+        let event = Event::serializable(
+            "orders.new",
+            Order {
+                id: 1,
+                item: "x".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(event.payload::<Order>().map(|o| o.id), Some(1));
+        assert_eq!(event.to_json().unwrap(), json!({"id": 1, "item": "x"}));
+        assert_eq!(event.deserialize::<Order>().unwrap().item, "x");
+        let exported = serde_json::to_value(&event).unwrap();
+        assert_eq!(exported["topic"], "orders.new");
+        assert_eq!(exported["payload"]["item"], "x");
+        assert!(exported["time_ms"].as_u64().unwrap() > 0);
+    }
+}

@@ -1,0 +1,114 @@
+//! The event bus: publish/subscribe between modules, with NATS-style topic patterns.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use symphra::bus::{EventBus, SubscribeOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), symphra::bus::BusError> {
+//! let bus = EventBus::new();
+//! let created = Arc::new(AtomicUsize::new(0));
+//!
+//! // A sync handler: runs on the publisher's task and reads the payload in place.
+//! let counter = created.clone();
+//! let _users = bus.subscribe("user.*", move |event| {
+//!     if let Some(name) = event.payload::<String>() {
+//!         assert_eq!(name, "ada");
+//!         counter.fetch_add(1, Ordering::Relaxed);
+//!     }
+//! })?;
+//!
+//! // An async handler that publishes in turn.
+//! let inner = bus.clone();
+//! let _audit = bus.subscribe_async_with(
+//!     "user.created",
+//!     SubscribeOptions::new().priority(10).tag("audit"),
+//!     move |event| {
+//!         let bus = inner.clone();
+//!         async move { bus.publish("audit.logged", event.id()).await.map(|_| ()) }
+//!     },
+//! )?;
+//!
+//! let report = bus.publish("user.created", String::from("ada")).await?;
+//! assert_eq!((report.matched, report.succeeded, report.failed()), (2, 2, 0));
+//! assert_eq!(created.load(Ordering::Relaxed), 1);
+//! assert!(!bus.has_subscribers("order.created"));
+//! assert_eq!(bus.unsubscribe_tag("audit"), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Topics and patterns
+//!
+//! A topic is dot-separated tokens, case-sensitive (`user.created`); it may not be empty, have
+//! an empty token, whitespace, or a wildcard. A pattern may use `*` for exactly one token and
+//! a final `>` for one or more tokens: `user.*` matches `user.created` but neither `user` nor
+//! `user.a.b`; `user.>` matches `user.a.b` but not `user`. The pattern `*` alone matches every
+//! topic. See [`Pattern`].
+//!
+//! # Handlers
+//!
+//! - Sync: [`EventBus::subscribe`] with `Fn(&Event) -> R`, run on the publisher's task.
+//! - Async: [`EventBus::subscribe_async`] with `Fn(Event) -> impl Future<Output = R>`,
+//!   awaited by the publisher.
+//! - Off the publisher's task: either kind with [`SubscribeOptions::queue`], fed by a bounded
+//!   queue whose [`QueuePolicy`] says what happens when it is full.
+//!
+//! `R` is `()` or `Result<(), E>` for any error type ([`HandlerResult`]). A handler that
+//! fails or panics does not affect the others: the failure is in the [`DeliveryReport`],
+//! counted in [`BusStats`], logged with `tracing`, and published once on
+//! [`HANDLER_FAILED`] with a [`HandlerFailure`] payload.
+//!
+//! Subscriptions end when their [`Subscription`] handle is dropped or cancelled, when their
+//! tag is removed ([`EventBus::unsubscribe_tag`]), or after one delivery with
+//! [`SubscribeOptions::once`]. No lock is held while a handler runs: handlers may publish,
+//! subscribe and unsubscribe. (A queued handler with [`QueuePolicy::Wait`] that publishes to
+//! its own full queue waits for itself; use a drop policy for such loops.)
+//!
+//! # Publishing
+//!
+//! [`EventBus::publish`] awaits the handlers and returns a [`DeliveryReport`];
+//! [`EventBus::emit`] returns at once and a task of the bus delivers in order;
+//! [`EventBus::publish_batch`] takes many [`Event`]s; an [`EventBuffer`] holds events and
+//! flushes them on size, interval, or demand. [`EventBus::has_subscribers`] answers from the
+//! route cache, so callers can skip building events nobody listens to.
+//!
+//! # Payloads
+//!
+//! In-process payloads are any `T: Send + Sync + 'static`, stored once and read as `&T` with
+//! [`Event::payload`]. [`Event::json`] and [`Event::serializable`] give an event a JSON form
+//! for whatever crosses a boundary, read back with [`Event::to_json`] or as a typed value with
+//! [`Event::deserialize`].
+//!
+//! # History
+//!
+//! With [`EventBusBuilder::history`], the bus keeps the last N events: [`EventBus::recent`]
+//! and [`EventBus::history`] with a [`HistoryQuery`] by pattern and time range.
+
+mod buffer;
+mod cache;
+mod error;
+mod event;
+mod event_bus;
+mod handler;
+mod history;
+mod queue;
+mod report;
+mod subscription;
+mod topic;
+mod trie;
+
+/// The error type handlers may return (through [`HandlerResult`]).
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+pub use buffer::{BufferConfig, EventBuffer};
+pub use error::BusError;
+pub use event::{Event, EventId};
+pub use event_bus::{BusStats, EventBus, EventBusBuilder, HANDLER_FAILED};
+pub use handler::HandlerResult;
+pub use history::HistoryQuery;
+pub use queue::{QueueConfig, QueuePolicy, QueueStats};
+pub use report::{BatchReport, DeliveryReport, HandlerError, HandlerFailure};
+pub use subscription::{SubscribeOptions, Subscription, SubscriptionId};
+pub use topic::{Pattern, validate_topic};

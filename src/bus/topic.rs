@@ -1,0 +1,265 @@
+//! Topics and subscription patterns, and their validation.
+//!
+//! A topic is dot-separated tokens, case-sensitive: `user.created`. A pattern may use `*` for
+//! exactly one token and, as its last token, `>` for one or more tokens (NATS subjects). The
+//! pattern `*` on its own matches every topic. `foo*` is an ordinary token.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use super::error::BusError;
+
+/// A wildcard token that stands for exactly one token.
+pub const ONE: &str = "*";
+/// A wildcard token that stands for one or more trailing tokens.
+pub const REST: &str = ">";
+
+/// Why a token is rejected, if it is.
+fn token_problem(token: &str) -> Option<Cow<'static, str>> {
+    if token.is_empty() {
+        return Some(Cow::Borrowed("is empty"));
+    }
+    if let Some(c) = token.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Some(Cow::Owned(format!("contains whitespace ({c:?})")));
+    }
+    None
+}
+
+/// Checks that `topic` may be published: non-empty tokens, no whitespace, no wildcards.
+pub fn validate_topic(topic: &str) -> Result<(), BusError> {
+    for (i, token) in topic.split('.').enumerate() {
+        let reason = token_problem(token).or_else(|| {
+            (token == ONE || token == REST)
+                .then_some(Cow::Borrowed("is a wildcard, which only patterns may use"))
+        });
+        if let Some(reason) = reason {
+            return Err(BusError::InvalidTopic {
+                topic: topic.to_owned(),
+                token: token.to_owned(),
+                position: i + 1,
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// One token of a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PatternToken {
+    /// Matches this exact token.
+    Literal(Box<str>),
+    /// `*`: matches any one token.
+    One,
+    /// `>`: matches one or more trailing tokens.
+    Rest,
+}
+
+/// A validated subscription pattern such as `user.*` or `orders.>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pattern {
+    text: Arc<str>,
+    tokens: Box<[PatternToken]>,
+}
+
+impl Pattern {
+    /// Parses and validates a pattern.
+    ///
+    /// # Errors
+    /// [`BusError::InvalidPattern`] naming the offending token: an empty token, whitespace, or a
+    /// `>` that is not the last token.
+    pub fn parse(pattern: &str) -> Result<Self, BusError> {
+        let count = pattern.split('.').count();
+        let mut tokens = Vec::with_capacity(count);
+        for (i, token) in pattern.split('.').enumerate() {
+            let reason = token_problem(token).or_else(|| {
+                (token == REST && i + 1 != count)
+                    .then_some(Cow::Borrowed("is `>`, which may only be the last token"))
+            });
+            if let Some(reason) = reason {
+                return Err(BusError::InvalidPattern {
+                    pattern: pattern.to_owned(),
+                    token: token.to_owned(),
+                    position: i + 1,
+                    reason,
+                });
+            }
+            tokens.push(match token {
+                ONE if count == 1 => PatternToken::Rest, // the seed's catch-all `*`
+                ONE => PatternToken::One,
+                REST => PatternToken::Rest,
+                literal => PatternToken::Literal(literal.into()),
+            });
+        }
+        Ok(Self {
+            text: pattern.into(),
+            tokens: tokens.into_boxed_slice(),
+        })
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the pattern has no wildcard, i.e. matches exactly one topic.
+    pub fn is_exact(&self) -> bool {
+        self.tokens
+            .iter()
+            .all(|t| matches!(t, PatternToken::Literal(_)))
+    }
+
+    pub(crate) fn tokens(&self) -> &[PatternToken] {
+        &self.tokens
+    }
+
+    /// Whether `topic` matches this pattern. `topic` is assumed valid.
+    pub fn matches(&self, topic: &str) -> bool {
+        let mut parts = topic.split('.');
+        for token in self.tokens.iter() {
+            match (token, parts.next()) {
+                (_, None) => return false,
+                (PatternToken::Rest, Some(_)) => return true,
+                (PatternToken::One, Some(_)) => {}
+                (PatternToken::Literal(l), Some(part)) if **l == *part => {}
+                (PatternToken::Literal(_), Some(_)) => return false,
+            }
+        }
+        parts.next().is_none()
+    }
+}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Pattern").field(&self.text).finish()
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for Pattern {
+    type Err = BusError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad_topic(topic: &str) -> (String, usize) {
+        match validate_topic(topic) {
+            Err(BusError::InvalidTopic {
+                token, position, ..
+            }) => (token, position),
+            other => panic!("expected InvalidTopic for {topic:?}, got {other:?}"),
+        }
+    }
+
+    fn bad_pattern(pattern: &str) -> (String, usize) {
+        match Pattern::parse(pattern) {
+            Err(BusError::InvalidPattern {
+                token, position, ..
+            }) => (token, position),
+            other => panic!("expected InvalidPattern for {pattern:?}, got {other:?}"),
+        }
+    }
+
+    fn m(pattern: &str, topic: &str) -> bool {
+        validate_topic(topic).unwrap();
+        Pattern::parse(pattern).unwrap().matches(topic)
+    }
+
+    #[test]
+    fn valid_topics() {
+        for t in [
+            "a",
+            "user.created",
+            "a.b.c.d",
+            "foo*",
+            "a.>b",
+            "A.B",
+            "ünï.cødé",
+        ] {
+            assert!(validate_topic(t).is_ok(), "{t}");
+        }
+    }
+
+    #[test]
+    fn invalid_topics_name_the_token() {
+        assert_eq!(bad_topic(""), (String::new(), 1));
+        assert_eq!(bad_topic("a..b"), (String::new(), 2));
+        assert_eq!(bad_topic(".a"), (String::new(), 1));
+        assert_eq!(bad_topic("a."), (String::new(), 2));
+        assert_eq!(bad_topic("a.b c"), ("b c".into(), 2));
+        assert_eq!(bad_topic("a.\tb"), ("\tb".into(), 2));
+        assert_eq!(bad_topic("user.*"), ("*".into(), 2));
+        assert_eq!(bad_topic(">"), (">".into(), 1));
+        assert_eq!(bad_topic("a.>.b"), (">".into(), 2));
+        let msg = validate_topic("user.*").unwrap_err().to_string();
+        assert!(msg.contains("`*`") && msg.contains("user.*"), "{msg}");
+    }
+
+    #[test]
+    fn invalid_patterns_name_the_token() {
+        assert_eq!(bad_pattern(""), (String::new(), 1));
+        assert_eq!(bad_pattern("a..b"), (String::new(), 2));
+        assert_eq!(bad_pattern("a.>.b"), (">".into(), 2));
+        assert_eq!(bad_pattern(">.a"), (">".into(), 1));
+        assert_eq!(bad_pattern("a. b"), (" b".into(), 2));
+        assert_eq!(bad_pattern("a.b\n"), ("b\n".into(), 2));
+        let msg = Pattern::parse("a.>.b").unwrap_err().to_string();
+        assert!(msg.contains("`>`") && msg.contains("last"), "{msg}");
+    }
+
+    #[test]
+    fn star_alone_matches_everything() {
+        for t in ["a", "a.b", "a.b.c.d.e"] {
+            assert!(m("*", t), "{t}");
+        }
+        assert!(!Pattern::parse("*").unwrap().is_exact());
+    }
+
+    #[test]
+    fn star_matches_exactly_one_token() {
+        assert!(m("user.*", "user.a"));
+        assert!(!m("user.*", "user"));
+        assert!(!m("user.*", "user.a.b"));
+        assert!(!m("user.*", "users.a"));
+        assert!(m("*.created", "user.created"));
+        assert!(!m("*.created", "created"));
+        assert!(m("a.*.c", "a.b.c"));
+        assert!(!m("a.*.c", "a.b.d"));
+        assert!(m("*.*", "a.b"));
+        assert!(!m("*.*", "a"));
+    }
+
+    #[test]
+    fn rest_matches_one_or_more() {
+        assert!(m("user.>", "user.a"));
+        assert!(m("user.>", "user.a.b"));
+        assert!(!m("user.>", "user"));
+        assert!(m(">", "a"));
+        assert!(m(">", "a.b.c"));
+        assert!(m("a.*.>", "a.b.c"));
+        assert!(!m("a.*.>", "a.b"));
+    }
+
+    #[test]
+    fn literals_are_exact_and_case_sensitive() {
+        assert!(m("user.created", "user.created"));
+        assert!(!m("user.created", "User.created"));
+        assert!(!m("user.created", "user.created.x"));
+        assert!(!m("user.created", "user"));
+        assert!(m("foo*", "foo*"));
+        assert!(!m("foo*", "foobar"));
+        assert!(Pattern::parse("a.b").unwrap().is_exact());
+        assert!(!Pattern::parse("a.>").unwrap().is_exact());
+    }
+}
