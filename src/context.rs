@@ -5,6 +5,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
+use crate::bus::{BusError, DeliveryReport, Event, EventBus, HandlerResult, SubscribeOptions};
 use crate::config::Config;
 use crate::error::Error;
 use crate::manager::graph::Graph;
@@ -44,6 +45,62 @@ impl Context {
     /// The configuration the module was installed with (empty before `install`).
     pub fn config(&self) -> Config {
         self.graph.entries[self.id].installed_config()
+    }
+
+    /// The event bus the application's modules share.
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    /// Publishes `payload` on `topic` with this module as the source, and waits for every
+    /// matching handler.
+    pub async fn publish<T: Send + Sync + 'static>(
+        &self,
+        topic: &str,
+        payload: T,
+    ) -> Result<DeliveryReport, BusError> {
+        let event =
+            Event::new(topic, payload)?.with_source(Arc::clone(&self.graph.entries[self.id].name));
+        Ok(self.inner.bus.publish_event(event).await)
+    }
+
+    /// Subscribes a handler for as long as the module runs: the subscription is removed
+    /// when the module stops (or fails to start), so a stopped module never receives
+    /// events. Use [`bus`](Self::bus) for a subscription that outlives the module.
+    pub fn subscribe<F, R>(&self, pattern: &str, handler: F) -> Result<(), BusError>
+    where
+        F: Fn(&Event) -> R + Send + Sync + 'static,
+        R: HandlerResult,
+    {
+        let options = self.module_subscription();
+        self.inner
+            .bus
+            .subscribe_with(pattern, options, handler)?
+            .detach();
+        Ok(())
+    }
+
+    /// Like [`subscribe`](Self::subscribe), with an async handler.
+    pub fn subscribe_async<F, Fut>(&self, pattern: &str, handler: F) -> Result<(), BusError>
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerResult,
+    {
+        let options = self.module_subscription();
+        self.inner
+            .bus
+            .subscribe_async_with(pattern, options, handler)?
+            .detach();
+        Ok(())
+    }
+
+    fn module_subscription(&self) -> SubscribeOptions {
+        let entry = &self.graph.entries[self.id];
+        entry
+            .subscribed
+            .store(true, std::sync::atomic::Ordering::Release);
+        SubscribeOptions::new().tag(entry.subscription_tag())
     }
 
     /// The manager running this module. Lifecycle operations called on it from inside a

@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// One lifecycle hook of a module.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Hook {
     /// One-time initialisation after registration (`Registered → Loaded`).
     Bootstrap,

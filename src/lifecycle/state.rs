@@ -15,7 +15,8 @@ use crate::lifecycle::{Hook, HookFailure};
 /// `Failed` can follow any hook; the module's [`failure`](crate::ModuleHandle::failure)
 /// says which hook failed and why, and the module recovers as described on
 /// [`Failed`](ModuleState::Failed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ModuleState {
     /// Known to the manager; `bootstrap` has not run.
     Registered,

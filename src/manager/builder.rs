@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::bus::EventBus;
 use crate::error::Error;
 use crate::lifecycle::Hook;
 use crate::manager::entry::Entry;
@@ -42,6 +43,7 @@ pub struct ModuleManagerBuilder {
     metadata: Vec<crate::module::ModuleMetadata>,
     configs: HashMap<String, Value>,
     options: Options,
+    bus: Option<EventBus>,
 }
 
 impl ModuleManagerBuilder {
@@ -101,6 +103,12 @@ impl ModuleManagerBuilder {
         self
     }
 
+    /// Uses `bus` for lifecycle events and for the modules' events (a new bus otherwise).
+    pub fn bus(mut self, bus: EventBus) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
     /// Resolves the modules and builds the manager. Fails with every dependency and
     /// metadata problem at once ([`Error::Resolve`]).
     pub fn build(self) -> Result<ModuleManager, Error> {
@@ -109,6 +117,7 @@ impl ModuleManagerBuilder {
             metadata,
             mut configs,
             options,
+            bus,
         } = self;
         let entries: Vec<Arc<Entry>> = metadata
             .into_iter()
@@ -124,6 +133,7 @@ impl ModuleManagerBuilder {
         }
         Ok(ModuleManager::from_inner(Arc::new(Inner {
             graph: RwLock::new(Arc::new(graph)),
+            bus: bus.unwrap_or_default(),
             options,
             operations: tokio::sync::Mutex::new(()),
         })))

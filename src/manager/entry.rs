@@ -1,5 +1,6 @@
 //! One registered module as the manager holds it: the module, its metadata, its state.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -18,6 +19,8 @@ pub(crate) struct Entry {
     configured: Mutex<Option<Value>>,
     /// The configuration `install` last received.
     installed: Mutex<Config>,
+    /// Whether the module subscribed to the bus since it last stopped.
+    pub(crate) subscribed: AtomicBool,
 }
 
 impl Entry {
@@ -33,6 +36,7 @@ impl Entry {
             state: Mutex::new(StateCell::new()),
             configured: Mutex::new(configured),
             installed: Mutex::new(Config::default()),
+            subscribed: AtomicBool::new(false),
         }
     }
 
@@ -71,6 +75,11 @@ impl Entry {
             (Some(default), None) => default.clone(),
             (None, None) => Value::Object(Default::default()),
         }
+    }
+
+    /// The tag of the bus subscriptions the module makes through its context.
+    pub(crate) fn subscription_tag(&self) -> String {
+        format!("module:{}", self.name)
     }
 
     pub(crate) fn installed_config(&self) -> Config {

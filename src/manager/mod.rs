@@ -21,6 +21,7 @@ use tokio::sync::MutexGuard;
 use tokio::time::Instant;
 
 pub use builder::ModuleManagerBuilder;
+pub use events::{ModuleEvent, STATE_CHANGED};
 pub use handle::ModuleHandle;
 pub use options::{DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use report::{
@@ -29,6 +30,7 @@ pub use report::{
 };
 pub use scope::ScopeExit;
 
+use crate::bus::EventBus;
 use crate::error::Error;
 use crate::lifecycle::{Operation, Plan};
 use crate::resolver::{Resolution, ResolveError};
@@ -52,6 +54,7 @@ pub struct ModuleManager {
 
 pub(crate) struct Inner {
     graph: RwLock<Arc<Graph>>,
+    pub(crate) bus: EventBus,
     pub(crate) options: Options,
     /// Serialises lifecycle operations.
     operations: tokio::sync::Mutex<()>,
@@ -78,6 +81,11 @@ impl ModuleManager {
             return Err(Error::Reentrant { module, operation });
         }
         Ok(self.inner.operations.lock().await)
+    }
+
+    /// The event bus the modules share; lifecycle events are published on it.
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
     }
 
     /// Checks the registered set again and reports every dependency problem at once (the
@@ -302,6 +310,19 @@ fn into_stop_result(report: Report) -> Result<StopReport, Error> {
         Ok(report)
     } else {
         Err(Error::Stop(Box::new(StopError::new(report))))
+    }
+}
+
+impl Inner {
+    /// Removes the bus subscriptions `entry` made through its context.
+    pub(crate) fn drop_subscriptions(&self, entry: &Entry) {
+        if entry
+            .subscribed
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            let removed = self.bus.unsubscribe_tag(&entry.subscription_tag());
+            tracing::debug!(module = %entry.name, removed, "subscriptions removed");
+        }
     }
 }
 

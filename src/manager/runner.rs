@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::lifecycle::{FailureCause, Hook, HookChain, HookFailure, SharedError};
+use crate::lifecycle::{FailureCause, Hook, HookChain, HookFailure, ModuleState, SharedError};
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
 use crate::manager::{HookTiming, Inner};
@@ -76,8 +76,14 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
         });
         if let Err(cause) = outcome {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
+            tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
             let previous = entry.state().fail(hook, failure.clone());
-            ctx.inner().announce_failure(&entry, previous, &failure);
+            ctx.inner()
+                .announce(&entry, hook, previous, ModuleState::Failed, Some(&failure))
+                .await;
+            if matches!(hook, Hook::Start | Hook::Stop) {
+                ctx.inner().drop_subscriptions(&entry);
+            }
             run.result = Err(failure);
             break;
         }
@@ -114,8 +120,9 @@ async fn run_hook<C: CallHook>(
         return Err(FailureCause::DeadlinePassed);
     }
 
-    if let Some((old, new)) = entry.state().begin(hook) {
-        ctx.inner().announce(entry, old, new);
+    let begun = entry.state().begin(hook);
+    if let Some((old, new)) = begun {
+        ctx.inner().announce(entry, hook, old, new, None).await;
     }
 
     let span = tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
@@ -148,7 +155,10 @@ async fn run_hook<C: CallHook>(
                 entry.set_installed_config(config.clone());
             }
             let (old, new) = entry.state().succeed(hook);
-            ctx.inner().announce(entry, old, new);
+            if hook == Hook::Stop {
+                ctx.inner().drop_subscriptions(entry);
+            }
+            ctx.inner().announce(entry, hook, old, new, None).await;
             Ok(())
         }
         Ok(Err(error)) => Err(FailureCause::Error(SharedError::from(error))),

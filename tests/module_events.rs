@@ -1,0 +1,195 @@
+//! The manager publishes every lifecycle transition on the bus, and a module's
+//! subscriptions end when it stops.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use symphra::bus::Event;
+use symphra::manager::ModuleEvent;
+use symphra::prelude::*;
+use symphra::testing::{CallLog, Fault, Probe};
+
+type Seen = Arc<Mutex<Vec<(String, ModuleEvent)>>>;
+
+fn record(manager: &ModuleManager, pattern: &str) -> Seen {
+    let seen: Seen = Arc::default();
+    let sink = Arc::clone(&seen);
+    manager
+        .bus()
+        .subscribe(pattern, move |event: &Event| {
+            let payload = event
+                .payload::<ModuleEvent>()
+                .expect("a ModuleEvent payload")
+                .clone();
+            sink.lock()
+                .unwrap()
+                .push((event.topic().to_owned(), payload));
+        })
+        .unwrap()
+        .detach();
+    seen
+}
+
+fn topics(seen: &Seen, module: &str) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, event)| &*event.module == module)
+        .map(|(topic, _)| topic.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_transition_is_published_with_old_and_new_state() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("cache", &log))
+        .build()
+        .unwrap();
+    let specific = record(&manager, "module.*");
+    manager.start_all().await.unwrap();
+    manager.stop_all().await.unwrap();
+    manager.uninstall("cache").await.unwrap();
+    assert_eq!(
+        topics(&specific, "cache"),
+        [
+            "module.loaded",
+            "module.installed",
+            "module.starting",
+            "module.started",
+            "module.stopping",
+            "module.stopped",
+            "module.uninstalled",
+            // `module.*` matches `module.state_changed` too: one per transition.
+        ]
+        .iter()
+        .flat_map(|topic| [topic.to_string(), "module.state_changed".to_string()])
+        .collect::<Vec<_>>()
+    );
+    let changes: Vec<(ModuleState, ModuleState)> = specific
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(topic, _)| topic == "module.state_changed")
+        .map(|(_, event)| (event.from, event.to))
+        .collect();
+    assert_eq!(changes[0], (ModuleState::Registered, ModuleState::Loaded));
+    assert_eq!(changes[3], (ModuleState::Starting, ModuleState::Started));
+    assert_eq!(changes[6], (ModuleState::Stopped, ModuleState::Loaded));
+}
+
+#[tokio::test]
+async fn a_failure_is_published_with_its_error_and_has_a_json_form() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("database", &log).fault(Hook::Start, Fault::Error("disk full".into())))
+        .build()
+        .unwrap();
+    let json = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&json);
+    manager
+        .bus()
+        .subscribe("module.failed", move |event: &Event| {
+            sink.lock().unwrap().push(event.to_json().unwrap());
+        })
+        .unwrap()
+        .detach();
+    assert!(manager.start_all().await.is_err());
+    let json = json.lock().unwrap().clone();
+    assert_eq!(
+        json,
+        [serde_json::json!({
+            "module": "database", "from": "starting", "to": "failed", "hook": "start", "error": "disk full"
+        })]
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_built_when_nobody_listens() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("cache", &log))
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    assert_eq!(manager.bus().recent(10).len(), 0);
+}
+
+/// Counts `orders.*` events while it runs.
+#[derive(Default)]
+struct Auditor {
+    seen: Arc<AtomicU32>,
+}
+
+impl Module for Auditor {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("auditor")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let seen = Arc::clone(&self.seen);
+        ctx.subscribe("orders.*", move |_: &Event| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        })?;
+        let report = ctx.publish("audit.ready", ()).await?;
+        assert_eq!(report.matched, 0);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_modules_subscriptions_are_gone_after_it_stops() {
+    let auditor = Auditor::default();
+    let seen = Arc::clone(&auditor.seen);
+    let manager = ModuleManager::builder().module(auditor).build().unwrap();
+    manager.start_all().await.unwrap();
+    manager
+        .bus()
+        .publish("orders.created", 1_u32)
+        .await
+        .unwrap();
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+
+    manager.stop_all().await.unwrap();
+    let report = manager
+        .bus()
+        .publish("orders.created", 2_u32)
+        .await
+        .unwrap();
+    assert_eq!(report.matched, 0);
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+
+    // Started again, it subscribes again.
+    manager.start_all().await.unwrap();
+    manager.bus().publish("orders.paid", 3_u32).await.unwrap();
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_lifecycle_handler_cannot_deadlock_the_manager() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("cache", &log))
+        .build()
+        .unwrap();
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let (handle, sink) = (manager.clone(), Arc::clone(&errors));
+    manager
+        .bus()
+        .subscribe_async("module.started", move |_event: Event| {
+            let (manager, sink) = (handle.clone(), Arc::clone(&sink));
+            async move {
+                let error = manager.stop_all().await.unwrap_err();
+                sink.lock().unwrap().push(error.to_string());
+            }
+        })
+        .unwrap()
+        .detach();
+    manager.start_all().await.unwrap();
+    let errors = errors.lock().unwrap().clone();
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].contains("from inside one of its hooks"),
+        "{errors:?}"
+    );
+}
