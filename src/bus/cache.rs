@@ -15,7 +15,8 @@ use super::trie::Trie;
 /// The subscribers of one topic, in delivery order.
 pub(crate) struct Route {
     pub(crate) topic: Arc<str>,
-    pub(crate) subs: Box<[Arc<SubEntry>]>,
+    /// A `Vec`, not a boxed slice: shrinking it would cost a reallocation per match.
+    pub(crate) subs: Vec<Arc<SubEntry>>,
     /// Every subscriber is a sync handler on the publisher's task: no await needed.
     pub(crate) inline_sync: bool,
     /// The cache generation this route was matched in.
@@ -28,10 +29,10 @@ impl Route {
         let mut subs = Vec::new();
         trie.collect(&topic, &mut subs);
         subs.sort_unstable_by_key(|s| s.order());
-        Self::new(topic, subs.into_boxed_slice(), generation)
+        Self::new(topic, subs, generation)
     }
 
-    fn new(topic: Arc<str>, subs: Box<[Arc<SubEntry>]>, generation: u64) -> Self {
+    fn new(topic: Arc<str>, subs: Vec<Arc<SubEntry>>, generation: u64) -> Self {
         let inline_sync = subs.iter().all(|s| s.is_inline_sync());
         Self {
             topic,
@@ -47,7 +48,7 @@ impl Route {
         subs.extend_from_slice(&self.subs[..at]);
         subs.push(entry.clone());
         subs.extend_from_slice(&self.subs[at..]);
-        Self::new(self.topic.clone(), subs.into_boxed_slice(), self.generation)
+        Self::new(self.topic.clone(), subs, self.generation)
     }
 
     fn without(&self, entry: &SubEntry) -> Self {
@@ -83,6 +84,11 @@ impl RouteCache {
     /// The generation new routes must be built for.
     pub(crate) fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Whether routes are cached at all.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.capacity > 0
     }
 
     /// The cached route of `topic`, unless there is none or it is stale.

@@ -501,9 +501,14 @@ impl BusInner {
         // The registry lock is held until the route is cached, so no (un)subscribe can slip in
         // between matching and caching.
         let registry = self.registry.read();
-        let generation = self.cache.read().generation();
+        let (generation, caching) = {
+            let cache = self.cache.read();
+            (cache.generation(), cache.is_enabled())
+        };
         let route = Arc::new(Route::build(topic, &registry.trie, generation));
-        self.cache.write().insert(route.clone());
+        if caching {
+            self.cache.write().insert(route.clone());
+        }
         route
     }
 
