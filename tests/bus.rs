@@ -584,3 +584,27 @@ async fn payloads_in_process_and_as_json() {
         "an in-process payload has no JSON form"
     );
 }
+
+#[tokio::test]
+async fn emit_returns_before_delivery_and_batches_deliver_all() {
+    let bus = EventBus::new();
+    let (_s, seen) = counter(&bus, "fire.>");
+    bus.emit("fire.one", ()).unwrap();
+    bus.emit_event(Event::new("fire.two", ()).unwrap().with_source("test"))
+        .unwrap();
+    // This task has not yielded: the bus's task cannot have delivered yet.
+    assert_eq!(seen.load(Ordering::SeqCst), 0);
+    while seen.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+
+    let batch = bus
+        .publish_batch((0..5).map(|i| Event::new(&format!("fire.batch.{i}"), i).unwrap()))
+        .await;
+    assert_eq!(
+        (batch.reports.len(), batch.matched(), batch.succeeded()),
+        (5, 5, 5)
+    );
+    assert!(batch.is_success());
+    assert_eq!(seen.load(Ordering::SeqCst), 7);
+}
