@@ -239,7 +239,7 @@ impl EventBus {
         };
         let id = SubscriptionId(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
         let entry = Arc::new(SubEntry::new(id, pattern, options, handler));
-        {
+        let _evicted = {
             let mut registry = self.inner.registry.write();
             registry.trie.insert(&entry.pattern, entry.clone());
             if let Some(tag) = &entry.tag {
@@ -253,8 +253,8 @@ impl EventBus {
                 registry.queued.insert(id, entry.clone());
             }
             // Under the registry lock, so that a concurrent cache fill cannot miss it.
-            self.inner.cache.write().update(&entry, true);
-        }
+            self.inner.cache.write().update(&entry, true)
+        };
         if let Some(runtime) = runtime {
             runtime.spawn(run_queue(entry.clone(), Arc::downgrade(&self.inner)));
         }
@@ -507,7 +507,9 @@ impl BusInner {
         };
         let route = Arc::new(Route::build(topic, &registry.trie, generation));
         if caching {
-            self.cache.write().insert(route.clone());
+            let evicted = self.cache.write().insert(route.clone());
+            drop(registry);
+            drop(evicted);
         }
         route
     }
@@ -520,7 +522,7 @@ impl BusInner {
         {
             return false;
         }
-        {
+        let _evicted = {
             let mut registry = self.registry.write();
             registry.trie.remove(&entry.pattern, |e| e.id == entry.id);
             if let Some(tag) = &entry.tag
@@ -532,8 +534,8 @@ impl BusInner {
                 }
             }
             registry.queued.remove(&entry.id);
-            self.cache.write().update(entry, false);
-        }
+            self.cache.write().update(entry, false)
+        };
         if let Some(queue) = &entry.queue {
             queue.close();
         }
@@ -818,6 +820,24 @@ mod tests {
             "{:?}",
             report.elapsed
         );
+    }
+
+    #[tokio::test]
+    async fn dropping_a_handler_that_owns_a_subscription_does_not_deadlock() {
+        let bus = EventBus::new();
+        let owned = bus.subscribe("a.b", |_: &Event| ()).unwrap();
+        let owner = bus
+            .subscribe("a.*", move |_: &Event| {
+                let _keep = &owned;
+            })
+            .unwrap();
+        bus.publish("a.b", ()).await.unwrap(); // caches a route holding both
+        drop(owner); // the stale cached route now holds the owner's last reference
+        // Refilling evicts that route: the owner's closure, and `owned` with it, is dropped,
+        // which unsubscribes `owned`, which takes the locks the refill held.
+        assert!(bus.has_subscribers("a.b"));
+        assert!(!bus.has_subscribers("a.b"));
+        assert_eq!(bus.stats().subscriptions, 0);
     }
 
     #[tokio::test]
