@@ -83,11 +83,11 @@
 //!
 //! # Costs
 //!
-//! Routing is a token trie (`trie.rs`), so a match costs the same however many patterns do
-//! not match; recently published topics keep their matched route in a bounded cache, kept
-//! exact on every subscribe and unsubscribe. A publish to a cached topic takes one read lock
-//! and no allocation beyond the event's payload; a publish nobody hears builds no event at
-//! all (unless history is on). No lock is held while a handler runs. `benches/bus.rs`
+//! Routing is a token trie, so a match costs the same however many patterns do not match;
+//! recently published topics keep their matched route in a bounded cache, kept exact on
+//! every subscribe and unsubscribe. A publish to a cached topic with sync handlers takes one
+//! read lock and no allocation beyond the event's payload; a publish nobody hears builds no
+//! event at all (unless history is on). No lock is held while a handler runs. `benches/bus.rs`
 //! measures these paths against a direct call and `tokio::sync::broadcast`.
 //!
 //! # History
