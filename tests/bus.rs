@@ -321,6 +321,22 @@ async fn a_thousand_concurrent_publishers_deliver_exactly_once() {
         )
         .unwrap();
 
+    // Subscriptions come and go on the same topics while the publishers run.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = tokio::spawn({
+        let (bus, stop) = (bus.clone(), stop.clone());
+        async move {
+            let mut rounds = 0_u32;
+            while !stop.load(Ordering::SeqCst) {
+                let pattern = ["load.*", "load.3", ">", "load.>"][rounds as usize % 4];
+                let sub = bus.subscribe(pattern, |_: &Event| ())?;
+                tokio::task::yield_now().await;
+                drop(sub);
+                rounds += 1;
+            }
+            Ok::<u32, BusError>(rounds)
+        }
+    });
     let tasks: Vec<_> = (0..PUBLISHERS)
         .map(|i| {
             let bus = bus.clone();
@@ -336,6 +352,8 @@ async fn a_thousand_concurrent_publishers_deliver_exactly_once() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    stop.store(true, Ordering::SeqCst);
+    assert!(churn.await.unwrap().unwrap() > 0);
     for _ in 0..PUBLISHERS * EACH {
         rx.recv().await.unwrap();
     }
