@@ -321,6 +321,22 @@ async fn a_thousand_concurrent_publishers_deliver_exactly_once() {
         )
         .unwrap();
 
+    // Subscriptions come and go on the same topics while the publishers run.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = tokio::spawn({
+        let (bus, stop) = (bus.clone(), stop.clone());
+        async move {
+            let mut rounds = 0_u32;
+            while !stop.load(Ordering::SeqCst) {
+                let pattern = ["load.*", "load.3", ">", "load.>"][rounds as usize % 4];
+                let sub = bus.subscribe(pattern, |_: &Event| ())?;
+                tokio::task::yield_now().await;
+                drop(sub);
+                rounds += 1;
+            }
+            Ok::<u32, BusError>(rounds)
+        }
+    });
     let tasks: Vec<_> = (0..PUBLISHERS)
         .map(|i| {
             let bus = bus.clone();
@@ -336,6 +352,8 @@ async fn a_thousand_concurrent_publishers_deliver_exactly_once() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
+    stop.store(true, Ordering::SeqCst);
+    assert!(churn.await.unwrap().unwrap() > 0);
     for _ in 0..PUBLISHERS * EACH {
         rx.recv().await.unwrap();
     }
@@ -583,4 +601,28 @@ async fn payloads_in_process_and_as_json() {
         exported[3]["payload"].is_null(),
         "an in-process payload has no JSON form"
     );
+}
+
+#[tokio::test]
+async fn emit_returns_before_delivery_and_batches_deliver_all() {
+    let bus = EventBus::new();
+    let (_s, seen) = counter(&bus, "fire.>");
+    bus.emit("fire.one", ()).unwrap();
+    bus.emit_event(Event::new("fire.two", ()).unwrap().with_source("test"))
+        .unwrap();
+    // This task has not yielded: the bus's task cannot have delivered yet.
+    assert_eq!(seen.load(Ordering::SeqCst), 0);
+    while seen.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+
+    let batch = bus
+        .publish_batch((0..5).map(|i| Event::new(&format!("fire.batch.{i}"), i).unwrap()))
+        .await;
+    assert_eq!(
+        (batch.reports.len(), batch.matched(), batch.succeeded()),
+        (5, 5, 5)
+    );
+    assert!(batch.is_success());
+    assert_eq!(seen.load(Ordering::SeqCst), 7);
 }

@@ -15,7 +15,8 @@ use super::trie::Trie;
 /// The subscribers of one topic, in delivery order.
 pub(crate) struct Route {
     pub(crate) topic: Arc<str>,
-    pub(crate) subs: Box<[Arc<SubEntry>]>,
+    /// A `Vec`, not a boxed slice: shrinking it would cost a reallocation per match.
+    pub(crate) subs: Vec<Arc<SubEntry>>,
     /// Every subscriber is a sync handler on the publisher's task: no await needed.
     pub(crate) inline_sync: bool,
     /// The cache generation this route was matched in.
@@ -28,10 +29,10 @@ impl Route {
         let mut subs = Vec::new();
         trie.collect(&topic, &mut subs);
         subs.sort_unstable_by_key(|s| s.order());
-        Self::new(topic, subs.into_boxed_slice(), generation)
+        Self::new(topic, subs, generation)
     }
 
-    fn new(topic: Arc<str>, subs: Box<[Arc<SubEntry>]>, generation: u64) -> Self {
+    fn new(topic: Arc<str>, subs: Vec<Arc<SubEntry>>, generation: u64) -> Self {
         let inline_sync = subs.iter().all(|s| s.is_inline_sync());
         Self {
             topic,
@@ -47,7 +48,7 @@ impl Route {
         subs.extend_from_slice(&self.subs[..at]);
         subs.push(entry.clone());
         subs.extend_from_slice(&self.subs[at..]);
-        Self::new(self.topic.clone(), subs.into_boxed_slice(), self.generation)
+        Self::new(self.topic.clone(), subs, self.generation)
     }
 
     fn without(&self, entry: &SubEntry) -> Self {
@@ -61,8 +62,10 @@ impl Route {
     }
 }
 
+type Map = HashMap<Arc<str>, Arc<Route>, foldhash::fast::RandomState>;
+
 pub(crate) struct RouteCache {
-    routes: HashMap<Arc<str>, Arc<Route>, foldhash::fast::RandomState>,
+    routes: Map,
     capacity: usize,
     generation: u64,
 }
@@ -85,6 +88,11 @@ impl RouteCache {
         self.generation
     }
 
+    /// Whether routes are cached at all.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
     /// The cached route of `topic`, unless there is none or it is stale.
     #[inline]
     pub(crate) fn peek(&self, topic: &str) -> Option<&Arc<Route>> {
@@ -93,31 +101,47 @@ impl RouteCache {
             .filter(|r| r.generation == self.generation)
     }
 
-    pub(crate) fn insert(&mut self, route: Arc<Route>) {
+    /// Caches `route` unless it is stale; returns what it displaced, for the caller to drop
+    /// after releasing its locks.
+    pub(crate) fn insert(&mut self, route: Arc<Route>) -> Evicted {
+        let mut evicted = Evicted::default();
         if self.capacity == 0 || route.generation != self.generation {
-            return;
+            return evicted;
         }
         if self.routes.len() >= self.capacity && !self.routes.contains_key(&route.topic) {
             // Emptying is O(1) amortized over the `capacity` inserts that refill it.
-            self.routes.clear();
+            evicted.all = Some(std::mem::take(&mut self.routes));
         }
-        self.routes.insert(route.topic.clone(), route);
+        evicted.one = self.routes.insert(route.topic.clone(), route);
+        evicted
     }
 
-    /// Keeps the cache exact after `entry` was added to or removed from the trie.
-    pub(crate) fn update(&mut self, entry: &Arc<SubEntry>, added: bool) {
+    /// Keeps the cache exact after `entry` was added to or removed from the trie; returns what
+    /// it displaced, for the caller to drop after releasing its locks.
+    pub(crate) fn update(&mut self, entry: &Arc<SubEntry>, added: bool) -> Evicted {
+        let mut evicted = Evicted::default();
         if !entry.pattern.is_exact() {
             self.generation += 1;
-            return;
-        }
-        if let Some(route) = self.routes.get_mut(entry.pattern.as_str()) {
-            *route = Arc::new(if added {
+        } else if let Some(route) = self.routes.get_mut(entry.pattern.as_str()) {
+            let patched = Arc::new(if added {
                 route.with(entry)
             } else {
                 route.without(entry)
             });
+            evicted.one = Some(std::mem::replace(route, patched));
         }
+        evicted
     }
+}
+
+/// Routes taken out of the cache. Dropping a route may drop the last reference to a
+/// subscription, and with it a handler closure whose captures may call back into the bus
+/// (say, a `Subscription` that unsubscribes on drop): so it must happen with no lock held.
+#[derive(Default)]
+#[must_use = "drop it after releasing the bus's locks"]
+pub(crate) struct Evicted {
+    one: Option<Arc<Route>>,
+    all: Option<Map>,
 }
 
 #[cfg(test)]
@@ -157,7 +181,7 @@ mod tests {
         let mut cache = RouteCache::new(8);
         let fill = |cache: &mut RouteCache, trie: &Trie<Arc<SubEntry>>, topic: &str| {
             let route = Arc::new(Route::build(topic.into(), trie, cache.generation()));
-            cache.insert(route);
+            let _ = cache.insert(route);
         };
         for topic in ["a.b", "a.c", "x.y"] {
             fill(&mut cache, &trie, topic);
@@ -165,26 +189,26 @@ mod tests {
         // An exact pattern patches its one route; the others stay fresh.
         let exact = entry(2, "a.b", 9);
         trie.insert(&exact.pattern.clone(), exact.clone());
-        cache.update(&exact, true);
+        let _ = cache.update(&exact, true);
         assert_eq!(ids(cache.peek("a.b").unwrap()), vec![2]);
         assert!(cache.peek("a.c").unwrap().subs.is_empty());
         // A wildcard makes every cached route stale until it is matched again.
         let wild = entry(1, "a.*", 0);
         trie.insert(&wild.pattern.clone(), wild.clone());
-        cache.update(&wild, true);
+        let _ = cache.update(&wild, true);
         assert!(cache.peek("a.b").is_none() && cache.peek("x.y").is_none());
         fill(&mut cache, &trie, "a.b");
         assert_eq!(ids(cache.peek("a.b").unwrap()), vec![2, 1]);
         // A route matched before a change is not cached after it.
         let old = Arc::new(Route::build("a.c".into(), &trie, cache.generation()));
         trie.remove(&wild.pattern, |e| e.id == wild.id);
-        cache.update(&wild, false);
-        cache.insert(old);
+        let _ = cache.update(&wild, false);
+        let _ = cache.insert(old);
         assert!(cache.peek("a.c").is_none());
         fill(&mut cache, &trie, "a.b");
         assert_eq!(ids(cache.peek("a.b").unwrap()), vec![2]);
         trie.remove(&exact.pattern, |e| e.id == exact.id);
-        cache.update(&exact, false);
+        let _ = cache.update(&exact, false);
         assert!(
             cache.peek("a.b").unwrap().subs.is_empty(),
             "patched in place"
@@ -196,12 +220,12 @@ mod tests {
         let trie = Trie::default();
         let mut cache = RouteCache::new(4);
         for i in 0..100 {
-            cache.insert(Arc::new(Route::build(format!("t.{i}").into(), &trie, 0)));
+            let _ = cache.insert(Arc::new(Route::build(format!("t.{i}").into(), &trie, 0)));
             assert!(cache.len() <= 4);
         }
         assert!(cache.peek("t.99").is_some());
         let mut none = RouteCache::new(0);
-        none.insert(Arc::new(Route::build("t".into(), &trie, 0)));
+        let _ = none.insert(Arc::new(Route::build("t".into(), &trie, 0)));
         assert_eq!(none.len(), 0);
     }
 }

@@ -239,7 +239,7 @@ impl EventBus {
         };
         let id = SubscriptionId(self.inner.next_id.fetch_add(1, Ordering::Relaxed));
         let entry = Arc::new(SubEntry::new(id, pattern, options, handler));
-        {
+        let _evicted = {
             let mut registry = self.inner.registry.write();
             registry.trie.insert(&entry.pattern, entry.clone());
             if let Some(tag) = &entry.tag {
@@ -253,8 +253,8 @@ impl EventBus {
                 registry.queued.insert(id, entry.clone());
             }
             // Under the registry lock, so that a concurrent cache fill cannot miss it.
-            self.inner.cache.write().update(&entry, true);
-        }
+            self.inner.cache.write().update(&entry, true)
+        };
         if let Some(runtime) = runtime {
             runtime.spawn(run_queue(entry.clone(), Arc::downgrade(&self.inner)));
         }
@@ -501,9 +501,16 @@ impl BusInner {
         // The registry lock is held until the route is cached, so no (un)subscribe can slip in
         // between matching and caching.
         let registry = self.registry.read();
-        let generation = self.cache.read().generation();
+        let (generation, caching) = {
+            let cache = self.cache.read();
+            (cache.generation(), cache.is_enabled())
+        };
         let route = Arc::new(Route::build(topic, &registry.trie, generation));
-        self.cache.write().insert(route.clone());
+        if caching {
+            let evicted = self.cache.write().insert(route.clone());
+            drop(registry);
+            drop(evicted);
+        }
         route
     }
 
@@ -515,7 +522,7 @@ impl BusInner {
         {
             return false;
         }
-        {
+        let _evicted = {
             let mut registry = self.registry.write();
             registry.trie.remove(&entry.pattern, |e| e.id == entry.id);
             if let Some(tag) = &entry.tag
@@ -527,8 +534,8 @@ impl BusInner {
                 }
             }
             registry.queued.remove(&entry.id);
-            self.cache.write().update(entry, false);
-        }
+            self.cache.write().update(entry, false)
+        };
         if let Some(queue) = &entry.queue {
             queue.close();
         }
@@ -813,6 +820,24 @@ mod tests {
             "{:?}",
             report.elapsed
         );
+    }
+
+    #[tokio::test]
+    async fn dropping_a_handler_that_owns_a_subscription_does_not_deadlock() {
+        let bus = EventBus::new();
+        let owned = bus.subscribe("a.b", |_: &Event| ()).unwrap();
+        let owner = bus
+            .subscribe("a.*", move |_: &Event| {
+                let _keep = &owned;
+            })
+            .unwrap();
+        bus.publish("a.b", ()).await.unwrap(); // caches a route holding both
+        drop(owner); // the stale cached route now holds the owner's last reference
+        // Refilling evicts that route: the owner's closure, and `owned` with it, is dropped,
+        // which unsubscribes `owned`, which takes the locks the refill held.
+        assert!(bus.has_subscribers("a.b"));
+        assert!(!bus.has_subscribers("a.b"));
+        assert_eq!(bus.stats().subscriptions, 0);
     }
 
     #[tokio::test]

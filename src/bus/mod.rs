@@ -81,6 +81,15 @@
 //! for whatever crosses a boundary, read back with [`Event::to_json`] or as a typed value with
 //! [`Event::deserialize`].
 //!
+//! # Costs
+//!
+//! Routing is a token trie, so a match costs the same however many patterns do not match;
+//! recently published topics keep their matched route in a bounded cache, kept exact on
+//! every subscribe and unsubscribe. A publish to a cached topic with sync handlers takes one
+//! read lock and no allocation beyond the event's payload; a publish nobody hears builds no
+//! event at all (unless history is on). No lock is held while a handler runs. `benches/bus.rs`
+//! measures these paths against a direct call and `tokio::sync::broadcast`.
+//!
 //! # History
 //!
 //! With [`EventBusBuilder::history`], the bus keeps the last N events: [`EventBus::recent`]

@@ -106,10 +106,14 @@ impl SubscriberQueue {
                     items.push_back(event);
                     Pushed::Queued
                 } else if self.config.policy == QueuePolicy::DropOldest {
-                    items.pop_front();
+                    let oldest = items.pop_front();
                     items.push_back(event);
+                    drop(items); // a payload's drop runs unlocked
+                    drop(oldest);
                     Pushed::ReplacedOldest
                 } else {
+                    drop(items);
+                    drop(event);
                     Pushed::DroppedNewest
                 }
             }
