@@ -51,18 +51,17 @@ pub(crate) struct ModuleObject {
 impl ModuleObject {
     pub(crate) fn from_async<M: Module>(module: M) -> Self {
         let module = Arc::new(module);
-        Self {
-            driver: Arc::new(Async(Arc::clone(&module))),
-            instance: module,
-            type_id: TypeId::of::<M>(),
-            type_name: std::any::type_name::<M>(),
-        }
+        Self::new(Arc::new(Async(Arc::clone(&module))), module)
     }
 
     pub(crate) fn from_sync<M: SyncModule>(module: M) -> Self {
         let module = Arc::new(module);
+        Self::new(Arc::new(Blocking(Arc::clone(&module))), module)
+    }
+
+    fn new<M: Send + Sync + 'static>(driver: Arc<dyn ErasedModule>, module: Arc<M>) -> Self {
         Self {
-            driver: Arc::new(Blocking(Arc::clone(&module))),
+            driver,
             instance: module,
             type_id: TypeId::of::<M>(),
             type_name: std::any::type_name::<M>(),
