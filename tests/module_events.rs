@@ -193,3 +193,20 @@ async fn a_lifecycle_handler_cannot_deadlock_the_manager() {
         "{errors:?}"
     );
 }
+
+#[tokio::test]
+async fn a_subscription_made_after_events_went_unheard_is_heard() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("early", &log))
+        .module(Probe::new("late", &log))
+        .build()
+        .unwrap();
+    // Nobody listens yet: the manager remembers that...
+    manager.start("early").await.unwrap();
+    // ...until the subscriptions change.
+    let seen = record(&manager, "module.started");
+    manager.start("late").await.unwrap();
+    assert_eq!(topics(&seen, "late"), ["module.started"]);
+    assert!(topics(&seen, "early").is_empty());
+}

@@ -81,6 +81,7 @@ impl EventBusBuilder {
                 emit_queue_capacity: self.emit_queue_capacity,
                 handler_failures: AtomicU64::new(0),
                 emit_rejected: AtomicU64::new(0),
+                changes: AtomicU64::new(0),
             }),
         }
     }
@@ -118,6 +119,8 @@ pub(crate) struct BusInner {
     emit_queue_capacity: usize,
     handler_failures: AtomicU64,
     emit_rejected: AtomicU64,
+    /// Bumped on every subscribe and unsubscribe; see [`EventBus::subscription_changes`].
+    changes: AtomicU64,
 }
 
 /// An in-process publish/subscribe bus with NATS-style topic patterns.
@@ -253,7 +256,9 @@ impl EventBus {
                 registry.queued.insert(id, entry.clone());
             }
             // Under the registry lock, so that a concurrent cache fill cannot miss it.
-            self.inner.cache.write().update(&entry, true)
+            let evicted = self.inner.cache.write().update(&entry, true);
+            self.inner.changes.fetch_add(1, Ordering::Release);
+            evicted
         };
         if let Some(runtime) = runtime {
             runtime.spawn(run_queue(entry.clone(), Arc::downgrade(&self.inner)));
@@ -272,6 +277,13 @@ impl EventBus {
             .remove(tag)
             .unwrap_or_default();
         entries.iter().filter(|e| self.inner.remove(e)).count()
+    }
+
+    /// A counter that changes whenever a subscription is added or removed. A caller that
+    /// asks [`has_subscribers`](Self::has_subscribers) about the same topics again and again
+    /// can keep the answers until this changes: one atomic load instead of a lookup.
+    pub fn subscription_changes(&self) -> u64 {
+        self.inner.changes.load(Ordering::Acquire)
     }
 
     /// Whether an event on `topic` would reach any subscriber (cached). `false` for an
@@ -534,7 +546,10 @@ impl BusInner {
                 }
             }
             registry.queued.remove(&entry.id);
-            self.cache.write().update(entry, false)
+            let evicted = self.cache.write().update(entry, false);
+            self.changes
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+            evicted
         };
         if let Some(queue) = &entry.queue {
             queue.close();

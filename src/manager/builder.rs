@@ -134,6 +134,7 @@ impl ModuleManagerBuilder {
         Ok(ModuleManager::from_inner(Arc::new(Inner {
             graph: RwLock::new(Arc::new(graph)),
             bus: bus.unwrap_or_default(),
+            listeners: Default::default(),
             options,
             operations: tokio::sync::Mutex::new(()),
         })))

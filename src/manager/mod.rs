@@ -55,6 +55,7 @@ pub struct ModuleManager {
 pub(crate) struct Inner {
     graph: RwLock<Arc<Graph>>,
     pub(crate) bus: EventBus,
+    pub(crate) listeners: events::Listeners,
     pub(crate) options: Options,
     /// Serialises lifecycle operations.
     operations: tokio::sync::Mutex<()>,
