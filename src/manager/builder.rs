@@ -39,8 +39,7 @@ use crate::module::{Module, ModuleObject, SyncModule};
 #[derive(Default)]
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct ModuleManagerBuilder {
-    modules: Vec<ModuleObject>,
-    metadata: Vec<crate::module::ModuleMetadata>,
+    entries: Vec<Arc<Entry>>,
     configs: HashMap<String, Value>,
     options: Options,
     bus: Option<EventBus>,
@@ -49,15 +48,21 @@ pub struct ModuleManagerBuilder {
 impl ModuleManagerBuilder {
     /// Registers a module with async hooks.
     pub fn module<M: Module>(mut self, module: M) -> Self {
-        self.metadata.push(module.metadata());
-        self.modules.push(ModuleObject::from_async(module));
+        let metadata = module.metadata();
+        self.entries.push(Arc::new(Entry::new(
+            metadata,
+            ModuleObject::from_async(module),
+        )));
         self
     }
 
     /// Registers a module with blocking hooks; they run on tokio's blocking pool.
     pub fn sync_module<M: SyncModule>(mut self, module: M) -> Self {
-        self.metadata.push(module.metadata());
-        self.modules.push(ModuleObject::from_sync(module));
+        let metadata = module.metadata();
+        self.entries.push(Arc::new(Entry::new(
+            metadata,
+            ModuleObject::from_sync(module),
+        )));
         self
     }
 
@@ -113,20 +118,16 @@ impl ModuleManagerBuilder {
     /// metadata problem at once ([`Error::Resolve`]).
     pub fn build(self) -> Result<ModuleManager, Error> {
         let Self {
-            modules,
-            metadata,
+            entries,
             mut configs,
             options,
             bus,
         } = self;
-        let entries: Vec<Arc<Entry>> = metadata
-            .into_iter()
-            .zip(modules)
-            .map(|(metadata, object)| {
-                let configured = configs.remove(metadata.name());
-                Arc::new(Entry::new(metadata, object, configured))
-            })
-            .collect();
+        for entry in &entries {
+            if let Some(config) = configs.remove(&*entry.name) {
+                entry.set_configured(config);
+            }
+        }
         let graph = Graph::new(entries)?;
         if let Some(name) = configs.keys().next() {
             return Err(Error::UnknownModule { name: name.clone() });

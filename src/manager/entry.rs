@@ -24,17 +24,13 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    pub(crate) fn new(
-        metadata: ModuleMetadata,
-        object: ModuleObject,
-        configured: Option<Value>,
-    ) -> Self {
+    pub(crate) fn new(metadata: ModuleMetadata, object: ModuleObject) -> Self {
         Self {
             name: Arc::from(metadata.name()),
             metadata,
             object,
             state: Mutex::new(StateCell::new()),
-            configured: Mutex::new(configured),
+            configured: Mutex::new(None),
             installed: Mutex::new(Config::default()),
             subscribed: AtomicBool::new(false),
         }

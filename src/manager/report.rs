@@ -89,7 +89,7 @@ impl fmt::Display for Report {
 pub struct ModuleReport {
     pub(crate) name: Arc<str>,
     pub(crate) outcome: Outcome,
-    pub(crate) hooks: Vec<HookTiming>,
+    pub(crate) hooks: Timings,
 }
 
 impl ModuleReport {
@@ -105,19 +105,19 @@ impl ModuleReport {
 
     /// Each hook that ran, with when it started and how long it took.
     pub fn hooks(&self) -> &[HookTiming] {
-        &self.hooks
+        self.hooks.as_slice()
     }
 
     /// Total time spent in this module's hooks.
     pub fn busy(&self) -> Duration {
-        self.hooks.iter().map(|h| h.duration).sum()
+        self.hooks().iter().map(|h| h.duration).sum()
     }
 }
 
 impl fmt::Display for ModuleReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:<24} {}", self.name, self.outcome)?;
-        if !self.hooks.is_empty() {
+        if !self.hooks().is_empty() {
             write!(f, " ({:?})", self.busy())?;
         }
         Ok(())
@@ -133,6 +133,43 @@ pub struct HookTiming {
     pub began: Duration,
     /// How long it ran (until it returned, failed, or was abandoned).
     pub duration: Duration,
+}
+
+/// The timings of the hooks one operation ran on one module: at most three
+/// (`bootstrap`, `install`, `start`), kept inline so that a report of many modules costs no
+/// allocation per module.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timings {
+    items: [HookTiming; 3],
+    len: u8,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        let empty = HookTiming {
+            hook: Hook::Bootstrap,
+            began: Duration::ZERO,
+            duration: Duration::ZERO,
+        };
+        Self {
+            items: [empty; 3],
+            len: 0,
+        }
+    }
+}
+
+impl Timings {
+    /// Adds a timing; a fourth is dropped (no operation runs more than three hooks).
+    pub(crate) fn push(&mut self, timing: HookTiming) {
+        if let Some(slot) = self.items.get_mut(usize::from(self.len)) {
+            *slot = timing;
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[HookTiming] {
+        &self.items[..usize::from(self.len)]
+    }
 }
 
 /// What an operation did to one module.

@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::lifecycle::{FailureCause, Hook, HookChain, HookFailure, ModuleState, SharedError};
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
+use crate::manager::report::Timings;
 use crate::manager::{HookTiming, Inner};
 use crate::module::CallHook;
 
@@ -40,7 +41,7 @@ pub(crate) struct Job {
 
 /// What running a job did.
 pub(crate) struct Run {
-    pub(crate) hooks: Vec<HookTiming>,
+    pub(crate) hooks: Timings,
     pub(crate) result: Result<(), HookFailure>,
 }
 
@@ -63,17 +64,20 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
     let entry = Arc::clone(&graph.entries[id]);
     let ctx = Context::new(inner, graph, id);
     let mut run = Run {
-        hooks: Vec::with_capacity(chain.hooks().len()),
+        hooks: Timings::default(),
         result: Ok(()),
     };
+    // One clock read per hook: each hook ends when the next begins.
+    let mut began = Instant::now();
     for &hook in chain.hooks() {
-        let began = Instant::now();
         let outcome = run_hook(caller, &ctx, &entry, hook, began, deadline).await;
+        let ended = Instant::now();
         run.hooks.push(HookTiming {
             hook,
             began: began.saturating_duration_since(origin),
-            duration: began.elapsed(),
+            duration: ended.saturating_duration_since(began),
         });
+        began = ended;
         if let Err(cause) = outcome {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
             tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");

@@ -7,7 +7,7 @@
 //! order.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -16,10 +16,10 @@ use futures_util::stream::FuturesUnordered;
 use tokio::time::Instant;
 
 use crate::lifecycle::{Operation, Plan};
+use crate::manager::Inner;
 use crate::manager::graph::Graph;
-use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason};
+use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason, Timings};
 use crate::manager::runner::{Job, Run, poll_once};
-use crate::manager::{HookTiming, Inner};
 use crate::resolver::Resolution;
 
 /// One run of the scheduler over a set of modules.
@@ -75,7 +75,9 @@ impl Schedule<'_> {
         deadline: Option<Instant>,
     ) -> Report {
         let origin = Instant::now();
-        let mut walk = Walk::new(&self.graph.resolution, self.targets, operation);
+        // Priorities matter only when modules wait for a slot.
+        let prioritize = self.limit < self.graph.entries.len();
+        let mut walk = Walk::new(&self.graph.resolution, self.targets, operation, prioritize);
         let mut running = FuturesUnordered::new();
         let mut aborted_by: Option<Arc<str>> = None;
 
@@ -150,6 +152,14 @@ impl Schedule<'_> {
     }
 }
 
+/// Modules whose turn has come.
+enum Ready {
+    /// With a concurrency limit: the most important first.
+    ByPriority(BinaryHeap<(u32, Reverse<u32>, usize)>),
+    /// Without one every ready module launches at once: first come, first served.
+    Any(VecDeque<usize>),
+}
+
 /// The bookkeeping of one scheduler run.
 struct Walk<'g> {
     resolution: &'g Resolution,
@@ -159,13 +169,18 @@ struct Walk<'g> {
     pending: Vec<u32>,
     /// Position in start order, for priorities and report order.
     position: Vec<u32>,
-    ready: BinaryHeap<(u32, Reverse<u32>, usize)>,
+    ready: Ready,
     outcomes: Vec<Option<Outcome>>,
-    timings: Vec<Vec<HookTiming>>,
+    timings: Vec<Timings>,
 }
 
 impl<'g> Walk<'g> {
-    fn new(resolution: &'g Resolution, targets: Option<&'g [bool]>, operation: Operation) -> Self {
+    fn new(
+        resolution: &'g Resolution,
+        targets: Option<&'g [bool]>,
+        operation: Operation,
+        prioritize: bool,
+    ) -> Self {
         let n = resolution.len();
         let mut position = vec![0_u32; n];
         for (pos, &i) in resolution.order_indices().iter().enumerate() {
@@ -177,9 +192,13 @@ impl<'g> Walk<'g> {
             operation,
             pending: vec![0; n],
             position,
-            ready: BinaryHeap::new(),
+            ready: if prioritize {
+                Ready::ByPriority(BinaryHeap::new())
+            } else {
+                Ready::Any(VecDeque::new())
+            },
             outcomes: vec![None; n],
-            timings: vec![Vec::new(); n],
+            timings: vec![Timings::default(); n],
         };
         for i in 0..n {
             if !walk.targeted(i) {
@@ -189,8 +208,7 @@ impl<'g> Walk<'g> {
             walk.each_awaited(i, |j| count += u32::from(walk.targeted(j)));
             walk.pending[i] = count;
             if count == 0 {
-                let priority = walk.priority(i);
-                walk.ready.push(priority);
+                walk.make_ready(i);
             }
         }
         walk
@@ -216,6 +234,14 @@ impl<'g> Walk<'g> {
         }
     }
 
+    fn make_ready(&mut self, i: usize) {
+        let priority = self.priority(i);
+        match &mut self.ready {
+            Ready::ByPriority(heap) => heap.push(priority),
+            Ready::Any(queue) => queue.push_back(i),
+        }
+    }
+
     fn priority(&self, i: usize) -> (u32, Reverse<u32>, usize) {
         if self.starting() {
             (self.resolution.height_of(i), Reverse(self.position[i]), i)
@@ -225,7 +251,10 @@ impl<'g> Walk<'g> {
     }
 
     fn next_ready(&mut self) -> Option<usize> {
-        self.ready.pop().map(|(_, _, i)| i)
+        match &mut self.ready {
+            Ready::ByPriority(heap) => heap.pop().map(|(_, _, i)| i),
+            Ready::Any(queue) => queue.pop_front(),
+        }
     }
 
     /// Records `outcome` for `i` and releases what waited for it. A failed start skips the
@@ -265,8 +294,7 @@ impl<'g> Walk<'g> {
                 } else {
                     self.pending[next] -= 1;
                     if self.pending[next] == 0 {
-                        let priority = self.priority(next);
-                        self.ready.push(priority);
+                        self.make_ready(next);
                     }
                 }
             }
@@ -303,7 +331,7 @@ impl<'g> Walk<'g> {
             modules.push(ModuleReport {
                 name: Arc::clone(&graph.entries[i].name),
                 outcome,
-                hooks: std::mem::take(&mut self.timings[i]),
+                hooks: self.timings[i],
             });
         }
         Report {

@@ -38,7 +38,7 @@ use crate::module::ModuleMetadata;
 #[derive(Clone, Debug, Default)]
 pub struct Resolution {
     names: Vec<Arc<str>>,
-    index: HashMap<Arc<str>, usize>,
+    index: HashMap<Arc<str>, usize, foldhash::fast::RandomState>,
     order: Vec<usize>,
     wave: Vec<u32>,
     wave_count: u32,
@@ -137,7 +137,8 @@ pub(crate) fn resolve_named(
         .flat_map(|meta| meta.problems().iter().cloned().map(Problem::Metadata))
         .collect();
 
-    let mut index: HashMap<Arc<str>, usize> = HashMap::with_capacity(modules.len());
+    let mut index: HashMap<Arc<str>, usize, _> =
+        HashMap::with_capacity_and_hasher(modules.len(), foldhash::fast::RandomState::default());
     let mut duplicates: Vec<(&str, usize)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         match index.entry(Arc::clone(name)) {
