@@ -11,6 +11,7 @@ use crate::lifecycle::{Hook, HookFailure, ModuleState};
 use crate::manager::Inner;
 use crate::manager::entry::Entry;
 use crate::manager::runner::IN_HOOK;
+use crate::module::BoxFuture;
 
 /// The payload of every `module.*` event.
 ///
@@ -103,25 +104,27 @@ impl Listeners {
 }
 
 impl Inner {
-    /// Publishes a state change of `entry` caused by `hook`, and waits for the handlers.
+    /// Logs a state change of `entry` caused by `hook`, and returns the publishing of its
+    /// events when anyone listens; the caller awaits it, so handlers run before the
+    /// operation moves on.
     ///
-    /// Nothing is built when nobody listens. Handlers run in the operation's task, marked
-    /// as inside the module's hook, so that a handler calling a lifecycle operation of this
-    /// manager is refused instead of waiting for itself.
-    pub(crate) async fn announce(
+    /// Nothing is built when nobody listens, and the common path holds no large future.
+    /// Handlers run in the operation's task, marked as inside the module's hook, so that a
+    /// handler calling a lifecycle operation of this manager is refused instead of waiting
+    /// for itself.
+    pub(crate) fn announce(
         &self,
         entry: &Entry,
         hook: Hook,
         from: ModuleState,
         to: ModuleState,
         failure: Option<&HookFailure>,
-    ) {
+    ) -> Option<BoxFuture<'static, ()>> {
         tracing::debug!(module = %entry.name, from = from.as_str(), to = to.as_str(), "state changed");
-        let specific = topic(hook, to);
-        let topics = [specific, TOPICS.len() - 1];
+        let topics = [topic(hook, to), TOPICS.len() - 1];
         let listening = topics.map(|index| self.listeners.hears(&self.bus, index));
         if listening == [false, false] {
-            return;
+            return None;
         }
         let payload = ModuleEvent {
             module: Arc::clone(&entry.name),
@@ -130,20 +133,23 @@ impl Inner {
             hook,
             error: failure.map(|failure| failure.cause().to_string()),
         };
-        for (index, listening) in topics.into_iter().zip(listening) {
-            if !listening {
-                continue;
-            }
-            let topic = TOPICS[index];
-            match Event::serializable(topic, payload.clone()) {
-                Ok(event) => {
-                    let event = event.with_source(Arc::clone(&entry.name));
-                    IN_HOOK
-                        .scope(Arc::clone(&entry.name), self.bus.publish_event(event))
-                        .await;
+        let events: Vec<Event> = topics
+            .into_iter()
+            .zip(listening)
+            .filter(|&(_, listening)| listening)
+            .filter_map(|(index, _)| match Event::serializable(TOPICS[index], payload.clone()) {
+                Ok(event) => Some(event.with_source(Arc::clone(&entry.name))),
+                Err(error) => {
+                    tracing::error!(%error, topic = TOPICS[index], "cannot build a lifecycle event");
+                    None
                 }
-                Err(error) => tracing::error!(%error, topic, "cannot build a lifecycle event"),
+            })
+            .collect();
+        let (bus, module) = (self.bus.clone(), Arc::clone(&entry.name));
+        Some(Box::pin(IN_HOOK.scope(module, async move {
+            for event in events {
+                bus.publish_event(event).await;
             }
-        }
+        })))
     }
 }

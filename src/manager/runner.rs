@@ -82,9 +82,12 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
             tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
             let previous = entry.state().fail(hook, failure.clone());
-            ctx.inner()
-                .announce(&entry, hook, previous, ModuleState::Failed, Some(&failure))
-                .await;
+            if let Some(publish) =
+                ctx.inner()
+                    .announce(&entry, hook, previous, ModuleState::Failed, Some(&failure))
+            {
+                publish.await;
+            }
             if matches!(hook, Hook::Start | Hook::Stop) {
                 ctx.inner().drop_subscriptions(&entry);
             }
@@ -125,8 +128,10 @@ async fn run_hook<C: CallHook>(
     }
 
     let begun = entry.state().begin(hook);
-    if let Some((old, new)) = begun {
-        ctx.inner().announce(entry, hook, old, new, None).await;
+    if let Some((old, new)) = begun
+        && let Some(publish) = ctx.inner().announce(entry, hook, old, new, None)
+    {
+        publish.await;
     }
 
     let span = tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
@@ -162,7 +167,9 @@ async fn run_hook<C: CallHook>(
             if hook == Hook::Stop {
                 ctx.inner().drop_subscriptions(entry);
             }
-            ctx.inner().announce(entry, hook, old, new, None).await;
+            if let Some(publish) = ctx.inner().announce(entry, hook, old, new, None) {
+                publish.await;
+            }
             Ok(())
         }
         Ok(Err(error)) => Err(FailureCause::Error(SharedError::from(error))),

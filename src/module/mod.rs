@@ -7,7 +7,7 @@ mod module;
 mod name;
 mod sync_module;
 
-pub(crate) use erased::{CallHook, ModuleObject};
+pub(crate) use erased::{BoxFuture, CallHook, ModuleObject};
 pub use metadata::{Dependency, ModuleMetadata};
 pub use module::Module;
 pub use name::{MAX_NAME_LEN, validate_name};
