@@ -172,6 +172,8 @@ struct Walk<'g> {
     ready: Ready,
     outcomes: Vec<Option<Outcome>>,
     timings: Vec<Timings>,
+    /// Scratch space for [`Walk::finish`], kept to avoid an allocation per module.
+    finished: Vec<(usize, bool)>,
 }
 
 impl<'g> Walk<'g> {
@@ -199,6 +201,7 @@ impl<'g> Walk<'g> {
             },
             outcomes: vec![None; n],
             timings: vec![Timings::default(); n],
+            finished: Vec::new(),
         };
         for i in 0..n {
             if !walk.targeted(i) {
@@ -264,7 +267,8 @@ impl<'g> Walk<'g> {
         let blocking = self.starting() && !outcome.is_success();
         self.outcomes[i] = Some(outcome);
         let root = Arc::clone(&graph.entries[i].name);
-        let mut finished = vec![(i, blocking)];
+        let mut finished = std::mem::take(&mut self.finished);
+        finished.push((i, blocking));
         while let Some((done, blocks)) = finished.pop() {
             let released = if self.starting() {
                 self.resolution.dependents_of(done).len()
@@ -299,6 +303,7 @@ impl<'g> Walk<'g> {
                 }
             }
         }
+        self.finished = finished;
     }
 
     fn into_report(
