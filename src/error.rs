@@ -33,6 +33,9 @@ pub enum Error {
     /// A configuration was rejected.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The event bus refused a topic, pattern or event.
+    #[error(transparent)]
+    Bus(#[from] crate::bus::BusError),
     /// The module set has dependency problems.
     #[error(transparent)]
     Resolve(#[from] ResolveError),
