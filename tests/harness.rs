@@ -35,7 +35,7 @@ impl Module for Reports {
 
 #[tokio::test(start_paused = true)]
 async fn a_module_runs_against_generated_stand_ins_and_its_events_are_awaited() {
-    let harness = Harness::new(Reports)
+    let harness = Harness::builder(Reports)
         .config(json!({ "every_secs": 30 }))
         .build()
         .unwrap();
@@ -66,7 +66,7 @@ async fn a_module_runs_against_generated_stand_ins_and_its_events_are_awaited() 
 
 #[tokio::test]
 async fn an_invalid_config_fails_install_and_the_harness_says_so() {
-    let harness = Harness::new(Reports)
+    let harness = Harness::builder(Reports)
         .config(json!({ "every_secs": 0 }))
         .build()
         .unwrap();
@@ -82,7 +82,7 @@ async fn a_hanging_dependency_injected_into_the_harness_skips_the_module() {
     let database = Probe::new("database", &log)
         .metadata_with(|m| m.version("1.4.2"))
         .fault(Hook::Start, Fault::Hang);
-    let harness = Harness::new(Reports)
+    let harness = Harness::builder(Reports)
         .config(json!({ "every_secs": 5 }))
         .dependency(database)
         .manager(|m| m.hook_timeout(Duration::from_secs(3)))
@@ -104,7 +104,7 @@ async fn a_hanging_dependency_injected_into_the_harness_skips_the_module() {
 async fn waiting_for_a_state_and_for_a_count_of_events() {
     let log = CallLog::default();
     let slow = Probe::new("slow", &log).delay(Hook::Start, Duration::from_secs(10));
-    let harness = Harness::new(slow).build().unwrap();
+    let harness = Harness::builder(slow).build().unwrap();
     let manager = harness.manager().clone();
     let start = tokio::spawn(async move { manager.start("slow").await.map(|_| ()) });
     harness

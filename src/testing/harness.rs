@@ -39,7 +39,7 @@ use crate::testing::{CallLog, EventRecorder, Probe};
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() -> Result<(), symphra::Error> {
-/// let harness = Harness::new(Users).build()?;
+/// let harness = Harness::builder(Users).build()?;
 /// harness.start().await?;
 /// assert_eq!(harness.state(), ModuleState::Started);
 /// harness.events().wait_for(|e| e.topic() == "users.ready", Duration::from_secs(1)).await.unwrap();
@@ -66,8 +66,8 @@ pub struct HarnessBuilder {
 }
 
 impl Harness {
-    /// Starts a harness for `module`.
-    pub fn new<M: Module>(module: M) -> HarnessBuilder {
+    /// Starts building a harness for `module`.
+    pub fn builder<M: Module>(module: M) -> HarnessBuilder {
         let metadata = module.metadata();
         HarnessBuilder {
             name: metadata.name().to_owned(),
@@ -117,7 +117,7 @@ impl Harness {
             .iter()
             .filter(|event| event.topic() == crate::manager::STATE_CHANGED)
             .filter_map(|event| event.payload::<ModuleEvent>())
-            .filter(|change| &*change.module == self.name)
+            .filter(|change| *change.module == *self.name)
             .filter(|change| !matches!(change.to, ModuleState::Starting | ModuleState::Stopping))
             .map(|change| change.hook)
             .collect()
