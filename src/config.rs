@@ -1,10 +1,10 @@
 //! Module configuration: a JSON value checked against the module's JSON Schema.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A module's configuration: a JSON value, cheap to clone.
 ///
@@ -23,8 +23,18 @@ use serde_json::Value;
 /// assert_eq!(config.get::<String>("url")?.as_deref(), Some("sqlite::memory:"));
 /// # Ok::<(), symphra::ConfigError>(())
 /// ```
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Config(Arc<Value>);
+
+/// The empty configuration, shared: most modules have none, and cloning it allocates nothing.
+static EMPTY: LazyLock<Config> = LazyLock::new(|| Config::new(Value::Object(Map::new())));
+
+impl Default for Config {
+    /// The empty configuration, `{}`.
+    fn default() -> Self {
+        EMPTY.clone()
+    }
+}
 
 impl Config {
     /// Wraps a JSON value.

@@ -54,8 +54,8 @@ impl Entry {
     }
 
     /// The configuration to install: the application's, laid over the module's default
-    /// (top-level keys of the application's win), or an empty object.
-    pub(crate) fn config_to_install(&self) -> Value {
+    /// (top-level keys of the application's win), or the empty configuration.
+    pub(crate) fn config_to_install(&self) -> Config {
         let configured = self
             .configured
             .lock()
@@ -65,11 +65,11 @@ impl Entry {
             (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
                 let mut merged = defaults.clone();
                 merged.extend(overrides);
-                Value::Object(merged)
+                Config::new(Value::Object(merged))
             }
-            (_, Some(configured)) => configured,
-            (Some(default), None) => default.clone(),
-            (None, None) => Value::Object(Default::default()),
+            (_, Some(configured)) => Config::new(configured),
+            (Some(default), None) => Config::new(default.clone()),
+            (None, None) => Config::default(),
         }
     }
 

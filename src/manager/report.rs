@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::lifecycle::{Hook, HookFailure, Operation};
 
 /// The result of starting or stopping a set of modules: one entry per module, in start
@@ -104,20 +106,20 @@ impl ModuleReport {
     }
 
     /// Each hook that ran, with when it started and how long it took.
-    pub fn hooks(&self) -> &[HookTiming] {
-        self.hooks.as_slice()
+    pub fn hooks(&self) -> Vec<HookTiming> {
+        self.hooks.to_vec()
     }
 
     /// Total time spent in this module's hooks.
     pub fn busy(&self) -> Duration {
-        self.hooks().iter().map(|h| h.duration).sum()
+        self.hooks.busy()
     }
 }
 
 impl fmt::Display for ModuleReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:<24} {}", self.name, self.outcome)?;
-        if !self.hooks().is_empty() {
+        if !self.hooks.is_empty() {
             write!(f, " ({:?})", self.busy())?;
         }
         Ok(())
@@ -135,40 +137,63 @@ pub struct HookTiming {
     pub duration: Duration,
 }
 
-/// The timings of the hooks one operation ran on one module: at most three
-/// (`bootstrap`, `install`, `start`), kept inline so that a report of many modules costs no
-/// allocation per module.
+/// The timings of the hooks one operation ran on one module: at most three (`bootstrap`,
+/// `install`, `start`), run back to back. Kept inline and as raw instants — one clock read
+/// per hook, durations worked out only when asked — so that a report of many modules costs
+/// no allocation and little arithmetic per module.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Timings {
-    items: [HookTiming; 3],
+    origin: Instant,
+    /// `marks[k]` is when hook `k` began; `marks[k + 1]` when it ended.
+    marks: [Instant; 4],
+    hooks: [Hook; 3],
     len: u8,
 }
 
-impl Default for Timings {
-    fn default() -> Self {
-        let empty = HookTiming {
-            hook: Hook::Bootstrap,
-            began: Duration::ZERO,
-            duration: Duration::ZERO,
-        };
+impl Timings {
+    /// No hooks yet, for an operation that began at `origin`.
+    pub(crate) fn new(origin: Instant) -> Self {
         Self {
-            items: [empty; 3],
+            origin,
+            marks: [origin; 4],
+            hooks: [Hook::Bootstrap; 3],
             len: 0,
         }
     }
-}
 
-impl Timings {
-    /// Adds a timing; a fourth is dropped (no operation runs more than three hooks).
-    pub(crate) fn push(&mut self, timing: HookTiming) {
-        if let Some(slot) = self.items.get_mut(usize::from(self.len)) {
-            *slot = timing;
+    /// Sets when the first hook began.
+    pub(crate) fn begin(&mut self, at: Instant) {
+        self.marks[0] = at;
+    }
+
+    /// Records that `hook` ended at `at` (it began when the previous one ended); a fourth
+    /// hook is dropped, as no operation runs more than three.
+    pub(crate) fn push(&mut self, hook: Hook, at: Instant) {
+        let k = usize::from(self.len);
+        if k < self.hooks.len() {
+            self.hooks[k] = hook;
+            self.marks[k + 1] = at;
             self.len += 1;
         }
     }
 
-    pub(crate) fn as_slice(&self) -> &[HookTiming] {
-        &self.items[..usize::from(self.len)]
+    pub(crate) fn to_vec(&self) -> Vec<HookTiming> {
+        (0..usize::from(self.len))
+            .map(|k| HookTiming {
+                hook: self.hooks[k],
+                began: self.marks[k].saturating_duration_since(self.origin),
+                duration: self.marks[k + 1].saturating_duration_since(self.marks[k]),
+            })
+            .collect()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// From when the first hook began to when the last ended.
+    pub(crate) fn busy(&self) -> Duration {
+        self.marks[usize::from(self.len)].saturating_duration_since(self.marks[0])
     }
 }
 

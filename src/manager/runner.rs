@@ -3,7 +3,7 @@
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::task::Poll;
 
 use futures_util::FutureExt;
@@ -13,19 +13,16 @@ use tracing::Instrument;
 use crate::config::Config;
 use crate::context::Context;
 use crate::lifecycle::{FailureCause, Hook, HookChain, HookFailure, ModuleState, SharedError};
+use crate::manager::Inner;
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
 use crate::manager::report::Timings;
-use crate::manager::{HookTiming, Inner};
 use crate::module::CallHook;
 
 tokio::task_local! {
     /// The module whose hook the current task is running, to refuse re-entrant calls.
     pub(crate) static IN_HOOK: Arc<str>;
 }
-
-/// Handed to non-`install` hooks, which do not read their `config` argument.
-static NO_CONFIG: LazyLock<Config> = LazyLock::new(Config::default);
 
 /// A chain of hooks to run on one module.
 pub(crate) struct Job {
@@ -64,20 +61,16 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
     let entry = Arc::clone(&graph.entries[id]);
     let ctx = Context::new(inner, graph, id);
     let mut run = Run {
-        hooks: Timings::default(),
+        hooks: Timings::new(origin),
         result: Ok(()),
     };
     // One clock read per hook: each hook ends when the next begins.
     let mut began = Instant::now();
+    run.hooks.begin(began);
     for &hook in chain.hooks() {
         let outcome = run_hook(caller, &ctx, &entry, hook, began, deadline).await;
-        let ended = Instant::now();
-        run.hooks.push(HookTiming {
-            hook,
-            began: began.saturating_duration_since(origin),
-            duration: ended.saturating_duration_since(began),
-        });
-        began = ended;
+        began = Instant::now();
+        run.hooks.push(hook, began);
         if let Err(cause) = outcome {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
             tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
@@ -108,13 +101,16 @@ async fn run_hook<C: CallHook>(
 ) -> Result<(), FailureCause> {
     let installing = hook == Hook::Install;
     let config = if installing {
-        let value = entry.config_to_install();
+        let config = entry.config_to_install();
         if let Some(schema) = entry.metadata.schema() {
-            schema.check(&value).map_err(FailureCause::InvalidConfig)?;
+            schema
+                .check(config.as_value())
+                .map_err(FailureCause::InvalidConfig)?;
         }
-        Config::new(value)
+        config
     } else {
-        NO_CONFIG.clone()
+        // Hooks other than `install` do not read their configuration argument.
+        Config::default()
     };
 
     // The hook's own limit, cut short by the operation's deadline.

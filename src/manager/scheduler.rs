@@ -77,7 +77,13 @@ impl Schedule<'_> {
         let origin = Instant::now();
         // Priorities matter only when modules wait for a slot.
         let prioritize = self.limit < self.graph.entries.len();
-        let mut walk = Walk::new(&self.graph.resolution, self.targets, operation, prioritize);
+        let mut walk = Walk::new(
+            &self.graph.resolution,
+            self.targets,
+            operation,
+            prioritize,
+            origin,
+        );
         let mut running = FuturesUnordered::new();
         let mut aborted_by: Option<Arc<str>> = None;
 
@@ -182,6 +188,7 @@ impl<'g> Walk<'g> {
         targets: Option<&'g [bool]>,
         operation: Operation,
         prioritize: bool,
+        origin: Instant,
     ) -> Self {
         let n = resolution.len();
         let mut position = vec![0_u32; n];
@@ -200,7 +207,7 @@ impl<'g> Walk<'g> {
                 Ready::Any(VecDeque::new())
             },
             outcomes: vec![None; n],
-            timings: vec![Timings::default(); n],
+            timings: vec![Timings::new(origin); n],
             finished: Vec::new(),
         };
         for i in 0..n {
