@@ -107,7 +107,7 @@ impl ModuleReport {
 
     /// Each hook that ran, with when it started and how long it took.
     pub fn hooks(&self) -> Vec<HookTiming> {
-        self.hooks.to_vec()
+        self.hooks.list()
     }
 
     /// Total time spent in this module's hooks.
@@ -177,7 +177,7 @@ impl Timings {
         }
     }
 
-    pub(crate) fn to_vec(&self) -> Vec<HookTiming> {
+    pub(crate) fn list(&self) -> Vec<HookTiming> {
         (0..usize::from(self.len))
             .map(|k| HookTiming {
                 hook: self.hooks[k],
