@@ -75,6 +75,7 @@ pub mod manager;
 pub mod module;
 pub mod resolver;
 pub mod signal;
+pub mod state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod util;

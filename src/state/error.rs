@@ -1,0 +1,57 @@
+//! Why a state store could not be opened, read or written.
+
+use std::path::PathBuf;
+
+/// A state store problem. Each says which file and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// Another process (or another store in this one) has the file open.
+    #[error(
+        "the state file {path} is in use by another process; stop that process, or give this one its own state file"
+    )]
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file exists but is not a Symphra state store; it was left untouched.
+    #[error("{path} is not a Symphra state store ({reason}); it was left untouched: move it away or choose another path")]
+    NotAStore {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The file was written by a newer Symphra; it was left untouched.
+    #[error(
+        "the state file {path} has format version {found}, newer than this Symphra understands ({supported}); \
+         it was left untouched: upgrade Symphra or use another file"
+    )]
+    NewerFormat {
+        /// The file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// A record could not be read.
+    #[error("the record of module {module:?} in {path} cannot be read: {reason}")]
+    BadRecord {
+        /// The file.
+        path: PathBuf,
+        /// The module.
+        module: String,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The storage engine failed (I/O error, disk full, corruption).
+    #[error("the state file {path} cannot be used: {source}")]
+    Storage {
+        /// The file.
+        path: PathBuf,
+        /// The engine's error.
+        #[source]
+        source: redb::Error,
+    },
+}

@@ -1,0 +1,183 @@
+//! The embedded state store: one redb file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use redb::{
+    Database, DatabaseError, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition,
+    TableError,
+};
+
+use crate::state::{Change, ModuleRecord, StateError, StateStore};
+
+/// The format of the records this build writes. A file with a newer format is refused; an
+/// older one is migrated when opened.
+pub const FORMAT_VERSION: u32 = 1;
+
+const META: TableDefinition<&str, u32> = TableDefinition::new("symphra_meta");
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("symphra_modules");
+const FORMAT_KEY: &str = "format";
+
+/// A [`StateStore`] in a single redb file.
+///
+/// Every [`apply`](StateStore::apply) is one transaction, durable (fsynced) when it
+/// returns. The file is locked while open: a second process opening it gets
+/// [`StateError::Locked`] rather than a share in silent corruption.
+pub struct RedbStore {
+    path: PathBuf,
+    db: Database,
+}
+
+impl RedbStore {
+    /// Opens the store at `path`, creating it when there is no file. A file that is not a
+    /// store, or whose format is newer than this build's, is refused and left untouched.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
+        let path = path.as_ref().to_path_buf();
+        if path.exists() {
+            // Look before writing anything: the checks below only read.
+            check_existing(&path)?;
+        }
+        let db = Database::create(&path).map_err(|error| match error {
+            DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => StateError::Locked { path: path.clone() },
+            other => StateError::Storage {
+                path: path.clone(),
+                source: other.into(),
+            },
+        })?;
+        let store = Self { path, db };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The file behind the store.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn storage(&self, source: impl Into<redb::Error>) -> StateError {
+        StateError::Storage {
+            path: self.path.clone(),
+            source: source.into(),
+        }
+    }
+
+    /// Brings an older (or new, empty) file to [`FORMAT_VERSION`].
+    fn migrate(&self) -> Result<(), StateError> {
+        let found = format_of(&self.db, &self.path)?;
+        if found == Some(FORMAT_VERSION) {
+            return Ok(());
+        }
+        // Format 0 (no version recorded) stored the same records: only the version is new.
+        let txn = self.db.begin_write().map_err(|e| self.storage(e))?;
+        {
+            let mut meta = txn.open_table(META).map_err(|e| self.storage(e))?;
+            meta.insert(FORMAT_KEY, FORMAT_VERSION).map_err(|e| self.storage(e))?;
+            txn.open_table(RECORDS).map_err(|e| self.storage(e))?;
+        }
+        txn.commit().map_err(|e| self.storage(e))?;
+        tracing::info!(path = %self.path.display(), from = ?found, to = FORMAT_VERSION, "state store migrated");
+        Ok(())
+    }
+
+    fn decode(&self, module: &str, bytes: &[u8]) -> Result<ModuleRecord, StateError> {
+        serde_json::from_slice(bytes).map_err(|error| StateError::BadRecord {
+            path: self.path.clone(),
+            module: module.to_owned(),
+            reason: error.to_string(),
+        })
+    }
+}
+
+impl StateStore for RedbStore {
+    fn get(&self, module: &str) -> Result<Option<ModuleRecord>, StateError> {
+        let txn = self.db.begin_read().map_err(|e| self.storage(e))?;
+        let table = txn.open_table(RECORDS).map_err(|e| self.storage(e))?;
+        let value = table.get(module).map_err(|e| self.storage(e))?;
+        value.map(|bytes| self.decode(module, bytes.value())).transpose()
+    }
+
+    fn all(&self) -> Result<BTreeMap<String, ModuleRecord>, StateError> {
+        let txn = self.db.begin_read().map_err(|e| self.storage(e))?;
+        let table = txn.open_table(RECORDS).map_err(|e| self.storage(e))?;
+        let mut records = BTreeMap::new();
+        for row in table.iter().map_err(|e| self.storage(e))? {
+            let (module, bytes) = row.map_err(|e| self.storage(e))?;
+            let module = module.value().to_owned();
+            let record = self.decode(&module, bytes.value())?;
+            records.insert(module, record);
+        }
+        Ok(records)
+    }
+
+    fn apply(&self, changes: &[(String, Change)]) -> Result<(), StateError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(|e| self.storage(e))?;
+        {
+            let mut table = txn.open_table(RECORDS).map_err(|e| self.storage(e))?;
+            for (module, change) in changes {
+                let mut record = match table.get(module.as_str()).map_err(|e| self.storage(e))? {
+                    Some(bytes) => self.decode(module, bytes.value())?,
+                    None => ModuleRecord::default(),
+                };
+                record.apply(change);
+                let bytes = serde_json::to_vec(&record).map_err(|error| StateError::BadRecord {
+                    path: self.path.clone(),
+                    module: module.clone(),
+                    reason: error.to_string(),
+                })?;
+                table.insert(module.as_str(), bytes.as_slice()).map_err(|e| self.storage(e))?;
+            }
+        }
+        txn.commit().map_err(|e| self.storage(e))
+    }
+}
+
+/// The format recorded in `db`, `None` when none is.
+fn format_of(db: &impl ReadableDatabase, path: &Path) -> Result<Option<u32>, StateError> {
+    let storage = |source: redb::Error| StateError::Storage {
+        path: path.to_path_buf(),
+        source,
+    };
+    let txn = db.begin_read().map_err(|e| storage(e.into()))?;
+    match txn.open_table(META) {
+        Ok(meta) => Ok(meta.get(FORMAT_KEY).map_err(|e| storage(e.into()))?.map(|v| v.value())),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(error) => Err(storage(error.into())),
+    }
+}
+
+/// Refuses, without writing, a file that is not a store, is locked, or is of a newer
+/// format.
+fn check_existing(path: &Path) -> Result<(), StateError> {
+    let db = ReadOnlyDatabase::open(path).map_err(|error| open_error(path, error))?;
+    match format_of(&db, path)? {
+        Some(found) if found > FORMAT_VERSION => Err(StateError::NewerFormat {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn open_error(path: &Path, error: DatabaseError) -> StateError {
+    match error {
+        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => StateError::Locked {
+            path: path.to_path_buf(),
+        },
+        DatabaseError::UpgradeRequired(version) => StateError::NotAStore {
+            path: path.to_path_buf(),
+            reason: format!("it uses the old redb file format {version}"),
+        },
+        DatabaseError::Storage(storage) => StateError::NotAStore {
+            path: path.to_path_buf(),
+            reason: storage.to_string(),
+        },
+        other => StateError::Storage {
+            path: path.to_path_buf(),
+            source: other.into(),
+        },
+    }
+}
