@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use symphra::state::{Availability, Change, FORMAT_VERSION, FailureRecord, RedbStore, StateError, StateStore};
+use symphra::state::{
+    Availability, Change, FORMAT_VERSION, FailureRecord, RedbStore, StateError, StateStore,
+};
 
 fn change(module: &str, change: Change) -> (String, Change) {
     (module.to_owned(), change)
@@ -45,7 +47,10 @@ fn a_second_opener_is_refused_with_a_clear_error() {
     let _first = RedbStore::open(&path).unwrap();
     let error = RedbStore::open(&path).err().expect("the file is locked");
     assert!(matches!(error, StateError::Locked { .. }), "{error}");
-    assert!(error.to_string().contains("in use by another process"), "{error}");
+    assert!(
+        error.to_string().contains("in use by another process"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -68,7 +73,9 @@ fn a_newer_format_is_refused_and_left_untouched() {
         let db = redb::Database::create(&path).unwrap();
         let txn = db.begin_write().unwrap();
         {
-            let mut meta = txn.open_table(redb::TableDefinition::<&str, u32>::new("symphra_meta")).unwrap();
+            let mut meta = txn
+                .open_table(redb::TableDefinition::<&str, u32>::new("symphra_meta"))
+                .unwrap();
             meta.insert("format", FORMAT_VERSION + 1).unwrap();
         }
         txn.commit().unwrap();
@@ -76,7 +83,9 @@ fn a_newer_format_is_refused_and_left_untouched() {
     let before = std::fs::read(&path).unwrap();
     let error = RedbStore::open(&path).err().expect("newer format");
     match &error {
-        StateError::NewerFormat { found, supported, .. } => assert_eq!((*found, *supported), (FORMAT_VERSION + 1, FORMAT_VERSION)),
+        StateError::NewerFormat {
+            found, supported, ..
+        } => assert_eq!((*found, *supported), (FORMAT_VERSION + 1, FORMAT_VERSION)),
         other => panic!("{other}"),
     }
     assert!(error.to_string().contains("upgrade Symphra"), "{error}");
@@ -92,18 +101,27 @@ fn an_older_format_is_migrated_and_its_records_kept() {
         let db = redb::Database::create(&path).unwrap();
         let txn = db.begin_write().unwrap();
         {
-            let mut records = txn.open_table(redb::TableDefinition::<&str, &[u8]>::new("symphra_modules")).unwrap();
-            records.insert("cache", br#"{"availability":"disabled"}"#.as_slice()).unwrap();
+            let mut records = txn
+                .open_table(redb::TableDefinition::<&str, &[u8]>::new("symphra_modules"))
+                .unwrap();
+            records
+                .insert("cache", br#"{"availability":"disabled"}"#.as_slice())
+                .unwrap();
         }
         txn.commit().unwrap();
     }
     let store = RedbStore::open(&path).unwrap();
-    assert_eq!(store.get("cache").unwrap().unwrap().availability, Availability::Disabled);
+    assert_eq!(
+        store.get("cache").unwrap().unwrap().availability,
+        Availability::Disabled
+    );
     drop(store);
     let db = redb::ReadOnlyDatabase::open(&path).unwrap();
     use redb::ReadableDatabase;
     let txn = db.begin_read().unwrap();
-    let meta = txn.open_table(redb::TableDefinition::<&str, u32>::new("symphra_meta")).unwrap();
+    let meta = txn
+        .open_table(redb::TableDefinition::<&str, u32>::new("symphra_meta"))
+        .unwrap();
     assert_eq!(meta.get("format").unwrap().unwrap().value(), FORMAT_VERSION);
 }
 
@@ -117,9 +135,16 @@ fn concurrent_writers_lose_nothing() {
             std::thread::spawn(move || {
                 for n in 0..25 {
                     let module = format!("w{writer}");
-                    store.apply(&[change(&module, Change::Started(format!("{n}.0.0")))]).unwrap();
+                    store
+                        .apply(&[change(&module, Change::Started(format!("{n}.0.0")))])
+                        .unwrap();
                     // Read-modify-write of a shared record: every writer's change must land.
-                    store.apply(&[change("shared", Change::Installed(serde_json::json!({ "last": writer })))]).unwrap();
+                    store
+                        .apply(&[change(
+                            "shared",
+                            Change::Installed(serde_json::json!({ "last": writer })),
+                        )])
+                        .unwrap();
                 }
             })
         })
@@ -129,7 +154,10 @@ fn concurrent_writers_lose_nothing() {
     }
     let all = store.all().unwrap();
     for writer in 0..8 {
-        assert_eq!(all[&format!("w{writer}")].started_version.as_deref(), Some("24.0.0"));
+        assert_eq!(
+            all[&format!("w{writer}")].started_version.as_deref(),
+            Some("24.0.0")
+        );
     }
     assert!(all["shared"].config.is_some());
 }

@@ -15,7 +15,9 @@ pub enum StateError {
         path: PathBuf,
     },
     /// The file exists but is not a Symphra state store; it was left untouched.
-    #[error("{path} is not a Symphra state store ({reason}); it was left untouched: move it away or choose another path")]
+    #[error(
+        "{path} is not a Symphra state store ({reason}); it was left untouched: move it away or choose another path"
+    )]
     NotAStore {
         /// The file.
         path: PathBuf,

@@ -34,7 +34,9 @@ impl FailureRecord {
     pub fn now(hook: impl Into<String>, cause: impl Into<String>) -> Self {
         let at_unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+            .map_or(0, |since| {
+                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+            });
         Self {
             at_unix_ms,
             hook: hook.into(),

@@ -38,7 +38,9 @@ impl RedbStore {
             check_existing(&path)?;
         }
         let db = Database::create(&path).map_err(|error| match error {
-            DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => StateError::Locked { path: path.clone() },
+            DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
+                StateError::Locked { path: path.clone() }
+            }
             other => StateError::Storage {
                 path: path.clone(),
                 source: other.into(),
@@ -64,14 +66,23 @@ impl RedbStore {
     /// Brings an older (or new, empty) file to [`FORMAT_VERSION`].
     fn migrate(&self) -> Result<(), StateError> {
         let found = format_of(&self.db, &self.path)?;
-        if found == Some(FORMAT_VERSION) {
-            return Ok(());
+        match found {
+            Some(FORMAT_VERSION) => return Ok(()),
+            Some(found) if found > FORMAT_VERSION => {
+                return Err(StateError::NewerFormat {
+                    path: self.path.clone(),
+                    found,
+                    supported: FORMAT_VERSION,
+                });
+            }
+            _ => {}
         }
         // Format 0 (no version recorded) stored the same records: only the version is new.
         let txn = self.db.begin_write().map_err(|e| self.storage(e))?;
         {
             let mut meta = txn.open_table(META).map_err(|e| self.storage(e))?;
-            meta.insert(FORMAT_KEY, FORMAT_VERSION).map_err(|e| self.storage(e))?;
+            meta.insert(FORMAT_KEY, FORMAT_VERSION)
+                .map_err(|e| self.storage(e))?;
             txn.open_table(RECORDS).map_err(|e| self.storage(e))?;
         }
         txn.commit().map_err(|e| self.storage(e))?;
@@ -93,7 +104,9 @@ impl StateStore for RedbStore {
         let txn = self.db.begin_read().map_err(|e| self.storage(e))?;
         let table = txn.open_table(RECORDS).map_err(|e| self.storage(e))?;
         let value = table.get(module).map_err(|e| self.storage(e))?;
-        value.map(|bytes| self.decode(module, bytes.value())).transpose()
+        value
+            .map(|bytes| self.decode(module, bytes.value()))
+            .transpose()
     }
 
     fn all(&self) -> Result<BTreeMap<String, ModuleRecord>, StateError> {
@@ -127,7 +140,9 @@ impl StateStore for RedbStore {
                     module: module.clone(),
                     reason: error.to_string(),
                 })?;
-                table.insert(module.as_str(), bytes.as_slice()).map_err(|e| self.storage(e))?;
+                table
+                    .insert(module.as_str(), bytes.as_slice())
+                    .map_err(|e| self.storage(e))?;
             }
         }
         txn.commit().map_err(|e| self.storage(e))
@@ -142,7 +157,10 @@ fn format_of(db: &impl ReadableDatabase, path: &Path) -> Result<Option<u32>, Sta
     };
     let txn = db.begin_read().map_err(|e| storage(e.into()))?;
     match txn.open_table(META) {
-        Ok(meta) => Ok(meta.get(FORMAT_KEY).map_err(|e| storage(e.into()))?.map(|v| v.value())),
+        Ok(meta) => Ok(meta
+            .get(FORMAT_KEY)
+            .map_err(|e| storage(e.into()))?
+            .map(|v| v.value())),
         Err(TableError::TableDoesNotExist(_)) => Ok(None),
         Err(error) => Err(storage(error.into())),
     }
@@ -151,7 +169,13 @@ fn format_of(db: &impl ReadableDatabase, path: &Path) -> Result<Option<u32>, Sta
 /// Refuses, without writing, a file that is not a store, is locked, or is of a newer
 /// format.
 fn check_existing(path: &Path) -> Result<(), StateError> {
-    let db = ReadOnlyDatabase::open(path).map_err(|error| open_error(path, error))?;
+    let db = match ReadOnlyDatabase::open(path) {
+        Ok(db) => db,
+        // A store whose writer crashed needs a repair, which only a writable open does;
+        // the format is checked after it.
+        Err(DatabaseError::RepairAborted) => return Ok(()),
+        Err(error) => return Err(open_error(path, error)),
+    };
     match format_of(&db, path)? {
         Some(found) if found > FORMAT_VERSION => Err(StateError::NewerFormat {
             path: path.to_path_buf(),
@@ -164,9 +188,11 @@ fn check_existing(path: &Path) -> Result<(), StateError> {
 
 fn open_error(path: &Path, error: DatabaseError) -> StateError {
     match error {
-        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => StateError::Locked {
-            path: path.to_path_buf(),
-        },
+        DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
+            StateError::Locked {
+                path: path.to_path_buf(),
+            }
+        }
         DatabaseError::UpgradeRequired(version) => StateError::NotAStore {
             path: path.to_path_buf(),
             reason: format!("it uses the old redb file format {version}"),
