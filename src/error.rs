@@ -36,6 +36,17 @@ pub enum Error {
     /// The event bus refused a topic, pattern or event.
     #[error(transparent)]
     Bus(#[from] crate::bus::BusError),
+    /// The state store failed.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    /// An operator disabled or ignored the module.
+    #[error("module {module:?} is {availability:?} by an operator; enable it first")]
+    Unavailable {
+        /// The module.
+        module: String,
+        /// Why it may not run.
+        availability: crate::state::Availability,
+    },
     /// The module set has dependency problems.
     #[error(transparent)]
     Resolve(#[from] ResolveError),

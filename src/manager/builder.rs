@@ -12,8 +12,10 @@ use crate::lifecycle::Hook;
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
 use crate::manager::options::Options;
+use crate::manager::persistence::Persistence;
 use crate::manager::{Inner, ModuleManager};
 use crate::module::{Module, ModuleObject, SyncModule};
+use crate::state::StateStore;
 
 /// Collects modules and settings for a [`ModuleManager`].
 ///
@@ -43,6 +45,7 @@ pub struct ModuleManagerBuilder {
     configs: HashMap<String, Value>,
     options: Options,
     bus: Option<EventBus>,
+    store: Option<Arc<dyn StateStore>>,
 }
 
 impl ModuleManagerBuilder {
@@ -114,6 +117,15 @@ impl ModuleManagerBuilder {
         self
     }
 
+    /// Remembers operators' decisions (disabled, ignored, stopped modules), installed
+    /// configurations, started versions and failures in `store`, and restores them when
+    /// built: disabled modules stay down, a module an operator stopped stays stopped, and
+    /// a module installs with its last configuration unless the application gives one.
+    pub fn state_store(mut self, store: impl StateStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
     /// Resolves the modules and builds the manager. Fails with every dependency and
     /// metadata problem at once ([`Error::Resolve`]).
     pub fn build(self) -> Result<ModuleManager, Error> {
@@ -122,11 +134,15 @@ impl ModuleManagerBuilder {
             mut configs,
             options,
             bus,
+            store,
         } = self;
         for entry in &entries {
             if let Some(config) = configs.remove(&*entry.name) {
                 entry.set_configured(config);
             }
+        }
+        if let Some(store) = &store {
+            restore(store.as_ref(), &entries)?;
         }
         let graph = Graph::new(entries)?;
         if let Some(name) = configs.keys().next() {
@@ -136,8 +152,29 @@ impl ModuleManagerBuilder {
             graph: RwLock::new(Arc::new(graph)),
             bus: bus.unwrap_or_default(),
             listeners: Default::default(),
+            persistence: store.map(Persistence::new),
             options,
             operations: tokio::sync::Mutex::new(()),
         })))
     }
+}
+
+/// Applies what `store` remembers to the modules about to be managed.
+fn restore(store: &dyn StateStore, entries: &[Arc<Entry>]) -> Result<(), Error> {
+    let mut records = store.all()?;
+    for entry in entries {
+        let Some(record) = records.remove(&*entry.name) else {
+            continue;
+        };
+        entry.set_availability(record.availability);
+        entry
+            .held_stopped
+            .store(record.held_stopped, std::sync::atomic::Ordering::Release);
+        if !entry.is_configured()
+            && let Some(config) = record.config
+        {
+            entry.set_configured(config);
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! One registered module as the manager holds it: the module, its metadata, its state.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::lifecycle::{ModuleState, StateCell};
 use crate::module::{ModuleMetadata, ModuleObject};
+use crate::state::Availability;
 
 /// A registered module. Shared between graph versions, handles and running hooks.
 pub(crate) struct Entry {
@@ -21,6 +22,10 @@ pub(crate) struct Entry {
     installed: Mutex<Config>,
     /// Whether the module subscribed to the bus since it last stopped.
     pub(crate) subscribed: AtomicBool,
+    /// The operator's [`Availability`], as its index.
+    availability: AtomicU8,
+    /// Whether an operator stopped the module (it then stays down in `start_all`).
+    pub(crate) held_stopped: AtomicBool,
 }
 
 impl Entry {
@@ -33,6 +38,8 @@ impl Entry {
             configured: Mutex::new(None),
             installed: Mutex::new(Config::default()),
             subscribed: AtomicBool::new(false),
+            availability: AtomicU8::new(0),
+            held_stopped: AtomicBool::new(false),
         }
     }
 
@@ -46,6 +53,31 @@ impl Entry {
 
     pub(crate) fn current_state(&self) -> ModuleState {
         self.state().state
+    }
+
+    pub(crate) fn availability(&self) -> Availability {
+        match self.availability.load(Ordering::Acquire) {
+            1 => Availability::Disabled,
+            2 => Availability::Ignored,
+            _ => Availability::Enabled,
+        }
+    }
+
+    pub(crate) fn set_availability(&self, availability: Availability) {
+        let index = match availability {
+            Availability::Enabled => 0,
+            Availability::Disabled => 1,
+            Availability::Ignored => 2,
+        };
+        self.availability.store(index, Ordering::Release);
+    }
+
+    /// Whether the application gave this module a configuration.
+    pub(crate) fn is_configured(&self) -> bool {
+        self.configured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     /// Replaces the configuration the application gives this module.

@@ -6,6 +6,7 @@ mod events;
 pub(crate) mod graph;
 mod handle;
 mod options;
+mod persistence;
 mod report;
 pub(crate) mod runner;
 mod scheduler;
@@ -56,6 +57,7 @@ pub(crate) struct Inner {
     graph: RwLock<Arc<Graph>>,
     pub(crate) bus: EventBus,
     pub(crate) listeners: events::Listeners,
+    pub(crate) persistence: Option<persistence::Persistence>,
     pub(crate) options: Options,
     /// Serialises lifecycle operations.
     operations: tokio::sync::Mutex<()>,
@@ -73,6 +75,11 @@ impl ModuleManager {
 
     fn graph(&self) -> Arc<Graph> {
         Arc::clone(&self.inner.graph.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn entry(&self, name: &str) -> Result<Arc<Entry>, Error> {
+        let graph = self.graph();
+        Ok(Arc::clone(&graph.entries[graph.find(name)?]))
     }
 
     /// Waits for the operation lock; refuses a call from inside one of this manager's hooks,
@@ -189,26 +196,54 @@ impl ModuleManager {
             deadline: None,
         };
         let run = Arc::clone(&entry.object.driver).drive(job).await;
+        self.inner.flush_state().await?;
         run.result.map_err(Error::Hook)
     }
 
     /// Starts `name` and, first, every dependency it needs, running whatever of
     /// `bootstrap`, `install` and `start` each has not run yet.
+    ///
+    /// An operator's start: a module held stopped by [`stop`](Self::stop) is released. A
+    /// disabled or ignored module is refused ([`Error::Unavailable`]).
     pub async fn start(&self, name: &str) -> Result<StartReport, Error> {
         let _guard = self.lock("start").await?;
         let graph = self.graph();
-        let targets = graph.with_dependencies(graph.find(name)?);
+        let id = graph.find(name)?;
+        let entry = &graph.entries[id];
+        let availability = entry.availability();
+        if availability != crate::state::Availability::Enabled {
+            return Err(Error::Unavailable {
+                module: name.to_owned(),
+                availability,
+            });
+        }
+        self.hold_stopped(entry, false);
+        let targets = graph.with_dependencies(id);
         let report = self.schedule(&graph, Some(&targets)).start(false).await;
+        self.inner.flush_state().await?;
         into_start_result(report)
     }
 
     /// Stops `name` and, first, every module that depends on it.
+    ///
+    /// An operator's stop: `start_all` leaves the module down (also after a restart, with a
+    /// state store) until it is started by name.
     pub async fn stop(&self, name: &str) -> Result<StopReport, Error> {
+        self.stop_module(name, true).await
+    }
+
+    /// Stops `name` and its dependents; `hold` records an operator's stop.
+    pub(crate) async fn stop_module(&self, name: &str, hold: bool) -> Result<StopReport, Error> {
         let _guard = self.lock("stop").await?;
         let graph = self.graph();
-        let targets = graph.with_dependents(graph.find(name)?);
+        let id = graph.find(name)?;
+        if hold {
+            self.hold_stopped(&graph.entries[id], true);
+        }
+        let targets = graph.with_dependents(id);
         let deadline = Instant::now() + self.inner.options.shutdown_timeout;
         let report = self.schedule(&graph, Some(&targets)).stop(deadline).await;
+        self.inner.flush_state().await?;
         into_stop_result(report)
     }
 
@@ -232,6 +267,7 @@ impl ModuleManager {
         }
         .start(self.inner.options.fail_fast)
         .await;
+        self.inner.flush_state().await?;
         into_start_result(report)
     }
 
@@ -243,6 +279,7 @@ impl ModuleManager {
         let graph = self.graph();
         let deadline = Instant::now() + self.inner.options.shutdown_timeout;
         let report = self.schedule(&graph, None).stop(deadline).await;
+        self.inner.flush_state().await?;
         into_stop_result(report)
     }
 

@@ -214,6 +214,18 @@ pub enum Outcome {
 impl Outcome {
     /// Whether the module ended where the operation meant it to.
     pub fn is_success(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Done
+                | Outcome::Unchanged
+                | Outcome::Skipped(
+                    SkipReason::Disabled | SkipReason::Ignored | SkipReason::HeldStopped
+                )
+        )
+    }
+
+    /// Whether the module is where a start leaves it running (done or already started).
+    pub(crate) fn is_running(&self) -> bool {
         matches!(self, Outcome::Done | Outcome::Unchanged)
     }
 }
@@ -235,7 +247,8 @@ impl fmt::Display for Outcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SkipReason {
-    /// A required dependency failed (directly or further down), so it could not start.
+    /// A required dependency did not start (it failed, or was itself skipped), directly
+    /// or further down; `failed` names the module where it began.
     DependencyFailed {
         /// The module whose failure caused the skip.
         failed: Arc<str>,
@@ -245,6 +258,12 @@ pub enum SkipReason {
         /// The module whose failure stopped the operation.
         failed: Arc<str>,
     },
+    /// An operator disabled the module.
+    Disabled,
+    /// An operator set the module to be ignored.
+    Ignored,
+    /// An operator stopped the module; it stays down until started by name.
+    HeldStopped,
     /// The module is in a state from which the operation cannot proceed.
     Illegal {
         /// Why.
@@ -256,7 +275,12 @@ impl fmt::Display for SkipReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SkipReason::DependencyFailed { failed } => {
-                write!(f, "its dependency {failed:?} failed")
+                write!(f, "its dependency {failed:?} did not start")
+            }
+            SkipReason::Disabled => f.write_str("disabled by an operator; enable it to start it"),
+            SkipReason::Ignored => f.write_str("ignored by an operator; enable it to start it"),
+            SkipReason::HeldStopped => {
+                f.write_str("stopped by an operator; start it by name to bring it back")
             }
             SkipReason::Aborted { failed } => {
                 write!(

@@ -75,6 +75,7 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
             tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
             let previous = entry.state().fail(hook, failure.clone());
+            ctx.inner().record_failure(&entry, &failure);
             if let Some(publish) =
                 ctx.inner()
                     .announce(&entry, hook, previous, ModuleState::Failed, Some(&failure))
@@ -160,6 +161,7 @@ async fn run_hook<C: CallHook>(
                 entry.set_installed_config(config.clone());
             }
             let (old, new) = entry.state().succeed(hook);
+            ctx.inner().record_success(entry, hook);
             if hook == Hook::Stop {
                 ctx.inner().drop_subscriptions(entry);
             }

@@ -91,6 +91,12 @@ impl Schedule<'_> {
             while running.len() < self.limit && aborted_by.is_none() {
                 let Some(i) = walk.next_ready() else { break };
                 let entry = &self.graph.entries[i];
+                if operation == Operation::Start
+                    && let Some(reason) = entry.hold()
+                {
+                    walk.finish(i, Outcome::Skipped(reason), self.graph);
+                    continue;
+                }
                 let chain = match entry.state().plan(operation) {
                     Ok(Plan::Run(chain)) => chain,
                     Ok(Plan::Unchanged) => {
@@ -271,7 +277,7 @@ impl<'g> Walk<'g> {
     /// dependents that required the module (and theirs, transitively), naming it as the
     /// cause; dependents that declared it optional are released as if it had started.
     fn finish(&mut self, i: usize, outcome: Outcome, graph: &Graph) {
-        let blocking = self.starting() && !outcome.is_success();
+        let blocking = self.starting() && !outcome.is_running();
         self.outcomes[i] = Some(outcome);
         let root = Arc::clone(&graph.entries[i].name);
         let mut finished = std::mem::take(&mut self.finished);

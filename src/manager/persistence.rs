@@ -1,0 +1,162 @@
+//! The manager's side of the state store: what it records, what it restores, and the
+//! operator's decisions (disable, enable, ignore, hold stopped).
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use crate::error::Error;
+use crate::lifecycle::{Hook, HookFailure};
+use crate::manager::entry::Entry;
+use crate::manager::report::SkipReason;
+use crate::manager::{Inner, ModuleManager};
+use crate::state::{Availability, Change, FailureRecord, StateStore};
+
+/// A state store and the changes not yet written to it.
+pub(crate) struct Persistence {
+    pub(crate) store: Arc<dyn StateStore>,
+    /// Changes recorded during an operation, written in one transaction when it ends.
+    pending: Mutex<Vec<(String, Change)>>,
+}
+
+impl Persistence {
+    pub(crate) fn new(store: Arc<dyn StateStore>) -> Self {
+        Self {
+            store,
+            pending: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn record(&self, module: &str, change: Change) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((module.to_owned(), change));
+    }
+}
+
+impl Entry {
+    /// Why an operator's decision keeps this module from starting, if it does.
+    pub(crate) fn hold(&self) -> Option<SkipReason> {
+        match self.availability() {
+            Availability::Disabled => Some(SkipReason::Disabled),
+            Availability::Ignored => Some(SkipReason::Ignored),
+            Availability::Enabled if self.held_stopped.load(Ordering::Acquire) => {
+                Some(SkipReason::HeldStopped)
+            }
+            Availability::Enabled => None,
+        }
+    }
+}
+
+impl Inner {
+    /// Notes that `hook` of `entry` succeeded, for the store.
+    pub(crate) fn record_success(&self, entry: &Entry, hook: Hook) {
+        let Some(persistence) = &self.persistence else {
+            return;
+        };
+        match hook {
+            Hook::Install => persistence.record(
+                &entry.name,
+                Change::Installed(entry.installed_config().as_value().clone()),
+            ),
+            Hook::Start => persistence.record(
+                &entry.name,
+                Change::Started(entry.metadata.semver().to_string()),
+            ),
+            _ => {}
+        }
+    }
+
+    /// Notes a failure, for the store.
+    pub(crate) fn record_failure(&self, entry: &Entry, failure: &HookFailure) {
+        if let Some(persistence) = &self.persistence {
+            let record = FailureRecord::now(failure.hook().as_str(), failure.cause().to_string());
+            persistence.record(&entry.name, Change::Failed(record));
+        }
+    }
+
+    /// Writes what the last operation recorded, in one durable transaction, off the async
+    /// threads. On failure the changes are kept for the next attempt and the error returned.
+    pub(crate) async fn flush_state(&self) -> Result<(), Error> {
+        let Some(persistence) = &self.persistence else {
+            return Ok(());
+        };
+        let batch = std::mem::take(
+            &mut *persistence
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let store = Arc::clone(&persistence.store);
+        let joined = tokio::task::spawn_blocking(move || {
+            let written = store.apply(&batch);
+            (written, batch)
+        })
+        .await;
+        let (written, batch) = match joined {
+            Ok(done) => done,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            // The runtime is shutting down; nothing more can be written.
+            Err(_) => return Ok(()),
+        };
+        if let Err(error) = written {
+            tracing::error!(%error, changes = batch.len(), "state not written; it will be retried");
+            let mut pending = persistence
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let newer = std::mem::replace(&mut *pending, batch);
+            pending.extend(newer);
+            return Err(error.into());
+        }
+        Ok(())
+    }
+}
+
+impl ModuleManager {
+    /// Keeps `name` from starting, now and — with a state store — after restarts; stops it
+    /// (and its dependents) first when it runs.
+    pub async fn disable(&self, name: &str) -> Result<(), Error> {
+        self.set_availability(name, Availability::Disabled).await
+    }
+
+    /// Leaves `name` out entirely, like [`disable`](Self::disable); directory discovery
+    /// skips ignored modules too.
+    pub async fn ignore(&self, name: &str) -> Result<(), Error> {
+        self.set_availability(name, Availability::Ignored).await
+    }
+
+    /// Lets a disabled or ignored module start again (it is not started here).
+    pub async fn enable(&self, name: &str) -> Result<(), Error> {
+        self.set_availability(name, Availability::Enabled).await
+    }
+
+    async fn set_availability(&self, name: &str, availability: Availability) -> Result<(), Error> {
+        let entry = self.entry(name)?;
+        if availability != Availability::Enabled {
+            self.stop_module(name, false).await?;
+        }
+        entry.set_availability(availability);
+        if let Some(persistence) = &self.inner.persistence {
+            persistence.record(name, Change::Availability(availability));
+        }
+        self.inner.flush_state().await
+    }
+
+    /// The state store, when the manager was built with one.
+    pub fn state_store(&self) -> Option<&Arc<dyn StateStore>> {
+        self.inner.persistence.as_ref().map(|p| &p.store)
+    }
+
+    /// Records that an operator stopped (`true`) or started (`false`) `entry`.
+    pub(crate) fn hold_stopped(&self, entry: &Entry, held: bool) {
+        if entry.held_stopped.swap(held, Ordering::AcqRel) != held
+            && let Some(persistence) = &self.inner.persistence
+        {
+            persistence.record(&entry.name, Change::HeldStopped(held));
+        }
+    }
+}
