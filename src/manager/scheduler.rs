@@ -90,6 +90,9 @@ impl Schedule<'_> {
         loop {
             while running.len() < self.limit && aborted_by.is_none() {
                 let Some(i) = walk.next_ready() else { break };
+                // Hooks that complete inline never make this task wait; yield now and then
+                // so that a start of many modules does not hold the thread.
+                tokio::task::consume_budget().await;
                 let entry = &self.graph.entries[i];
                 if operation == Operation::Start
                     && let Some(reason) = entry.hold()
