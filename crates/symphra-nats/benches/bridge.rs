@@ -38,7 +38,7 @@ impl Counter {
         if n == self.target.load(Ordering::Relaxed) {
             self.reached.notify_one();
         }
-        if n % 1024 == 0 {
+        if n.is_multiple_of(1024) {
             self.progress.notify_one();
         }
     }
@@ -121,7 +121,7 @@ fn bench(c: &mut Criterion) {
                         .expect(iters, async {
                             let base = counter.count.load(Ordering::Relaxed);
                             for i in 0..iters {
-                                if i % 1024 == 0 {
+                                if i.is_multiple_of(1024) {
                                     counter.pace(base + i).await;
                                 }
                                 let _ = publisher.publish("raw.bench", body.clone()).await;
@@ -166,7 +166,7 @@ fn bench(c: &mut Criterion) {
                         .expect(iters, async {
                             let base = counter.count.load(Ordering::Relaxed);
                             for i in 0..iters {
-                                if i % 1024 == 0 {
+                                if i.is_multiple_of(1024) {
                                     counter.pace(base + i).await;
                                 }
                                 if let Ok(event) = Event::json("bench.event", value.clone()) {

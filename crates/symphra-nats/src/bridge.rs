@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_nats::{Client, ConnectOptions, HeaderValue, Message, Subscriber};
+use async_nats::{Client, ConnectOptions, Message, Subscriber};
 use futures_util::StreamExt;
 use serde_json::Value;
 use symphra::bus::{Event, EventBus, Pattern, SubscribeOptions, Subscription};
@@ -15,7 +15,7 @@ use crate::config::{BridgeConfig, ImportConfig};
 use crate::error::BridgeError;
 use crate::stats::{BridgeStats, Counters, bump};
 use crate::subject::Prefix;
-use crate::wire::{self, EncodeError, FOREIGN_ORIGIN, Interned};
+use crate::wire::{self, EncodeError, FOREIGN_ORIGIN, HeaderTemplate, Interned};
 
 /// Whether a bridge is connected to its NATS server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +228,7 @@ impl Shared {
     }
 
     /// Sends one local event.
-    async fn send(&self, client: &Client, origin: &HeaderValue, event: Event) {
+    async fn send(&self, client: &Client, headers: &HeaderTemplate, event: Event) {
         let body = match wire::encode_body(&event, self.max_payload) {
             Ok(body) => body,
             Err(EncodeError::NotJson(error)) => {
@@ -248,7 +248,7 @@ impl Shared {
             }
         };
         let subject = self.prefix.subject_for_topic(event.topic());
-        let headers = wire::encode_headers(&event, origin);
+        let headers = headers.encode(&event);
         match client.publish_with_headers(subject, headers, body).await {
             Ok(()) => bump(&self.counters.exported),
             Err(error) => {
@@ -348,13 +348,13 @@ impl NatsBridge {
             .import
             .iter()
             .map(|i| {
-                if let Some(group) = &i.queue_group {
-                    if group.is_empty() || group.chars().any(char::is_whitespace) {
-                        return Err(BridgeError::InvalidQueueGroup {
-                            pattern: i.pattern.clone(),
-                            group: group.clone(),
-                        });
-                    }
+                if let Some(group) = &i.queue_group
+                    && (group.is_empty() || group.chars().any(char::is_whitespace))
+                {
+                    return Err(BridgeError::InvalidQueueGroup {
+                        pattern: i.pattern.clone(),
+                        group: group.clone(),
+                    });
                 }
                 Ok((parse("import", &i.pattern)?, i.queue_group.clone()))
             })
@@ -557,7 +557,7 @@ impl Drop for NatsBridge {
 /// Sends exported events while connected; holds them (in the channel) while not.
 async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shared: Arc<Shared>) {
     const BATCH: usize = 256;
-    let origin = HeaderValue::from(&*shared.origin);
+    let headers = HeaderTemplate::new(&shared.origin);
     let mut state = shared.state.subscribe();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -574,7 +574,7 @@ async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shar
         }
         for item in batch.drain(..) {
             match item {
-                Outgoing::Event(event) => shared.send(&client, &origin, event).await,
+                Outgoing::Event(event) => shared.send(&client, &headers, event).await,
                 Outgoing::Flush(done) => {
                     let result = client.flush().await.map_err(|e| e.to_string());
                     let _ = done.send(result);

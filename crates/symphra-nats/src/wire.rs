@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_nats::{HeaderMap, HeaderValue};
+use async_nats::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 use symphra::bus::Event;
 
@@ -59,21 +59,42 @@ fn nanos_since_epoch(time: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// The headers of an event sent by the bridge named `origin`.
-pub(crate) fn encode_headers(event: &Event, origin: &HeaderValue) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert(ORIGIN_HEADER, origin.clone());
-    headers.insert(ID_HEADER, HeaderValue::from(event.id().get()));
-    headers.insert(
-        TIME_HEADER,
-        HeaderValue::from(nanos_since_epoch(event.time())),
-    );
-    if let Some(source) = event.source() {
-        if let Ok(value) = source.parse::<HeaderValue>() {
-            headers.insert(SOURCE_HEADER, value);
+/// What every sent message's headers share: the names (built once; cloning one is a
+/// reference count) and this bridge's origin.
+pub(crate) struct HeaderTemplate {
+    origin_name: HeaderName,
+    id_name: HeaderName,
+    time_name: HeaderName,
+    source_name: HeaderName,
+    origin: HeaderValue,
+}
+
+impl HeaderTemplate {
+    pub(crate) fn new(origin: &str) -> Self {
+        let name = async_nats::header::IntoHeaderName::into_header_name;
+        Self {
+            origin_name: name(ORIGIN_HEADER),
+            id_name: name(ID_HEADER),
+            time_name: name(TIME_HEADER),
+            source_name: name(SOURCE_HEADER),
+            origin: HeaderValue::from(origin),
         }
     }
-    headers
+
+    /// The headers of `event`.
+    pub(crate) fn encode(&self, event: &Event) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(self.origin_name.clone(), self.origin.clone());
+        headers.insert(self.id_name.clone(), HeaderValue::from(event.id().get()));
+        headers.insert(
+            self.time_name.clone(),
+            HeaderValue::from(nanos_since_epoch(event.time())),
+        );
+        if let Some(Ok(value)) = event.source().map(str::parse::<HeaderValue>) {
+            headers.insert(self.source_name.clone(), value);
+        }
+        headers
+    }
 }
 
 /// The metadata read from a received message's headers.
@@ -128,7 +149,7 @@ mod tests {
             .unwrap()
             .with_source("orders")
             .with_time(time);
-        let headers = encode_headers(&event, &HeaderValue::from("me"));
+        let headers = HeaderTemplate::new("me").encode(&event);
         let meta = decode_headers(Some(&headers));
         assert_eq!(meta.origin, Some("me"));
         assert_eq!(meta.source, Some("orders"));
