@@ -418,10 +418,10 @@ impl NatsBridge {
                 shared.clone(),
             )));
         }
-        // The server has seen the subscriptions once it answers a ping.
-        client.flush().await.map_err(|error| BridgeError::Flush {
-            reason: error.to_string(),
-        })?;
+        // The server has seen the subscriptions once it answers a round trip.
+        round_trip(&client)
+            .await
+            .map_err(|reason| BridgeError::Flush { reason })?;
 
         let (out, receiver) = mpsc::channel(config.export_buffer.max(1));
         tasks.push(tokio::spawn(run_export(
@@ -513,7 +513,7 @@ impl NatsBridge {
     }
 
     /// Waits until every event exported before the call has been sent and the server has
-    /// answered (a ping round trip), so that subscribers elsewhere can receive it. Waits for
+    /// answered (a round trip), so that subscribers elsewhere can receive it. Waits for
     /// reconnection if the server is away.
     ///
     /// # Errors
@@ -554,6 +554,22 @@ impl Drop for NatsBridge {
     }
 }
 
+/// Waits until the server has processed everything this client sent before: `flush` only
+/// empties the socket, so this sends a request nobody answers and waits for the server's
+/// "no responders" reply, which comes after everything sent earlier on the connection.
+async fn round_trip(client: &Client) -> Result<(), String> {
+    use async_nats::RequestErrorKind;
+    client.flush().await.map_err(|e| e.to_string())?;
+    match client
+        .request(client.new_inbox(), bytes::Bytes::new())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == RequestErrorKind::NoResponders => Ok(()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// Sends exported events while connected; holds them (in the channel) while not.
 async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shared: Arc<Shared>) {
     const BATCH: usize = 256;
@@ -576,8 +592,7 @@ async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shar
             match item {
                 Outgoing::Event(event) => shared.send(&client, &headers, event).await,
                 Outgoing::Flush(done) => {
-                    let result = client.flush().await.map_err(|e| e.to_string());
-                    let _ = done.send(result);
+                    let _ = done.send(round_trip(&client).await);
                 }
             }
         }
