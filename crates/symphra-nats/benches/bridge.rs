@@ -1,5 +1,6 @@
 //! Publish → subscribe through two bridges over loopback, beside the raw `async-nats` client
-//! in the same run, for 16-byte and 1 KB payloads.
+//! in the same run (without and with the bridge's four headers), for 16-byte and 1 KB
+//! payloads.
 //!
 //! `cargo bench -p symphra-nats --bench bridge` (needs `nats-server`; see `.ci/install-nats`).
 //! Each iteration is one event published on one side and received on the other; criterion
@@ -125,6 +126,33 @@ fn bench(c: &mut Criterion) {
                                     counter.pace(base + i).await;
                                 }
                                 let _ = publisher.publish("raw.bench", body.clone()).await;
+                            }
+                        })
+                        .await;
+                    start.elapsed()
+                }
+            });
+        });
+        group.bench_function(format!("raw_async_nats_with_headers/{size}B"), |b| {
+            b.to_async(&runtime).iter_custom(|iters| {
+                let (publisher, counter, body) = (&publisher, &counter, &body);
+                async move {
+                    let start = Instant::now();
+                    counter
+                        .expect(iters, async {
+                            let base = counter.count.load(Ordering::Relaxed);
+                            for i in 0..iters {
+                                if i.is_multiple_of(1024) {
+                                    counter.pace(base + i).await;
+                                }
+                                let mut headers = async_nats::HeaderMap::new();
+                                headers.insert("Symphra-Origin", "bench/1/1-0");
+                                headers.insert("Symphra-Id", i.to_string().as_str());
+                                headers.insert("Symphra-Time", "1700000000000000000");
+                                headers.insert("Symphra-Source", "test");
+                                let _ = publisher
+                                    .publish_with_headers("raw.bench", headers, body.clone())
+                                    .await;
                             }
                         })
                         .await;
