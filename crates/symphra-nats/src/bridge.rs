@@ -466,7 +466,7 @@ impl NatsBridge {
         })
     }
 
-    /// This bridge's name on the wire (the `Symphra-Origin` header), unique per bridge and
+    /// This bridge's name on the wire (first in the `Symphra-Event` header), unique per bridge and
     /// process; imported events carry the sender's as their [`Event::origin`].
     pub fn origin(&self) -> &str {
         &self.shared.origin

@@ -42,7 +42,7 @@
 //!
 //! The message body is the JSON form of the payload ([`Event::to_json`]); events without one
 //! are counted as not exportable and skipped. The event's origin (the sending bridge), id,
-//! time and source are NATS headers (see [`wire`]). A received event is published on the bus
+//! time and source travel in a NATS header (see [`wire`]). A received event is published on the bus
 //! with its sender's source and time and with [`Event::origin`] set to the sending bridge
 //! (or `nats` for plain clients).
 //!
