@@ -65,6 +65,7 @@ pub struct Event {
     type_name: &'static str,
     to_json: Option<ToJson>,
     source: Option<Arc<str>>,
+    origin: Option<Arc<str>>,
     id: EventId,
     time: SystemTime,
 }
@@ -116,6 +117,7 @@ impl Event {
             type_name: std::any::type_name::<T>(),
             to_json: None,
             source: None,
+            origin: None,
             id: EventId::next(),
             time: SystemTime::now(),
         }
@@ -140,6 +142,21 @@ impl Event {
     pub fn with_time(mut self, time: SystemTime) -> Self {
         self.time = time;
         self
+    }
+
+    /// Marks the event as coming from outside this process, e.g. received by a bridge to
+    /// another process; `origin` names where it came from. Bridges do not send such events
+    /// out again, so that an event never loops between processes.
+    #[must_use]
+    pub fn with_origin(mut self, origin: impl Into<Arc<str>>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Where the event came from if it was received from outside this process (see
+    /// [`with_origin`](Self::with_origin)); `None` for events published in this process.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
     }
 
     /// The topic, e.g. `user.created`.
@@ -233,6 +250,7 @@ impl fmt::Debug for Event {
             .field("topic", &self.topic)
             .field("payload", &self.type_name)
             .field("source", &self.source)
+            .field("origin", &self.origin)
             .field("time", &self.time)
             .finish()
     }
@@ -299,6 +317,8 @@ mod tests {
         assert_eq!(a.source(), None);
         assert_eq!(b.source(), Some("db"));
         assert!(b.time() >= before);
+        assert_eq!(b.origin(), None);
+        assert_eq!(b.with_origin("peer").origin(), Some("peer"));
     }
 
     #[test]

@@ -1,0 +1,214 @@
+//! Publish → subscribe through two bridges over loopback, beside the raw `async-nats` client
+//! in the same run (without and with a header like the bridge's), for 16-byte and 1 KB
+//! payloads.
+//!
+//! `cargo bench -p symphra-nats --bench bridge` (needs `nats-server`; see `.ci/install-nats`).
+//! Each iteration is one event published on one side and received on the other; criterion
+//! reports events per second.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use futures_util::StreamExt;
+use serde_json::Value;
+use symphra::bus::{Event, EventBus};
+use symphra_nats::NatsBridge;
+use tokio::sync::Notify;
+
+/// Counts received events and wakes the waiter once `target` is reached.
+#[derive(Default)]
+struct Counter {
+    count: AtomicU64,
+    target: AtomicU64,
+    reached: Notify,
+    progress: Notify,
+}
+
+/// At most this many events in flight: the receiving side's buffers (64 Ki messages) never
+/// overflow, so nothing is dropped and every run measures delivered events.
+const WINDOW: u64 = 16_384;
+
+impl Counter {
+    fn hit(&self) {
+        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+        if n == self.target.load(Ordering::Relaxed) {
+            self.reached.notify_one();
+        }
+        if n.is_multiple_of(1024) {
+            self.progress.notify_one();
+        }
+    }
+
+    /// Waits while more than [`WINDOW`] events are in flight.
+    async fn pace(&self, sent: u64) {
+        while sent.saturating_sub(self.count.load(Ordering::Relaxed)) > WINDOW {
+            self.progress.notified().await;
+        }
+    }
+    /// Arms the counter for `more` events and returns a future that waits for them.
+    async fn expect(&self, more: u64, publish: impl Future<Output = ()>) {
+        let target = self.count.load(Ordering::Relaxed) + more;
+        self.target.store(target, Ordering::Relaxed);
+        let reached = self.reached.notified();
+        tokio::pin!(reached);
+        reached.as_mut().enable();
+        publish.await;
+        if self.count.load(Ordering::Relaxed) < target
+            && tokio::time::timeout(Duration::from_secs(30), reached)
+                .await
+                .is_err()
+        {
+            panic!(
+                "only {} of {target} events arrived within 30 s: events were dropped",
+                self.count.load(Ordering::Relaxed)
+            );
+        }
+    }
+}
+
+/// A JSON string whose encoding is exactly `len` bytes.
+fn payload(len: usize) -> Value {
+    Value::String("x".repeat(len - 2))
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    let server = common::NatsServer::start();
+    let url = server.url();
+
+    let mut group = c.benchmark_group("nats");
+    group.throughput(Throughput::Elements(1));
+    group.measurement_time(Duration::from_secs(4));
+    group.warm_up_time(Duration::from_secs(1));
+    group.sample_size(20);
+
+    for size in [16_usize, 1024] {
+        let value = payload(size);
+        let body = bytes::Bytes::from(serde_json::to_vec(&value).expect("json"));
+        assert_eq!(body.len(), size);
+
+        // The raw client: one connection publishes, another subscribes.
+        let (publisher, counter, reader) = runtime.block_on(async {
+            let publisher = async_nats::connect(&url).await.expect("connect");
+            let subscriber = async_nats::connect(&url).await.expect("connect");
+            let mut messages = subscriber.subscribe("raw.bench").await.expect("subscribe");
+            subscriber.flush().await.expect("flush");
+            let counter = Arc::new(Counter::default());
+            let hits = counter.clone();
+            let reader = tokio::spawn(async move {
+                while let Some(message) = messages.next().await {
+                    std::hint::black_box(&message.payload);
+                    hits.hit();
+                }
+                drop(subscriber);
+            });
+            (publisher, counter, reader)
+        });
+        group.bench_function(format!("raw_async_nats/{size}B"), |b| {
+            b.to_async(&runtime).iter_custom(|iters| {
+                let (publisher, counter, body) = (&publisher, &counter, &body);
+                async move {
+                    let start = Instant::now();
+                    counter
+                        .expect(iters, async {
+                            let base = counter.count.load(Ordering::Relaxed);
+                            for i in 0..iters {
+                                if i.is_multiple_of(1024) {
+                                    counter.pace(base + i).await;
+                                }
+                                let _ = publisher.publish("raw.bench", body.clone()).await;
+                            }
+                        })
+                        .await;
+                    start.elapsed()
+                }
+            });
+        });
+        group.bench_function(format!("raw_async_nats_with_header/{size}B"), |b| {
+            b.to_async(&runtime).iter_custom(|iters| {
+                let (publisher, counter, body) = (&publisher, &counter, &body);
+                async move {
+                    let start = Instant::now();
+                    counter
+                        .expect(iters, async {
+                            let base = counter.count.load(Ordering::Relaxed);
+                            for i in 0..iters {
+                                if i.is_multiple_of(1024) {
+                                    counter.pace(base + i).await;
+                                }
+                                let mut headers = async_nats::HeaderMap::new();
+                                let meta = format!("bench/1/1-0 {i} 1700000000000000000");
+                                headers.insert("Symphra-Event", meta.as_str());
+                                let _ = publisher
+                                    .publish_with_headers("raw.bench", headers, body.clone())
+                                    .await;
+                            }
+                        })
+                        .await;
+                    start.elapsed()
+                }
+            });
+        });
+        reader.abort();
+
+        // Two buses, two bridges.
+        let (bus, _bridges, counter, _sub) = runtime.block_on(async {
+            let (a, b) = (EventBus::new(), EventBus::new());
+            let out = NatsBridge::builder(&url)
+                .export("bench.*")
+                .connect(&a)
+                .await
+                .expect("bridge");
+            let into = NatsBridge::builder(&url)
+                .import("bench.*")
+                .connect(&b)
+                .await
+                .expect("bridge");
+            let counter = Arc::new(Counter::default());
+            let hits = counter.clone();
+            let sub = b
+                .subscribe("bench.*", move |event| {
+                    std::hint::black_box(event.json_value());
+                    hits.hit();
+                })
+                .expect("subscribe");
+            (a, (out, into), counter, sub)
+        });
+        group.bench_function(format!("symphra_bridge/{size}B"), |b| {
+            b.to_async(&runtime).iter_custom(|iters| {
+                let (bus, counter, value) = (&bus, &counter, &value);
+                async move {
+                    let start = Instant::now();
+                    counter
+                        .expect(iters, async {
+                            let base = counter.count.load(Ordering::Relaxed);
+                            for i in 0..iters {
+                                if i.is_multiple_of(1024) {
+                                    counter.pace(base + i).await;
+                                }
+                                if let Ok(event) = Event::json("bench.event", value.clone()) {
+                                    bus.publish_event(event).await;
+                                }
+                            }
+                        })
+                        .await;
+                    start.elapsed()
+                }
+            });
+        });
+    }
+    group.finish();
+    drop(server);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
