@@ -139,15 +139,19 @@ impl Host for State {
             .clone()
             .ok_or_else(|| "subscribe is not available before bootstrap".to_owned())?;
         let shared = self.shared.clone();
+        // The handler holds the context only while subscribed: the manager removes the
+        // module's subscriptions when it stops, so no reference cycle outlives the module.
+        let handler_ctx = ctx.clone();
         ctx.subscribe_async(&pattern, move |event: Event| {
             let shared = shared.clone();
+            let ctx = handler_ctx.clone();
             async move {
                 if let Some(shared) = shared.upgrade() {
                     let payload = event
                         .to_json()
                         .map(|v| v.to_string())
                         .unwrap_or_else(|_| "null".to_owned());
-                    shared.push_event(event.topic().to_owned(), payload);
+                    shared.push_event(event.topic().to_owned(), payload, ctx);
                     shared.drain().await;
                 }
             }
@@ -160,6 +164,13 @@ impl Host for State {
             .as_ref()
             .map_or_else(|| "{}".to_owned(), |c| c.config().as_value().to_string())
     }
+}
+
+/// An event waiting for the guest, with the context to run `on-event` in.
+struct Delivery {
+    topic: String,
+    payload: String,
+    ctx: Context,
 }
 
 struct Live {
@@ -177,7 +188,7 @@ pub(crate) struct Shared {
     /// Whether the component imports WASI (then WASI is built from the grants).
     uses_wasi: bool,
     live: tokio::sync::Mutex<Option<Live>>,
-    inbox: Mutex<VecDeque<(String, String)>>,
+    inbox: Mutex<VecDeque<Delivery>>,
 }
 
 /// A module implemented by a WebAssembly component: register it with
@@ -410,7 +421,10 @@ impl Shared {
             state.limiter.refused = None;
             live.store.set_epoch_deadline(1);
             let Live { store, bindings } = live;
-            match f(bindings, store).await {
+            let outcome = f(bindings, store).await;
+            // Not kept between calls: a context holds the manager, which holds this module.
+            store.data_mut().ctx = None;
+            match outcome {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(message)) => {
                     let refused = store.data().limiter.refused;
@@ -433,13 +447,17 @@ impl Shared {
         result
     }
 
-    fn push_event(&self, topic: String, payload: String) {
+    fn push_event(&self, topic: String, payload: String, ctx: Context) {
         if let Ok(mut inbox) = self.inbox.lock() {
-            inbox.push_back((topic, payload));
+            inbox.push_back(Delivery {
+                topic,
+                payload,
+                ctx,
+            });
         }
     }
 
-    fn pop_event(&self) -> Option<(String, String)> {
+    fn pop_event(&self) -> Option<Delivery> {
         self.inbox
             .lock()
             .ok()
@@ -457,22 +475,29 @@ impl Shared {
                 let Ok(mut guard) = self.live.try_lock() else {
                     return;
                 };
-                while let Some((topic, payload)) = self.pop_event() {
+                while let Some(Delivery {
+                    topic,
+                    payload,
+                    ctx,
+                }) = self.pop_event()
+                {
                     let Some(live) = guard.as_mut() else {
                         tracing::debug!(module = &*self.name, topic, "event dropped: no instance");
                         continue;
                     };
                     let state = live.store.data_mut();
+                    state.ctx = Some(ctx);
                     state.deadline = Instant::now() + self.caps.hook_timeout;
                     state.timed_out = false;
                     state.limiter.refused = None;
                     live.store.set_epoch_deadline(1);
                     let Live { store, bindings } = live;
-                    match bindings
+                    let outcome = bindings
                         .symphra_module_guest()
                         .call_on_event(&mut *store, &topic, &payload)
-                        .await
-                    {
+                        .await;
+                    store.data_mut().ctx = None;
+                    match outcome {
                         Ok(Ok(())) => {}
                         Ok(Err(message)) => tracing::warn!(
                             module = &*self.name,
