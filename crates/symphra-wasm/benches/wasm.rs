@@ -96,7 +96,9 @@ fn bench(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let mut store = Store::new(&engine, ());
             store.set_epoch_deadline(u64::MAX / 2);
-            pre.instantiate_async(&mut store).await.expect("instantiate")
+            pre.instantiate_async(&mut store)
+                .await
+                .expect("instantiate")
         })
     });
 

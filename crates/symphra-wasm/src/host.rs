@@ -178,7 +178,7 @@ impl WasmHost {
             path: path.clone(),
             source,
         })?;
-        self.load_bytes(&path, &bytes, manifest)
+        Ok(self.load_bytes(&path, &bytes, manifest)?.with_dir(dir))
     }
 
     /// Loads a module from component bytes; `path` names it in errors.

@@ -37,6 +37,10 @@
 //! Loading: [`discover`] reads manifests without compiling; [`DirectoryExt`] loads and
 //! registers, returning a [`LoadReport`] of what loaded and what was rejected and why.
 //! Compiled components are cached on disk ([`CompileCache`]).
+//!
+//! Hot reload: [`WasmModule::reload`] replaces a module's code while the application runs
+//! (stopping and restarting its dependents, restoring the old code if the new one fails);
+//! [`Watcher`] does it when the module's files change.
 #![deny(missing_docs)]
 
 mod bindings {
@@ -54,6 +58,7 @@ mod error;
 mod host;
 mod manifest;
 mod module;
+mod reload;
 
 pub use cache::{CacheOutcome, CompileCache};
 pub use discover::{
@@ -67,3 +72,4 @@ pub use manifest::{
     MANIFEST_FILE, Manifest, ManifestError, pattern_covers,
 };
 pub use module::{State, WasmModule};
+pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};

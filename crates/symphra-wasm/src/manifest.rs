@@ -438,7 +438,7 @@ impl Manifest {
 }
 
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
@@ -446,14 +446,17 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// The `key` of the `key = value` line holding `offset`, prefixed by its `[table]`.
 fn key_at(text: &str, offset: usize) -> Option<String> {
-    let offset = offset.min(text.len());
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line = text[start..].lines().next().unwrap_or("");
+    let before = text.get(..offset).unwrap_or(text);
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text
+        .get(start..)
+        .and_then(|t| t.lines().next())
+        .unwrap_or("");
     let key = line.split('=').next()?.trim();
     if key.is_empty() || key.starts_with('[') {
         return None;
     }
-    let table = text[..start]
+    let table = before[..start]
         .lines()
         .rev()
         .map(str::trim)

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Instant;
 
 use symphra::bus::Event;
@@ -178,15 +178,22 @@ struct Live {
     bindings: Bindings,
 }
 
-/// The state shared by a module's hooks and its event subscriptions.
-pub(crate) struct Shared {
-    name: Arc<str>,
-    host: WasmHost,
+/// A loaded version of a module's code: what a reload replaces.
+pub(crate) struct Code {
     pre: ModulePre<State>,
-    manifest: Manifest,
+    manifest: Arc<Manifest>,
     caps: Arc<Capabilities>,
     /// Whether the component imports WASI (then WASI is built from the grants).
     uses_wasi: bool,
+}
+
+/// The state shared by a module's hooks and its event subscriptions.
+pub(crate) struct Shared {
+    name: Arc<str>,
+    pub(crate) host: WasmHost,
+    /// The module folder, when loaded from one (needed to reload).
+    pub(crate) dir: Option<PathBuf>,
+    code: RwLock<Arc<Code>>,
     live: tokio::sync::Mutex<Option<Live>>,
     inbox: Mutex<VecDeque<Delivery>>,
 }
@@ -208,7 +215,7 @@ impl std::fmt::Debug for WasmModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WasmModule")
             .field("name", &self.shared.name)
-            .field("manifest", &self.shared.manifest.path)
+            .field("manifest", &self.shared.code().manifest.path)
             .finish_non_exhaustive()
     }
 }
@@ -245,25 +252,49 @@ impl WasmModule {
         Ok(Self {
             shared: Arc::new(Shared {
                 name: manifest.name.as_str().into(),
-                caps: Arc::new(manifest.capabilities.clone()),
                 host: host.clone(),
-                pre,
-                manifest,
-                uses_wasi,
+                dir: None,
+                code: RwLock::new(Arc::new(Code {
+                    pre,
+                    caps: Arc::new(manifest.capabilities.clone()),
+                    manifest: Arc::new(manifest),
+                    uses_wasi,
+                })),
                 live: tokio::sync::Mutex::new(None),
                 inbox: Mutex::new(VecDeque::new()),
             }),
         })
     }
 
-    /// The module's manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.shared.manifest
+    /// The manifest of the code currently loaded.
+    pub fn manifest(&self) -> Arc<Manifest> {
+        Arc::clone(&self.shared.code().manifest)
     }
 
     /// Whether the component imports WASI (and so gets the WASI grants of its manifest).
     pub fn uses_wasi(&self) -> bool {
-        self.shared.uses_wasi
+        self.shared.code().uses_wasi
+    }
+
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The folder the module was loaded from (`None` when loaded from bytes).
+    pub fn dir(&self) -> Option<&Path> {
+        self.shared.dir.as_deref()
+    }
+
+    pub(crate) fn with_dir(mut self, dir: &Path) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.dir = Some(dir.to_owned());
+        }
+        self
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Instantiates the component in a fresh store, ready for hook calls.
@@ -289,23 +320,43 @@ type CallFuture<'a> =
     std::pin::Pin<Box<dyn Future<Output = wasmtime::Result<Result<(), String>>> + Send + 'a>>;
 
 impl Shared {
+    pub(crate) fn code(&self) -> Arc<Code> {
+        match self.code.read() {
+            Ok(code) => Arc::clone(&code),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the code (a reload) and drops the instance; returns the old code.
+    pub(crate) async fn swap_code(&self, code: Arc<Code>) -> Arc<Code> {
+        let mut live = self.live.lock().await;
+        *live = None;
+        let mut slot = match self.code.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::replace(&mut *slot, code)
+    }
+
     async fn instantiate(self: &Arc<Self>, ctx: Option<Context>) -> Result<Live, HookError> {
-        let wasi = if self.uses_wasi {
-            self.wasi_ctx()?
+        let code = self.code();
+        let caps = &code.caps;
+        let wasi = if code.uses_wasi {
+            self.wasi_ctx(&code)?
         } else {
             WasiCtx::builder().build()
         };
-        let limit = usize::try_from(self.caps.memory_limit).unwrap_or(usize::MAX);
+        let limit = usize::try_from(caps.memory_limit).unwrap_or(usize::MAX);
         let state = State {
             name: Arc::clone(&self.name),
-            caps: Arc::clone(&self.caps),
+            caps: Arc::clone(caps),
             ctx,
             shared: Arc::downgrade(self),
             limiter: MemoryLimiter {
                 limit,
                 refused: None,
             },
-            deadline: Instant::now() + self.caps.hook_timeout,
+            deadline: Instant::now() + caps.hook_timeout,
             timed_out: false,
             wasi,
             table: ResourceTable::new(),
@@ -321,29 +372,30 @@ impl Shared {
             Ok(UpdateDeadline::Yield(1))
         });
         store.set_epoch_deadline(1);
-        match self.pre.instantiate_async(&mut store).await {
+        match code.pre.instantiate_async(&mut store).await {
             Ok(bindings) => Ok(Live { store, bindings }),
             Err(error) => Err(self.classify("instantiate", &store, error)),
         }
     }
 
-    fn wasi_ctx(&self) -> Result<WasiCtx, HookError> {
+    fn wasi_ctx(&self, code: &Code) -> Result<WasiCtx, HookError> {
+        let caps = &code.caps;
         let mut builder = WasiCtxBuilder::new();
-        for name in &self.caps.env {
+        for name in &caps.env {
             if let Ok(value) = std::env::var(name) {
                 builder.env(name, value);
             }
         }
-        if self.caps.stdio {
+        if caps.stdio {
             builder.inherit_stdout().inherit_stderr();
         }
-        let base = self
+        let base = code
             .manifest
             .path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        for dir in &self.caps.dirs {
+        for dir in &caps.dirs {
             let host_path: PathBuf = base.join(&dir.host);
             let perms = if dir.write {
                 FsPerms::ReadWrite
@@ -370,18 +422,19 @@ impl Shared {
         error: wasmtime::Error,
     ) -> HookError {
         let state = store.data();
+        let caps = &state.caps;
         let module = self.name.to_string();
         if state.timed_out {
             HookError::Timeout {
                 module,
                 hook,
-                limit: self.caps.hook_timeout,
+                limit: caps.hook_timeout,
             }
         } else if let Some(requested) = state.limiter.refused {
             HookError::Memory {
                 module,
                 hook,
-                limit: self.caps.memory_limit,
+                limit: caps.memory_limit,
                 requested: requested as u64,
                 detail: format!("{error:#}"),
             }
@@ -416,7 +469,7 @@ impl Shared {
             if let Some(ctx) = ctx {
                 state.ctx = Some(ctx.clone());
             }
-            state.deadline = Instant::now() + self.caps.hook_timeout;
+            state.deadline = Instant::now() + state.caps.hook_timeout;
             state.timed_out = false;
             state.limiter.refused = None;
             live.store.set_epoch_deadline(1);
@@ -428,11 +481,12 @@ impl Shared {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(message)) => {
                     let refused = store.data().limiter.refused;
+                    let limit = store.data().caps.memory_limit;
                     Err(HookError::Guest {
                         module: self.name.to_string(),
                         hook,
                         message,
-                        memory_refused: refused.map(|r| (r as u64, self.caps.memory_limit)),
+                        memory_refused: refused.map(|r| (r as u64, limit)),
                     })
                 }
                 Err(error) => {
@@ -487,7 +541,7 @@ impl Shared {
                     };
                     let state = live.store.data_mut();
                     state.ctx = Some(ctx);
-                    state.deadline = Instant::now() + self.caps.hook_timeout;
+                    state.deadline = Instant::now() + state.caps.hook_timeout;
                     state.timed_out = false;
                     state.limiter.refused = None;
                     live.store.set_epoch_deadline(1);
@@ -558,7 +612,7 @@ fn boxed(error: HookError) -> symphra::BoxError {
 
 impl symphra::Module for WasmModule {
     fn metadata(&self) -> ModuleMetadata {
-        self.shared.manifest.metadata()
+        self.shared.code().manifest.metadata()
     }
 
     async fn bootstrap(&self, ctx: &Context) -> HookResult {
@@ -577,6 +631,11 @@ impl symphra::Module for WasmModule {
     }
 
     async fn install(&self, ctx: &Context, config: Config) -> HookResult {
+        if self.shared.live.lock().await.is_none() {
+            // A reload (or an earlier trap) dropped the instance: start a fresh one, with
+            // its own `bootstrap`, before installing it.
+            symphra::Module::bootstrap(self, ctx).await?;
+        }
         let json = config.as_value().to_string();
         self.shared
             .call("install", Some(ctx), move |b, s| {
