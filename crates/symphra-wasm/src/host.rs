@@ -144,11 +144,17 @@ impl WasmHost {
             return Ok(host.clone());
         }
         let config = HostConfig::default().cache_dir(default_cache_dir());
-        let host = match Self::new(config) {
+        let host = match Self::new(config.clone()) {
             Ok(host) => host,
-            Err(error) => {
+            Err(error @ HostError::Cache { .. }) => {
                 tracing::warn!(%error, "compile cache unavailable; compiling every time");
                 Self::new(HostConfig::default())?
+            }
+            Err(error) => {
+                // The pooling allocator reserves address space up front; where that is
+                // refused (e.g. `ulimit -v`), allocate on demand instead.
+                tracing::warn!(%error, "pooling allocator unavailable; allocating on demand");
+                Self::new(config.pooling(false))?
             }
         };
         Ok(SHARED.get_or_init(|| host).clone())

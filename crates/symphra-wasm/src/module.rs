@@ -306,11 +306,33 @@ impl WasmModule {
         Ok(())
     }
 
-    /// Calls the `start` export directly, outside a manager (for benchmarks and tools).
-    pub async fn call_start(&self) -> Result<(), HookError> {
+    /// Calls one hook export directly, outside a manager (for benchmarks and tools):
+    /// there is no context, so the guest's `publish`, `subscribe` and `config` calls fail
+    /// or see nothing. `install` receives `{}`. Needs [`instantiate`](Self::instantiate)
+    /// first.
+    pub async fn call_hook(&self, hook: symphra::Hook) -> Result<(), HookError> {
+        use symphra::Hook;
+        let name = match hook {
+            Hook::Bootstrap => "bootstrap",
+            Hook::Install => "install",
+            Hook::Start => "start",
+            Hook::Stop => "stop",
+            Hook::Uninstall => "uninstall",
+            Hook::Reload => "reload",
+        };
         self.shared
-            .call("start", None, |b, s| {
-                Box::pin(async move { b.symphra_module_guest().call_start(s).await })
+            .call(name, None, move |b, s| {
+                Box::pin(async move {
+                    let guest = b.symphra_module_guest();
+                    match hook {
+                        Hook::Bootstrap => guest.call_bootstrap(s).await,
+                        Hook::Install => guest.call_install(s, "{}").await,
+                        Hook::Start => guest.call_start(s).await,
+                        Hook::Stop => guest.call_stop(s).await,
+                        Hook::Uninstall => guest.call_uninstall(s).await,
+                        Hook::Reload => guest.call_reload(s).await,
+                    }
+                })
             })
             .await
     }

@@ -35,7 +35,7 @@ async fn cache_hits_and_rebuilds_corrupt_entries() {
         Manifest::parse("name = \"cached\"\nversion = \"1.0.0\"\n", "m/module.toml").unwrap();
     let module = host.load_bytes(path, &wasm, manifest).unwrap();
     module.instantiate().await.unwrap();
-    module.call_start().await.unwrap();
+    module.call_hook(symphra::Hook::Start).await.unwrap();
 
     // The entry shared with a pooling engine (same compiled code) is valid there too.
     let pooled = WasmHost::new(HostConfig::default().cache_dir(dir.path())).unwrap();

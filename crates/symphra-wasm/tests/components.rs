@@ -261,7 +261,7 @@ async fn infinite_loop_yields_on_a_single_thread() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         *flag.lock().unwrap() = true;
     });
-    let error = module.call_start().await.unwrap_err();
+    let error = module.call_hook(symphra::Hook::Start).await.unwrap_err();
     assert!(error.to_string().contains("time limit"), "{error}");
     assert!(
         *ticked.lock().unwrap(),
@@ -307,7 +307,11 @@ memory-limit = "1 MiB"
         .component();
     let module = load(manifest, &wasm);
     module.instantiate().await.unwrap();
-    let error = module.call_start().await.unwrap_err().to_string();
+    let error = module
+        .call_hook(symphra::Hook::Start)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("over its limit of 1048576 bytes"), "{error}");
 }
 
