@@ -461,3 +461,33 @@ async fn directory_loads_good_modules_and_rejects_bad_ones() {
         ModuleState::Started
     );
 }
+
+#[tokio::test]
+async fn a_guest_built_for_a_later_patch_version_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let wit = std::fs::read_to_string(common::wit_dir().join("module.wit"))
+        .unwrap()
+        .replace("symphra:module@0.1.0", "symphra:module@0.1.5");
+    std::fs::write(dir.path().join("module.wit"), wit).unwrap();
+    let mut g = Guest::new();
+    let body = g.publish("patch.started", "{}");
+    let wat = g.hook("start", body).wat().replace("@0.1.0", "@0.1.5");
+    let wasm = encode(&wat, dir.path(), "module");
+    let manifest =
+        "name = \"patch\"\nversion = \"1.0.0\"\n[capabilities]\npublish = [\"patch.>\"]\n";
+    let manager = ModuleManager::builder()
+        .module(load(manifest, &wasm))
+        .build()
+        .unwrap();
+    let seen = Arc::new(Mutex::new(0));
+    let count = Arc::clone(&seen);
+    let _sub = manager
+        .bus()
+        .subscribe("patch.started", move |_: &symphra::bus::Event| {
+            *count.lock().unwrap() += 1;
+        })
+        .unwrap();
+    let report = start_report(&manager).await;
+    assert!(report.is_success(), "{report:?}");
+    assert_eq!(*seen.lock().unwrap(), 1);
+}
