@@ -9,7 +9,7 @@ from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import host
 
-# componentize-py may create a `Guest` per call: keep state at module level.
+# State set on `self` in one export was gone in the next: keep it at module level.
 PREFIX = "echo"
 
 
