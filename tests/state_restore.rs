@@ -163,3 +163,36 @@ async fn an_application_config_overrides_the_recorded_one() {
         &json!({ "size": 8 })
     );
 }
+
+#[tokio::test]
+async fn starting_a_module_by_name_starts_a_held_dependency_and_releases_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = CallLog::default();
+    let manager = app(&log, &dir.path().join("state.redb"), false);
+    manager.start_all().await.unwrap();
+    manager.stop("database").await.unwrap(); // held, and users stopped with it
+    let report = manager.start_all().await.unwrap_err();
+    let Error::Start(report) = report else {
+        panic!()
+    };
+    assert_eq!(
+        skipped(report.report(), "database"),
+        SkipReason::HeldStopped
+    );
+    manager.start("users").await.unwrap(); // needs the database: it starts, and is released
+    assert_eq!(
+        manager.module("database").unwrap().state(),
+        ModuleState::Started
+    );
+    assert!(
+        !manager
+            .state_store()
+            .unwrap()
+            .get("database")
+            .unwrap()
+            .unwrap()
+            .held_stopped
+    );
+    manager.stop_all().await.unwrap();
+    manager.start_all().await.unwrap();
+}

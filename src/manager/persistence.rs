@@ -35,12 +35,14 @@ impl Persistence {
 }
 
 impl Entry {
-    /// Why an operator's decision keeps this module from starting, if it does.
-    pub(crate) fn hold(&self) -> Option<SkipReason> {
+    /// Why an operator's decision keeps this module from starting, if it does. An
+    /// operator's stop holds only against `start_all`: starting a module by name starts
+    /// the dependencies it needs, held or not.
+    pub(crate) fn hold(&self, start_all: bool) -> Option<SkipReason> {
         match self.availability() {
             Availability::Disabled => Some(SkipReason::Disabled),
             Availability::Ignored => Some(SkipReason::Ignored),
-            Availability::Enabled if self.held_stopped.load(Ordering::Acquire) => {
+            Availability::Enabled if start_all && self.held_stopped.load(Ordering::Acquire) => {
                 Some(SkipReason::HeldStopped)
             }
             Availability::Enabled => None,
@@ -51,9 +53,14 @@ impl Entry {
 impl Inner {
     /// Notes that `hook` of `entry` succeeded, for the store.
     pub(crate) fn record_success(&self, entry: &Entry, hook: Hook) {
+        // A module that started is no longer held stopped.
+        let released = hook == Hook::Start && entry.held_stopped.swap(false, Ordering::AcqRel);
         let Some(persistence) = &self.persistence else {
             return;
         };
+        if released {
+            persistence.record(&entry.name, Change::HeldStopped(false));
+        }
         match hook {
             Hook::Install => persistence.record(
                 &entry.name,

@@ -95,7 +95,7 @@ impl Schedule<'_> {
                 tokio::task::consume_budget().await;
                 let entry = &self.graph.entries[i];
                 if operation == Operation::Start
-                    && let Some(reason) = entry.hold()
+                    && let Some(reason) = entry.hold(self.targets.is_none())
                 {
                     walk.finish(i, Outcome::Skipped(reason), self.graph);
                     continue;

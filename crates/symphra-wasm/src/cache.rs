@@ -1,0 +1,142 @@
+//! Compiled components on disk, keyed by the component's content hash and the engine.
+
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::error::{HostError, LoadError};
+
+const MAGIC: &[u8; 8] = b"SYMWASM1";
+
+/// A folder of compiled components.
+///
+/// An entry is named `<sha256 of the component>-<engine key>.cwasm`; the engine key hashes
+/// the wasmtime version and [`Engine::precompile_compatibility_hash`], so a different
+/// engine configuration never reads another's entry. Each entry starts with the SHA-256 of
+/// its payload: a truncated or altered entry is detected, removed and rebuilt.
+#[derive(Debug)]
+pub struct CompileCache {
+    dir: PathBuf,
+    engine_key: String,
+}
+
+/// Where a component came from, for logs and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Read from the cache.
+    Hit,
+    /// Compiled and stored (no entry).
+    Miss,
+    /// Compiled and stored again because the entry was corrupt.
+    Rebuilt,
+}
+
+impl CompileCache {
+    /// Opens (creating if needed) a cache folder for `engine`.
+    pub fn open(dir: &Path, engine: &Engine) -> Result<Self, HostError> {
+        std::fs::create_dir_all(dir).map_err(|source| HostError::Cache {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        env!("CARGO_PKG_VERSION").hash(&mut hasher);
+        "wasmtime-48.0.8".hash(&mut hasher);
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        Ok(Self {
+            dir: dir.to_owned(),
+            engine_key: format!("{:016x}", hasher.finish()),
+        })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The entry file for component `bytes`.
+    pub fn entry_path(&self, bytes: &[u8]) -> PathBuf {
+        let digest = Sha256::digest(bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{hex}-{}.cwasm", self.engine_key))
+    }
+
+    /// The component for `bytes`: from the entry when it is sound, else compiled with
+    /// `compile` and stored.
+    pub(crate) fn lookup(
+        &self,
+        engine: &Engine,
+        path: &Path,
+        bytes: &[u8],
+        compile: impl FnOnce(&[u8]) -> Result<Component, LoadError>,
+    ) -> Result<(Component, CacheOutcome), LoadError> {
+        let entry = self.entry_path(bytes);
+        let mut outcome = CacheOutcome::Miss;
+        match std::fs::read(&entry) {
+            Ok(data) => match verified_payload(&data) {
+                Some(payload) => {
+                    // SAFETY: `Component::deserialize` requires bytes produced by
+                    // `Engine::precompile_component`/`Component::serialize` of a compatible
+                    // engine. The entry's name includes the engine's compatibility hash, so
+                    // only this engine configuration writes it, and its SHA-256 was just
+                    // checked, so these are the exact bytes `store` wrote. wasmtime also
+                    // checks the header (version, flags) and returns an error otherwise.
+                    match unsafe { Component::deserialize(engine, payload) } {
+                        Ok(component) => return Ok((component, CacheOutcome::Hit)),
+                        Err(error) => {
+                            tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "cache entry rejected by wasmtime; rebuilding");
+                            outcome = CacheOutcome::Rebuilt;
+                        }
+                    }
+                }
+                None => {
+                    tracing::warn!(entry = %entry.display(), "corrupt cache entry (checksum mismatch); rebuilding");
+                    outcome = CacheOutcome::Rebuilt;
+                }
+            },
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                tracing::warn!(entry = %entry.display(), %error, "cannot read cache entry; compiling");
+            }
+        }
+        if outcome == CacheOutcome::Rebuilt {
+            let _ = std::fs::remove_file(&entry);
+        }
+        let component = compile(bytes)?;
+        match component.serialize() {
+            Ok(serialized) => {
+                if let Err(error) = self.store(&entry, &serialized) {
+                    tracing::warn!(entry = %entry.display(), %error, "cannot write cache entry");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(path = %path.display(), error = %format!("{error:#}"), "cannot serialize compiled component");
+            }
+        }
+        Ok((component, outcome))
+    }
+
+    fn store(&self, entry: &Path, payload: &[u8]) -> std::io::Result<()> {
+        let tmp = entry.with_extension(format!("tmp{}", std::process::id()));
+        {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(MAGIC)?;
+            file.write_all(&Sha256::digest(payload))?;
+            file.write_all(payload)?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&tmp, entry)
+    }
+}
+
+fn verified_payload(data: &[u8]) -> Option<&[u8]> {
+    let rest = data.strip_prefix(MAGIC.as_slice())?;
+    if rest.len() < 32 {
+        return None;
+    }
+    let (sum, payload) = rest.split_at(32);
+    (Sha256::digest(payload).as_slice() == sum).then_some(payload)
+}

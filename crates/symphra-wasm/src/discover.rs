@@ -1,0 +1,366 @@
+//! Finding module folders, and registering them next to native modules.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use symphra::ModuleManagerBuilder;
+
+use crate::error::LoadError;
+use crate::host::WasmHost;
+use crate::manifest::{MANIFEST_FILE, Manifest};
+use crate::module::WasmModule;
+
+/// A file in the modules directory listing folder names to skip, one per line (`#` starts
+/// a comment).
+pub const IGNORE_FILE: &str = ".symphraignore";
+
+/// Which module folders to take.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Only modules whose name matches one of these (`*` matches any run of characters);
+    /// all when empty.
+    pub include: Vec<String>,
+    /// Modules whose name matches one of these are skipped.
+    pub exclude: Vec<String>,
+    /// Folder names skipped without reading them (in addition to hidden folders and the
+    /// names in [`IGNORE_FILE`]).
+    pub ignore: Vec<String>,
+    /// The host to load with; [`WasmHost::shared`] when `None`.
+    pub host: Option<WasmHost>,
+}
+
+impl LoadOptions {
+    /// Adds an include filter.
+    pub fn include(mut self, pattern: impl Into<String>) -> Self {
+        self.include.push(pattern.into());
+        self
+    }
+
+    /// Adds an exclude filter.
+    pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
+        self.exclude.push(pattern.into());
+        self
+    }
+
+    /// Adds a folder name to ignore.
+    pub fn ignore(mut self, folder: impl Into<String>) -> Self {
+        self.ignore.push(folder.into());
+        self
+    }
+
+    /// Loads with `host`.
+    pub fn host(mut self, host: WasmHost) -> Self {
+        self.host = Some(host);
+        self
+    }
+
+    fn wanted(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|p| glob(p, name)))
+            && !self.exclude.iter().any(|p| glob(p, name))
+    }
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            let Some(rest) = text.strip_prefix(head) else {
+                return false;
+            };
+            (0..=rest.len())
+                .filter(|&i| rest.is_char_boundary(i))
+                .any(|i| glob(tail, &rest[i..]))
+        }
+    }
+}
+
+/// A module folder with a valid manifest (not compiled yet).
+#[derive(Debug, Clone)]
+pub struct DiscoveredModule {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+}
+
+/// A module folder that was not loaded, and why.
+#[derive(Debug)]
+pub struct Rejected {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The module's name, when the manifest could be read.
+    pub name: Option<String>,
+    /// What is wrong.
+    pub error: LoadError,
+}
+
+/// A folder passed over on purpose.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Why (ignored, filtered out, no manifest).
+    pub reason: String,
+}
+
+/// What [`discover`] found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Folders with a valid manifest, in name order.
+    pub modules: Vec<DiscoveredModule>,
+    /// Folders whose manifest is invalid.
+    pub rejected: Vec<Rejected>,
+    /// Folders passed over.
+    pub skipped: Vec<Skipped>,
+}
+
+/// A loaded module, as listed in a [`LoadReport`].
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The module's name.
+    pub name: String,
+    /// Its version.
+    pub version: semver::Version,
+    /// Its folder.
+    pub dir: PathBuf,
+}
+
+/// What [`DirectoryExt::load_from_directory_with`] loaded and rejected.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Registered modules.
+    pub loaded: Vec<Loaded>,
+    /// Folders not loaded because of an error.
+    pub rejected: Vec<Rejected>,
+    /// Folders passed over on purpose.
+    pub skipped: Vec<Skipped>,
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} loaded, {} rejected, {} skipped",
+            self.loaded.len(),
+            self.rejected.len(),
+            self.skipped.len()
+        )?;
+        for m in &self.loaded {
+            writeln!(
+                f,
+                "  loaded   {} {} ({})",
+                m.name,
+                m.version,
+                m.dir.display()
+            )?;
+        }
+        for r in &self.rejected {
+            writeln!(f, "  rejected {}: {}", r.dir.display(), r.error)?;
+        }
+        for s in &self.skipped {
+            writeln!(f, "  skipped  {}: {}", s.dir.display(), s.reason)?;
+        }
+        Ok(())
+    }
+}
+
+/// Lists the module folders of `dir` and reads their manifests, without compiling.
+///
+/// Fails only when `dir` cannot be listed; a folder with a broken manifest is in
+/// [`Discovery::rejected`].
+pub fn discover(dir: impl AsRef<Path>) -> Result<Discovery, LoadError> {
+    discover_with(dir, &LoadOptions::default())
+}
+
+/// Like [`discover`], with filters.
+pub fn discover_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Discovery, LoadError> {
+    let dir = dir.as_ref();
+    let listing = |source| LoadError::Directory {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut ignored: Vec<String> = options.ignore.clone();
+    if let Ok(text) = std::fs::read_to_string(dir.join(IGNORE_FILE)) {
+        ignored.extend(
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    let mut folders = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(listing)? {
+        let entry = entry.map_err(listing)?;
+        if entry.file_type().map_err(listing)?.is_dir() {
+            folders.push(entry.path());
+        }
+    }
+    folders.sort();
+
+    let mut found = Discovery::default();
+    let mut seen: std::collections::HashMap<String, PathBuf> = Default::default();
+    for folder in folders {
+        let file_name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if file_name.starts_with('.') || ignored.iter().any(|i| glob(i, &file_name)) {
+            found.skipped.push(Skipped {
+                dir: folder,
+                reason: "ignored".into(),
+            });
+            continue;
+        }
+        if !folder.join(MANIFEST_FILE).is_file() {
+            found.skipped.push(Skipped {
+                dir: folder,
+                reason: format!("no {MANIFEST_FILE}"),
+            });
+            continue;
+        }
+        match Manifest::from_dir(&folder) {
+            Err(error) => {
+                tracing::warn!(dir = %folder.display(), %error, "module folder rejected");
+                found.rejected.push(Rejected {
+                    dir: folder,
+                    name: None,
+                    error: error.into(),
+                });
+            }
+            Ok(manifest) if !options.wanted(&manifest.name) => found.skipped.push(Skipped {
+                dir: folder,
+                reason: format!("module `{}` filtered out", manifest.name),
+            }),
+            Ok(manifest) => {
+                if let Some(first) = seen.get(&manifest.name) {
+                    let error = crate::manifest::ManifestError {
+                        path: manifest.path.clone(),
+                        line: None,
+                        column: None,
+                        field: Some("name".into()),
+                        message: format!(
+                            "module name `{}` is already used by {}; module names must be unique",
+                            manifest.name,
+                            first.display()
+                        ),
+                    };
+                    found.rejected.push(Rejected {
+                        dir: folder,
+                        name: Some(manifest.name.clone()),
+                        error: error.into(),
+                    });
+                    continue;
+                }
+                seen.insert(manifest.name.clone(), folder.clone());
+                found.modules.push(DiscoveredModule {
+                    dir: folder,
+                    manifest,
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Loads the discovered modules of `dir` with `options`: compiled (or taken from the
+/// cache) and checked against the WIT world. Returns the modules and the report.
+pub fn load_directory(
+    dir: impl AsRef<Path>,
+    options: &LoadOptions,
+) -> Result<(Vec<WasmModule>, LoadReport), LoadError> {
+    let host = match &options.host {
+        Some(host) => host.clone(),
+        None => WasmHost::shared()?,
+    };
+    let found = discover_with(dir, options)?;
+    let mut report = LoadReport {
+        rejected: found.rejected,
+        skipped: found.skipped,
+        ..LoadReport::default()
+    };
+    let mut modules = Vec::new();
+    for DiscoveredModule { dir, manifest } in found.modules {
+        let name = manifest.name.clone();
+        let version = manifest.version.clone();
+        match host.load(&dir, manifest) {
+            Ok(module) => {
+                tracing::info!(module = name, dir = %dir.display(), "component module loaded");
+                report.loaded.push(Loaded { name, version, dir });
+                modules.push(module);
+            }
+            Err(error) => {
+                tracing::warn!(module = name, dir = %dir.display(), %error, "module folder rejected");
+                report.rejected.push(Rejected {
+                    dir,
+                    name: Some(name),
+                    error,
+                });
+            }
+        }
+    }
+    Ok((modules, report))
+}
+
+/// Registers the component modules of a directory with a manager builder.
+///
+/// ```no_run
+/// use symphra::prelude::*;
+/// use symphra_wasm::{DirectoryExt, LoadOptions};
+///
+/// # struct Native;
+/// # impl Module for Native { fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("native") } }
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let manager = ModuleManager::builder()
+///     .module(Native)
+///     .load_from_directory("./modules")?
+///     .build()?;
+///
+/// // With filters, and the report of what loaded and what was rejected:
+/// let (builder, report) = ModuleManager::builder()
+///     .load_from_directory_with("./modules", &LoadOptions::default().exclude("experimental-*"))?;
+/// println!("{report}");
+/// # Ok(()) }
+/// ```
+pub trait DirectoryExt: Sized {
+    /// Registers every loadable module of `dir` with the shared host. Folders that cannot
+    /// be loaded are logged (`tracing` warnings) and passed over; use
+    /// [`load_from_directory_with`](Self::load_from_directory_with) for the report.
+    ///
+    /// Fails only when `dir` cannot be listed or the host cannot be created.
+    fn load_from_directory(self, dir: impl AsRef<Path>) -> Result<Self, LoadError> {
+        self.load_from_directory_with(dir, &LoadOptions::default())
+            .map(|(builder, _)| builder)
+    }
+
+    /// Registers the modules of `dir` chosen by `options`, and reports what loaded, what
+    /// was rejected (and why) and what was skipped.
+    fn load_from_directory_with(
+        self,
+        dir: impl AsRef<Path>,
+        options: &LoadOptions,
+    ) -> Result<(Self, LoadReport), LoadError>;
+}
+
+impl DirectoryExt for ModuleManagerBuilder {
+    fn load_from_directory_with(
+        self,
+        dir: impl AsRef<Path>,
+        options: &LoadOptions,
+    ) -> Result<(Self, LoadReport), LoadError> {
+        let (modules, report) = load_directory(dir, options)?;
+        let builder = modules.into_iter().fold(self, |b, m| b.module(m));
+        Ok((builder, report))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn globs() {
+        assert!(super::glob("a*", "abc"));
+        assert!(super::glob("*c", "abc"));
+        assert!(super::glob("a*c", "abc"));
+        assert!(!super::glob("a*d", "abc"));
+        assert!(super::glob("abc", "abc"));
+    }
+}

@@ -1,0 +1,75 @@
+//! WebAssembly component modules for [Symphra](symphra): a folder per module with a
+//! `module.toml` manifest and a component implementing the WIT world
+//! `symphra:module/module@0.1.0` (`wit/` at the repository root), run by wasmtime next to
+//! native modules.
+//!
+//! ```no_run
+//! use symphra::prelude::*;
+//! use symphra_wasm::DirectoryExt;
+//!
+//! struct Clock;
+//! impl Module for Clock {
+//!     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("clock").version("1.0.0") }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let manager = ModuleManager::builder()
+//!     .module(Clock)
+//!     .load_from_directory("./modules")?
+//!     .build()?;
+//! manager.start_all().await;
+//! # Ok(()) }
+//! ```
+//!
+//! A component module is an ordinary [`symphra::Module`] ([`WasmModule`]): it is in the
+//! dependency graph, may depend on native modules and be depended on, and runs the
+//! lifecycle hooks. It is sandboxed by its manifest ([`Capabilities`]):
+//!
+//! - **bus**: it publishes and subscribes only within the granted topic patterns; anything
+//!   else fails with an error returned to the guest and nothing is delivered;
+//! - **time**: every hook call is interrupted at `hook-timeout` (epoch interruption; the
+//!   guest yields to the async runtime every [`EPOCH_TICK`] meanwhile), leaving the module
+//!   `Failed`;
+//! - **memory**: linear memory cannot grow past `memory-limit`;
+//! - **WASI**: linked only when the component imports it, with only the granted environment
+//!   variables and directories, and no network.
+//!
+//! Loading: [`discover`] reads manifests without compiling; [`DirectoryExt`] loads and
+//! registers, returning a [`LoadReport`] of what loaded and what was rejected and why.
+//! Compiled components are cached on disk ([`CompileCache`]).
+//!
+//! Hot reload: [`WasmModule::reload`] replaces a module's code while the application runs
+//! (stopping and restarting its dependents, restoring the old code if the new one fails);
+//! [`Watcher`] does it when the module's files change.
+#![deny(missing_docs)]
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "module",
+        imports: { default: async },
+        exports: { default: async },
+    });
+}
+
+mod cache;
+mod discover;
+mod error;
+mod host;
+mod manifest;
+mod module;
+mod reload;
+
+pub use cache::{CacheOutcome, CompileCache};
+pub use discover::{
+    DirectoryExt, DiscoveredModule, Discovery, IGNORE_FILE, LoadOptions, LoadReport, Loaded,
+    Rejected, Skipped, discover, discover_with, load_directory,
+};
+pub use error::{HookError, HostError, LoadError};
+pub use host::{EPOCH_TICK, HostConfig, WIT_VERSION, WasmHost};
+pub use manifest::{
+    Capabilities, DEFAULT_COMPONENT, DEFAULT_HOOK_TIMEOUT, DEFAULT_MEMORY_LIMIT, DirGrant,
+    MANIFEST_FILE, Manifest, ManifestError, pattern_covers,
+};
+pub use module::WasmModule;
+pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};

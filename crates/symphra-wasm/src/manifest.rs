@@ -1,0 +1,580 @@
+//! `module.toml`: what a module folder declares about itself and what it is granted.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+use symphra::ModuleMetadata;
+use symphra::bus::Pattern;
+use toml::Spanned;
+
+/// The file name of a manifest inside a module folder.
+pub const MANIFEST_FILE: &str = "module.toml";
+
+/// The component file used when the manifest names none.
+pub const DEFAULT_COMPONENT: &str = "module.wasm";
+
+/// The hook time limit when the manifest sets none.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The memory limit when the manifest sets none: 64 MiB.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// A parsed and checked `module.toml`.
+///
+/// ```
+/// use symphra_wasm::Manifest;
+///
+/// let manifest = Manifest::parse(
+///     r#"
+///     name = "echo"
+///     version = "1.2.0"
+///     description = "Answers pings"
+///
+///     [dependencies]
+///     clock = ">=1, <2"
+///
+///     [config]
+///     default = { greeting = "hi" }
+///     schema = { type = "object", properties = { greeting = { type = "string" } } }
+///
+///     [capabilities]
+///     publish = ["echo.>"]
+///     subscribe = ["ping.*"]
+///     memory-limit = "16 MiB"
+///     hook-timeout = "2s"
+///     "#,
+///     "modules/echo/module.toml",
+/// )?;
+/// assert_eq!(manifest.name, "echo");
+/// assert_eq!(manifest.capabilities.memory_limit, 16 * 1024 * 1024);
+/// assert!(manifest.capabilities.may_publish("echo.pong"));
+/// assert!(!manifest.capabilities.may_publish("admin.shutdown"));
+/// # Ok::<(), symphra_wasm::ManifestError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The module's name (lowercase letters, digits, `_`, `-`).
+    pub name: String,
+    /// The module's semantic version.
+    pub version: semver::Version,
+    /// A one-line description.
+    pub description: Option<String>,
+    /// The component file, relative to the module folder (`module.wasm` unless set).
+    pub component: PathBuf,
+    /// Required dependencies: name and version requirement (`*` for any).
+    pub dependencies: BTreeMap<String, semver::VersionReq>,
+    /// Optional dependencies: name and version requirement.
+    pub optional_dependencies: BTreeMap<String, semver::VersionReq>,
+    /// The JSON Schema the configuration must satisfy.
+    pub config_schema: Option<Value>,
+    /// The configuration used when the application gives none.
+    pub default_config: Option<Value>,
+    /// What the module may do.
+    pub capabilities: Capabilities,
+    /// The manifest file it was read from.
+    pub path: PathBuf,
+}
+
+/// What a module is granted. Everything not listed is denied.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    /// Topic patterns the module may publish on.
+    pub publish: Vec<Pattern>,
+    /// Topic patterns the module may subscribe within.
+    pub subscribe: Vec<Pattern>,
+    /// Environment variables (names) the module may read through WASI.
+    pub env: Vec<String>,
+    /// Directories the module may open through WASI.
+    pub dirs: Vec<DirGrant>,
+    /// Maximum linear memory of the module, in bytes.
+    pub memory_limit: u64,
+    /// Time limit of every hook call (and every event delivery).
+    pub hook_timeout: Duration,
+    /// Whether the module's stdout and stderr go to the host's (through WASI).
+    pub stdio: bool,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self {
+            publish: Vec::new(),
+            subscribe: Vec::new(),
+            env: Vec::new(),
+            dirs: Vec::new(),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            hook_timeout: DEFAULT_HOOK_TIMEOUT,
+            stdio: false,
+        }
+    }
+}
+
+impl Capabilities {
+    /// Whether publishing on `topic` is granted.
+    pub fn may_publish(&self, topic: &str) -> bool {
+        self.publish.iter().any(|granted| granted.matches(topic))
+    }
+
+    /// Whether subscribing to `pattern` is granted: every topic it can match must be
+    /// matched by one granted pattern.
+    pub fn may_subscribe(&self, pattern: &str) -> bool {
+        self.subscribe
+            .iter()
+            .any(|granted| pattern_covers(granted.as_str(), pattern))
+    }
+}
+
+/// A directory a module may open through WASI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    /// The directory on the host (relative paths are relative to the module folder).
+    pub host: PathBuf,
+    /// The path the guest sees.
+    pub guest: String,
+    /// Whether the guest may create, write and delete files in it.
+    pub write: bool,
+}
+
+/// Whether every topic matched by `inner` is matched by `outer` (both bus patterns:
+/// `*` one token, `>` one or more trailing tokens, a lone `*` everything).
+pub fn pattern_covers(outer: &str, inner: &str) -> bool {
+    let normalise = |p: &str| -> Vec<String> {
+        if p == "*" {
+            vec![">".to_owned()]
+        } else {
+            p.split('.').map(str::to_owned).collect()
+        }
+    };
+    let outer = normalise(outer);
+    let inner = normalise(inner);
+    let mut i = 0;
+    for token in &outer {
+        match token.as_str() {
+            ">" => return i < inner.len(),
+            "*" => match inner.get(i).map(String::as_str) {
+                Some(">") | None => return false,
+                Some(_) => {}
+            },
+            literal => {
+                if inner.get(i).map(String::as_str) != Some(literal) {
+                    return false;
+                }
+            }
+        }
+        i += 1;
+    }
+    i == inner.len()
+}
+
+/// A manifest that could not be read or is invalid: the file, where, which field, and why.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ManifestError {
+    /// The manifest file.
+    pub path: PathBuf,
+    /// 1-based line of the problem, when known.
+    pub line: Option<usize>,
+    /// 1-based column of the problem, when known.
+    pub column: Option<usize>,
+    /// The field at fault (`capabilities.memory-limit`), when known.
+    pub field: Option<String>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let (Some(line), Some(column)) = (self.line, self.column) {
+            write!(f, ":{line}:{column}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: Spanned<String>,
+    version: Spanned<String>,
+    description: Option<String>,
+    component: Option<String>,
+    #[serde(default)]
+    dependencies: BTreeMap<String, Spanned<String>>,
+    #[serde(default, rename = "optional-dependencies")]
+    optional_dependencies: BTreeMap<String, Spanned<String>>,
+    config: Option<RawConfig>,
+    #[serde(default)]
+    capabilities: Option<RawCapabilities>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    schema: Option<Spanned<toml::Value>>,
+    default: Option<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCapabilities {
+    #[serde(default)]
+    publish: Vec<Spanned<String>>,
+    #[serde(default)]
+    subscribe: Vec<Spanned<String>>,
+    #[serde(default)]
+    env: Vec<String>,
+    #[serde(default)]
+    dirs: Vec<RawDir>,
+    memory_limit: Option<Spanned<ByteSize>>,
+    hook_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    stdio: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDir {
+    host: String,
+    guest: Option<String>,
+    #[serde(default)]
+    write: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ByteSize {
+    Bytes(u64),
+    Text(String),
+}
+
+impl Manifest {
+    /// Reads and checks `dir/module.toml`.
+    pub fn from_dir(dir: &Path) -> Result<Self, ManifestError> {
+        Self::from_file(&dir.join(MANIFEST_FILE))
+    }
+
+    /// Reads and checks a manifest file.
+    pub fn from_file(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|error| ManifestError {
+            path: path.to_owned(),
+            line: None,
+            column: None,
+            field: None,
+            message: format!("cannot read the manifest: {error}"),
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks manifest text; `path` names the file in errors.
+    pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Self, ManifestError> {
+        let path = path.as_ref();
+        let here = |span: Range<usize>, field: &str, message: String| {
+            let (line, column) = line_column(text, span.start);
+            ManifestError {
+                path: path.to_owned(),
+                line: Some(line),
+                column: Some(column),
+                field: Some(field.to_owned()),
+                message,
+            }
+        };
+        let raw: RawManifest = toml::from_str(text).map_err(|error| {
+            let (line, column, field) = match error.span() {
+                Some(span) => {
+                    let (line, column) = line_column(text, span.start);
+                    (Some(line), Some(column), key_at(text, span.start))
+                }
+                None => (None, None, None),
+            };
+            ManifestError {
+                path: path.to_owned(),
+                line,
+                column,
+                field,
+                message: error.message().trim().to_owned(),
+            }
+        })?;
+
+        if let Err(error) = symphra::module::validate_name(raw.name.get_ref()) {
+            return Err(here(raw.name.span(), "name", error.to_string()));
+        }
+        let version = semver::Version::parse(raw.version.get_ref().trim()).map_err(|error| {
+            here(
+                raw.version.span(),
+                "version",
+                format!(
+                    "{:?} is not a semantic version ({error}); write MAJOR.MINOR.PATCH, e.g. \"1.0.0\"",
+                    raw.version.get_ref()
+                ),
+            )
+        })?;
+
+        let requirements = |table: &BTreeMap<String, Spanned<String>>, section: &str| {
+            let mut out = BTreeMap::new();
+            for (name, req) in table {
+                let field = format!("{section}.{name}");
+                if let Err(error) = symphra::module::validate_name(name) {
+                    return Err(here(req.span(), &field, error.to_string()));
+                }
+                let parsed = semver::VersionReq::parse(req.get_ref().trim()).map_err(|error| {
+                    here(
+                        req.span(),
+                        &field,
+                        format!(
+                            "{:?} is not a version requirement ({error}); write e.g. \">=1.0, <2\" or \"*\"",
+                            req.get_ref()
+                        ),
+                    )
+                })?;
+                out.insert(name.clone(), parsed);
+            }
+            Ok(out)
+        };
+        let dependencies = requirements(&raw.dependencies, "dependencies")?;
+        let optional_dependencies =
+            requirements(&raw.optional_dependencies, "optional-dependencies")?;
+
+        let (config_schema, default_config) = match raw.config {
+            None => (None, None),
+            Some(config) => {
+                let schema = match config.schema {
+                    None => None,
+                    Some(schema) => {
+                        let span = schema.span();
+                        let value = toml_to_json(schema.into_inner());
+                        if let Err(reason) = symphra::config::ConfigSchema::compile(value.clone()) {
+                            return Err(here(
+                                span,
+                                "config.schema",
+                                format!("not a valid JSON Schema: {reason}"),
+                            ));
+                        }
+                        Some(value)
+                    }
+                };
+                (schema, config.default.map(toml_to_json))
+            }
+        };
+
+        let mut capabilities = Capabilities::default();
+        if let Some(raw) = raw.capabilities {
+            let patterns = |list: Vec<Spanned<String>>, field: &str| {
+                list.into_iter()
+                    .map(|p| {
+                        Pattern::parse(p.get_ref()).map_err(|error| {
+                            here(p.span(), field, format!("not a topic pattern: {error}"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            };
+            capabilities.publish = patterns(raw.publish, "capabilities.publish")?;
+            capabilities.subscribe = patterns(raw.subscribe, "capabilities.subscribe")?;
+            capabilities.env = raw.env;
+            capabilities.stdio = raw.stdio;
+            capabilities.dirs = raw
+                .dirs
+                .into_iter()
+                .map(|d| DirGrant {
+                    guest: d.guest.unwrap_or_else(|| d.host.clone()),
+                    host: PathBuf::from(d.host),
+                    write: d.write,
+                })
+                .collect();
+            if let Some(limit) = raw.memory_limit {
+                let span = limit.span();
+                capabilities.memory_limit = match limit.into_inner() {
+                    ByteSize::Bytes(bytes) => bytes,
+                    ByteSize::Text(text) => parse_bytes(&text)
+                        .map_err(|message| here(span, "capabilities.memory-limit", message))?,
+                };
+            }
+            if let Some(timeout) = raw.hook_timeout {
+                capabilities.hook_timeout = parse_duration(timeout.get_ref())
+                    .map_err(|m| here(timeout.span(), "capabilities.hook-timeout", m))?;
+            }
+        }
+
+        Ok(Self {
+            name: raw.name.into_inner(),
+            version,
+            description: raw.description,
+            component: PathBuf::from(raw.component.unwrap_or_else(|| DEFAULT_COMPONENT.into())),
+            dependencies,
+            optional_dependencies,
+            config_schema,
+            default_config,
+            capabilities,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The metadata the module registers with a manager.
+    pub fn metadata(&self) -> ModuleMetadata {
+        let mut meta = ModuleMetadata::new(self.name.clone()).version(&self.version.to_string());
+        if let Some(description) = &self.description {
+            meta = meta.description(description.clone());
+        }
+        for (name, req) in &self.dependencies {
+            meta = meta.depends_on(&format!("{name} {req}"));
+        }
+        for (name, req) in &self.optional_dependencies {
+            meta = meta.optionally_depends_on(&format!("{name} {req}"));
+        }
+        if let Some(schema) = &self.config_schema {
+            meta = meta.config_schema(schema.clone());
+        }
+        if let Some(config) = &self.default_config {
+            meta = meta.default_config(config.clone());
+        }
+        meta
+    }
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The `key` of the `key = value` line holding `offset`, prefixed by its `[table]`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset).unwrap_or(text);
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text
+        .get(start..)
+        .and_then(|t| t.lines().next())
+        .unwrap_or("");
+    let key = line.split('=').next()?.trim();
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = before[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    Some(match table {
+        Some(table) => format!("{table}.{key}"),
+        None => key.to_owned(),
+    })
+}
+
+fn toml_to_json(value: toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => Value::from(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
+    }
+}
+
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}; write bytes as a number or with KiB, MiB or GiB, e.g. \"16 MiB\""
+            ));
+        }
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size; write e.g. \"16 MiB\" or 1048576"))?;
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let bad = || format!("{text:?} is not a duration; write e.g. \"500ms\", \"5s\" or \"1m\"");
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" | "min" => Duration::from_secs(number.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    if duration.is_zero() {
+        return Err(format!("{text:?} is zero; a hook needs some time to run"));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn covers() {
+        assert!(pattern_covers("a.>", "a.b"));
+        assert!(pattern_covers("a.>", "a.*.c"));
+        assert!(pattern_covers("a.>", "a.>"));
+        assert!(!pattern_covers("a.>", "a"));
+        assert!(!pattern_covers("a.*", "a.>"));
+        assert!(pattern_covers("a.*", "a.*"));
+        assert!(pattern_covers("a.*", "a.x"));
+        assert!(!pattern_covers("a.b", "a.*"));
+        assert!(pattern_covers("*", "anything.at.all"));
+        assert!(!pattern_covers("ping.*", "*"));
+    }
+
+    #[test]
+    fn bad_field_names_line_and_field() {
+        let text =
+            "name = \"x\"\nversion = \"1.0.0\"\n[capabilities]\nmemory-limit = \"12 parsecs\"\n";
+        let error = Manifest::parse(text, "m/module.toml").unwrap_err();
+        assert_eq!(error.line, Some(4));
+        assert_eq!(error.field.as_deref(), Some("capabilities.memory-limit"));
+        assert!(error.to_string().starts_with("m/module.toml:4:"), "{error}");
+
+        let text = "name = \"x\"\nversion = 3\n";
+        let error = Manifest::parse(text, "m/module.toml").unwrap_err();
+        assert_eq!(error.line, Some(2));
+        assert_eq!(error.field.as_deref(), Some("version"), "{error}");
+
+        let text = "name = \"x\"\nversion = \"1.0.0\"\nauthor = \"me\"\n";
+        let error = Manifest::parse(text, "m/module.toml").unwrap_err();
+        assert_eq!(error.line, Some(3), "{error}");
+        assert!(error.message.contains("author"), "{error}");
+
+        let text = "name = \"x\"\nversion = \"1.0\"\n";
+        let error = Manifest::parse(text, "m/module.toml").unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("version"), "{error}");
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_bytes("2 MiB"), Ok(2 * 1024 * 1024));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+    }
+}

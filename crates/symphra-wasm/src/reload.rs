@@ -1,0 +1,330 @@
+//! Hot reload: replacing a component module's code while the application runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use symphra::manager::{Outcome, Report};
+use symphra::{ModuleManager, ModuleState};
+use tokio::sync::mpsc;
+
+use crate::error::LoadError;
+use crate::manifest::{MANIFEST_FILE, Manifest, ManifestError};
+use crate::module::WasmModule;
+
+/// How long the watcher waits for a burst of file changes to settle before reloading.
+pub const RELOAD_DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// What became of a reload.
+#[derive(Debug)]
+pub enum ReloadOutcome {
+    /// The new code runs (and the modules stopped for it run again).
+    Reloaded {
+        /// The version before.
+        from: semver::Version,
+        /// The version now.
+        to: semver::Version,
+    },
+    /// The new files could not be loaded; the running module was not touched.
+    Rejected(LoadError),
+    /// The new code failed to install or start; the old code was put back.
+    RolledBack {
+        /// Why the new code failed.
+        error: String,
+        /// Whether the old code (and the modules stopped for the reload) run again.
+        restored: bool,
+    },
+}
+
+/// The result of reloading one module.
+#[derive(Debug)]
+pub struct ReloadReport {
+    /// The module reloaded.
+    pub module: String,
+    /// What happened.
+    pub outcome: ReloadOutcome,
+    /// The modules stopped for the reload (the module and its running dependents).
+    pub stopped: Vec<String>,
+}
+
+/// A reload that could not be attempted.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The module was loaded from bytes, so there are no files to reload from.
+    #[error("module `{0}` was not loaded from a folder, so it cannot be reloaded from files")]
+    NoFolder(String),
+    /// The manager refused an operation.
+    #[error("reloading module `{module}`: {source}")]
+    Manager {
+        /// The module.
+        module: String,
+        /// The manager's error.
+        source: symphra::Error,
+    },
+    /// The file watcher could not be set up.
+    #[error("cannot watch {path} for changes: {reason}")]
+    Watch {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn names_done(report: &Report) -> Vec<String> {
+    report
+        .modules()
+        .iter()
+        .filter(|m| matches!(m.outcome(), Outcome::Done))
+        .map(|m| m.name().to_owned())
+        .collect()
+}
+
+/// The new manifest must keep what the manager's dependency graph was built from.
+fn check_compatible(old: &Manifest, new: &Manifest) -> Result<(), LoadError> {
+    let mut problem = None;
+    if new.name != old.name {
+        problem = Some((
+            "name",
+            format!("the name changed from `{}` to `{}`", old.name, new.name),
+        ));
+    } else if new.dependencies != old.dependencies {
+        problem = Some(("dependencies", "the dependencies changed".to_owned()));
+    } else if new.optional_dependencies != old.optional_dependencies {
+        problem = Some((
+            "optional-dependencies",
+            "the optional dependencies changed".to_owned(),
+        ));
+    }
+    match problem {
+        None => Ok(()),
+        Some((field, what)) => Err(ManifestError {
+            path: new.path.clone(),
+            line: None,
+            column: None,
+            field: Some(field.to_owned()),
+            message: format!(
+                "{what}; a running application cannot change its module graph: restart it to apply this"
+            ),
+        }
+        .into()),
+    }
+}
+
+impl WasmModule {
+    /// Reloads the module from its folder while `manager` runs: the new files are loaded
+    /// and checked first (on failure nothing is touched); then the module and its running
+    /// dependents are stopped (dependents first), the module is uninstalled, its code
+    /// replaced, and it is installed (a fresh instance, `bootstrap` included) and the
+    /// stopped modules started again. If the new code fails to install or start, the old
+    /// code is put back and started again, and the report says so.
+    ///
+    /// The name and dependencies must not change; the version may (the manager keeps
+    /// listing the version the module was registered with).
+    pub async fn reload(&self, manager: &ModuleManager) -> Result<ReloadReport, ReloadError> {
+        let name = self.name().to_owned();
+        let manager_error = |source| ReloadError::Manager {
+            module: name.clone(),
+            source,
+        };
+        let dir = self
+            .dir()
+            .ok_or_else(|| ReloadError::NoFolder(name.clone()))?
+            .to_owned();
+        let state = manager.module(&name).map_err(manager_error)?.state();
+        let old_manifest = self.manifest();
+        let host = self.shared().host.clone();
+        let loaded = Manifest::from_dir(&dir)
+            .map_err(LoadError::from)
+            .and_then(|m| check_compatible(&old_manifest, &m).map(|()| m))
+            .and_then(|m| host.load(&dir, m));
+        let new = match loaded {
+            Ok(new) => new,
+            Err(error) => {
+                tracing::warn!(module = name, %error, "reload rejected; the running code is kept");
+                return Ok(ReloadReport {
+                    module: name,
+                    outcome: ReloadOutcome::Rejected(error),
+                    stopped: Vec::new(),
+                });
+            }
+        };
+        let to = new.manifest().version.clone();
+        let new_code = new.shared().code();
+
+        let stopped = if state == ModuleState::Started {
+            match manager.stop(&name).await {
+                Ok(report) => names_done(&report),
+                Err(symphra::Error::Stop(error)) => names_done(error.report()),
+                Err(other) => return Err(manager_error(other)),
+            }
+        } else {
+            Vec::new()
+        };
+        let installed = matches!(
+            manager.module(&name).map_err(manager_error)?.state(),
+            ModuleState::Installed | ModuleState::Stopped | ModuleState::Failed
+        );
+        if installed && let Err(error) = manager.uninstall(&name).await {
+            tracing::warn!(module = name, %error, "uninstall before reload failed; continuing");
+        }
+        let old_code = self.shared().swap_code(new_code).await;
+
+        let bring_up = |manager: &ModuleManager| {
+            let name = name.clone();
+            let stopped = stopped.clone();
+            let manager = manager.clone();
+            async move {
+                if installed {
+                    manager.install(&name).await?;
+                }
+                for module in &stopped {
+                    manager.start(module).await?;
+                }
+                Ok::<(), symphra::Error>(())
+            }
+        };
+        match bring_up(manager).await {
+            Ok(()) => {
+                tracing::info!(module = name, from = %old_manifest.version, %to, "module reloaded");
+                Ok(ReloadReport {
+                    module: name,
+                    outcome: ReloadOutcome::Reloaded {
+                        from: old_manifest.version.clone(),
+                        to,
+                    },
+                    stopped,
+                })
+            }
+            Err(error) => {
+                let error = error.to_string();
+                tracing::warn!(
+                    module = name,
+                    error,
+                    "the new code failed; restoring the old code"
+                );
+                let _ = manager.stop(&name).await;
+                let _ = manager.uninstall(&name).await;
+                self.shared().swap_code(Arc::clone(&old_code)).await;
+                let restored = bring_up(manager).await.is_ok();
+                Ok(ReloadReport {
+                    module: name,
+                    outcome: ReloadOutcome::RolledBack { error, restored },
+                    stopped,
+                })
+            }
+        }
+    }
+}
+
+/// Watches the folders of component modules and reloads a module when its `module.toml`
+/// or component file changes. Reports arrive through [`next_report`](Self::next_report).
+/// Dropping the watcher stops it.
+pub struct Watcher {
+    _watcher: notify::RecommendedWatcher,
+    reports: mpsc::UnboundedReceiver<ReloadReport>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watcher").finish_non_exhaustive()
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Watcher {
+    /// Watches `modules` (those loaded from folders) of `manager`. Must be called inside a
+    /// tokio runtime.
+    pub fn new(manager: ModuleManager, modules: Vec<WasmModule>) -> Result<Self, ReloadError> {
+        use notify::Watcher as _;
+
+        let (events, mut changes) = mpsc::unbounded_channel::<PathBuf>();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event
+                    && !event.kind.is_access()
+                {
+                    for path in event.paths {
+                        let _ = events.send(path);
+                    }
+                }
+            })
+            .map_err(|e| ReloadError::Watch {
+                path: PathBuf::new(),
+                reason: e.to_string(),
+            })?;
+
+        // Watched folder (canonical) → module, and the file names that matter there.
+        let mut watched: BTreeMap<PathBuf, (WasmModule, BTreeSet<String>)> = BTreeMap::new();
+        for module in modules {
+            let Some(dir) = module.dir() else { continue };
+            let dir = dir.canonicalize().map_err(|e| ReloadError::Watch {
+                path: dir.to_owned(),
+                reason: e.to_string(),
+            })?;
+            watcher
+                .watch(&dir, notify::RecursiveMode::NonRecursive)
+                .map_err(|e| ReloadError::Watch {
+                    path: dir.clone(),
+                    reason: e.to_string(),
+                })?;
+            let files = BTreeSet::from([
+                MANIFEST_FILE.to_owned(),
+                module.manifest().component.to_string_lossy().into_owned(),
+            ]);
+            watched.insert(dir, (module, files));
+        }
+
+        let (report_tx, reports) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            while let Some(first) = changes.recv().await {
+                let mut paths = vec![first];
+                tokio::time::sleep(RELOAD_DEBOUNCE).await;
+                while let Ok(path) = changes.try_recv() {
+                    paths.push(path);
+                }
+                let mut due: BTreeSet<PathBuf> = BTreeSet::new();
+                for path in paths {
+                    let (Some(parent), Some(file)) = (path.parent(), path.file_name()) else {
+                        continue;
+                    };
+                    if let Some((_, files)) = watched.get(parent)
+                        && files.contains(&*file.to_string_lossy())
+                    {
+                        due.insert(parent.to_owned());
+                    }
+                }
+                for dir in due {
+                    let Some((module, _)) = watched.get(&dir) else {
+                        continue;
+                    };
+                    match module.reload(&manager).await {
+                        Ok(report) => {
+                            if report_tx.send(report).is_err() {
+                                return;
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, "hot reload not attempted"),
+                    }
+                }
+            }
+        });
+        Ok(Self {
+            _watcher: watcher,
+            reports,
+            task,
+        })
+    }
+
+    /// The next reload report; `None` once the watcher has stopped.
+    pub async fn next_report(&mut self) -> Option<ReloadReport> {
+        self.reports.recv().await
+    }
+}
