@@ -38,7 +38,7 @@ pub enum Error {
     Bus(#[from] crate::bus::BusError),
     /// The state store failed.
     #[error(transparent)]
-    State(#[from] crate::state::StateError),
+    State(Box<crate::state::StateError>),
     /// An operator disabled or ignored the module.
     #[error("module {module:?} is {availability:?} by an operator; enable it first")]
     Unavailable {
@@ -156,4 +156,10 @@ pub enum MetadataError {
         /// What the schema compiler said.
         reason: String,
     },
+}
+
+impl From<crate::state::StateError> for Error {
+    fn from(error: crate::state::StateError) -> Self {
+        Error::State(Box::new(error))
+    }
 }
