@@ -28,7 +28,7 @@
 
 use std::error::Error;
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -105,14 +105,14 @@ impl Options {
         Ok(options)
     }
 
-    fn dag_path(&self) -> BoxResult<&PathBuf> {
+    fn dag_path(&self) -> BoxResult<&Path> {
         self.dag
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| "this workload needs --dag DIR/_dag.json".into())
     }
 }
 
-fn read_dag(path: &PathBuf) -> BoxResult<LayeredDag> {
+fn read_dag(path: &Path) -> BoxResult<LayeredDag> {
     LayeredDag::read(path).map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
@@ -138,7 +138,7 @@ fn metadata(name: &str, deps: &[String]) -> ModuleMetadata {
 }
 
 /// One run of every orchestration phase, the way the Python side does it.
-fn orchestrate_once(runtime: &Runtime, path: &PathBuf) -> BoxResult<Value> {
+fn orchestrate_once(runtime: &Runtime, path: &Path) -> BoxResult<Value> {
     let t = Instant::now();
     let dag = read_dag(path)?;
     let discover = t.elapsed();
