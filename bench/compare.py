@@ -171,7 +171,7 @@ def events(args) -> dict:
 
 
 def scheduling(args, work: Path) -> dict:
-    n, limits, runs = (100, "0,4", 1) if args.smoke else (1000, "0,1,2,4,8,16,32,64,128", 3)
+    n, limits, runs = (100, "0,4", 1) if args.smoke else (1000, "0,1,2,4,8,16,32,64,128", 5)
     dag = generate(n, work / f"sched_{n}", "--dag-only")
     log(f"scheduling: N={n}, k in {limits}, {runs} run(s) each (real time)")
     return timed_process([args.symphra_bin, "schedule", "--dag", str(dag), "--k", limits,
@@ -282,18 +282,19 @@ def tables(results: dict) -> str:
         f"10 ms; critical path {sc['critical_path']:.2f} s, work {sc['work']:.1f} s; median of "
         f"{sc['runs']})",
         "",
-        f"One 10 ms `tokio::time::sleep` really took {sc['one_wait'] * 1e3:.2f} ms here (a chain "
-        f"of {sc['layers']} sleeps, alone, in the same process): the timer floor below is the "
-        "floor's number of 10 ms rounds at that length.",
+        "Timer floor: the floor's number of 10 ms rounds, each as long as one 10 ms "
+        "`tokio::time::sleep` really took just before (a chain of "
+        f"{sc['layers']} sleeps alone in the same process; column 'one sleep').",
         "",
-        "| k | wall | floor = max(critical path, work / k) | wall / floor | timer floor "
-        "| wall / timer floor |",
-        "|---|---|---|---|---|---|",
+        "| k | wall | floor = max(critical path, work / k) | wall / floor | one sleep "
+        "| timer floor | wall / timer floor |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in sc["limits"]:
         k = "no limit" if r["k"] == 0 else str(r["k"])
         lines.append(f"| {k} | {fmt_time(r['wall'])} | {fmt_time(r['floor'])} | "
-                     f"{r['ratio']:.3f} | {fmt_time(r['timer_floor'])} | "
+                     f"{r['ratio']:.3f} | {r['one_wait'] * 1e3:.2f} ms | "
+                     f"{fmt_time(r['timer_floor'])} | "
                      f"{r['ratio_to_timer_floor']:.3f} |")
     lines += [
         "",
