@@ -3,6 +3,7 @@
 which makes the venv and builds Symphra's side first.
 
     compare.py --symphra-bin PATH --work DIR [--smoke] [--runs R] [--out DIR] [--report FILE]
+    compare.py --from-json docs/benchmarks.json     (redraw plots and tables, measure nothing)
 
 Full run: layered DAGs of N = 100, 1,000, 10,000 on both sides and 100,000 for Symphra alone,
 R runs each (default 5) alternating Python and Symphra, every run its own process under
@@ -357,7 +358,7 @@ def plots(results: dict, folder: Path) -> None:
 
     sc = results["scheduling"]
     limited = [r for r in sc["limits"] if r["k"] > 0]
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(12, 5))
     if limited:
         ax.plot([r["k"] for r in limited], [r["ratio"] for r in limited], "o-",
                 label="wall / max(critical path, work / k)")
@@ -368,6 +369,8 @@ def plots(results: dict, folder: Path) -> None:
         if r["k"] == 0:
             ax.axhline(r["ratio"], color="tab:green", linestyle="--",
                        label=f"no limit: wall / critical path = {r['ratio']:.3f}")
+            ax.axhline(r["ratio_to_timer_floor"], color="tab:olive", linestyle="-.",
+                       label=f"no limit: wall / timer floor = {r['ratio_to_timer_floor']:.3f}")
     ax.axhline(GOAL_SCHEDULE_RATIO, color="tab:red", linestyle=":",
                label=f"goal {GOAL_SCHEDULE_RATIO}")
     ax.axhline(1.0, color="grey", linewidth=0.8)
@@ -376,7 +379,7 @@ def plots(results: dict, folder: Path) -> None:
     ax.set_title(f"Scheduling: {sc['n']:,} modules whose start waits 10 ms, "
                  f"{sc['layers']} layers")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     fig.tight_layout()
     fig.savefig(folder / "scheduling.png", dpi=90)
     plt.close(fig)
@@ -399,13 +402,24 @@ def write_report(path: Path, generated: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="Symphra against the Python original")
-    ap.add_argument("--symphra-bin", required=True)
-    ap.add_argument("--work", required=True, type=Path)
+    ap.add_argument("--symphra-bin")
+    ap.add_argument("--work", type=Path)
+    ap.add_argument("--from-json", type=Path, default=None,
+                    help="measure nothing: redraw the plots and tables of a results file")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--out", type=Path, default=None, help="where the JSON and plots go")
     ap.add_argument("--report", type=Path, default=None, help="the Markdown report to update")
     args = ap.parse_args()
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+        out = args.out or args.from_json.parent
+        plots(results, out / "benchmarks")
+        write_report(args.report or out / "benchmarks.md", tables(results))
+        log(f"redrew {out / 'benchmarks'}/*.png and the tables from {args.from_json}")
+        return 0
+    if not args.symphra_bin or not args.work:
+        ap.error("--symphra-bin and --work are needed to measure")
     args.runs = args.runs or (1 if args.smoke else 5)
     work = args.work / ("smoke" if args.smoke else "full")
     work.mkdir(parents=True, exist_ok=True)
