@@ -217,3 +217,39 @@ async fn handles_expose_name_version_metadata_and_the_module() {
     let db: Arc<Database> = handle.downcast().unwrap();
     assert_eq!(db.query(), 1);
 }
+
+/// Publishes what it read from its typed dependency.
+struct Greeter;
+
+impl Module for Greeter {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("greeter")
+            .depends_on("database ^1.4")
+            .depends_on("cache")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let queries = ctx.get::<Database>()?.query();
+        ctx.publish("greeter.ready", queries).await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_harness_gives_a_module_its_typed_dependency_and_stands_in_for_the_rest() {
+    use symphra::testing::Harness;
+    let harness = Harness::builder(Greeter)
+        .dependency(Database::default())
+        .build()
+        .unwrap();
+    harness.start().await.unwrap();
+    let ready = harness
+        .events()
+        .wait_for(|e| e.topic() == "greeter.ready", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(ready.payload::<u32>(), Some(&1));
+    // "cache" was not given: a stand-in was registered and started under that name.
+    assert_eq!(harness.calls().modules_calling(Hook::Start), ["cache"]);
+    assert_eq!(harness.manager().get::<Database>().unwrap().query(), 2);
+}

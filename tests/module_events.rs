@@ -3,11 +3,12 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use symphra::bus::Event;
 use symphra::manager::ModuleEvent;
 use symphra::prelude::*;
-use symphra::testing::{CallLog, Fault, Probe};
+use symphra::testing::{CallLog, EventRecorder, Fault, Probe};
 
 type Seen = Arc<Mutex<Vec<(String, ModuleEvent)>>>;
 
@@ -205,8 +206,19 @@ async fn a_subscription_made_after_events_went_unheard_is_heard() {
     // Nobody listens yet: the manager remembers that...
     manager.start("early").await.unwrap();
     // ...until the subscriptions change.
-    let seen = record(&manager, "module.started");
+    let recorder = EventRecorder::new(manager.bus(), "module.started").unwrap();
     manager.start("late").await.unwrap();
-    assert_eq!(topics(&seen, "late"), ["module.started"]);
-    assert!(topics(&seen, "early").is_empty());
+    let events = recorder
+        .wait_for_count(1, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        events[0].payload::<ModuleEvent>().map(|e| &*e.module),
+        Some("late")
+    );
+    assert_eq!(
+        recorder.events().len(),
+        1,
+        "early's start went unheard, as it happened before"
+    );
 }
