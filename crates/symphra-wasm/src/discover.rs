@@ -48,6 +48,22 @@ impl LoadOptions {
         self
     }
 
+    /// Leaves out every module an operator set to be ignored in `store`
+    /// ([`Availability::Ignored`](symphra::state::Availability::Ignored)), so that a module
+    /// ignored once stays out of later discoveries.
+    pub fn ignore_recorded(
+        mut self,
+        store: &dyn symphra::state::StateStore,
+    ) -> Result<Self, symphra::state::StateError> {
+        let ignored = store
+            .all()?
+            .into_iter()
+            .filter(|(_, record)| record.availability == symphra::state::Availability::Ignored)
+            .map(|(name, _)| name);
+        self.exclude.extend(ignored);
+        Ok(self)
+    }
+
     /// Loads with `host`.
     pub fn host(mut self, host: WasmHost) -> Self {
         self.host = Some(host);
