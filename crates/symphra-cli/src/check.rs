@@ -1,0 +1,142 @@
+//! `symphra check`: everything that can be known without starting a module.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde::Serialize;
+use symphra::ModuleMetadata;
+use symphra::resolver::{Problem, resolve};
+use symphra_wasm::{WasmHost, discover};
+
+use crate::{CheckFormat, CliError};
+
+/// A module that was found, as listed in the JSON output.
+#[derive(Debug, Serialize)]
+struct ModuleOut {
+    name: String,
+    version: String,
+    dir: String,
+}
+
+/// One problem: the module it concerns (when known) and what is wrong.
+#[derive(Debug, Serialize)]
+struct ProblemOut {
+    module: Option<String>,
+    message: String,
+}
+
+/// The JSON output of `check`.
+#[derive(Debug, Serialize)]
+struct Output {
+    ok: bool,
+    modules: Vec<ModuleOut>,
+    problems: Vec<ProblemOut>,
+}
+
+/// Runs `check` on `dir`; exit code 0 when clean, 1 when there are problems.
+pub fn run(dir: &Path, format: CheckFormat) -> Result<ExitCode, CliError> {
+    let found = discover(dir)?;
+    let mut problems = Vec::new();
+    for rejected in &found.rejected {
+        let folder = rejected
+            .dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned());
+        problems.push(ProblemOut {
+            module: rejected.name.clone().or(folder),
+            message: rejected.error.to_string(),
+        });
+    }
+    // Compile every module: checks its exports and imports against the WIT world.
+    let host = WasmHost::shared()?;
+    for module in &found.modules {
+        if let Err(error) = host.load(&module.dir, module.manifest.clone()) {
+            problems.push(ProblemOut {
+                module: Some(module.manifest.name.clone()),
+                message: error.to_string(),
+            });
+        }
+    }
+    // Resolve dependencies among the modules whose manifest is valid: every problem at once.
+    let metas: Vec<ModuleMetadata> = found
+        .modules
+        .iter()
+        .map(|module| module.manifest.metadata())
+        .collect();
+    if let Err(error) = resolve(&metas) {
+        for problem in error.problems() {
+            problems.push(ProblemOut {
+                module: problem_module(problem),
+                message: problem.to_string(),
+            });
+        }
+    }
+    // The default configuration against the schema (what the manager checks at install).
+    for meta in &metas {
+        if let (Some(schema), Some(config)) = (meta.schema(), meta.default_config_value())
+            && let Err(violations) = schema.check(config)
+        {
+            for violation in violations {
+                problems.push(ProblemOut {
+                    module: Some(meta.name().to_owned()),
+                    message: format!(
+                        "default configuration does not match the schema: {violation}"
+                    ),
+                });
+            }
+        }
+    }
+
+    let ok = problems.is_empty();
+    match format {
+        CheckFormat::Json => {
+            let output = Output {
+                ok,
+                modules: found
+                    .modules
+                    .iter()
+                    .map(|module| ModuleOut {
+                        name: module.manifest.name.clone(),
+                        version: module.manifest.version.to_string(),
+                        dir: module.dir.display().to_string(),
+                    })
+                    .collect(),
+                problems,
+            };
+            let text = serde_json::to_string_pretty(&output)
+                .unwrap_or_else(|error| format!("{{\"ok\": false, \"error\": \"{error}\"}}"));
+            println!("{text}");
+        }
+        CheckFormat::Text => {
+            for problem in &problems {
+                match &problem.module {
+                    Some(module) => println!("problem: {module}: {}", problem.message),
+                    None => println!("problem: {}", problem.message),
+                }
+            }
+            let count = found.modules.len() + found.rejected.len();
+            if ok {
+                println!("ok: {count} module(s) checked, no problems");
+            } else {
+                println!("{count} module(s) checked, {} problem(s)", problems.len());
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The module a resolver problem is about.
+fn problem_module(problem: &Problem) -> Option<String> {
+    match problem {
+        Problem::Duplicate { name, .. } => Some(name.clone()),
+        Problem::Missing { module, .. } | Problem::VersionMismatch { module, .. } => {
+            Some(module.clone())
+        }
+        Problem::Cycle { path } => path.first().cloned(),
+        _ => None,
+    }
+}

@@ -1,0 +1,42 @@
+//! The CLI's own errors: usage and I/O problems (exit code 2).
+
+use std::path::PathBuf;
+
+/// A problem that stops a command before it can report on the modules.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The modules directory could not be read, or the host could not be created.
+    #[error(transparent)]
+    Load(#[from] symphra_wasm::LoadError),
+    /// The WebAssembly host could not be created.
+    #[error(transparent)]
+    Host(#[from] symphra_wasm::HostError),
+    /// The state store could not be opened or read.
+    #[error("state store: {0}")]
+    State(#[from] symphra::state::StateError),
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid TOML, or not one table per module.
+    #[error("{path}: {message}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The manager refused to build or run.
+    #[error(transparent)]
+    Manager(#[from] symphra::Error),
+    /// The async runtime could not be created.
+    #[error("cannot create the runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The event bus refused a subscription.
+    #[error("event bus: {0}")]
+    Bus(String),
+}

@@ -1,0 +1,77 @@
+//! `symphra list`: the modules of a directory, as their manifests describe them.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use symphra::state::{RedbStore, StateStore};
+use symphra_wasm::discover;
+
+use crate::CliError;
+
+/// Runs `list` on `dir`, with the records of the state store at `state` when given.
+pub fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
+    let found = discover(dir)?;
+    let records = match state {
+        Some(path) => Some(RedbStore::open(path)?.all()?),
+        None => None,
+    };
+    for module in &found.modules {
+        let manifest = &module.manifest;
+        println!("{} {}", manifest.name, manifest.version);
+        if let Some(description) = &manifest.description {
+            println!("  description:  {description}");
+        }
+        let mut dependencies: Vec<String> = manifest
+            .dependencies
+            .iter()
+            .map(|(name, req)| format!("{name} {req}"))
+            .collect();
+        dependencies.extend(
+            manifest
+                .optional_dependencies
+                .iter()
+                .map(|(name, req)| format!("{name} {req} (optional)")),
+        );
+        println!("  dependencies: {}", list_or_none(&dependencies));
+        let publish: Vec<String> = manifest
+            .capabilities
+            .publish
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let subscribe: Vec<String> = manifest
+            .capabilities
+            .subscribe
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        println!("  publish:      {}", list_or_none(&publish));
+        println!("  subscribe:    {}", list_or_none(&subscribe));
+        if let Some(records) = &records {
+            match records.get(&manifest.name) {
+                Some(record) => println!(
+                    "  state:        {:?}{}",
+                    record.availability,
+                    if record.held_stopped {
+                        ", held stopped"
+                    } else {
+                        ""
+                    }
+                ),
+                None => println!("  state:        not recorded"),
+            }
+        }
+    }
+    for rejected in &found.rejected {
+        println!("rejected {}: {}", rejected.dir.display(), rejected.error);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        items.join(", ")
+    }
+}

@@ -1,0 +1,120 @@
+//! `symphra`: check, list, graph and run a directory of component modules.
+//!
+//! Exit codes: 0 success; 1 the modules have problems (or one failed); 2 a usage or I/O
+//! error (printed as `error: ...`).
+#![warn(missing_docs)]
+
+mod check;
+mod error;
+mod graph;
+mod list;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use error::CliError;
+
+/// Command-line interface of the Symphra module runtime.
+#[derive(Debug, Parser)]
+#[command(
+    name = "symphra",
+    version,
+    about = "Check, list, graph and run a directory of Symphra modules"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Lines of text.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+/// Output format of `graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Loads, compiles and resolves the modules of DIR and checks their configuration,
+    /// without starting anything. Exits 0 when clean, 1 when there are problems.
+    #[command(
+        after_help = "Example:\n  symphra check ./modules\n  symphra check ./modules --format json"
+    )]
+    Check {
+        /// The modules directory (one folder per module).
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
+    },
+    /// Lists the modules of DIR: version, dependencies and capabilities.
+    #[command(after_help = "Example:\n  symphra list ./modules --state ./symphra.redb")]
+    List {
+        /// The modules directory.
+        dir: PathBuf,
+        /// A state store (redb file) to read recorded availability from.
+        #[arg(long, value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
+    /// Prints the dependency graph of DIR (an edge points from a module to what it needs).
+    #[command(
+        after_help = "Example:\n  symphra graph ./modules --format dot | dot -Tsvg > modules.svg"
+    )]
+    Graph {
+        /// The modules directory.
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Starts every module of DIR, runs until SIGINT or SIGTERM, then stops them all.
+    /// Exits 1 when a module failed.
+    #[command(
+        after_help = "Example:\n  symphra run ./modules --max-concurrency 4 --shutdown-timeout 10s --config app.toml\n\nThe config file holds one table per module:\n  [greeter]\n  greeting = \"hi\""
+    )]
+    Run(run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Check { dir, format } => check::run(&dir, format),
+        Command::List { dir, state } => list::run(&dir, state.as_deref()),
+        Command::Graph { dir, format } => graph::run(&dir, format),
+        Command::Run(args) => run::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` sets the filter (default `warn`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

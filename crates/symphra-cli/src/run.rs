@@ -1,0 +1,219 @@
+//! `symphra run`: start everything, run until a shutdown signal, stop everything.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use symphra::bus::Event;
+use symphra::manager::{ModuleEvent, Report, STATE_CHANGED};
+use symphra::state::RedbStore;
+use symphra::{Error, ModuleManager};
+use symphra_wasm::{DirectoryExt, LoadOptions};
+
+use crate::CliError;
+
+/// The arguments of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The modules directory.
+    pub dir: PathBuf,
+    /// At most this many hooks at once while starting (default: the manager's).
+    #[arg(long, value_name = "N")]
+    pub max_concurrency: Option<usize>,
+    /// How long stopping everything may take (`500ms`, `30s`, `2m`).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// A state store (redb file): availability, operator stops and configurations survive
+    /// restarts.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// A TOML file with one table per module name, its configuration.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Parses `250ms`, `30s`, `2m` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (try 500ms, 30s, 2m)"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" | "min" => value * 60.0,
+        other => return Err(format!("unknown unit {other:?} (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|error| format!("{text:?}: {error}"))
+}
+
+/// Runs `run`: exit code 0 when every module started and stopped cleanly, 1 otherwise.
+pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    runtime.block_on(run_async(args))
+}
+
+/// Reads the `--config` file: one table per module.
+fn read_config(path: &Path) -> Result<Vec<(String, serde_json::Value)>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|error| CliError::Config {
+        path: path.to_owned(),
+        message: error.to_string(),
+    })?;
+    table
+        .into_iter()
+        .map(|(name, value)| {
+            if !value.is_table() {
+                return Err(CliError::Config {
+                    path: path.to_owned(),
+                    message: format!(
+                        "`{name}` must be a table (the configuration of module {name})"
+                    ),
+                });
+            }
+            serde_json::to_value(value)
+                .map(|json| (name, json))
+                .map_err(|error| CliError::Config {
+                    path: path.to_owned(),
+                    message: error.to_string(),
+                })
+        })
+        .collect()
+}
+
+async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
+    // Listen for signals before anything starts, so that an early one is not lost.
+    let mut shutdown = Shutdown::listen();
+    let store = args.state.as_deref().map(RedbStore::open).transpose()?;
+    let mut options = LoadOptions::default();
+    if let Some(store) = &store {
+        options = options.ignore_recorded(store)?;
+    }
+    let (mut builder, loaded) =
+        ModuleManager::builder().load_from_directory_with(&args.dir, &options)?;
+    print!("{loaded}");
+    let mut failed = !loaded.rejected.is_empty();
+    if let Some(limit) = args.max_concurrency {
+        builder = builder.max_concurrency(limit);
+    }
+    builder = builder.shutdown_timeout(args.shutdown_timeout);
+    if let Some(store) = store {
+        builder = builder.state_store(store);
+    }
+    if let Some(path) = &args.config {
+        for (name, config) in read_config(path)? {
+            builder = builder.config(name, config);
+        }
+    }
+    let manager = match builder.build() {
+        Ok(manager) => manager,
+        Err(error) => {
+            println!("{error}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let _progress = manager
+        .bus()
+        .subscribe(STATE_CHANGED, |event: &Event| {
+            if let Some(change) = event.payload::<ModuleEvent>() {
+                println!("{}: {} -> {}", change.module, change.from, change.to);
+            }
+        })
+        .map_err(|error| CliError::Bus(error.to_string()))?;
+
+    let started = match args.max_concurrency {
+        Some(limit) => manager.start_all_concurrent(limit).await,
+        None => manager.start_all().await,
+    };
+    let report = report_of(started, true)?;
+    failed |= !report.is_success();
+    println!("{report}");
+    println!("running; send SIGINT or SIGTERM to stop");
+
+    let signal = shutdown.wait().await;
+    println!("received {signal}, stopping");
+    let report = report_of(manager.stop_all().await, false)?;
+    failed |= !report.is_success();
+    println!("{report}");
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The report of a start or stop, whether it succeeded or not.
+fn report_of(result: Result<Report, Error>, start: bool) -> Result<Report, CliError> {
+    match result {
+        Ok(report) => Ok(report),
+        Err(Error::Start(error)) if start => Ok(error.into_report()),
+        Err(Error::Stop(error)) if !start => Ok(error.into_report()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// SIGINT and SIGTERM, listened for from creation on.
+struct Shutdown {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Shutdown {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(interrupt), Ok(terminate)) => Some((interrupt, terminate)),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(%error, "cannot listen for signals early");
+                    None
+                }
+            };
+            Self { streams }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn wait(&mut self) -> symphra::signal::Signal {
+        use symphra::signal::Signal;
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.streams {
+            return tokio::select! {
+                _ = interrupt.recv() => Signal::Interrupt,
+                _ = terminate.recv() => Signal::Terminate,
+            };
+        }
+        symphra::signal::shutdown_signal().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert!(parse_duration("forever").is_err());
+        assert!(parse_duration("3h").is_err());
+    }
+}
