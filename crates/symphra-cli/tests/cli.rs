@@ -1,0 +1,233 @@
+//! Runs the real `symphra` binary on module directories built in temporary folders.
+
+#[path = "../../symphra-wasm/tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{Guest, write_module};
+
+fn manifest(name: &str, deps: &[&str]) -> String {
+    let mut text = format!("name = \"{name}\"\nversion = \"1.0.0\"\n\n[dependencies]\n");
+    for dep in deps {
+        text.push_str(&format!("{dep} = \"*\"\n"));
+    }
+    text
+}
+
+/// A modules directory: each (name, dependencies) gets a folder with a do-nothing guest.
+fn modules(list: &[(&str, &[&str])]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let wasm = Guest::new().component();
+    for (name, deps) in list {
+        write_module(root.path(), name, &manifest(name, deps), &wasm);
+    }
+    root
+}
+
+fn symphra(args: &[&str], cache: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_symphra"));
+    command.args(args).env("XDG_CACHE_HOME", cache);
+    command
+}
+
+fn output(args: &[&str], cache: &Path) -> Output {
+    symphra(args, cache).output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn check_passes_on_a_good_directory() {
+    let dir = modules(&[("db", &[]), ("api", &["db"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = output(&["check", dir.path().to_str().unwrap()], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("no problems"), "{}", text(&out));
+
+    let out = output(
+        &["check", dir.path().to_str().unwrap(), "--format", "json"],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["modules"].as_array().unwrap().len(), 2);
+    assert!(json["problems"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn check_reports_every_problem() {
+    let dir = modules(&[
+        ("api", &["missing"]),
+        ("left", &["right"]),
+        ("right", &["left"]),
+    ]);
+    let broken = "name = \"broken\"\nversion = \"not a version\"\n";
+    write_module(dir.path(), "broken", broken, &Guest::new().component());
+    let cache = tempfile::tempdir().unwrap();
+
+    let out = output(&["check", dir.path().to_str().unwrap()], cache.path());
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("problem: api:") && stdout.contains("\"missing\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("left") && stdout.contains("right"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("problem: broken:"), "{stdout}");
+
+    let out = output(
+        &["check", dir.path().to_str().unwrap(), "--format", "json"],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], false);
+    let modules: Vec<&str> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["module"].as_str())
+        .collect();
+    for expected in ["api", "broken"] {
+        assert!(modules.contains(&expected), "{json}");
+    }
+    assert!(
+        modules.contains(&"left") || modules.contains(&"right"),
+        "cycle not reported: {json}"
+    );
+}
+
+#[test]
+fn check_on_a_missing_directory_is_a_usage_error() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = output(&["check", "/nonexistent/symphra-modules"], cache.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
+}
+
+#[test]
+fn graph_dot_has_every_module_and_edge() {
+    let dir = modules(&[("db", &[]), ("cache", &["db"]), ("api", &["db", "cache"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = output(
+        &["graph", dir.path().to_str().unwrap(), "--format", "dot"],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let dot = text(&out);
+    for line in [
+        "\"db\";",
+        "\"cache\";",
+        "\"api\";",
+        "\"cache\" -> \"db\";",
+        "\"api\" -> \"db\";",
+        "\"api\" -> \"cache\";",
+    ] {
+        assert!(dot.contains(line), "{line} missing from\n{dot}");
+    }
+
+    let out = output(
+        &["graph", dir.path().to_str().unwrap(), "--format", "mermaid"],
+        cache.path(),
+    );
+    assert!(text(&out).contains("api --> cache"), "{}", text(&out));
+}
+
+#[test]
+fn list_shows_versions_and_dependencies() {
+    let dir = modules(&[("db", &[]), ("api", &["db"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = output(&["list", dir.path().to_str().unwrap()], cache.path());
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out);
+    assert!(stdout.contains("api 1.0.0"), "{stdout}");
+    assert!(stdout.contains("dependencies: db *"), "{stdout}");
+}
+
+#[test]
+fn run_starts_then_stops_on_sigint_dependents_first() {
+    let dir = modules(&[("db", &[]), ("api", &["db"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = symphra(&["run", dir.path().to_str().unwrap()], cache.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut lines = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let ready = line.starts_with("running;");
+                lines.push(line);
+                if ready {
+                    break;
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no start report within 120s:\n{}", lines.join("\n"));
+            }
+        }
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("api: ") && l.ends_with("started")),
+        "{lines:#?}"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Everything else, until the binary closes its stdout.
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                panic!("did not stop within 120s:\n{}", lines.join("\n"));
+            }
+        }
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{}", lines.join("\n"));
+    let stopping = lines
+        .iter()
+        .position(|l| l.starts_with("received SIGINT"))
+        .unwrap_or_else(|| panic!("{}", lines.join("\n")));
+    let report = &lines[stopping..];
+    let api = report
+        .iter()
+        .position(|l| l.trim_start().starts_with("api "));
+    let db = report
+        .iter()
+        .position(|l| l.trim_start().starts_with("db "));
+    match (api, db) {
+        (Some(api), Some(db)) => assert!(api < db, "{}", report.join("\n")),
+        _ => panic!("stop report incomplete:\n{}", report.join("\n")),
+    }
+}
