@@ -95,6 +95,10 @@ fn read_config(path: &Path) -> Result<Vec<(String, serde_json::Value)>, CliError
 async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     // Listen for signals before anything starts, so that an early one is not lost.
     let mut shutdown = Shutdown::listen();
+    let configs = match &args.config {
+        Some(path) => read_config(path)?,
+        None => Vec::new(),
+    };
     let store = args.state.as_deref().map(RedbStore::open).transpose()?;
     let mut options = LoadOptions::default();
     if let Some(store) = &store {
@@ -111,10 +115,8 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     if let Some(store) = store {
         builder = builder.state_store(store);
     }
-    if let Some(path) = &args.config {
-        for (name, config) in read_config(path)? {
-            builder = builder.config(name, config);
-        }
+    for (name, config) in configs {
+        builder = builder.config(name, config);
     }
     let manager = match builder.build() {
         Ok(manager) => manager,
@@ -154,7 +156,7 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
 }
 
 /// The report of a start or stop, whether it succeeded or not.
-fn report_of(result: Result<Report, Error>, start: bool) -> Result<Report, CliError> {
+pub(crate) fn report_of(result: Result<Report, Error>, start: bool) -> Result<Report, CliError> {
     match result {
         Ok(report) => Ok(report),
         Err(Error::Start(error)) if start => Ok(error.into_report()),
