@@ -4,6 +4,7 @@
 //! error (printed as `error: ...`).
 #![warn(missing_docs)]
 
+mod analyze;
 mod check;
 mod error;
 mod graph;
@@ -22,7 +23,7 @@ pub use error::CliError;
 #[command(
     name = "symphra",
     version,
-    about = "Check, list, graph and run a directory of Symphra modules"
+    about = "Check, list, graph, run and analyze a directory of Symphra modules"
 )]
 pub struct Cli {
     /// What to do.
@@ -89,6 +90,16 @@ pub enum Command {
         after_help = "Example:\n  symphra run ./modules --max-concurrency 4 --shutdown-timeout 10s --config app.toml\n\nThe config file holds one table per module:\n  [greeter]\n  greeting = \"hi\""
     )]
     Run(run::RunArgs),
+    /// Starts every module of DIR once, stops them, and shows where the start time went:
+    /// the modules by time in their hooks (blame), and the critical chain of dependencies.
+    #[command(after_help = "Example:\n  symphra analyze ./modules --max-concurrency 4")]
+    Analyze {
+        /// The modules directory.
+        dir: PathBuf,
+        /// At most this many hooks at once while starting.
+        #[arg(long, value_name = "N")]
+        max_concurrency: Option<usize>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -99,6 +110,10 @@ fn main() -> ExitCode {
         Command::List { dir, state } => list::run(&dir, state.as_deref()),
         Command::Graph { dir, format } => graph::run(&dir, format),
         Command::Run(args) => run::run(&args),
+        Command::Analyze {
+            dir,
+            max_concurrency,
+        } => analyze::run(&dir, max_concurrency),
     };
     match result {
         Ok(code) => code,

@@ -155,11 +155,10 @@ fn list_shows_versions_and_dependencies() {
     assert!(stdout.contains("dependencies: db *"), "{stdout}");
 }
 
-#[test]
-fn run_starts_then_stops_on_sigint_dependents_first() {
-    let dir = modules(&[("db", &[]), ("api", &["db"])]);
-    let cache = tempfile::tempdir().unwrap();
-    let mut child = symphra(&["run", dir.path().to_str().unwrap()], cache.path())
+/// Runs `symphra run DIR`, waits for the line saying it runs, sends SIGINT, and returns
+/// the exit code and every line of stdout. Each wait is bounded.
+fn run_until_sigint(dir: &Path, cache: &Path) -> (Option<i32>, Vec<String>) {
+    let mut child = symphra(&["run", dir.to_str().unwrap()], cache)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -186,16 +185,10 @@ fn run_starts_then_stops_on_sigint_dependents_first() {
             }
             Err(_) => {
                 let _ = child.kill();
-                panic!("no start report within 120s:\n{}", lines.join("\n"));
+                panic!("not running within 120s:\n{}", lines.join("\n"));
             }
         }
     }
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("api: ") && l.ends_with("started")),
-        "{lines:#?}"
-    );
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -213,13 +206,33 @@ fn run_starts_then_stops_on_sigint_dependents_first() {
             }
         }
     }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "{}", lines.join("\n"));
+    (child.wait().unwrap().code(), lines)
+}
+
+#[test]
+fn run_starts_then_stops_on_sigint_dependents_first() {
+    let dir = modules(&[("db", &[]), ("api", &["db"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let (code, lines) = run_until_sigint(dir.path(), cache.path());
+    assert_eq!(code, Some(0), "{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l == "api: starting -> started"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("start: 2 ok")),
+        "{lines:#?}"
+    );
     let stopping = lines
         .iter()
         .position(|l| l.starts_with("received SIGINT"))
         .unwrap_or_else(|| panic!("{}", lines.join("\n")));
     let report = &lines[stopping..];
+    let summary = report
+        .iter()
+        .position(|l| l.starts_with("stop: 2 ok"))
+        .unwrap_or_else(|| panic!("{}", report.join("\n")));
+    let report = &report[summary..];
     let api = report
         .iter()
         .position(|l| l.trim_start().starts_with("api "));
@@ -230,4 +243,66 @@ fn run_starts_then_stops_on_sigint_dependents_first() {
         (Some(api), Some(db)) => assert!(api < db, "{}", report.join("\n")),
         _ => panic!("stop report incomplete:\n{}", report.join("\n")),
     }
+}
+
+#[test]
+fn run_exits_1_when_a_module_fails() {
+    let dir = modules(&[("db", &[])]);
+    let mut guest = Guest::new();
+    let fail = guest.fail("boom");
+    let guest = guest.hook("start", fail);
+    write_module(
+        dir.path(),
+        "flaky",
+        &manifest("flaky", &[]),
+        &guest.component(),
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let (code, lines) = run_until_sigint(dir.path(), cache.path());
+    assert_eq!(code, Some(1), "{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l.starts_with("start: 1 ok, 1 failed")),
+        "{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn analyze_prints_blame_and_critical_chain() {
+    let dir = modules(&[("db", &[]), ("cache", &["db"]), ("api", &["cache"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = output(&["analyze", dir.path().to_str().unwrap()], cache.path());
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("blame"), "{stdout}");
+    let chain: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("critical chain"))
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(chain, ["api", "cache", "db"], "{stdout}");
+}
+
+#[test]
+fn list_reads_the_state_store() {
+    let dir = modules(&[("db", &[])]);
+    let cache = tempfile::tempdir().unwrap();
+    let state = cache.path().join("state.redb");
+    drop(symphra::state::RedbStore::open(&state).unwrap());
+    let out = output(
+        &[
+            "list",
+            dir.path().to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out).contains("state:        not recorded"),
+        "{}",
+        text(&out)
+    );
 }
