@@ -34,12 +34,12 @@ pub fn run(dir: &Path, max_concurrency: Option<usize>) -> Result<ExitCode, CliEr
         let (builder, loaded) =
             ModuleManager::builder().load_from_directory_with(dir, &LoadOptions::default())?;
         for rejected in &loaded.rejected {
-            println!("rejected {}: {}", rejected.dir.display(), rejected.error);
+            out!("rejected {}: {}", rejected.dir.display(), rejected.error);
         }
         let manager = match builder.build() {
             Ok(manager) => manager,
             Err(error) => {
-                println!("{error}");
+                out!("{error}");
                 return Ok(ExitCode::from(1));
             }
         };
@@ -64,11 +64,11 @@ pub fn run(dir: &Path, max_concurrency: Option<usize>) -> Result<ExitCode, CliEr
             })
             .collect();
         let timings = timings(&start);
-        print!("{}", blame(&timings));
-        print!("{}", critical_chain(&timings, &dependencies));
+        out_raw!("{}", blame(&timings));
+        out_raw!("{}", critical_chain(&timings, &dependencies));
         let ok = loaded.rejected.is_empty() && start.is_success() && stop.is_success();
         if !ok {
-            println!("{start}\n{stop}");
+            out!("{start}\n{stop}");
         }
         Ok(if ok {
             ExitCode::SUCCESS

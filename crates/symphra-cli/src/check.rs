@@ -105,20 +105,20 @@ pub fn run(dir: &Path, format: CheckFormat) -> Result<ExitCode, CliError> {
             };
             let text = serde_json::to_string_pretty(&output)
                 .unwrap_or_else(|error| format!("{{\"ok\": false, \"error\": \"{error}\"}}"));
-            println!("{text}");
+            out!("{text}");
         }
         CheckFormat::Text => {
             for problem in &problems {
                 match &problem.module {
-                    Some(module) => println!("problem: {module}: {}", problem.message),
-                    None => println!("problem: {}", problem.message),
+                    Some(module) => out!("problem: {module}: {}", problem.message),
+                    None => out!("problem: {}", problem.message),
                 }
             }
             let count = found.modules.len() + found.rejected.len();
             if ok {
-                println!("ok: {count} module(s) checked, no problems");
+                out!("ok: {count} module(s) checked, no problems");
             } else {
-                println!("{count} module(s) checked, {} problem(s)", problems.len());
+                out!("{count} module(s) checked, {} problem(s)", problems.len());
             }
         }
     }

@@ -45,7 +45,7 @@ pub fn run(dir: &Path, format: GraphFormat) -> Result<ExitCode, CliError> {
         GraphFormat::Dot => dot(&nodes, &edges),
         GraphFormat::Mermaid => mermaid(&nodes, &edges),
     };
-    print!("{text}");
+    out_raw!("{text}");
     for rejected in &found.rejected {
         eprintln!("rejected {}: {}", rejected.dir.display(), rejected.error);
     }

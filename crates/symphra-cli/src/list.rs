@@ -17,9 +17,9 @@ pub fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
     };
     for module in &found.modules {
         let manifest = &module.manifest;
-        println!("{} {}", manifest.name, manifest.version);
+        out!("{} {}", manifest.name, manifest.version);
         if let Some(description) = &manifest.description {
-            println!("  description:  {description}");
+            out!("  description:  {description}");
         }
         let mut dependencies: Vec<String> = manifest
             .dependencies
@@ -32,7 +32,7 @@ pub fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
                 .iter()
                 .map(|(name, req)| format!("{name} {req} (optional)")),
         );
-        println!("  dependencies: {}", list_or_none(&dependencies));
+        out!("  dependencies: {}", list_or_none(&dependencies));
         let publish: Vec<String> = manifest
             .capabilities
             .publish
@@ -45,11 +45,11 @@ pub fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
             .iter()
             .map(ToString::to_string)
             .collect();
-        println!("  publish:      {}", list_or_none(&publish));
-        println!("  subscribe:    {}", list_or_none(&subscribe));
+        out!("  publish:      {}", list_or_none(&publish));
+        out!("  subscribe:    {}", list_or_none(&subscribe));
         if let Some(records) = &records {
             match records.get(&manifest.name) {
-                Some(record) => println!(
+                Some(record) => out!(
                     "  state:        {:?}{}",
                     record.availability,
                     if record.held_stopped {
@@ -58,12 +58,12 @@ pub fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
                         ""
                     }
                 ),
-                None => println!("  state:        not recorded"),
+                None => out!("  state:        not recorded"),
             }
         }
     }
     for rejected in &found.rejected {
-        println!("rejected {}: {}", rejected.dir.display(), rejected.error);
+        out!("rejected {}: {}", rejected.dir.display(), rejected.error);
     }
     Ok(ExitCode::SUCCESS)
 }

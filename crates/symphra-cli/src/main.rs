@@ -4,6 +4,9 @@
 //! error (printed as `error: ...`).
 #![warn(missing_docs)]
 
+#[macro_use]
+mod output;
+
 mod analyze;
 mod check;
 mod error;
@@ -124,12 +127,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `RUST_LOG` sets the filter (default `warn`).
+/// Logs go to stderr; `RUST_LOG` sets the filter (default: warnings, except the rejected
+/// module folders that every command reports in its own output).
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,symphra_wasm::discover=error")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -106,7 +106,7 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     }
     let (mut builder, loaded) =
         ModuleManager::builder().load_from_directory_with(&args.dir, &options)?;
-    print!("{loaded}");
+    out_raw!("{loaded}");
     let mut failed = !loaded.rejected.is_empty();
     if let Some(limit) = args.max_concurrency {
         builder = builder.max_concurrency(limit);
@@ -121,7 +121,7 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     let manager = match builder.build() {
         Ok(manager) => manager,
         Err(error) => {
-            println!("{error}");
+            out!("{error}");
             return Ok(ExitCode::from(1));
         }
     };
@@ -129,7 +129,7 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         .bus()
         .subscribe(STATE_CHANGED, |event: &Event| {
             if let Some(change) = event.payload::<ModuleEvent>() {
-                println!("{}: {} -> {}", change.module, change.from, change.to);
+                out!("{}: {} -> {}", change.module, change.from, change.to);
             }
         })
         .map_err(|error| CliError::Bus(error.to_string()))?;
@@ -140,14 +140,14 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     };
     let report = report_of(started, true)?;
     failed |= !report.is_success();
-    println!("{report}");
-    println!("running; send SIGINT or SIGTERM to stop");
+    out!("{report}");
+    out!("running; send SIGINT or SIGTERM to stop");
 
     let signal = shutdown.wait().await;
-    println!("received {signal}, stopping");
+    out!("received {signal}, stopping");
     let report = report_of(manager.stop_all().await, false)?;
     failed |= !report.is_success();
-    println!("{report}");
+    out!("{report}");
     Ok(if failed {
         ExitCode::from(1)
     } else {
