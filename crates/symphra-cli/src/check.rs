@@ -1,13 +1,16 @@
 //! `symphra check`: everything that can be known without starting a module.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
+use serde_json::Value;
 use symphra::ModuleMetadata;
 use symphra::resolver::{Problem, resolve};
 use symphra_wasm::{WasmHost, discover};
 
+use crate::run::read_config;
 use crate::{CheckFormat, CliError};
 
 /// A module that was found, as listed in the JSON output.
@@ -34,7 +37,13 @@ struct Output {
 }
 
 /// Runs `check` on `dir`; exit code 0 when clean, 1 when there are problems.
-pub fn run(dir: &Path, format: CheckFormat) -> Result<ExitCode, CliError> {
+/// With `config`, the configurations of that file (one table per module) are checked
+/// instead of the defaults.
+pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<ExitCode, CliError> {
+    let configs: BTreeMap<String, Value> = match config {
+        Some(path) => read_config(path)?.into_iter().collect(),
+        None => BTreeMap::new(),
+    };
     let found = discover(dir)?;
     let mut problems = Vec::new();
     for rejected in &found.rejected {
@@ -71,19 +80,36 @@ pub fn run(dir: &Path, format: CheckFormat) -> Result<ExitCode, CliError> {
             });
         }
     }
-    // The default configuration against the schema (what the manager checks at install).
+    // Each configuration against its schema, as the manager checks it at install: the
+    // application's (from `--config`) laid over the manifest's default, or `{}`.
     for meta in &metas {
-        if let (Some(schema), Some(config)) = (meta.schema(), meta.default_config_value())
-            && let Err(violations) = schema.check(config)
-        {
+        let Some(schema) = meta.schema() else {
+            continue;
+        };
+        let configured = configs.get(meta.name());
+        let effective = effective_config(meta.default_config_value(), configured);
+        if let Err(violations) = schema.check(&effective) {
+            let which = match (configured, meta.default_config_value()) {
+                (Some(_), _) => "configuration",
+                (None, Some(_)) => "default configuration",
+                (None, None) => "configuration (none given, so `{}`)",
+            };
             for violation in violations {
                 problems.push(ProblemOut {
                     module: Some(meta.name().to_owned()),
-                    message: format!(
-                        "default configuration does not match the schema: {violation}"
-                    ),
+                    message: format!("{which} does not match the schema: {violation}"),
                 });
             }
+        }
+    }
+    for name in configs.keys() {
+        if !metas.iter().any(|meta| meta.name() == name) {
+            problems.push(ProblemOut {
+                module: Some(name.clone()),
+                message: format!(
+                    "the configuration file has a table `{name}`, but no module of that name was found"
+                ),
+            });
         }
     }
 
@@ -127,6 +153,21 @@ pub fn run(dir: &Path, format: CheckFormat) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The configuration the manager installs: the application's top-level keys over the
+/// default's (when both are objects), else whichever is given, else `{}`.
+fn effective_config(default: Option<&Value>, configured: Option<&Value>) -> Value {
+    match (default, configured) {
+        (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
+            let mut merged = defaults.clone();
+            merged.extend(overrides.clone());
+            Value::Object(merged)
+        }
+        (_, Some(configured)) => configured.clone(),
+        (Some(default), None) => default.clone(),
+        (None, None) => symphra::Config::default().as_value().clone(),
+    }
 }
 
 /// The module a resolver problem is about.

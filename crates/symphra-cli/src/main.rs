@@ -58,7 +58,7 @@ pub enum Command {
     /// Loads, compiles and resolves the modules of DIR and checks their configuration,
     /// without starting anything. Exits 0 when clean, 1 when there are problems.
     #[command(
-        after_help = "Example:\n  symphra check ./modules\n  symphra check ./modules --format json"
+        after_help = "Example:\n  symphra check ./modules\n  symphra check ./modules --format json\n  symphra check ./modules --config app.toml"
     )]
     Check {
         /// The modules directory (one folder per module).
@@ -66,6 +66,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
+        /// The configuration file `run --config` would use (one table per module), checked
+        /// against the schemas instead of the defaults.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Lists the modules of DIR: version, dependencies and capabilities.
     #[command(after_help = "Example:\n  symphra list ./modules --state ./symphra.redb")]
@@ -109,7 +113,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
-        Command::Check { dir, format } => check::run(&dir, format),
+        Command::Check {
+            dir,
+            format,
+            config,
+        } => check::run(&dir, format, config.as_deref()),
         Command::List { dir, state } => list::run(&dir, state.as_deref()),
         Command::Graph { dir, format } => graph::run(&dir, format),
         Command::Run(args) => run::run(&args),

@@ -62,7 +62,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
 }
 
 /// Reads the `--config` file: one table per module.
-fn read_config(path: &Path) -> Result<Vec<(String, serde_json::Value)>, CliError> {
+pub(crate) fn read_config(path: &Path) -> Result<Vec<(String, serde_json::Value)>, CliError> {
     let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
         path: path.to_owned(),
         source,

@@ -306,3 +306,55 @@ fn list_reads_the_state_store() {
         text(&out)
     );
 }
+
+#[test]
+fn check_validates_configurations_against_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = Guest::new().component();
+    let schema = "[config]\nschema = { type = \"object\", properties = { port = { type = \"integer\" } } }\n";
+    let good = format!("name = \"web\"\nversion = \"1.0.0\"\n{schema}default = {{ port = 80 }}\n");
+    write_module(dir.path(), "web", &good, &wasm);
+    let bad = format!(
+        "name = \"admin\"\nversion = \"1.0.0\"\n{schema}default = {{ port = \"eighty\" }}\n"
+    );
+    write_module(dir.path(), "admin", &bad, &wasm);
+    let cache = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+
+    // The defaults: admin's is wrong.
+    let out = output(&["check", path], cache.path());
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("problem: admin: default configuration does not match the schema: /port"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("problem: web:"), "{stdout}");
+
+    // A configuration file fixes admin, breaks web, and names a module that is not there.
+    let config = cache.path().join("app.toml");
+    std::fs::write(
+        &config,
+        "[admin]\nport = 8080\n[web]\nport = \"http\"\n[nobody]\nx = 1\n",
+    )
+    .unwrap();
+    let out = output(
+        &["check", path, "--config", config.to_str().unwrap()],
+        cache.path(),
+    );
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(!stdout.contains("problem: admin:"), "{stdout}");
+    assert!(
+        stdout.contains("problem: web: configuration does not match"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("problem: nobody:"), "{stdout}");
+
+    // A configuration file that cannot be read is a usage error.
+    let out = output(
+        &["check", path, "--config", "/nonexistent/app.toml"],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
