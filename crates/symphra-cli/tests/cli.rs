@@ -158,6 +158,11 @@ fn list_shows_versions_and_dependencies() {
 /// Runs `symphra run DIR`, waits for the line saying it runs, sends SIGINT, and returns
 /// the exit code and every line of stdout. Each wait is bounded.
 fn run_until_sigint(dir: &Path, cache: &Path) -> (Option<i32>, Vec<String>) {
+    run_until_signal(dir, cache, "-INT")
+}
+
+/// [`run_until_sigint`] with another signal (`-TERM`).
+fn run_until_signal(dir: &Path, cache: &Path, signal: &str) -> (Option<i32>, Vec<String>) {
     let mut child = symphra(&["run", dir.to_str().unwrap()], cache)
         .stdout(Stdio::piped())
         .spawn()
@@ -190,7 +195,7 @@ fn run_until_sigint(dir: &Path, cache: &Path) -> (Option<i32>, Vec<String>) {
         }
     }
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -357,4 +362,30 @@ fn check_validates_configurations_against_schemas() {
         cache.path(),
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn run_stops_on_sigterm() {
+    let dir = modules(&[("db", &[])]);
+    let cache = tempfile::tempdir().unwrap();
+    let (code, lines) = run_until_signal(dir.path(), cache.path(), "-TERM");
+    assert_eq!(code, Some(0), "{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l == "received SIGTERM, stopping"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("stop: 1 ok")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn run_refuses_modules_that_cannot_be_resolved() {
+    let dir = modules(&[("api", &["missing"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let out = output(&["run", dir.path().to_str().unwrap()], cache.path());
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("\"missing\""), "{stdout}");
 }
