@@ -1,4 +1,4 @@
-//! `symphra`: check, list, graph and run a directory of component modules.
+//! `symphra`: check, list, graph, run and analyze a directory of component modules.
 //!
 //! Exit codes: 0 success; 1 the modules have problems (or one failed); 2 a usage or I/O
 //! error (printed as `error: ...`).
