@@ -11,6 +11,9 @@ use crate::CliError;
 /// Runs `list` on `dir`, with the records of the state store at `state` when given.
 pub fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
     let found = discover(dir)?;
+    // Without a path, the records `run` keeps by default, when there are any.
+    let default = crate::run::default_state_path(dir);
+    let state = state.or_else(|| default.exists().then_some(default.as_path()));
     let records = match state {
         Some(path) => Some(RedbStore::open(path)?.all()?),
         None => None,

@@ -76,7 +76,8 @@ pub enum Command {
     List {
         /// The modules directory.
         dir: PathBuf,
-        /// A state store (redb file) to read recorded availability from.
+        /// A state store (redb file) to read recorded availability from (default:
+        /// `DIR/.symphra/state.redb` when it exists).
         #[arg(long, value_name = "PATH")]
         state: Option<PathBuf>,
     },

@@ -24,13 +24,22 @@ pub struct RunArgs {
     /// How long stopping everything may take (`500ms`, `30s`, `2m`).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
-    /// A state store (redb file): availability, operator stops and configurations survive
-    /// restarts.
-    #[arg(long, value_name = "PATH")]
+    /// The state store (redb file): availability, operator stops and configurations survive
+    /// restarts. Default: `DIR/.symphra/state.redb`.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_state")]
     pub state: Option<PathBuf>,
+    /// Keep no state between runs.
+    #[arg(long)]
+    pub no_state: bool,
     /// A TOML file with one table per module name, its configuration.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// Where `run` keeps its state unless told otherwise: a hidden folder of the modules
+/// directory, which discovery passes over.
+pub fn default_state_path(dir: &std::path::Path) -> PathBuf {
+    dir.join(".symphra").join("state.redb")
 }
 
 /// Parses `250ms`, `30s`, `2m` or a plain number of seconds.
@@ -99,7 +108,20 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         Some(path) => read_config(path)?,
         None => Vec::new(),
     };
-    let store = args.state.as_deref().map(RedbStore::open).transpose()?;
+    let store = match (&args.state, args.no_state) {
+        (_, true) => None,
+        (Some(path), false) => Some(RedbStore::open(path)?),
+        (None, false) => {
+            let path = default_state_path(&args.dir);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| CliError::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            Some(RedbStore::open(&path)?)
+        }
+    };
     let mut options = LoadOptions::default();
     if let Some(store) = &store {
         options = options.ignore_recorded(store)?;

@@ -389,3 +389,24 @@ fn run_refuses_modules_that_cannot_be_resolved() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("\"missing\""), "{stdout}");
 }
+
+#[test]
+fn run_keeps_its_state_under_the_directory_and_list_reads_it() {
+    let dir = modules(&[("db", &[]), ("api", &["db"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let (code, lines) = run_until_sigint(dir.path(), cache.path());
+    assert_eq!(code, Some(0), "{}", lines.join("\n"));
+    let state = dir.path().join(".symphra").join("state.redb");
+    assert!(state.exists(), "no state file at {}", state.display());
+    let store = symphra::state::RedbStore::open(&state).unwrap();
+    use symphra::state::StateStore;
+    assert_eq!(
+        store.get("db").unwrap().unwrap().started_version.as_deref(),
+        Some("1.0.0")
+    );
+    drop(store);
+    // `list` finds the default store on its own.
+    let out = output(&["list", dir.path().to_str().unwrap()], cache.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!text(&out).contains("not recorded"), "{}", text(&out));
+}
