@@ -312,14 +312,8 @@ impl WasmModule {
     /// first.
     pub async fn call_hook(&self, hook: symphra::Hook) -> Result<(), HookError> {
         use symphra::Hook;
-        let name = match hook {
-            Hook::Bootstrap => "bootstrap",
-            Hook::Install => "install",
-            Hook::Start => "start",
-            Hook::Stop => "stop",
-            Hook::Uninstall => "uninstall",
-            Hook::Reload => "reload",
-        };
+        // The WIT export names are the hooks' own names.
+        let name = hook.as_str();
         self.shared
             .call(name, None, move |b, s| {
                 Box::pin(async move {
