@@ -12,7 +12,7 @@ use crate::lifecycle::{Hook, HookFailure};
 ///                          └──── uninstall ────┴──── Stopped ← Stopping ←─┘
 /// ```
 ///
-/// `Failed` can follow any hook; the module's [`failure`](crate::ModuleHandle::failure)
+/// `Failed` can follow any hook; the module's [`failure`](crate::manager::ModuleHandle::failure)
 /// says which hook failed and why, and the module recovers as described on
 /// [`Failed`](ModuleState::Failed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]

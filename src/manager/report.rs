@@ -307,37 +307,29 @@ pub struct StopError {
     report: Report,
 }
 
-impl StartError {
-    pub(crate) fn new(report: Report) -> Self {
-        Self { report }
-    }
+/// The accessors shared by [`StartError`] and [`StopError`].
+macro_rules! report_error {
+    ($error:ident) => {
+        impl $error {
+            pub(crate) fn new(report: Report) -> Self {
+                Self { report }
+            }
 
-    /// The full report.
-    pub fn report(&self) -> &Report {
-        &self.report
-    }
+            /// The full report.
+            pub fn report(&self) -> &Report {
+                &self.report
+            }
 
-    /// Takes the full report.
-    pub fn into_report(self) -> Report {
-        self.report
-    }
+            /// Takes the full report.
+            pub fn into_report(self) -> Report {
+                self.report
+            }
+        }
+    };
 }
 
-impl StopError {
-    pub(crate) fn new(report: Report) -> Self {
-        Self { report }
-    }
-
-    /// The full report.
-    pub fn report(&self) -> &Report {
-        &self.report
-    }
-
-    /// Takes the full report.
-    pub fn into_report(self) -> Report {
-        self.report
-    }
-}
+report_error!(StartError);
+report_error!(StopError);
 
 fn summary(report: &Report, verb: &str) -> String {
     let problems: Vec<String> = report
