@@ -37,6 +37,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The shared empty configuration, borrowed.
+    pub(crate) fn empty() -> &'static Config {
+        &EMPTY
+    }
+
     /// Wraps a JSON value.
     pub fn new(value: Value) -> Self {
         Self(Arc::new(value))

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::bus::{BusError, DeliveryReport, Event, EventBus, HandlerResult, SubscribeOptions};
 use crate::config::Config;
 use crate::error::Error;
+use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
 use crate::manager::{Inner, ModuleManager};
 use crate::module::ModuleMetadata;
@@ -26,6 +27,11 @@ pub struct Context {
 impl Context {
     pub(crate) fn new(inner: Arc<Inner>, graph: Arc<Graph>, id: usize) -> Self {
         Self { inner, graph, id }
+    }
+
+    /// The module this context belongs to.
+    pub(crate) fn entry(&self) -> &Entry {
+        &self.graph.entries[self.id]
     }
 
     pub(crate) fn inner(&self) -> &Inner {

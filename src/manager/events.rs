@@ -84,11 +84,17 @@ impl Default for Listeners {
 impl Listeners {
     /// The topics heard now. When the subscriptions changed, all topics are asked again
     /// (ten cached lookups, once per change).
+    #[inline]
     fn heard(&self, bus: &EventBus) -> u32 {
         let changes = bus.subscription_changes();
         if self.stamp.load(Ordering::Acquire) == changes {
             return self.heard.load(Ordering::Acquire);
         }
+        self.refresh(bus, changes)
+    }
+
+    #[inline(never)]
+    fn refresh(&self, bus: &EventBus, changes: u64) -> u32 {
         let heard = TOPICS
             .iter()
             .enumerate()
@@ -109,6 +115,7 @@ impl Inner {
     /// Handlers run in the operation's task, marked as inside the module's hook, so that a
     /// handler calling a lifecycle operation of this manager is refused instead of waiting
     /// for itself.
+    #[inline]
     pub(crate) fn announce(
         &self,
         entry: &Entry,
@@ -118,12 +125,28 @@ impl Inner {
         failure: Option<&HookFailure>,
     ) -> Option<BoxFuture<'static, ()>> {
         tracing::debug!(module = %entry.name, from = from.as_str(), to = to.as_str(), "state changed");
-        let topics = [topic(hook, to), TOPICS.len() - 1];
         let heard = self.listeners.heard(&self.bus);
-        let listening = topics.map(|index| heard & 1 << index != 0);
-        if listening == [false, false] {
+        let topics = 1 << topic(hook, to) | 1 << (TOPICS.len() - 1);
+        if heard & topics == 0 {
             return None;
         }
+        Some(self.publish_change(entry, hook, from, to, failure, heard))
+    }
+
+    /// Builds the publishing of a change someone listens to: the heavier half of
+    /// [`Inner::announce`], kept out of line so that the common path stays small.
+    #[inline(never)]
+    fn publish_change(
+        &self,
+        entry: &Entry,
+        hook: Hook,
+        from: ModuleState,
+        to: ModuleState,
+        failure: Option<&HookFailure>,
+        heard: u32,
+    ) -> BoxFuture<'static, ()> {
+        let topics = [topic(hook, to), TOPICS.len() - 1];
+        let listening = topics.map(|index| heard & 1 << index != 0);
         let payload = ModuleEvent {
             module: Arc::clone(&entry.name),
             from,
@@ -144,10 +167,10 @@ impl Inner {
             })
             .collect();
         let (bus, module) = (self.bus.clone(), Arc::clone(&entry.name));
-        Some(Box::pin(IN_HOOK.scope(module, async move {
+        Box::pin(IN_HOOK.scope(module, async move {
             for event in events {
                 bus.publish_event(event).await;
             }
-        })))
+        }))
     }
 }

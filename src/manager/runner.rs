@@ -49,6 +49,10 @@ pub(crate) async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Outp
 }
 
 /// Runs the job's hooks one after another, stopping at the first failure.
+///
+/// The whole chain runs marked as inside the module's hook, so that a hook (or an event
+/// handler it triggers) calling back into the manager is refused instead of waiting for
+/// itself.
 pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
     let Job {
         inner,
@@ -58,8 +62,21 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
         origin,
         deadline,
     } = job;
-    let entry = Arc::clone(&graph.entries[id]);
     let ctx = Context::new(inner, graph, id);
+    let name = Arc::clone(&ctx.entry().name);
+    IN_HOOK
+        .scope(name, run_chain(caller, &ctx, chain, origin, deadline))
+        .await
+}
+
+async fn run_chain<C: CallHook>(
+    caller: &C,
+    ctx: &Context,
+    chain: HookChain,
+    origin: Instant,
+    deadline: Option<Instant>,
+) -> Run {
+    let entry = ctx.entry();
     let mut run = Run {
         hooks: Timings::new(origin),
         result: Ok(()),
@@ -68,22 +85,22 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
     let mut began = Instant::now();
     run.hooks.begin(began);
     for &hook in chain.hooks() {
-        let outcome = run_hook(caller, &ctx, &entry, hook, began, deadline).await;
+        let outcome = run_hook(caller, ctx, entry, hook, began, deadline).await;
         began = Instant::now();
         run.hooks.push(hook, began);
         if let Err(cause) = outcome {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
             tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
             let previous = entry.state().fail(hook, failure.clone());
-            ctx.inner().record_failure(&entry, &failure);
+            ctx.inner().record_failure(entry, &failure);
             if let Some(publish) =
                 ctx.inner()
-                    .announce(&entry, hook, previous, ModuleState::Failed, Some(&failure))
+                    .announce(entry, hook, previous, ModuleState::Failed, Some(&failure))
             {
                 publish.await;
             }
             if matches!(hook, Hook::Start | Hook::Stop) {
-                ctx.inner().drop_subscriptions(&entry);
+                ctx.inner().drop_subscriptions(entry);
             }
             run.result = Err(failure);
             break;
@@ -101,18 +118,19 @@ async fn run_hook<C: CallHook>(
     deadline: Option<Instant>,
 ) -> Result<(), FailureCause> {
     let installing = hook == Hook::Install;
-    let config = if installing {
+    let to_install = if installing {
         let config = entry.config_to_install();
         if let Some(schema) = entry.metadata.schema() {
             schema
                 .check(config.as_value())
                 .map_err(FailureCause::InvalidConfig)?;
         }
-        config
+        Some(config)
     } else {
-        // Hooks other than `install` do not read their configuration argument.
-        Config::default()
+        None
     };
+    // Hooks other than `install` do not read their configuration argument.
+    let config = to_install.as_ref().unwrap_or(Config::empty());
 
     // The hook's own limit, cut short by the operation's deadline.
     let limit = ctx.inner().options.timeout(hook).map(|limit| began + limit);
@@ -132,13 +150,8 @@ async fn run_hook<C: CallHook>(
     }
 
     let span = tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
-    let call = caller.call(hook, ctx, &config);
-    let guarded = IN_HOOK
-        .scope(
-            Arc::clone(&entry.name),
-            AssertUnwindSafe(call).catch_unwind(),
-        )
-        .instrument(span);
+    let call = caller.call(hook, ctx, config);
+    let guarded = AssertUnwindSafe(call).catch_unwind().instrument(span);
     let mut guarded = pin!(guarded);
     let result = match poll_once(&mut guarded).await {
         Poll::Ready(result) => result,

@@ -188,7 +188,7 @@ struct Walk<'g> {
     outcomes: Vec<Option<Outcome>>,
     timings: Vec<Timings>,
     /// Scratch space for [`Walk::finish`], kept to avoid an allocation per module.
-    finished: Vec<(usize, bool)>,
+    finished: Vec<usize>,
 }
 
 impl<'g> Walk<'g> {
@@ -280,46 +280,62 @@ impl<'g> Walk<'g> {
     /// dependents that required the module (and theirs, transitively), naming it as the
     /// cause; dependents that declared it optional are released as if it had started.
     fn finish(&mut self, i: usize, outcome: Outcome, graph: &Graph) {
-        let blocking = self.starting() && !outcome.is_running();
+        let starting = self.starting();
+        let blocking = starting && !outcome.is_running();
         self.outcomes[i] = Some(outcome);
-        let root = Arc::clone(&graph.entries[i].name);
+        if !blocking {
+            self.release(i);
+            return;
+        }
+        let root = &graph.entries[i].name;
         let mut finished = std::mem::take(&mut self.finished);
-        finished.push((i, blocking));
-        while let Some((done, blocks)) = finished.pop() {
-            let released = if self.starting() {
-                self.resolution.dependents_of(done).len()
-            } else {
-                self.resolution.dependencies_of(done).len()
-            };
-            for k in 0..released {
-                let next = if self.starting() {
-                    self.resolution.dependents_of(done)[k]
-                } else {
-                    self.resolution.dependencies_of(done)[k].target
-                };
+        finished.push(i);
+        while let Some(done) = finished.pop() {
+            for &next in self.resolution.dependents_of(done) {
                 if !self.targeted(next) || self.outcomes[next].is_some() {
                     continue;
                 }
-                let required = blocks
-                    && self
-                        .resolution
-                        .dependencies_of(next)
-                        .iter()
-                        .any(|edge| edge.target == done && !edge.optional);
+                let required = self
+                    .resolution
+                    .dependencies_of(next)
+                    .iter()
+                    .any(|edge| edge.target == done && !edge.optional);
                 if required {
                     self.outcomes[next] = Some(Outcome::Skipped(SkipReason::DependencyFailed {
-                        failed: Arc::clone(&root),
+                        failed: Arc::clone(root),
                     }));
-                    finished.push((next, true));
+                    finished.push(next);
                 } else {
-                    self.pending[next] -= 1;
-                    if self.pending[next] == 0 {
-                        self.make_ready(next);
-                    }
+                    self.count_down(next);
                 }
             }
         }
         self.finished = finished;
+    }
+
+    /// Releases what waited for `done`, which finished as the operation meant.
+    fn release(&mut self, done: usize) {
+        let resolution = self.resolution;
+        if self.starting() {
+            for &next in resolution.dependents_of(done) {
+                self.count_down(next);
+            }
+        } else {
+            for edge in resolution.dependencies_of(done) {
+                self.count_down(edge.target);
+            }
+        }
+    }
+
+    /// One fewer module for `next` to wait for; it is ready when none is left.
+    fn count_down(&mut self, next: usize) {
+        if !self.targeted(next) || self.outcomes[next].is_some() {
+            return;
+        }
+        self.pending[next] -= 1;
+        if self.pending[next] == 0 {
+            self.make_ready(next);
+        }
     }
 
     fn into_report(
