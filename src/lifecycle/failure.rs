@@ -17,11 +17,14 @@ pub type HookResult = Result<(), BoxError>;
 
 /// A hook of a module that did not complete.
 ///
-/// Cheap to clone: the module's state, the report, and the error returned to the caller
-/// all share one value.
-#[derive(Clone, Debug, thiserror::Error)]
+/// Cheap to clone and small to move (one pointer): the module's state, the report, and the
+/// error returned to the caller all share one value.
+#[derive(Clone)]
+pub struct HookFailure(Arc<Failure>);
+
+#[derive(Debug, thiserror::Error)]
 #[error("module {module:?} failed in its {hook} hook: {cause}")]
-pub struct HookFailure {
+struct Failure {
     module: Arc<str>,
     hook: Hook,
     #[source]
@@ -30,26 +33,48 @@ pub struct HookFailure {
 
 impl HookFailure {
     pub(crate) fn new(module: Arc<str>, hook: Hook, cause: FailureCause) -> Self {
-        Self {
+        Self(Arc::new(Failure {
             module,
             hook,
             cause,
-        }
+        }))
     }
 
     /// The module whose hook failed.
     pub fn module(&self) -> &str {
-        &self.module
+        &self.0.module
     }
 
     /// The hook that failed.
     pub fn hook(&self) -> Hook {
-        self.hook
+        self.0.hook
     }
 
     /// Why it failed.
     pub fn cause(&self) -> &FailureCause {
-        &self.cause
+        &self.0.cause
+    }
+}
+
+impl fmt::Debug for HookFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HookFailure")
+            .field("module", &self.0.module)
+            .field("hook", &self.0.hook)
+            .field("cause", &self.0.cause)
+            .finish()
+    }
+}
+
+impl fmt::Display for HookFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl StdError for HookFailure {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
     }
 }
 
