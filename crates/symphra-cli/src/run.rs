@@ -5,13 +5,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use symphra::bus::Event;
-use symphra::manager::{ModuleEvent, Report, STATE_CHANGED};
+use symphra::manager::Report;
 use symphra::state::RedbStore;
 use symphra::{Error, ModuleManager};
 use symphra_wasm::{DirectoryExt, LoadOptions};
 
 use crate::CliError;
+use crate::progress::{Progress, ProgressMode};
 
 /// The arguments of `run`.
 #[derive(Debug, Args)]
@@ -34,6 +34,11 @@ pub struct RunArgs {
     /// A TOML file with one table per module name, its configuration.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// How to show modules starting and stopping: `auto` draws a live display (on stderr)
+    /// when stdout and stderr are terminals and prints one line per state change (on
+    /// stdout) otherwise.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
 }
 
 /// Where `run` keeps its state unless told otherwise: a hidden folder of the modules
@@ -147,27 +152,30 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
             return Ok(ExitCode::from(1));
         }
     };
-    let _progress = manager
-        .bus()
-        .subscribe(STATE_CHANGED, |event: &Event| {
-            if let Some(change) = event.payload::<ModuleEvent>() {
-                out!("{}: {} -> {}", change.module, change.from, change.to);
-            }
-        })
-        .map_err(|error| CliError::Bus(error.to_string()))?;
+    let live = args.progress.is_live();
+    let order: Vec<String> = manager
+        .handles()
+        .iter()
+        .map(|handle| handle.name().to_owned())
+        .collect();
 
+    let progress = Progress::begin(&manager, &order, live, "start")?;
     let started = match args.max_concurrency {
         Some(limit) => manager.start_all_concurrent(limit).await,
         None => manager.start_all().await,
     };
     let report = report_of(started, true)?;
+    progress.finish(&report);
     failed |= !report.is_success();
     out!("{report}");
     out!("running; send SIGINT or SIGTERM to stop");
 
     let signal = shutdown.wait().await;
     out!("received {signal}, stopping");
+    let stop_order: Vec<String> = order.into_iter().rev().collect();
+    let progress = Progress::begin(&manager, &stop_order, live, "stop")?;
     let report = report_of(manager.stop_all().await, false)?;
+    progress.finish(&report);
     failed |= !report.is_success();
     out!("{report}");
     Ok(if failed {
