@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use symphra::ModuleManager;
-use symphra::manager::Report;
+use symphra::manager::{Outcome, Report};
 use symphra_wasm::{DirectoryExt, LoadOptions};
 
 use crate::CliError;
@@ -101,6 +101,10 @@ fn rows(report: &Report) -> Vec<Row> {
         .filter(|module| !module.hooks().is_empty())
         .map(|module| Row {
             name: module.name().to_owned(),
+            failed: match module.outcome() {
+                Outcome::Failed(failure) => Some(failure.hook().to_string()),
+                _ => None,
+            },
             hooks: module
                 .hooks()
                 .into_iter()

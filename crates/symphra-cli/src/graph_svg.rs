@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::graph::Edge;
-use crate::svg::{document, escape, text_width};
+use crate::svg::{CENTRE_TO_BASELINE, document, escape, text_width};
 
 const MARGIN: f64 = 24.0;
 const HEADER: f64 = 36.0;
@@ -17,15 +17,6 @@ const NODE_HEIGHT: f64 = 34.0;
 const ROW_GAP: f64 = 22.0;
 const COLUMN_GAP: f64 = 90.0;
 const PADDING: f64 = 14.0;
-
-/// Where a module's box is drawn.
-struct Placed {
-    x: f64,
-    y: f64,
-    width: f64,
-    /// Named as a dependency but not in the directory.
-    missing: bool,
-}
 
 /// Each module's column: 0 for a module without dependencies, else one past the furthest
 /// of its dependencies. Modules on a cycle have no such column; they stop growing after as
@@ -57,71 +48,87 @@ pub(crate) fn columns(nodes: &[&str], edges: &[Edge<'_>]) -> BTreeMap<String, us
 /// The SVG of the graph of `nodes` and `edges`; `title` heads the picture.
 pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
     let column = columns(nodes, edges);
-    let count = column.values().max().map_or(0, |max| max + 1);
-    // Columns in registration order first, then reordered by their dependencies' rows.
-    let mut layers: Vec<Vec<String>> = vec![Vec::new(); count];
-    let mut names: Vec<String> = nodes.iter().map(|n| (*n).to_owned()).collect();
+    // Slots: the modules (those named as dependencies but absent included), then a bend
+    // for each column an edge crosses, so that long edges go round boxes, not through.
+    let mut names: Vec<&str> = nodes.to_vec();
     for name in column.keys() {
-        if !names.contains(name) {
-            names.push(name.clone());
+        if !names.contains(&name.as_str()) {
+            names.push(name);
         }
     }
-    for name in &names {
-        layers[column[name]].push(name.clone());
+    let id: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut slot_column: Vec<usize> = names.iter().map(|n| column[*n]).collect();
+    let mut chains: Vec<Vec<usize>> = Vec::new();
+    for edge in edges {
+        let (from, to) = (id[edge.from], id[edge.to]);
+        let mut chain = vec![from];
+        for crossed in (slot_column[to] + 1..slot_column[from]).rev() {
+            slot_column.push(crossed);
+            chain.push(slot_column.len() - 1);
+        }
+        chain.push(to);
+        chains.push(chain);
     }
-    let mut row: BTreeMap<String, f64> = BTreeMap::new();
+    // Each slot's neighbours one column to the left, which its row follows.
+    let mut left: Vec<Vec<usize>> = vec![Vec::new(); slot_column.len()];
+    for chain in &chains {
+        for pair in chain.windows(2) {
+            if slot_column[pair[1]] < slot_column[pair[0]] {
+                left[pair[0]].push(pair[1]);
+            }
+        }
+    }
+    let count = slot_column.iter().max().map_or(0, |max| max + 1);
+    let mut layers: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (slot, &c) in slot_column.iter().enumerate() {
+        layers[c].push(slot);
+    }
+    // Column by column from the left, each slot goes by the mean row of its left
+    // neighbours (ties keep registration order): few crossings, cheaply.
+    let mut row: Vec<Option<f64>> = vec![None; slot_column.len()];
     for layer in &mut layers {
-        let rank = |name: &String| -> f64 {
-            let rows: Vec<f64> = edges
-                .iter()
-                .filter(|e| e.from == name)
-                .filter_map(|e| row.get(e.to).copied())
-                .collect();
+        let rank = |slot: &usize| -> f64 {
+            let rows: Vec<f64> = left[*slot].iter().filter_map(|&l| row[l]).collect();
             if rows.is_empty() {
                 f64::MAX
             } else {
                 rows.iter().sum::<f64>() / rows.len() as f64
             }
         };
-        let mut ranked: Vec<(f64, usize, String)> = layer
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (rank(n), i, n.clone()))
-            .collect();
-        ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        *layer = ranked.into_iter().map(|(_, _, n)| n).collect();
-        for (i, name) in layer.iter().enumerate() {
-            row.insert(name.clone(), i as f64);
+        let mut ranked: Vec<(f64, usize)> = layer.iter().map(|s| (rank(s), *s)).collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        *layer = ranked.into_iter().map(|(_, s)| s).collect();
+        for (i, &slot) in layer.iter().enumerate() {
+            row[slot] = Some(i as f64);
         }
     }
 
     let tallest = layers.iter().map(Vec::len).max().unwrap_or(0);
-    let plot_height = tallest as f64 * (NODE_HEIGHT + ROW_GAP) - ROW_GAP;
-    let mut placed: BTreeMap<&str, Placed> = BTreeMap::new();
+    let plot_height = (tallest as f64 * (NODE_HEIGHT + ROW_GAP) - ROW_GAP).max(0.0);
+    // Each slot's box: left x, top y, width.
+    let mut boxes: Vec<(f64, f64, f64)> = vec![(0.0, 0.0, 0.0); slot_column.len()];
+    let mut wave_x: Vec<Option<f64>> = vec![None; count];
     let mut x = MARGIN;
-    for layer in layers.iter().filter(|layer| !layer.is_empty()) {
+    for (index, layer) in layers.iter().enumerate() {
+        if layer.is_empty() {
+            continue;
+        }
         let width = layer
             .iter()
-            .map(|n| text_width(n) + 2.0 * PADDING)
+            .filter_map(|&slot| names.get(slot))
+            .map(|n| text_width(&label(n, nodes)) + 2.0 * PADDING)
             .fold(60.0, f64::max);
         // Centre a short column against the tallest.
         let own = layer.len() as f64 * (NODE_HEIGHT + ROW_GAP) - ROW_GAP;
         let top = MARGIN + HEADER + (plot_height - own) / 2.0;
-        for (i, name) in layer.iter().enumerate() {
-            placed.insert(
-                name.as_str(),
-                Placed {
-                    x,
-                    y: top + i as f64 * (NODE_HEIGHT + ROW_GAP),
-                    width,
-                    missing: !nodes.contains(&name.as_str()),
-                },
-            );
+        for (i, &slot) in layer.iter().enumerate() {
+            boxes[slot] = (x, top + i as f64 * (NODE_HEIGHT + ROW_GAP), width);
         }
+        wave_x[index] = Some(x);
         x += width + COLUMN_GAP;
     }
     let width = (x - COLUMN_GAP + MARGIN).max(2.0 * MARGIN + text_width(title));
-    let height = MARGIN + HEADER + plot_height.max(0.0) + MARGIN + 18.0;
+    let height = MARGIN + HEADER + plot_height + MARGIN + 18.0;
 
     let mut body = String::new();
     body.push_str(
@@ -135,28 +142,32 @@ pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
         MARGIN + 6.0,
         escape(title)
     );
-    for (index, layer) in layers.iter().enumerate() {
-        if let Some(first) = layer.first().and_then(|n| placed.get(n.as_str())) {
+    for (index, x) in wave_x.iter().enumerate() {
+        if let Some(x) = x {
             let _ = writeln!(
                 body,
-                "<text class=\"wave\" x=\"{:.1}\" y=\"{:.1}\" fill=\"#888\" font-size=\"11\">wave {index}</text>",
-                first.x,
+                "<text class=\"wave\" x=\"{x:.1}\" y=\"{:.1}\" fill=\"#888\" font-size=\"11\">wave {index}</text>",
                 MARGIN + HEADER - 8.0
             );
         }
     }
-    for edge in edges {
-        let (Some(from), Some(to)) = (placed.get(edge.from), placed.get(edge.to)) else {
-            continue;
-        };
-        let (x1, y1) = (from.x, from.y + NODE_HEIGHT / 2.0);
-        let (x2, y2) = if to.x < from.x {
-            (to.x + to.width, to.y + NODE_HEIGHT / 2.0)
+    for (edge, chain) in edges.iter().zip(&chains) {
+        let (from, to) = (boxes[chain[0]], boxes[chain[chain.len() - 1]]);
+        let mut at = (from.0, from.1 + NODE_HEIGHT / 2.0);
+        let mut path = format!("M {:.1} {:.1}", at.0, at.1);
+        for &bend in &chain[1..chain.len() - 1] {
+            let (bx, by, bw) = boxes[bend];
+            let y = by + NODE_HEIGHT / 2.0;
+            curve(&mut path, at, (bx + bw, y));
+            let _ = write!(path, " L {bx:.1} {y:.1}");
+            at = (bx, y);
+        }
+        if to.0 < at.0 {
+            curve(&mut path, at, (to.0 + to.2, to.1 + NODE_HEIGHT / 2.0));
         } else {
-            // A cycle can point back right or within a column: aim at the box's top.
-            (to.x + to.width / 2.0, to.y)
-        };
-        let bend = ((x1 - x2).abs() / 2.0).max(30.0);
+            // A cycle points back right or within a column: aim at the box's top.
+            curve(&mut path, at, (to.0 + to.2 / 2.0, to.1));
+        }
         let dash = if edge.optional {
             " stroke-dasharray=\"6 4\""
         } else {
@@ -165,40 +176,35 @@ pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
         let _ = writeln!(
             body,
             "<g class=\"edge\" data-from=\"{f}\" data-to=\"{t}\" data-optional=\"{o}\"><title>{f} needs {t}{opt}</title>\
-             <path d=\"M {x1:.1} {y1:.1} C {:.1} {y1:.1}, {:.1} {y2:.1}, {x2:.1} {y2:.1}\" fill=\"none\" \
-             stroke=\"#555\" stroke-width=\"1.4\"{dash} marker-end=\"url(#arrow)\"/></g>",
-            x1 - bend,
-            x2 + bend,
+             <path d=\"{path}\" fill=\"none\" stroke=\"#555\" stroke-width=\"1.4\"{dash} marker-end=\"url(#arrow)\"/></g>",
             f = escape(edge.from),
             t = escape(edge.to),
             o = edge.optional,
             opt = if edge.optional { " (optional)" } else { "" },
         );
     }
-    for (name, at) in &placed {
-        let (fill, stroke, extra) = if at.missing {
+    for (slot, name) in names.iter().enumerate() {
+        let (x, y, width) = boxes[slot];
+        let missing = !nodes.contains(name);
+        let (fill, stroke, extra) = if missing {
             ("#fdecea", "#c0392b", " stroke-dasharray=\"5 3\"")
         } else {
             ("#e8f1fb", "#2f6db5", "")
         };
-        let label = if at.missing {
-            format!("{name} (missing)")
-        } else {
-            (*name).to_owned()
-        };
+        let label = label(name, nodes);
         let _ = writeln!(
             body,
             "<g class=\"node\" data-name=\"{n}\" data-missing=\"{m}\"><title>{n}</title>\
              <rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{NODE_HEIGHT}\" rx=\"7\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.5\"{extra}/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" dominant-baseline=\"central\" fill=\"#1a1a1a\">{}</text></g>",
-            at.x,
-            at.y,
-            at.width,
-            at.x + at.width / 2.0,
-            at.y + NODE_HEIGHT / 2.0,
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#1a1a1a\">{}</text></g>",
+            x,
+            y,
+            width,
+            x + width / 2.0,
+            y + NODE_HEIGHT / 2.0 + CENTRE_TO_BASELINE,
             escape(&label),
             n = escape(name),
-            m = at.missing,
+            m = missing,
         );
     }
     let _ = writeln!(
@@ -207,6 +213,30 @@ pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
         height - MARGIN / 2.0
     );
     document(width, height, title, &body)
+}
+
+/// The text in a module's box: its name, marked when the directory does not have it.
+fn label(name: &str, nodes: &[&str]) -> String {
+    if nodes.contains(&name) {
+        name.to_owned()
+    } else {
+        format!("{name} (missing)")
+    }
+}
+
+/// Appends to `path` a curve from `from` to `to` that leaves and arrives horizontally.
+fn curve(path: &mut String, from: (f64, f64), to: (f64, f64)) {
+    let bend = ((from.0 - to.0).abs() / 2.0).max(30.0);
+    let _ = write!(
+        path,
+        " C {:.1} {:.1}, {:.1} {:.1}, {:.1} {:.1}",
+        from.0 - bend,
+        from.1,
+        to.0 + bend,
+        to.1,
+        to.0,
+        to.1
+    );
 }
 
 #[cfg(test)]

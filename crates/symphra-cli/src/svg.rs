@@ -12,6 +12,10 @@ pub fn text_width(text: &str) -> f64 {
     text.chars().count() as f64 * 7.8
 }
 
+/// How far below a line's vertical centre to put the baseline of text in [`FONT`] so
+/// that it looks centred; `dominant-baseline` would say it, but renderers differ on it.
+pub const CENTRE_TO_BASELINE: f64 = 4.5;
+
 /// `text` with the five XML special characters escaped, for text and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

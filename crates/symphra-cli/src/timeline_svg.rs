@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::svg::{document, escape, text_width};
+use crate::svg::{CENTRE_TO_BASELINE, document, escape, text_width};
 
 const MARGIN: f64 = 24.0;
 const HEADER: f64 = 58.0;
@@ -29,6 +29,8 @@ pub struct Row {
     pub name: String,
     /// Its hooks, in the order they ran.
     pub hooks: Vec<HookBar>,
+    /// The hook that failed, if one did (the last of `hooks`).
+    pub failed: Option<String>,
 }
 
 impl Row {
@@ -54,6 +56,21 @@ fn colour(hook: &str) -> &'static str {
         "stop" => "#c55a5a",
         _ => "#a5a5a5",
     }
+}
+
+/// The colour of failure: a failed module's name, and the outline of its failed hook.
+const FAILED: &str = "#c0392b";
+
+/// The line under the title: how many modules started and failed, and how long it took.
+fn summary(rows: &[Row], elapsed: Duration) -> String {
+    let failed = rows.iter().filter(|r| r.failed.is_some()).count();
+    let started = rows.len() - failed;
+    let mut text = format!("{started} modules started");
+    if failed > 0 {
+        text.push_str(&format!(", {failed} failed"));
+    }
+    text.push_str(&format!(" in {:.2} ms", ms(elapsed)));
+    text
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -100,8 +117,8 @@ pub fn render(title: &str, mut rows: Vec<Row>, elapsed: Duration) -> String {
         .map(|r| text_width(&r.name))
         .fold(60.0, f64::max);
     let left = MARGIN + label_width + 12.0;
-    // Room right of the plot for the duration written after the last bar.
-    let width = left + PLOT_WIDTH + 110.0;
+    // Room right of the plot for the duration (and failure) written after the last bar.
+    let width = left + PLOT_WIDTH + 190.0;
     let top = MARGIN + HEADER;
     let height = top + rows.len() as f64 * ROW + LEGEND + MARGIN;
 
@@ -114,10 +131,9 @@ pub fn render(title: &str, mut rows: Vec<Row>, elapsed: Duration) -> String {
     );
     let _ = writeln!(
         body,
-        "<text class=\"summary\" x=\"{MARGIN}\" y=\"{:.1}\" fill=\"#555\" font-size=\"12\">{} modules started in {:.2} ms</text>",
+        "<text class=\"summary\" x=\"{MARGIN}\" y=\"{:.1}\" fill=\"#555\" font-size=\"12\">{}</text>",
         MARGIN + 24.0,
-        rows.len(),
-        ms(elapsed)
+        summary(&rows, elapsed)
     );
     // The axis: a tick and a grid line every step.
     body.push_str("<g class=\"axis\">\n");
@@ -141,24 +157,36 @@ pub fn render(title: &str, mut rows: Vec<Row>, elapsed: Duration) -> String {
         let stripe = if index % 2 == 0 { "#f7f7f7" } else { "white" };
         let _ = writeln!(
             body,
-            "<g class=\"module\" data-name=\"{n}\" data-began-ms=\"{:.3}\" data-ended-ms=\"{:.3}\"><title>{n}</title>\
+            "<g class=\"module\" data-name=\"{n}\" data-began-ms=\"{:.3}\" data-ended-ms=\"{:.3}\" data-failed=\"{}\"><title>{n}</title>\
              <rect x=\"{MARGIN}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{ROW}\" fill=\"{stripe}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" dominant-baseline=\"central\" fill=\"#1a1a1a\">{n}</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{}\">{n}</text>",
             ms(row.began()),
             ms(row.ended()),
+            row.failed.is_some(),
             width - 2.0 * MARGIN,
             left - 10.0,
-            y + ROW / 2.0,
+            y + ROW / 2.0 + CENTRE_TO_BASELINE,
+            if row.failed.is_some() {
+                FAILED
+            } else {
+                "#1a1a1a"
+            },
             n = escape(&row.name),
         );
         for hook in &row.hooks {
             let x = left + ms(hook.began) * scale;
             // A hook of a few microseconds still shows as a sliver.
             let w = (ms(hook.duration) * scale).max(1.5);
+            // The failed hook is the last; it keeps its colour, outlined in red.
+            let outline = if row.failed.as_deref() == Some(hook.hook.as_str()) {
+                format!(" stroke=\"{FAILED}\" stroke-width=\"2\"")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 body,
                 "  <rect class=\"hook\" data-hook=\"{h}\" data-began-ms=\"{:.3}\" data-ended-ms=\"{:.3}\" \
-                 x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{BAR}\" fill=\"{}\"><title>{n} {h}: {:.3} ms</title></rect>",
+                 x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{BAR}\" fill=\"{}\"{outline}><title>{n} {h}: {:.3} ms</title></rect>",
                 ms(hook.began),
                 ms(hook.began + hook.duration),
                 y + (ROW - BAR) / 2.0,
@@ -171,10 +199,15 @@ pub fn render(title: &str, mut rows: Vec<Row>, elapsed: Duration) -> String {
         let busy: Duration = row.hooks.iter().map(|h| h.duration).sum();
         let _ = writeln!(
             body,
-            "  <text x=\"{:.1}\" y=\"{:.1}\" dominant-baseline=\"central\" fill=\"#555\" font-size=\"11\">{:.2} ms</text></g>",
+            "  <text x=\"{:.1}\" y=\"{:.1}\" fill=\"{}\" font-size=\"11\">{:.2} ms{}</text></g>",
             left + ms(row.ended()) * scale + 6.0,
-            y + ROW / 2.0,
-            ms(busy)
+            y + ROW / 2.0 + CENTRE_TO_BASELINE - 0.5,
+            if row.failed.is_some() { FAILED } else { "#555" },
+            ms(busy),
+            row.failed
+                .as_deref()
+                .map(|hook| format!(", failed in {}", escape(hook)))
+                .unwrap_or_default()
         );
     }
     // The legend: each hook's colour.
@@ -185,10 +218,11 @@ pub fn render(title: &str, mut rows: Vec<Row>, elapsed: Duration) -> String {
         let _ = writeln!(
             body,
             "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"14\" height=\"12\" fill=\"{}\"/>\
-             <text x=\"{:.1}\" y=\"{y:.1}\" dominant-baseline=\"central\" font-size=\"12\">{hook}</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{hook}</text>",
             y - 6.0,
             colour(hook),
-            x + 20.0
+            x + 20.0,
+            y + CENTRE_TO_BASELINE
         );
         x += 20.0 + text_width(hook) + 24.0;
     }
