@@ -13,6 +13,7 @@ mod error;
 mod graph;
 mod graph_svg;
 mod list;
+mod log_writer;
 mod new;
 mod progress;
 mod run;
@@ -178,7 +179,7 @@ fn init_logging() {
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| log_writer::LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use symphra::ModuleManager;
 use symphra::bus::{Event, Subscription};
-use symphra::lifecycle::ModuleState;
+use symphra::lifecycle::{ModuleState, Operation};
 use symphra::manager::{ModuleEvent, Outcome, Report, STATE_CHANGED};
 
 use crate::CliError;
@@ -127,13 +127,23 @@ struct Styles {
 impl Styles {
     fn new() -> Self {
         Self {
-            waiting: style("  {prefix} {msg:.dim}"),
-            busy: style("{spinner:.cyan} {prefix} {msg:.cyan}"),
-            done: style("\u{2714} {prefix} {msg:.green}"),
-            failed: style("\u{2718} {prefix} {msg:.red.bold}"),
-            skipped: style("- {prefix} {msg:.yellow}"),
+            // wide_msg: a message longer than the terminal is cut, not wrapped (a wrapped
+            // line would throw the redraw off by a line).
+            waiting: style("  {prefix} {wide_msg:.dim}"),
+            busy: style("{spinner:.cyan} {prefix} {wide_msg:.cyan}"),
+            done: style("\u{2714} {prefix} {wide_msg:.green}"),
+            failed: style("\u{2718} {prefix} {wide_msg:.red.bold}"),
+            skipped: style("- {prefix} {wide_msg:.yellow}"),
         }
     }
+}
+
+/// `failed in HOOK: WHY`, without the "module `NAME` failed in `HOOK`: " the cause may
+/// already begin with.
+fn failed(module: &str, hook: &str, why: &str) -> String {
+    let prefix = format!("module `{module}` failed in `{hook}`: ");
+    let why = why.strip_prefix(&prefix).unwrap_or(why);
+    format!("failed in {hook}: {why}")
 }
 
 /// A style from a template of this file; a template indicatif refused falls back to its
@@ -143,6 +153,12 @@ fn style(template: &str) -> ProgressStyle {
         tracing::warn!(%error, template, "progress template refused");
         ProgressStyle::default_spinner()
     })
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        crate::log_writer::release();
+    }
 }
 
 impl Live {
@@ -169,6 +185,7 @@ impl Live {
             bar.enable_steady_tick(TICK);
             total = Some(bar);
         }
+        crate::log_writer::hold(&multi);
         Self {
             _multi: multi,
             lines,
@@ -196,7 +213,7 @@ impl Live {
             ModuleState::Failed => {
                 line.set_style(self.styles.failed.clone());
                 let why = change.error.as_deref().unwrap_or("unknown error");
-                line.finish_with_message(format!("failed in {}: {why}", change.hook));
+                line.finish_with_message(failed(&change.module, &change.hook.to_string(), why));
             }
             // A failed teardown hook moves on as if it had completed: keep the failure shown.
             ModuleState::Started | ModuleState::Stopped if line.is_finished() => {}
@@ -222,6 +239,7 @@ impl Live {
             return;
         }
         // Lines still open belong to modules no event settled: skipped, or unchanged.
+        let stopping = report.operation() == Operation::Stop;
         for module in report.modules() {
             let Some(line) = self.lines.get(module.name()) else {
                 continue;
@@ -232,9 +250,15 @@ impl Live {
             let (style, message) = match module.outcome() {
                 Outcome::Failed(failure) => (
                     &self.styles.failed,
-                    format!("failed in {}: {}", failure.hook(), failure.cause()),
+                    failed(
+                        module.name(),
+                        &failure.hook().to_string(),
+                        &failure.cause().to_string(),
+                    ),
                 ),
                 Outcome::Skipped(reason) => (&self.styles.skipped, format!("skipped: {reason}")),
+                // Nothing to do: a stop finds a module that never started.
+                Outcome::Unchanged if stopping => (&self.styles.skipped, "not running".to_owned()),
                 outcome => (&self.styles.done, outcome.to_string()),
             };
             line.set_style(style.clone());

@@ -131,8 +131,16 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     if let Some(store) = &store {
         options = options.ignore_recorded(store)?;
     }
-    let (mut builder, loaded) =
+    let (mut builder, mut loaded) =
         ModuleManager::builder().load_from_directory_with(&args.dir, &options)?;
+    // Hidden folders (the state under .symphra among them) are never modules: not worth a
+    // line each.
+    loaded.skipped.retain(|skipped| {
+        !skipped
+            .dir
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    });
     out_raw!("{loaded}");
     let mut failed = !loaded.rejected.is_empty();
     if let Some(limit) = args.max_concurrency {
