@@ -55,7 +55,7 @@ pub struct Progress {
 enum View {
     /// `api: starting -> started` on stdout.
     Plain,
-    Live(Live),
+    Live(Box<Live>),
 }
 
 /// The live display of one phase.
@@ -78,7 +78,7 @@ impl Progress {
         phase: &str,
     ) -> Result<Self, CliError> {
         let view = Arc::new(if live {
-            View::Live(Live::new(names, phase))
+            View::Live(Box::new(Live::new(names, phase)))
         } else {
             View::Plain
         });

@@ -1,5 +1,6 @@
 //! `symphra run`: start everything, run until a shutdown signal, stop everything.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use symphra::{Error, ModuleManager};
 use symphra_wasm::{DirectoryExt, LoadOptions};
 
 use crate::CliError;
+use crate::env_config;
 use crate::progress::{Progress, ProgressMode};
 
 /// The arguments of `run`.
@@ -31,7 +33,9 @@ pub struct RunArgs {
     /// Keep no state between runs.
     #[arg(long)]
     pub no_state: bool,
-    /// A TOML file with one table per module name, its configuration.
+    /// A TOML file with one table per module name, its configuration. Environment
+    /// variables `SYMPHRA__<MODULE>__<KEY>=<value>` override single keys (a JSON value, or a
+    /// string).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// How to show modules starting and stopping: `auto` draws a live display (on stderr)
@@ -149,6 +153,18 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     builder = builder.shutdown_timeout(args.shutdown_timeout);
     if let Some(store) = store {
         builder = builder.state_store(store);
+    }
+    // The environment's overrides (SYMPHRA__<MODULE>__<KEY>) over the file.
+    let mut configs: BTreeMap<String, serde_json::Value> = configs.into_iter().collect();
+    let (overrides, ignored) = env_config::overrides(std::env::vars_os());
+    let names: Vec<&str> = loaded.loaded.iter().map(|m| m.name.as_str()).collect();
+    for variable in env_config::apply(&mut configs, &names, &overrides) {
+        out!("warning: the environment variable {variable} names no module; ignored");
+    }
+    for variable in ignored {
+        out!(
+            "warning: the environment variable {variable} is not SYMPHRA__<MODULE>__<KEY>; ignored"
+        );
     }
     for (name, config) in configs {
         builder = builder.config(name, config);

@@ -163,10 +163,12 @@ fn run_until_sigint(dir: &Path, cache: &Path) -> (Option<i32>, Vec<String>) {
 
 /// [`run_until_sigint`] with another signal (`-TERM`).
 fn run_until_signal(dir: &Path, cache: &Path, signal: &str) -> (Option<i32>, Vec<String>) {
-    let mut child = symphra(&["run", dir.to_str().unwrap()], cache)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    run_until(symphra(&["run", dir.to_str().unwrap()], cache), signal)
+}
+
+/// Runs `command` (a `symphra run`) as [`run_until_signal`] does.
+fn run_until(mut command: Command, signal: &str) -> (Option<i32>, Vec<String>) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -743,4 +745,54 @@ fn new_scaffolds_a_c_module_that_builds_and_checks() {
     let out = output(&["check", parent_arg], cache.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("no problems"), "{}", text(&out));
+}
+
+/// A module `web` whose configuration schema wants an integer port (default 80).
+fn web_with_a_port_schema() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "name = \"web\"\nversion = \"1.0.0\"\n[config]\nschema = { type = \"object\", properties = { port = { type = \"integer\" } } }\ndefault = { port = 80 }\n";
+    write_module(dir.path(), "web", manifest, &Guest::new().component());
+    dir
+}
+
+#[test]
+fn environment_variables_override_configuration_keys() {
+    let dir = web_with_a_port_schema();
+    let cache = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let check = |vars: &[(&str, &str)]| {
+        let mut command = symphra(&["check", path], cache.path());
+        command.envs(vars.iter().copied());
+        command.output().unwrap()
+    };
+
+    let out = check(&[("SYMPHRA__WEB__PORT", "8080")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = check(&[("SYMPHRA__WEB__PORT", "http")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("problem: web: configuration does not match the schema: /port"),
+        "{}",
+        text(&out)
+    );
+
+    let out = check(&[("SYMPHRA__NOBODY__PORT", "1")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("SYMPHRA__NOBODY__PORT"),
+        "{}",
+        text(&out)
+    );
+
+    // `run` lays the same over the defaults: a port that is not an integer fails install.
+    let mut command = symphra(&["run", path], cache.path());
+    command.env("SYMPHRA__WEB__PORT", "\"http\"");
+    let (code, lines) = run_until(command, "-INT");
+    assert_eq!(code, Some(1), "{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l.starts_with("start: 0 ok, 1 failed")),
+        "{}",
+        lines.join("\n")
+    );
 }
