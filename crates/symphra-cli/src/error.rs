@@ -54,6 +54,9 @@ pub enum CliError {
         /// The folder.
         path: PathBuf,
     },
+    /// `run --watch` could not watch the module folders.
+    #[error("cannot watch the module folders: {0}")]
+    Watch(#[from] symphra_wasm::ReloadError),
     /// The event bus refused a subscription.
     #[error("event bus: {0}")]
     Bus(String),

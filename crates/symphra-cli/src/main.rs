@@ -20,6 +20,7 @@ mod progress;
 mod run;
 mod svg;
 mod timeline_svg;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,7 +105,7 @@ pub enum Command {
     /// Starts every module of DIR, runs until SIGINT or SIGTERM, then stops them all.
     /// Exits 1 when a module failed.
     #[command(
-        after_help = "Examples:\n  symphra run ./modules\n  symphra run ./modules --max-concurrency 4 --shutdown-timeout 10s --config app.toml\n  SYMPHRA__GREETER__GREETING=hey symphra run ./modules --progress plain\n\nThe config file holds one table per module:\n  [greeter]\n  greeting = \"hi\"\nSYMPHRA__<MODULE>__<KEY>=<value> in the environment overrides one key of it (the value\nread as JSON, else as a string; `_` in MODULE matches `-` too)."
+        after_help = "Examples:\n  symphra run ./modules\n  symphra run ./modules --max-concurrency 4 --shutdown-timeout 10s --config app.toml\n  symphra run ./modules --watch    # edit a module, rebuild it: it is reloaded\n  SYMPHRA__GREETER__GREETING=hey symphra run ./modules --progress plain\n\nThe config file holds one table per module:\n  [greeter]\n  greeting = \"hi\"\nSYMPHRA__<MODULE>__<KEY>=<value> in the environment overrides one key of it (the value\nread as JSON, else as a string; `_` in MODULE matches `-` too)."
     )]
     Run(run::RunArgs),
     /// Starts every module of DIR once, stops them, and shows where the start time went:

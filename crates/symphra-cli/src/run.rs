@@ -9,11 +9,12 @@ use clap::Args;
 use symphra::manager::Report;
 use symphra::state::RedbStore;
 use symphra::{Error, ModuleManager};
-use symphra_wasm::{DirectoryExt, LoadOptions};
+use symphra_wasm::{LoadOptions, Watcher, load_directory};
 
 use crate::CliError;
 use crate::env_config;
 use crate::progress::{Progress, ProgressMode};
+use crate::watch;
 
 /// The arguments of `run`.
 #[derive(Debug, Args)]
@@ -43,6 +44,11 @@ pub struct RunArgs {
     /// stdout) otherwise.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Hot reload: when a module's module.toml or component changes, load the new files and
+    /// swap them in (its dependents are stopped and started around it); new files that
+    /// fail to load or start leave the old code running.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// Where `run` keeps its state unless told otherwise: a hidden folder of the modules
@@ -135,8 +141,13 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     if let Some(store) = &store {
         options = options.ignore_recorded(store)?;
     }
-    let (mut builder, mut loaded) =
-        ModuleManager::builder().load_from_directory_with(&args.dir, &options)?;
+    let (modules, mut loaded) = load_directory(&args.dir, &options)?;
+    let mut builder = modules
+        .iter()
+        .cloned()
+        .fold(ModuleManager::builder(), |builder, module| {
+            builder.module(module)
+        });
     // Hidden folders (the state under .symphra among them) are never modules: not worth a
     // line each.
     loaded.skipped.retain(|skipped| {
@@ -192,9 +203,26 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     progress.finish(&report);
     failed |= !report.is_success();
     out!("{report}");
+    let mut watcher = if args.watch {
+        let watcher = Watcher::new(manager.clone(), modules)?;
+        out!("watching the module folders: a changed module.toml or component reloads its module");
+        Some(watcher)
+    } else {
+        None
+    };
     out!("running; send SIGINT or SIGTERM to stop");
 
-    let signal = shutdown.wait().await;
+    let signal = loop {
+        tokio::select! {
+            signal = shutdown.wait() => break signal,
+            report = watch::next(&mut watcher) => {
+                let (line, ok) = watch::describe(&report);
+                failed |= !ok;
+                out!("{line}");
+            }
+        }
+    };
+    drop(watcher);
     out!("received {signal}, stopping");
     let stop_order: Vec<String> = order.into_iter().rev().collect();
     let progress = Progress::begin(&manager, &stop_order, live, "stop")?;

@@ -796,3 +796,104 @@ fn environment_variables_override_configuration_keys() {
         lines.join("\n")
     );
 }
+
+/// A running `symphra run`, its stdout read line by line on a thread.
+struct Running {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    deadline: Instant,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Self {
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+            deadline: Instant::now() + Duration::from_secs(120),
+        }
+    }
+
+    /// Reads until a line starts with `prefix` (within the deadline) and returns it.
+    fn wait_for(&mut self, prefix: &str) -> String {
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("no line {prefix:?} in:\n{}", self.seen.join("\n"));
+                }
+            }
+        }
+    }
+
+    /// Sends SIGINT, reads to the end, and returns the exit code.
+    fn interrupt(mut self) -> (Option<i32>, Vec<String>) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!("did not stop:\n{}", self.seen.join("\n"));
+                }
+            }
+        }
+        (self.child.wait().unwrap().code(), self.seen)
+    }
+}
+
+#[test]
+fn run_watch_reloads_a_changed_module_and_its_dependents() {
+    let dir = modules(&[("db", &[]), ("api", &["db"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let mut running = Running::start(symphra(
+        &["run", dir.path().to_str().unwrap(), "--watch", "--no-state"],
+        cache.path(),
+    ));
+    running.wait_for("watching the module folders");
+    running.wait_for("running;");
+
+    // A new version of db: it is reloaded, api stopped and started around it.
+    let manifest = manifest("db", &[]).replace("1.0.0", "1.1.0");
+    std::fs::write(dir.path().join("db").join("module.toml"), manifest).unwrap();
+    let line = running.wait_for("reload");
+    assert_eq!(line, "reloaded db: 1.0.0 -> 1.1.0 (restarted: api)");
+
+    // A corrupt component: rejected, and the old code keeps running.
+    std::fs::write(dir.path().join("db").join("module.wasm"), b"\0asm garbage").unwrap();
+    let line = running.wait_for("reload");
+    assert!(line.starts_with("reload of db rejected"), "{line}");
+
+    let (code, lines) = running.interrupt();
+    assert_eq!(code, Some(0), "{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l.starts_with("stop: 2 ok")),
+        "{}",
+        lines.join("\n")
+    );
+}
