@@ -897,3 +897,32 @@ fn run_watch_reloads_a_changed_module_and_its_dependents() {
         lines.join("\n")
     );
 }
+
+/// componentize-py takes half a minute and 18 MB per build: opt-in, as the Python guest's
+/// own test (`SYMPHRA_TEST_PYTHON=1`).
+#[test]
+fn new_scaffolds_a_python_module_that_builds_and_checks() {
+    if std::env::var_os("SYMPHRA_TEST_PYTHON").is_none() {
+        eprintln!("skipped: set SYMPHRA_TEST_PYTHON=1 (needs componentize-py)");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let parent = root.path().to_str().unwrap();
+    let out = output(
+        &["new", "py-hello", "--lang", "python", "--dir", parent],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let status = Command::new("bash")
+        .arg(root.path().join("py-hello").join("build.sh"))
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "build.sh failed (is componentize-py installed?)"
+    );
+    let out = output(&["analyze", parent], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("py-hello"), "{}", text(&out));
+}
