@@ -3,7 +3,7 @@
 //! manager's `module.state_changed` events.
 
 use std::collections::HashMap;
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,6 +102,10 @@ impl Progress {
     pub fn finish(self, report: &Report) {
         if let View::Live(live) = &*self.view {
             live.finish(report);
+            // The display leaves the cursor after its last line: at the end of a short one,
+            // or waiting to wrap after a full one. A carriage return then a line feed puts
+            // it at the start of the next line in both cases, where the report goes.
+            let _ = std::io::stderr().write_all(b"\r\n");
         }
     }
 }
