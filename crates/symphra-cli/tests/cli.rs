@@ -535,6 +535,11 @@ fn run_on_a_terminal_draws_a_live_display_and_stops_on_ctrl_c() {
     }
     // The plain state lines are what a pipe gets, not a terminal.
     assert!(!start.contains("starting -> started"), "{start}");
+    // The report begins a line of its own below the display.
+    assert!(
+        start.lines().any(|l| l.starts_with("start: 3 ok")),
+        "{start:?}"
+    );
 
     // Ctrl-C, as a user types it: the terminal sends SIGINT to the foreground process.
     keyboard.write_all(b"\x03").unwrap();
