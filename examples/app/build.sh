@@ -4,4 +4,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 "$here/../modules/greeter/build.sh" "$here/greeter/module.wasm"
-cp "$here/greeter/module.wasm" "$here/hello/module.wasm"
+for module in hello welcome; do
+    cp "$here/greeter/module.wasm" "$here/$module/module.wasm"
+done

@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use symphra::ModuleManager;
-use symphra::manager::Report;
+use symphra::manager::{Outcome, Report};
 use symphra_wasm::{DirectoryExt, LoadOptions};
 
 use crate::CliError;
 use crate::run::report_of;
+use crate::timeline_svg::{self, HookBar, Row};
 
 /// One module's part in the start: when its hooks ended, and how long they ran.
 #[derive(Debug, Clone)]
@@ -24,8 +25,13 @@ struct Timing {
     hooks: Vec<(String, Duration)>,
 }
 
-/// Runs `analyze` on `dir`: exit code 0 when everything started and stopped, 1 otherwise.
-pub fn run(dir: &Path, max_concurrency: Option<usize>) -> Result<ExitCode, CliError> {
+/// Runs `analyze` on `dir`, writing the timeline of the start to `svg` when given: exit
+/// code 0 when everything started and stopped, 1 otherwise.
+pub fn run(
+    dir: &Path,
+    max_concurrency: Option<usize>,
+    svg: Option<&Path>,
+) -> Result<ExitCode, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -66,6 +72,15 @@ pub fn run(dir: &Path, max_concurrency: Option<usize>) -> Result<ExitCode, CliEr
         let timings = timings(&start);
         out_raw!("{}", blame(&timings));
         out_raw!("{}", critical_chain(&timings, &dependencies));
+        if let Some(path) = svg {
+            let title = format!("start of {}", dir.display());
+            let picture = timeline_svg::render(&title, rows(&start), start.elapsed());
+            std::fs::write(path, picture).map_err(|source| CliError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+            out!("timeline: {}", path.display());
+        }
         let ok = loaded.rejected.is_empty() && start.is_success() && stop.is_success();
         if !ok {
             out!("{start}\n{stop}");
@@ -76,6 +91,31 @@ pub fn run(dir: &Path, max_concurrency: Option<usize>) -> Result<ExitCode, CliEr
             ExitCode::from(1)
         })
     })
+}
+
+/// The rows of the timeline: every module that ran a hook.
+fn rows(report: &Report) -> Vec<Row> {
+    report
+        .modules()
+        .iter()
+        .filter(|module| !module.hooks().is_empty())
+        .map(|module| Row {
+            name: module.name().to_owned(),
+            failed: match module.outcome() {
+                Outcome::Failed(failure) => Some(failure.hook().to_string()),
+                _ => None,
+            },
+            hooks: module
+                .hooks()
+                .into_iter()
+                .map(|h| HookBar {
+                    hook: h.hook.to_string(),
+                    began: h.began,
+                    duration: h.duration,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn timings(report: &Report) -> Vec<Timing> {

@@ -10,6 +10,7 @@ use symphra::ModuleMetadata;
 use symphra::resolver::{Problem, resolve};
 use symphra_wasm::{WasmHost, discover};
 
+use crate::env_config;
 use crate::run::read_config;
 use crate::{CheckFormat, CliError};
 
@@ -40,7 +41,7 @@ struct Output {
 /// With `config`, the configurations of that file (one table per module) are checked
 /// instead of the defaults.
 pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<ExitCode, CliError> {
-    let configs: BTreeMap<String, Value> = match config {
+    let mut configs: BTreeMap<String, Value> = match config {
         Some(path) => read_config(path)?.into_iter().collect(),
         None => BTreeMap::new(),
     };
@@ -80,8 +81,26 @@ pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<Exi
             });
         }
     }
+    // The environment's overrides (SYMPHRA__<MODULE>__<KEY>) over the file, as `run` lays them.
+    let (overrides, ignored) = env_config::overrides(std::env::vars_os());
+    let names: Vec<&str> = metas.iter().map(ModuleMetadata::name).collect();
+    for variable in env_config::apply(&mut configs, &names, &overrides) {
+        problems.push(ProblemOut {
+            module: None,
+            message: format!("the environment variable {variable} names no module that was found"),
+        });
+    }
+    for variable in ignored {
+        problems.push(ProblemOut {
+            module: None,
+            message: format!(
+                "the environment variable {variable} is not SYMPHRA__<MODULE>__<KEY> with a UTF-8 value"
+            ),
+        });
+    }
     // Each configuration against its schema, as the manager checks it at install: the
-    // application's (from `--config`) laid over the manifest's default, or `{}`.
+    // application's (from `--config` and the environment) laid over the manifest's
+    // default, or `{}`.
     for meta in &metas {
         let Some(schema) = meta.schema() else {
             continue;

@@ -36,6 +36,27 @@ pub enum CliError {
     /// The async runtime could not be created.
     #[error("cannot create the runtime: {0}")]
     Runtime(std::io::Error),
+    /// `new` was given a name that is not a valid module name.
+    #[error(
+        "{name:?} is not a valid module name: {message} (use 1 to 64 lowercase letters, digits, '_' or '-', starting with a letter or digit)"
+    )]
+    Name {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// `new` would write into a folder that already exists.
+    #[error(
+        "{path} already exists; nothing was written (choose another name, or --dir for another parent folder)"
+    )]
+    Exists {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// `run --watch` could not watch the module folders.
+    #[error("cannot watch the module folders: {0}")]
+    Watch(#[from] symphra_wasm::ReloadError),
     /// The event bus refused a subscription.
     #[error("event bus: {0}")]
     Bus(String),

@@ -1,4 +1,4 @@
-//! `symphra graph`: the dependency graph as Graphviz or Mermaid text.
+//! `symphra graph`: the dependency graph as Graphviz or Mermaid text, or an SVG picture.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -9,10 +9,13 @@ use symphra_wasm::discover;
 use crate::{CliError, GraphFormat};
 
 /// One edge: from a module to a module it depends on.
-struct Edge<'a> {
-    from: &'a str,
-    to: &'a str,
-    optional: bool,
+pub(crate) struct Edge<'a> {
+    /// The module that needs.
+    pub(crate) from: &'a str,
+    /// The module needed.
+    pub(crate) to: &'a str,
+    /// Whether the dependency is optional.
+    pub(crate) optional: bool,
 }
 
 /// Runs `graph` on `dir`.
@@ -44,6 +47,10 @@ pub fn run(dir: &Path, format: GraphFormat) -> Result<ExitCode, CliError> {
     let text = match format {
         GraphFormat::Dot => dot(&nodes, &edges),
         GraphFormat::Mermaid => mermaid(&nodes, &edges),
+        GraphFormat::Svg => {
+            let title = format!("modules of {}", dir.display());
+            crate::graph_svg::render(&title, &nodes, &edges)
+        }
     };
     out_raw!("{text}");
     for rejected in &found.rejected {

@@ -9,10 +9,18 @@ mod output;
 
 mod analyze;
 mod check;
+mod env_config;
 mod error;
 mod graph;
+mod graph_svg;
 mod list;
+mod log_writer;
+mod new;
+mod progress;
 mod run;
+mod svg;
+mod timeline_svg;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +34,7 @@ pub use error::CliError;
 #[command(
     name = "symphra",
     version,
-    about = "Check, list, graph, run and analyze a directory of Symphra modules"
+    about = "Check, list, graph, run and analyze a directory of Symphra modules, or create one"
 )]
 pub struct Cli {
     /// What to do.
@@ -50,6 +58,8 @@ pub enum GraphFormat {
     Dot,
     /// Mermaid flowchart.
     Mermaid,
+    /// An SVG picture, drawn by `symphra` itself (no Graphviz needed).
+    Svg,
 }
 
 /// The subcommands.
@@ -83,7 +93,7 @@ pub enum Command {
     },
     /// Prints the dependency graph of DIR (an edge points from a module to what it needs).
     #[command(
-        after_help = "Example:\n  symphra graph ./modules --format dot | dot -Tsvg > modules.svg"
+        after_help = "Examples:\n  symphra graph ./modules --format svg > modules.svg\n  symphra graph ./modules --format mermaid\n  symphra graph ./modules --format dot | dot -Tpng > modules.png"
     )]
     Graph {
         /// The modules directory.
@@ -95,18 +105,42 @@ pub enum Command {
     /// Starts every module of DIR, runs until SIGINT or SIGTERM, then stops them all.
     /// Exits 1 when a module failed.
     #[command(
-        after_help = "Example:\n  symphra run ./modules --max-concurrency 4 --shutdown-timeout 10s --config app.toml\n\nThe config file holds one table per module:\n  [greeter]\n  greeting = \"hi\""
+        after_help = "Examples:\n  symphra run ./modules\n  symphra run ./modules --max-concurrency 4 --shutdown-timeout 10s --config app.toml\n  symphra run ./modules --watch    # edit a module, rebuild it: it is reloaded\n  SYMPHRA__GREETER__GREETING=hey symphra run ./modules --progress plain\n\nThe config file holds one table per module:\n  [greeter]\n  greeting = \"hi\"\nSYMPHRA__<MODULE>__<KEY>=<value> in the environment overrides one key of it (the value\nread as JSON, else as a string; `_` in MODULE matches `-` too)."
     )]
     Run(run::RunArgs),
     /// Starts every module of DIR once, stops them, and shows where the start time went:
-    /// the modules by time in their hooks (blame), and the critical chain of dependencies.
-    #[command(after_help = "Example:\n  symphra analyze ./modules --max-concurrency 4")]
+    /// the modules by time in their hooks (blame), the critical chain of dependencies, and
+    /// with --svg a timeline picture of the start.
+    #[command(
+        after_help = "Examples:\n  symphra analyze ./modules\n  symphra analyze ./modules --max-concurrency 4 --svg start.svg"
+    )]
     Analyze {
         /// The modules directory.
         dir: PathBuf,
         /// At most this many hooks at once while starting.
         #[arg(long, value_name = "N")]
         max_concurrency: Option<usize>,
+        /// Also write an SVG timeline of the start to FILE: one row per module, one bar per
+        /// hook, sorted by start, the axis in milliseconds.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
+    /// Creates a module folder DIR/NAME: a manifest (module.toml), source that answers
+    /// NAME.request on NAME.reply, a build script (build.sh) that writes module.wasm, and the
+    /// WIT world it implements. Refuses a folder that already exists.
+    #[command(
+        after_help = "Examples:\n  symphra new hello --lang c --dir ./modules && ./modules/hello/build.sh && symphra check ./modules\n  symphra new echo --lang python --dir ./modules\n  symphra new counter --lang rust\n\nBuilding needs: C: clang, wasm-ld and wasm-tools; Python: componentize-py;\nRust: rustup target add wasm32-wasip2."
+    )]
+    New {
+        /// The module's name: 1 to 64 lowercase letters, digits, '_' or '-', starting with a
+        /// letter or digit.
+        name: String,
+        /// The language of the source.
+        #[arg(long, value_enum)]
+        lang: new::Lang,
+        /// The folder to create the module in (its modules directory).
+        #[arg(long, value_name = "PARENT", default_value = ".")]
+        dir: PathBuf,
     },
 }
 
@@ -125,7 +159,9 @@ fn main() -> ExitCode {
         Command::Analyze {
             dir,
             max_concurrency,
-        } => analyze::run(&dir, max_concurrency),
+            svg,
+        } => analyze::run(&dir, max_concurrency, svg.as_deref()),
+        Command::New { name, lang, dir } => new::run(&name, lang, &dir),
     };
     match result {
         Ok(code) => code,
@@ -145,7 +181,7 @@ fn init_logging() {
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| log_writer::LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -1,17 +1,20 @@
 //! `symphra run`: start everything, run until a shutdown signal, stop everything.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use symphra::bus::Event;
-use symphra::manager::{ModuleEvent, Report, STATE_CHANGED};
+use symphra::manager::Report;
 use symphra::state::RedbStore;
 use symphra::{Error, ModuleManager};
-use symphra_wasm::{DirectoryExt, LoadOptions};
+use symphra_wasm::{LoadOptions, Watcher, load_directory};
 
 use crate::CliError;
+use crate::env_config;
+use crate::progress::{Progress, ProgressMode};
+use crate::watch;
 
 /// The arguments of `run`.
 #[derive(Debug, Args)]
@@ -31,9 +34,21 @@ pub struct RunArgs {
     /// Keep no state between runs.
     #[arg(long)]
     pub no_state: bool,
-    /// A TOML file with one table per module name, its configuration.
+    /// A TOML file with one table per module name, its configuration. Environment
+    /// variables `SYMPHRA__<MODULE>__<KEY>=<value>` override single keys (a JSON value, or a
+    /// string).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// How to show modules starting and stopping: `auto` draws a live display (on stderr)
+    /// when stdout and stderr are terminals and prints one line per state change (on
+    /// stdout) otherwise.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// Hot reload: when a module's module.toml or component changes, load the new files and
+    /// swap them in (its dependents are stopped and started around it); new files that
+    /// fail to load or start leave the old code running.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// Where `run` keeps its state unless told otherwise: a hidden folder of the modules
@@ -126,8 +141,21 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     if let Some(store) = &store {
         options = options.ignore_recorded(store)?;
     }
-    let (mut builder, loaded) =
-        ModuleManager::builder().load_from_directory_with(&args.dir, &options)?;
+    let (modules, mut loaded) = load_directory(&args.dir, &options)?;
+    let mut builder = modules
+        .iter()
+        .cloned()
+        .fold(ModuleManager::builder(), |builder, module| {
+            builder.module(module)
+        });
+    // Hidden folders (the state under .symphra among them) are never modules: not worth a
+    // line each.
+    loaded.skipped.retain(|skipped| {
+        !skipped
+            .dir
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+    });
     out_raw!("{loaded}");
     let mut failed = !loaded.rejected.is_empty();
     if let Some(limit) = args.max_concurrency {
@@ -136,6 +164,18 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     builder = builder.shutdown_timeout(args.shutdown_timeout);
     if let Some(store) = store {
         builder = builder.state_store(store);
+    }
+    // The environment's overrides (SYMPHRA__<MODULE>__<KEY>) over the file.
+    let mut configs: BTreeMap<String, serde_json::Value> = configs.into_iter().collect();
+    let (overrides, ignored) = env_config::overrides(std::env::vars_os());
+    let names: Vec<&str> = loaded.loaded.iter().map(|m| m.name.as_str()).collect();
+    for variable in env_config::apply(&mut configs, &names, &overrides) {
+        out!("warning: the environment variable {variable} names no module; ignored");
+    }
+    for variable in ignored {
+        out!(
+            "warning: the environment variable {variable} is not SYMPHRA__<MODULE>__<KEY>; ignored"
+        );
     }
     for (name, config) in configs {
         builder = builder.config(name, config);
@@ -147,27 +187,47 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
             return Ok(ExitCode::from(1));
         }
     };
-    let _progress = manager
-        .bus()
-        .subscribe(STATE_CHANGED, |event: &Event| {
-            if let Some(change) = event.payload::<ModuleEvent>() {
-                out!("{}: {} -> {}", change.module, change.from, change.to);
-            }
-        })
-        .map_err(|error| CliError::Bus(error.to_string()))?;
+    let live = args.progress.is_live();
+    let order: Vec<String> = manager
+        .handles()
+        .iter()
+        .map(|handle| handle.name().to_owned())
+        .collect();
 
+    let progress = Progress::begin(&manager, &order, live, "start")?;
     let started = match args.max_concurrency {
         Some(limit) => manager.start_all_concurrent(limit).await,
         None => manager.start_all().await,
     };
     let report = report_of(started, true)?;
+    progress.finish(&report);
     failed |= !report.is_success();
     out!("{report}");
+    let mut watcher = if args.watch {
+        let watcher = Watcher::new(manager.clone(), modules)?;
+        out!("watching the module folders: a changed module.toml or component reloads its module");
+        Some(watcher)
+    } else {
+        None
+    };
     out!("running; send SIGINT or SIGTERM to stop");
 
-    let signal = shutdown.wait().await;
+    let signal = loop {
+        tokio::select! {
+            signal = shutdown.wait() => break signal,
+            report = watch::next(&mut watcher) => {
+                let (line, ok) = watch::describe(&report);
+                failed |= !ok;
+                out!("{line}");
+            }
+        }
+    };
+    drop(watcher);
     out!("received {signal}, stopping");
+    let stop_order: Vec<String> = order.into_iter().rev().collect();
+    let progress = Progress::begin(&manager, &stop_order, live, "stop")?;
     let report = report_of(manager.stop_all().await, false)?;
+    progress.finish(&report);
     failed |= !report.is_success();
     out!("{report}");
     Ok(if failed {

@@ -1,0 +1,276 @@
+//! `graph --format svg`: the dependency graph drawn by the tool itself, with no Graphviz.
+//!
+//! Modules are laid out in columns by wave (a module's column is one past the furthest of
+//! its dependencies, as the resolver's start waves), so the picture reads left to right in
+//! start order; within a column, modules are ordered by where their dependencies sit, to
+//! keep edges from crossing. An edge points from a module to what it needs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::graph::Edge;
+use crate::svg::{CENTRE_TO_BASELINE, document, escape, text_width};
+
+const MARGIN: f64 = 24.0;
+const HEADER: f64 = 36.0;
+const NODE_HEIGHT: f64 = 34.0;
+const ROW_GAP: f64 = 22.0;
+const COLUMN_GAP: f64 = 90.0;
+const PADDING: f64 = 14.0;
+
+/// Each module's column: 0 for a module without dependencies, else one past the furthest
+/// of its dependencies. Modules on a cycle have no such column; they stop growing after as
+/// many rounds as there are modules.
+pub(crate) fn columns(nodes: &[&str], edges: &[Edge<'_>]) -> BTreeMap<String, usize> {
+    let mut column: BTreeMap<String, usize> = nodes.iter().map(|n| ((*n).to_owned(), 0)).collect();
+    for edge in edges {
+        column.entry(edge.to.to_owned()).or_insert(0);
+    }
+    for _ in 0..column.len() {
+        let mut changed = false;
+        for edge in edges {
+            let wanted = column.get(edge.to).copied().unwrap_or(0) + 1;
+            if let Some(from) = column.get_mut(edge.from)
+                && *from < wanted
+                && wanted < nodes.len().max(1) + 1
+            {
+                *from = wanted;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    column
+}
+
+/// The SVG of the graph of `nodes` and `edges`; `title` heads the picture.
+pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
+    let column = columns(nodes, edges);
+    // Slots: the modules (those named as dependencies but absent included), then a bend
+    // for each column an edge crosses, so that long edges go round boxes, not through.
+    let mut names: Vec<&str> = nodes.to_vec();
+    for name in column.keys() {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    let id: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut slot_column: Vec<usize> = names.iter().map(|n| column[*n]).collect();
+    let mut chains: Vec<Vec<usize>> = Vec::new();
+    for edge in edges {
+        let (from, to) = (id[edge.from], id[edge.to]);
+        let mut chain = vec![from];
+        for crossed in (slot_column[to] + 1..slot_column[from]).rev() {
+            slot_column.push(crossed);
+            chain.push(slot_column.len() - 1);
+        }
+        chain.push(to);
+        chains.push(chain);
+    }
+    // Each slot's neighbours one column to the left, which its row follows.
+    let mut left: Vec<Vec<usize>> = vec![Vec::new(); slot_column.len()];
+    for chain in &chains {
+        for pair in chain.windows(2) {
+            if slot_column[pair[1]] < slot_column[pair[0]] {
+                left[pair[0]].push(pair[1]);
+            }
+        }
+    }
+    let count = slot_column.iter().max().map_or(0, |max| max + 1);
+    let mut layers: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (slot, &c) in slot_column.iter().enumerate() {
+        layers[c].push(slot);
+    }
+    // Column by column from the left, each slot goes by the mean row of its left
+    // neighbours (ties keep registration order): few crossings, cheaply.
+    let mut row: Vec<Option<f64>> = vec![None; slot_column.len()];
+    for layer in &mut layers {
+        let rank = |slot: &usize| -> f64 {
+            let rows: Vec<f64> = left[*slot].iter().filter_map(|&l| row[l]).collect();
+            if rows.is_empty() {
+                f64::MAX
+            } else {
+                rows.iter().sum::<f64>() / rows.len() as f64
+            }
+        };
+        let mut ranked: Vec<(f64, usize)> = layer.iter().map(|s| (rank(s), *s)).collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+        *layer = ranked.into_iter().map(|(_, s)| s).collect();
+        for (i, &slot) in layer.iter().enumerate() {
+            row[slot] = Some(i as f64);
+        }
+    }
+
+    let tallest = layers.iter().map(Vec::len).max().unwrap_or(0);
+    let plot_height = (tallest as f64 * (NODE_HEIGHT + ROW_GAP) - ROW_GAP).max(0.0);
+    // Each slot's box: left x, top y, width.
+    let mut boxes: Vec<(f64, f64, f64)> = vec![(0.0, 0.0, 0.0); slot_column.len()];
+    let mut wave_x: Vec<Option<f64>> = vec![None; count];
+    let mut x = MARGIN;
+    for (index, layer) in layers.iter().enumerate() {
+        if layer.is_empty() {
+            continue;
+        }
+        let width = layer
+            .iter()
+            .filter_map(|&slot| names.get(slot))
+            .map(|n| text_width(&label(n, nodes)) + 2.0 * PADDING)
+            .fold(60.0, f64::max);
+        // Centre a short column against the tallest.
+        let own = layer.len() as f64 * (NODE_HEIGHT + ROW_GAP) - ROW_GAP;
+        let top = MARGIN + HEADER + (plot_height - own) / 2.0;
+        for (i, &slot) in layer.iter().enumerate() {
+            boxes[slot] = (x, top + i as f64 * (NODE_HEIGHT + ROW_GAP), width);
+        }
+        wave_x[index] = Some(x);
+        x += width + COLUMN_GAP;
+    }
+    let width = (x - COLUMN_GAP + MARGIN).max(2.0 * MARGIN + text_width(title));
+    let height = MARGIN + HEADER + plot_height + MARGIN + 18.0;
+
+    let mut body = String::new();
+    body.push_str(
+        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" \
+         markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\">\
+         <path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#555\"/></marker></defs>\n",
+    );
+    let _ = writeln!(
+        body,
+        "<text class=\"heading\" x=\"{MARGIN}\" y=\"{}\" font-weight=\"bold\" font-size=\"15\">{}</text>",
+        MARGIN + 6.0,
+        escape(title)
+    );
+    for (index, x) in wave_x.iter().enumerate() {
+        if let Some(x) = x {
+            let _ = writeln!(
+                body,
+                "<text class=\"wave\" x=\"{x:.1}\" y=\"{:.1}\" fill=\"#888\" font-size=\"11\">wave {index}</text>",
+                MARGIN + HEADER - 8.0
+            );
+        }
+    }
+    for (edge, chain) in edges.iter().zip(&chains) {
+        let (from, to) = (boxes[chain[0]], boxes[chain[chain.len() - 1]]);
+        let mut at = (from.0, from.1 + NODE_HEIGHT / 2.0);
+        let mut path = format!("M {:.1} {:.1}", at.0, at.1);
+        for &bend in &chain[1..chain.len() - 1] {
+            let (bx, by, bw) = boxes[bend];
+            let y = by + NODE_HEIGHT / 2.0;
+            curve(&mut path, at, (bx + bw, y));
+            let _ = write!(path, " L {bx:.1} {y:.1}");
+            at = (bx, y);
+        }
+        if to.0 < at.0 {
+            curve(&mut path, at, (to.0 + to.2, to.1 + NODE_HEIGHT / 2.0));
+        } else {
+            // A cycle points back right or within a column: aim at the box's top.
+            curve(&mut path, at, (to.0 + to.2 / 2.0, to.1));
+        }
+        let dash = if edge.optional {
+            " stroke-dasharray=\"6 4\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            body,
+            "<g class=\"edge\" data-from=\"{f}\" data-to=\"{t}\" data-optional=\"{o}\"><title>{f} needs {t}{opt}</title>\
+             <path d=\"{path}\" fill=\"none\" stroke=\"#555\" stroke-width=\"1.4\"{dash} marker-end=\"url(#arrow)\"/></g>",
+            f = escape(edge.from),
+            t = escape(edge.to),
+            o = edge.optional,
+            opt = if edge.optional { " (optional)" } else { "" },
+        );
+    }
+    for (slot, name) in names.iter().enumerate() {
+        let (x, y, width) = boxes[slot];
+        let missing = !nodes.contains(name);
+        let (fill, stroke, extra) = if missing {
+            ("#fdecea", "#c0392b", " stroke-dasharray=\"5 3\"")
+        } else {
+            ("#e8f1fb", "#2f6db5", "")
+        };
+        let label = label(name, nodes);
+        let _ = writeln!(
+            body,
+            "<g class=\"node\" data-name=\"{n}\" data-missing=\"{m}\"><title>{n}</title>\
+             <rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{NODE_HEIGHT}\" rx=\"7\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"1.5\"{extra}/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#1a1a1a\">{}</text></g>",
+            x,
+            y,
+            width,
+            x + width / 2.0,
+            y + NODE_HEIGHT / 2.0 + CENTRE_TO_BASELINE,
+            escape(&label),
+            n = escape(name),
+            m = missing,
+        );
+    }
+    let _ = writeln!(
+        body,
+        "<text class=\"legend\" x=\"{MARGIN}\" y=\"{:.1}\" fill=\"#888\" font-size=\"11\">an arrow points to what a module needs; dashed: optional</text>",
+        height - MARGIN / 2.0
+    );
+    document(width, height, title, &body)
+}
+
+/// The text in a module's box: its name, marked when the directory does not have it.
+fn label(name: &str, nodes: &[&str]) -> String {
+    if nodes.contains(&name) {
+        name.to_owned()
+    } else {
+        format!("{name} (missing)")
+    }
+}
+
+/// Appends to `path` a curve from `from` to `to` that leaves and arrives horizontally.
+fn curve(path: &mut String, from: (f64, f64), to: (f64, f64)) {
+    let bend = ((from.0 - to.0).abs() / 2.0).max(30.0);
+    let _ = write!(
+        path,
+        " C {:.1} {:.1}, {:.1} {:.1}, {:.1} {:.1}",
+        from.0 - bend,
+        from.1,
+        to.0 + bend,
+        to.1,
+        to.0,
+        to.1
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge<'a>(from: &'a str, to: &'a str) -> Edge<'a> {
+        Edge {
+            from,
+            to,
+            optional: false,
+        }
+    }
+
+    #[test]
+    fn columns_follow_the_longest_dependency_chain() {
+        let edges = [edge("api", "db"), edge("api", "cache"), edge("cache", "db")];
+        let columns = columns(&["db", "cache", "api", "cron"], &edges);
+        assert_eq!(columns["db"], 0);
+        assert_eq!(columns["cron"], 0);
+        assert_eq!(columns["cache"], 1);
+        assert_eq!(columns["api"], 2);
+    }
+
+    #[test]
+    fn a_cycle_ends_and_a_missing_module_gets_a_column() {
+        let edges = [
+            edge("left", "right"),
+            edge("right", "left"),
+            edge("api", "gone"),
+        ];
+        let columns = columns(&["left", "right", "api"], &edges);
+        assert!(columns["left"] <= 4 && columns["right"] <= 4);
+        assert_eq!(columns["gone"], 0);
+        assert_eq!(columns["api"], 1);
+    }
+}

@@ -1,0 +1,52 @@
+//! `run --watch`: hot reload of the module folders while the modules run, one line per
+//! reload.
+
+use symphra_wasm::{ReloadOutcome, ReloadReport, Watcher};
+
+/// The next reload of `watcher`; never, when there is no watcher (or it stopped).
+pub async fn next(watcher: &mut Option<Watcher>) -> ReloadReport {
+    if let Some(watching) = watcher {
+        if let Some(report) = watching.next_report().await {
+            return report;
+        }
+        *watcher = None;
+    }
+    std::future::pending().await
+}
+
+/// One line on `report`, and whether everything runs as it should afterwards.
+pub fn describe(report: &ReloadReport) -> (String, bool) {
+    let module = &report.module;
+    let others: Vec<&str> = report
+        .stopped
+        .iter()
+        .map(String::as_str)
+        .filter(|name| name != module)
+        .collect();
+    let restarted = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" (restarted: {})", others.join(", "))
+    };
+    match &report.outcome {
+        ReloadOutcome::Reloaded { from, to } => (
+            format!("reloaded {module}: {from} -> {to}{restarted}"),
+            true,
+        ),
+        ReloadOutcome::Rejected(error) => (
+            format!("reload of {module} rejected, the old code still runs: {error}"),
+            true,
+        ),
+        ReloadOutcome::RolledBack { error, restored } => {
+            let state = if *restored {
+                "the old code runs again"
+            } else {
+                "and the old code could not be restarted"
+            };
+            (
+                format!("reload of {module} failed ({error}); {state}"),
+                *restored,
+            )
+        }
+    }
+}
