@@ -15,7 +15,7 @@ use crate::config::{BridgeConfig, ImportConfig};
 use crate::error::BridgeError;
 use crate::stats::{BridgeStats, Counters, bump};
 use crate::subject::Prefix;
-use crate::wire::{self, EncodeError, FOREIGN_ORIGIN, HeaderTemplate, Interned};
+use crate::wire::{self, EncodeError, Encoder, FOREIGN_ORIGIN, Interned, Outbound};
 
 /// Whether a bridge is connected to its NATS server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,9 +228,13 @@ impl Shared {
     }
 
     /// Sends one local event.
-    async fn send(&self, client: &Client, headers: &HeaderTemplate, event: Event) {
-        let body = match wire::encode_body(&event, self.max_payload) {
-            Ok(body) => body,
+    async fn send(&self, client: &Client, encoder: &mut Encoder, event: &Event) {
+        let Outbound {
+            subject,
+            headers,
+            body,
+        } = match encoder.encode(event) {
+            Ok(message) => message,
             Err(EncodeError::NotJson(error)) => {
                 bump(&self.counters.not_exportable);
                 tracing::warn!(topic = event.topic(), %error, "not exported: the payload has no JSON form");
@@ -247,8 +251,6 @@ impl Shared {
                 return;
             }
         };
-        let subject = self.prefix.subject_for_topic(event.topic());
-        let headers = headers.encode(&event);
         match client.publish_with_headers(subject, headers, body).await {
             Ok(()) => bump(&self.counters.exported),
             Err(error) => {
@@ -381,6 +383,8 @@ impl NatsBridge {
         let client = ConnectOptions::new()
             .name(name)
             .no_echo()
+            // Subjects come from validated topics and a validated prefix.
+            .skip_subject_validation(true)
             .max_reconnects(None)
             .subscription_capacity(config.import_buffer.max(1))
             .reconnect_delay_callback(move |attempts| {
@@ -573,7 +577,7 @@ async fn round_trip(client: &Client) -> Result<(), String> {
 /// Sends exported events while connected; holds them (in the channel) while not.
 async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shared: Arc<Shared>) {
     const BATCH: usize = 256;
-    let headers = HeaderTemplate::new(&shared.origin);
+    let mut encoder = Encoder::new(&shared.origin, shared.prefix.clone(), shared.max_payload);
     let mut state = shared.state.subscribe();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -590,7 +594,7 @@ async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shar
         }
         for item in batch.drain(..) {
             match item {
-                Outgoing::Event(event) => shared.send(&client, &headers, event).await,
+                Outgoing::Event(event) => shared.send(&client, &mut encoder, &event).await,
                 Outgoing::Flush(done) => {
                     let _ = done.send(round_trip(&client).await);
                 }
@@ -601,24 +605,28 @@ async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shar
 
 /// Publishes one import's messages on the local bus.
 async fn run_import(mut subscriber: Subscriber, bus: EventBus, shared: Arc<Shared>) {
-    let mut origins = Interned::default();
-    let mut sources = Interned::default();
+    let mut seen = Seen::default();
     while let Some(message) = subscriber.next().await {
-        if let Some(event) = shared.receive(&message, &mut origins, &mut sources) {
+        if let Some(event) = shared.receive(&message, &mut seen) {
             bump(&shared.counters.imported);
             bus.publish_event(event).await;
         }
     }
 }
 
+/// What an import remembers from one message to the next, so that a stream of messages
+/// with the same subject, origin and source checks and allocates them once.
+#[derive(Default)]
+struct Seen {
+    origins: Interned,
+    sources: Interned,
+    /// The last subject found to be a valid topic.
+    subject: Option<async_nats::Subject>,
+}
+
 impl Shared {
     /// The event for a received message, or `None` (counted and logged) if it is skipped.
-    fn receive(
-        &self,
-        message: &Message,
-        origins: &mut Interned,
-        sources: &mut Interned,
-    ) -> Option<Event> {
+    fn receive(&self, message: &Message, seen: &mut Seen) -> Option<Event> {
         let c = &self.counters;
         let subject = message.subject.as_str();
         if message.payload.len() > self.max_payload {
@@ -636,12 +644,19 @@ impl Shared {
             bump(&c.own_ignored);
             return None;
         }
-        let topic = match self.prefix.topic_for_subject(subject) {
-            Ok(topic) => topic,
-            Err(error) => {
-                bump(&c.invalid_subject);
-                tracing::warn!(subject, %error, "skipped a NATS message whose subject is not a bus topic");
-                return None;
+        let topic = if seen.subject.as_ref() == Some(&message.subject) {
+            self.prefix.strip(subject)
+        } else {
+            match self.prefix.topic_for_subject(subject) {
+                Ok(topic) => {
+                    seen.subject = Some(message.subject.clone());
+                    topic
+                }
+                Err(error) => {
+                    bump(&c.invalid_subject);
+                    tracing::warn!(subject, %error, "skipped a NATS message whose subject is not a bus topic");
+                    return None;
+                }
             }
         };
         let value: Value = match serde_json::from_slice(&message.payload) {
@@ -664,9 +679,9 @@ impl Shared {
                 return None;
             }
         };
-        let mut event = event.with_origin(origins.get(meta.origin.unwrap_or(FOREIGN_ORIGIN)));
+        let mut event = event.with_origin(seen.origins.get(meta.origin.unwrap_or(FOREIGN_ORIGIN)));
         if let Some(source) = meta.source {
-            event = event.with_source(sources.get(source));
+            event = event.with_source(seen.sources.get(source));
         }
         if let Some(time) = meta.time {
             event = event.with_time(time);
