@@ -1,7 +1,9 @@
 //! The bridge: its builder, its handle, and the tasks that move events.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::{Client, ConnectOptions, Message, Subscriber};
@@ -227,18 +229,14 @@ impl Shared {
         }
     }
 
-    /// Sends one local event.
-    async fn send(&self, client: &Client, encoder: &mut Encoder, event: &Event) {
-        let Outbound {
-            subject,
-            headers,
-            body,
-        } = match encoder.encode(event) {
-            Ok(message) => message,
+    /// The message for a local event, or `None` (counted and logged) if it cannot be sent.
+    fn encode(&self, encoder: &mut Encoder, event: &Event) -> Option<Outbound> {
+        match encoder.encode(event) {
+            Ok(message) => Some(message),
             Err(EncodeError::NotJson(error)) => {
                 bump(&self.counters.not_exportable);
                 tracing::warn!(topic = event.topic(), %error, "not exported: the payload has no JSON form");
-                return;
+                None
             }
             Err(EncodeError::TooLarge(len)) => {
                 bump(&self.counters.not_exportable);
@@ -248,33 +246,83 @@ impl Shared {
                     max_payload = self.max_payload,
                     "not exported: the payload is larger than `max_payload`"
                 );
-                return;
+                None
             }
-        };
+        }
+    }
+
+    /// Hands a message to the client: waits while the client's own queue is full.
+    async fn publish(&self, client: &Client, message: Outbound, topic: &str) {
+        let Outbound {
+            subject,
+            headers,
+            body,
+        } = message;
         match client.publish_with_headers(subject, headers, body).await {
             Ok(()) => bump(&self.counters.exported),
             Err(error) => {
                 bump(&self.counters.publish_errors);
-                tracing::warn!(topic = event.topic(), %error, "the NATS client refused to send an event");
+                tracing::warn!(topic, %error, "the NATS client refused to send an event");
             }
         }
     }
 }
 
 /// The local half of an export: runs on the publisher's task.
+///
+/// While connected and with nothing waiting in the export buffer, an event is encoded and
+/// handed to the client right here, with no hop through the export task. Otherwise (the
+/// server is away, or events are still waiting from when it was) it joins the export buffer,
+/// behind those, and the export task sends it.
 struct Exporter {
     out: mpsc::Sender<Outgoing>,
     shared: Arc<Shared>,
+    client: Client,
+    encoder: Mutex<Encoder>,
+    /// Events in the export buffer not yet handed to the client.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Exporter {
     async fn accept(&self, event: Event) {
+        if self.shared.is_connected() && self.waiting.load(Ordering::Acquire) == 0 {
+            let message = {
+                let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
+                self.shared.encode(&mut encoder, &event)
+            };
+            let Some(message) = message else { return };
+            let mut publish = pin!(self.shared.publish(&self.client, message, event.topic()));
+            // Usually the client has room and this is done at the first poll.
+            if std::future::poll_fn(|cx| Poll::Ready(publish.as_mut().poll(cx)))
+                .await
+                .is_ready()
+            {
+                return;
+            }
+            // The client's queue is full: wait for it, unless the connection is lost
+            // meanwhile (then the client stops taking messages until it reconnects, and the
+            // event goes to the export buffer instead, not sent, as cancelling `publish`
+            // before it has a place in the queue sends nothing).
+            let mut state = self.shared.state.subscribe();
+            tokio::select! {
+                biased;
+                () = &mut publish => return,
+                _ = state.wait_for(|s| *s != ConnectionState::Connected) => {}
+            }
+        }
+        self.queue(event).await;
+    }
+
+    /// Puts `event` in the export buffer.
+    async fn queue(&self, event: Event) {
         let connected = self.shared.is_connected();
+        self.waiting.fetch_add(1, Ordering::AcqRel);
         match self.out.try_send(Outgoing::Event(event)) {
             Ok(()) => {
                 if !connected {
                     bump(&self.shared.counters.buffered_while_disconnected);
                 }
+                return;
             }
             Err(mpsc::error::TrySendError::Full(item)) if connected => {
                 // Back-pressure while connected, until the connection is lost.
@@ -283,6 +331,7 @@ impl Exporter {
                     permit = self.out.reserve() => {
                         if let Ok(permit) = permit {
                             permit.send(item);
+                            return;
                         }
                     }
                     _ = state.wait_for(|s| *s != ConnectionState::Connected) => {
@@ -295,6 +344,7 @@ impl Exporter {
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -428,14 +478,23 @@ impl NatsBridge {
             .map_err(|reason| BridgeError::Flush { reason })?;
 
         let (out, receiver) = mpsc::channel(config.export_buffer.max(1));
+        let waiting = Arc::new(AtomicUsize::new(0));
         tasks.push(tokio::spawn(run_export(
             receiver,
             client.clone(),
             shared.clone(),
+            waiting.clone(),
         )));
         let exporter = Arc::new(Exporter {
             out: out.clone(),
             shared: shared.clone(),
+            client: client.clone(),
+            encoder: Mutex::new(Encoder::new(
+                &shared.origin,
+                shared.prefix.clone(),
+                shared.max_payload,
+            )),
+            waiting,
         });
         let mut subscriptions = Vec::with_capacity(exports.len());
         for (i, pattern) in exports.iter().enumerate() {
@@ -574,8 +633,14 @@ async fn round_trip(client: &Client) -> Result<(), String> {
     }
 }
 
-/// Sends exported events while connected; holds them (in the channel) while not.
-async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shared: Arc<Shared>) {
+/// Sends the events of the export buffer while connected; holds them (in the channel) while
+/// not.
+async fn run_export(
+    mut receiver: mpsc::Receiver<Outgoing>,
+    client: Client,
+    shared: Arc<Shared>,
+    waiting: Arc<AtomicUsize>,
+) {
     const BATCH: usize = 256;
     let mut encoder = Encoder::new(&shared.origin, shared.prefix.clone(), shared.max_payload);
     let mut state = shared.state.subscribe();
@@ -594,7 +659,13 @@ async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shar
         }
         for item in batch.drain(..) {
             match item {
-                Outgoing::Event(event) => shared.send(&client, &mut encoder, &event).await,
+                Outgoing::Event(event) => {
+                    if let Some(message) = shared.encode(&mut encoder, &event) {
+                        shared.publish(&client, message, event.topic()).await;
+                    }
+                    // Only now may new events skip the buffer: they go out after this one.
+                    waiting.fetch_sub(1, Ordering::AcqRel);
+                }
                 Outgoing::Flush(done) => {
                     let _ = done.send(round_trip(&client).await);
                 }

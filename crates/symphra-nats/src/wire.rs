@@ -234,7 +234,7 @@ mod tests {
             .unwrap()
             .with_source("orders")
             .with_time(time);
-        let mut encoder = encoder(1024);
+        let encoder = encoder(1024);
         let headers = encoder.headers(&event);
         let meta = decode_headers(Some(&headers));
         assert_eq!(meta.origin, Some("me"));
@@ -272,7 +272,10 @@ mod tests {
             .encode(&Event::json("c", json!("y")).unwrap())
             .ok()
             .unwrap();
-        assert_eq!((&first.body[..], &second.body[..]), (&br#"{"x":1}"#[..], &br#""y""#[..]));
+        assert_eq!(
+            (&first.body[..], &second.body[..]),
+            (&br#"{"x":1}"#[..], &br#""y""#[..])
+        );
         assert_eq!(second.subject.as_str(), "c");
         assert_eq!(encoder.encode(&event).ok().unwrap().subject.as_str(), "a.b");
         let big = Event::json("a.b", json!("z".repeat(4 * BODY_CHUNK))).unwrap();
@@ -289,9 +292,11 @@ mod tests {
         assert_eq!(&after.body[..], br#"{"x":1}"#);
         let typed = Event::serializable("a.b", vec![1_u8, 2]).unwrap();
         assert_eq!(&encoder.encode(&typed).ok().unwrap().body[..], b"[1,2]");
-        let prefixed = Encoder::new("me", Prefix::new(Some("app")).unwrap(), 1024);
-        let mut prefixed = prefixed;
-        assert_eq!(prefixed.encode(&event).ok().unwrap().subject.as_str(), "app.a.b");
+        let mut prefixed = Encoder::new("me", Prefix::new(Some("app")).unwrap(), 1024);
+        assert_eq!(
+            prefixed.encode(&event).ok().unwrap().subject.as_str(),
+            "app.a.b"
+        );
     }
 
     #[test]
