@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
 use serde_json::Value;
-use symphra::bus::{Event, EventBus};
+use symphra::bus::EventBus;
 use symphra_nats::NatsBridge;
 use tokio::sync::Notify;
 
@@ -145,9 +145,13 @@ fn bench(c: &mut Criterion) {
                                 if i.is_multiple_of(1024) {
                                     counter.pace(base + i).await;
                                 }
+                                // As the bridge does: a static name, one value.
                                 let mut headers = async_nats::HeaderMap::new();
                                 let meta = format!("bench/1/1-0 {i} 1700000000000000000");
-                                headers.insert("Symphra-Event", meta.as_str());
+                                headers.insert(
+                                    async_nats::HeaderName::from_static("Symphra-Event"),
+                                    async_nats::HeaderValue::from(meta),
+                                );
                                 let _ = publisher
                                     .publish_with_headers("raw.bench", headers, body.clone())
                                     .await;
@@ -195,9 +199,8 @@ fn bench(c: &mut Criterion) {
                                 if i.is_multiple_of(1024) {
                                     counter.pace(base + i).await;
                                 }
-                                if let Ok(event) = Event::json("bench.event", value.clone()) {
-                                    bus.publish_event(event).await;
-                                }
+                                // A JSON payload: the event has its JSON form.
+                                let _ = bus.publish("bench.event", value.clone()).await;
                             }
                         })
                         .await;
