@@ -185,18 +185,30 @@ pub(crate) fn decode_headers(headers: Option<&HeaderMap>) -> Metadata<'_> {
     }) else {
         return Metadata::default();
     };
-    let mut fields = value.as_str().splitn(4, ' ');
-    let origin = fields.next().filter(|s| !s.is_empty());
-    let _id = fields.next();
-    let time = fields
-        .next()
+    let (origin, rest) = first_field(value.as_str());
+    let (time, source) = match rest.map(first_field) {
+        Some((_id, Some(rest))) => {
+            let (time, source) = first_field(rest);
+            (Some(time), source)
+        }
+        _ => (None, None),
+    };
+    let time = time
         .and_then(|t| t.parse::<u64>().ok())
         .and_then(|nanos| UNIX_EPOCH.checked_add(Duration::from_nanos(nanos)));
-    let source = fields.next().filter(|s| !s.is_empty());
     Metadata {
-        origin,
-        source,
+        origin: Some(origin).filter(|s| !s.is_empty()),
+        source: source.filter(|s| !s.is_empty()),
         time,
+    }
+}
+
+/// The text before the first space, and what follows that space (`None` without one).
+fn first_field(text: &str) -> (&str, Option<&str>) {
+    match text.bytes().position(|b| b == b' ') {
+        // A space is one byte, so both sides are on character boundaries.
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
     }
 }
 
@@ -255,6 +267,17 @@ mod tests {
         let meta = decode_headers(Some(&headers));
         assert_eq!((meta.origin, meta.source), (Some("me"), None));
         assert!(decode_headers(None).origin.is_none());
+        let mut partial = HeaderMap::new();
+        partial.insert(EVENT_HEADER, "them 7");
+        let meta = decode_headers(Some(&partial));
+        assert_eq!(
+            (meta.origin, meta.time, meta.source),
+            (Some("them"), None, None)
+        );
+        partial.insert(EVENT_HEADER, "them 7 12 the desk");
+        let meta = decode_headers(Some(&partial));
+        assert_eq!(meta.time, UNIX_EPOCH.checked_add(Duration::from_nanos(12)));
+        assert_eq!(meta.source, Some("the desk"));
         let mut other = HeaderMap::new();
         other.insert("Other", "x y z");
         assert!(decode_headers(Some(&other)).origin.is_none());
