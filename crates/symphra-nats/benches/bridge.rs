@@ -5,6 +5,13 @@
 //! `cargo bench -p symphra-nats --bench bridge` (needs `nats-server`; see `.ci/install-nats`).
 //! Each iteration is one event published on one side and received on the other; criterion
 //! reports events per second.
+//!
+//! On a shared machine the rates swing with the load, so compare figures of one run. For a
+//! figure that does not, count instructions: run one benchmark under
+//! `valgrind --tool=callgrind` with `--bench --profile-time 2 <name>` and again with
+//! `--profile-time 6`; the difference in instructions over the difference in calls to
+//! `async_nats::connection::Connection::enqueue_write_op` (one per message sent) is the cost
+//! of one event in this process (the server runs outside valgrind).
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -16,7 +16,8 @@
 //! One header rather than one per field: each header costs the NATS client a map entry and
 //! allocations on both sides. In `benches/bridge.rs` on a 2-core machine, the raw client
 //! sent about a quarter as many 16-byte messages per second with four headers as with none,
-//! and about half as many with this one.
+//! and about half as many with this one; counted with callgrind, one 16-byte message costs
+//! the client about 4,900 instructions without a header and 14,500 with this one.
 //!
 //! Messages from other NATS clients need no headers: their body must be JSON, and they are
 //! published on the bus with the origin `nats`.
