@@ -1,7 +1,9 @@
 //! The bridge: its builder, its handle, and the tasks that move events.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::{Client, ConnectOptions, Message, Subscriber};
@@ -15,7 +17,7 @@ use crate::config::{BridgeConfig, ImportConfig};
 use crate::error::BridgeError;
 use crate::stats::{BridgeStats, Counters, bump};
 use crate::subject::Prefix;
-use crate::wire::{self, EncodeError, FOREIGN_ORIGIN, HeaderTemplate, Interned};
+use crate::wire::{self, EncodeError, Encoder, FOREIGN_ORIGIN, Interned, Outbound};
 
 /// Whether a bridge is connected to its NATS server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,14 +229,14 @@ impl Shared {
         }
     }
 
-    /// Sends one local event.
-    async fn send(&self, client: &Client, headers: &HeaderTemplate, event: Event) {
-        let body = match wire::encode_body(&event, self.max_payload) {
-            Ok(body) => body,
+    /// The message for a local event, or `None` (counted and logged) if it cannot be sent.
+    fn encode(&self, encoder: &mut Encoder, event: &Event) -> Option<Outbound> {
+        match encoder.encode(event) {
+            Ok(message) => Some(message),
             Err(EncodeError::NotJson(error)) => {
                 bump(&self.counters.not_exportable);
                 tracing::warn!(topic = event.topic(), %error, "not exported: the payload has no JSON form");
-                return;
+                None
             }
             Err(EncodeError::TooLarge(len)) => {
                 bump(&self.counters.not_exportable);
@@ -244,35 +246,83 @@ impl Shared {
                     max_payload = self.max_payload,
                     "not exported: the payload is larger than `max_payload`"
                 );
-                return;
+                None
             }
-        };
-        let subject = self.prefix.subject_for_topic(event.topic());
-        let headers = headers.encode(&event);
+        }
+    }
+
+    /// Hands a message to the client: waits while the client's own queue is full.
+    async fn publish(&self, client: &Client, message: Outbound, topic: &str) {
+        let Outbound {
+            subject,
+            headers,
+            body,
+        } = message;
         match client.publish_with_headers(subject, headers, body).await {
             Ok(()) => bump(&self.counters.exported),
             Err(error) => {
                 bump(&self.counters.publish_errors);
-                tracing::warn!(topic = event.topic(), %error, "the NATS client refused to send an event");
+                tracing::warn!(topic, %error, "the NATS client refused to send an event");
             }
         }
     }
 }
 
 /// The local half of an export: runs on the publisher's task.
+///
+/// While connected and with nothing waiting in the export buffer, an event is encoded and
+/// handed to the client right here, with no hop through the export task. Otherwise (the
+/// server is away, or events are still waiting from when it was) it joins the export buffer,
+/// behind those, and the export task sends it.
 struct Exporter {
     out: mpsc::Sender<Outgoing>,
     shared: Arc<Shared>,
+    client: Client,
+    encoder: Mutex<Encoder>,
+    /// Events in the export buffer not yet handed to the client.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Exporter {
     async fn accept(&self, event: Event) {
+        if self.shared.is_connected() && self.waiting.load(Ordering::Acquire) == 0 {
+            let message = {
+                let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
+                self.shared.encode(&mut encoder, &event)
+            };
+            let Some(message) = message else { return };
+            let mut publish = pin!(self.shared.publish(&self.client, message, event.topic()));
+            // Usually the client has room and this is done at the first poll.
+            if std::future::poll_fn(|cx| Poll::Ready(publish.as_mut().poll(cx)))
+                .await
+                .is_ready()
+            {
+                return;
+            }
+            // The client's queue is full: wait for it, unless the connection is lost
+            // meanwhile (then the client stops taking messages until it reconnects, and the
+            // event goes to the export buffer instead, not sent, as cancelling `publish`
+            // before it has a place in the queue sends nothing).
+            let mut state = self.shared.state.subscribe();
+            tokio::select! {
+                biased;
+                () = &mut publish => return,
+                _ = state.wait_for(|s| *s != ConnectionState::Connected) => {}
+            }
+        }
+        self.queue(event).await;
+    }
+
+    /// Puts `event` in the export buffer.
+    async fn queue(&self, event: Event) {
         let connected = self.shared.is_connected();
+        self.waiting.fetch_add(1, Ordering::AcqRel);
         match self.out.try_send(Outgoing::Event(event)) {
             Ok(()) => {
                 if !connected {
                     bump(&self.shared.counters.buffered_while_disconnected);
                 }
+                return;
             }
             Err(mpsc::error::TrySendError::Full(item)) if connected => {
                 // Back-pressure while connected, until the connection is lost.
@@ -281,6 +331,7 @@ impl Exporter {
                     permit = self.out.reserve() => {
                         if let Ok(permit) = permit {
                             permit.send(item);
+                            return;
                         }
                     }
                     _ = state.wait_for(|s| *s != ConnectionState::Connected) => {
@@ -293,6 +344,7 @@ impl Exporter {
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {}
         }
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -381,6 +433,8 @@ impl NatsBridge {
         let client = ConnectOptions::new()
             .name(name)
             .no_echo()
+            // Subjects come from validated topics and a validated prefix.
+            .skip_subject_validation(true)
             .max_reconnects(None)
             .subscription_capacity(config.import_buffer.max(1))
             .reconnect_delay_callback(move |attempts| {
@@ -424,14 +478,23 @@ impl NatsBridge {
             .map_err(|reason| BridgeError::Flush { reason })?;
 
         let (out, receiver) = mpsc::channel(config.export_buffer.max(1));
+        let waiting = Arc::new(AtomicUsize::new(0));
         tasks.push(tokio::spawn(run_export(
             receiver,
             client.clone(),
             shared.clone(),
+            waiting.clone(),
         )));
         let exporter = Arc::new(Exporter {
             out: out.clone(),
             shared: shared.clone(),
+            client: client.clone(),
+            encoder: Mutex::new(Encoder::new(
+                &shared.origin,
+                shared.prefix.clone(),
+                shared.max_payload,
+            )),
+            waiting,
         });
         let mut subscriptions = Vec::with_capacity(exports.len());
         for (i, pattern) in exports.iter().enumerate() {
@@ -570,10 +633,16 @@ async fn round_trip(client: &Client) -> Result<(), String> {
     }
 }
 
-/// Sends exported events while connected; holds them (in the channel) while not.
-async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shared: Arc<Shared>) {
+/// Sends the events of the export buffer while connected; holds them (in the channel) while
+/// not.
+async fn run_export(
+    mut receiver: mpsc::Receiver<Outgoing>,
+    client: Client,
+    shared: Arc<Shared>,
+    waiting: Arc<AtomicUsize>,
+) {
     const BATCH: usize = 256;
-    let headers = HeaderTemplate::new(&shared.origin);
+    let mut encoder = Encoder::new(&shared.origin, shared.prefix.clone(), shared.max_payload);
     let mut state = shared.state.subscribe();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -590,7 +659,13 @@ async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shar
         }
         for item in batch.drain(..) {
             match item {
-                Outgoing::Event(event) => shared.send(&client, &headers, event).await,
+                Outgoing::Event(event) => {
+                    if let Some(message) = shared.encode(&mut encoder, &event) {
+                        shared.publish(&client, message, event.topic()).await;
+                    }
+                    // Only now may new events skip the buffer: they go out after this one.
+                    waiting.fetch_sub(1, Ordering::AcqRel);
+                }
                 Outgoing::Flush(done) => {
                     let _ = done.send(round_trip(&client).await);
                 }
@@ -601,24 +676,28 @@ async fn run_export(mut receiver: mpsc::Receiver<Outgoing>, client: Client, shar
 
 /// Publishes one import's messages on the local bus.
 async fn run_import(mut subscriber: Subscriber, bus: EventBus, shared: Arc<Shared>) {
-    let mut origins = Interned::default();
-    let mut sources = Interned::default();
+    let mut seen = Seen::default();
     while let Some(message) = subscriber.next().await {
-        if let Some(event) = shared.receive(&message, &mut origins, &mut sources) {
+        if let Some(event) = shared.receive(&message, &mut seen) {
             bump(&shared.counters.imported);
             bus.publish_event(event).await;
         }
     }
 }
 
+/// What an import remembers from one message to the next, so that a stream of messages
+/// with the same subject, origin and source checks and allocates them once.
+#[derive(Default)]
+struct Seen {
+    origins: Interned,
+    sources: Interned,
+    /// The last subject found to be a valid topic.
+    subject: Option<async_nats::Subject>,
+}
+
 impl Shared {
     /// The event for a received message, or `None` (counted and logged) if it is skipped.
-    fn receive(
-        &self,
-        message: &Message,
-        origins: &mut Interned,
-        sources: &mut Interned,
-    ) -> Option<Event> {
+    fn receive(&self, message: &Message, seen: &mut Seen) -> Option<Event> {
         let c = &self.counters;
         let subject = message.subject.as_str();
         if message.payload.len() > self.max_payload {
@@ -636,12 +715,19 @@ impl Shared {
             bump(&c.own_ignored);
             return None;
         }
-        let topic = match self.prefix.topic_for_subject(subject) {
-            Ok(topic) => topic,
-            Err(error) => {
-                bump(&c.invalid_subject);
-                tracing::warn!(subject, %error, "skipped a NATS message whose subject is not a bus topic");
-                return None;
+        let topic = if seen.subject.as_ref() == Some(&message.subject) {
+            self.prefix.strip(subject)
+        } else {
+            match self.prefix.topic_for_subject(subject) {
+                Ok(topic) => {
+                    seen.subject = Some(message.subject.clone());
+                    topic
+                }
+                Err(error) => {
+                    bump(&c.invalid_subject);
+                    tracing::warn!(subject, %error, "skipped a NATS message whose subject is not a bus topic");
+                    return None;
+                }
             }
         };
         let value: Value = match serde_json::from_slice(&message.payload) {
@@ -664,9 +750,9 @@ impl Shared {
                 return None;
             }
         };
-        let mut event = event.with_origin(origins.get(meta.origin.unwrap_or(FOREIGN_ORIGIN)));
+        let mut event = event.with_origin(seen.origins.get(meta.origin.unwrap_or(FOREIGN_ORIGIN)));
         if let Some(source) = meta.source {
-            event = event.with_source(sources.get(source));
+            event = event.with_source(seen.sources.get(source));
         }
         if let Some(time) = meta.time {
             event = event.with_time(time);

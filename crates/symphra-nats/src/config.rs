@@ -96,8 +96,10 @@ pub struct BridgeConfig {
     pub import: Vec<ImportConfig>,
     /// How many exported events may wait to be sent. While the server is away, events are
     /// held here (counted as buffered) and, once it is full, dropped (counted as dropped):
-    /// this is the bound on the bridge's memory. While connected, a full buffer makes the
-    /// local publisher wait.
+    /// this is the bound on the bridge's memory. While connected, events skip it and go
+    /// straight to the NATS client (the local publisher waits while the client's own queue
+    /// is full), unless events held here are still being sent: then they queue behind
+    /// those, and a full buffer makes the local publisher wait.
     pub export_buffer: usize,
     /// How many received messages may wait for the local bus, per import. Beyond that the
     /// NATS client drops messages for that import (counted as slow-consumer drops) rather

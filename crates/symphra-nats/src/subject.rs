@@ -57,9 +57,14 @@ impl Prefix {
 
     /// The bus topic for a received subject, or why there is none.
     pub(crate) fn topic_for_subject<'a>(&self, subject: &'a str) -> Result<&'a str, BusError> {
-        let topic = subject.strip_prefix(self.0.as_str()).unwrap_or(subject);
+        let topic = self.strip(subject);
         validate_topic(topic)?;
         Ok(topic)
+    }
+
+    /// `subject` without the prefix, unchecked: for a subject already found to be a topic.
+    pub(crate) fn strip<'a>(&self, subject: &'a str) -> &'a str {
+        subject.strip_prefix(self.0.as_str()).unwrap_or(subject)
     }
 }
 

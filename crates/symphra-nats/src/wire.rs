@@ -16,7 +16,8 @@
 //! One header rather than one per field: each header costs the NATS client a map entry and
 //! allocations on both sides. In `benches/bridge.rs` on a 2-core machine, the raw client
 //! sent about a quarter as many 16-byte messages per second with four headers as with none,
-//! and about half as many with this one.
+//! and about half as many with this one; counted with callgrind, one 16-byte message costs
+//! the client about 4,900 instructions without a header and 14,500 with this one.
 //!
 //! Messages from other NATS clients need no headers: their body must be JSON, and they are
 //! published on the bus with the origin `nats`.
@@ -24,14 +25,21 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_nats::{HeaderMap, HeaderName, HeaderValue};
-use bytes::Bytes;
+use async_nats::{HeaderMap, HeaderName, HeaderValue, Subject};
+use bytes::{BufMut, Bytes, BytesMut};
 use symphra::bus::Event;
+
+use crate::subject::Prefix;
 
 /// The header that carries an event's metadata.
 pub const EVENT_HEADER: &str = "Symphra-Event";
 /// The origin given to imported messages that carry no origin header.
 pub const FOREIGN_ORIGIN: &str = "nats";
+
+/// [`EVENT_HEADER`] as the client's type; a static name costs no allocation to build or clone.
+fn event_header_name() -> HeaderName {
+    HeaderName::from_static(EVENT_HEADER)
+}
 
 /// Why an event cannot be sent.
 pub(crate) enum EncodeError {
@@ -39,65 +47,125 @@ pub(crate) enum EncodeError {
     TooLarge(usize),
 }
 
-/// The body of an event: its payload's JSON form.
-pub(crate) fn encode_body(event: &Event, max_payload: usize) -> Result<Bytes, EncodeError> {
-    let body = match event.json_value() {
-        Some(value) => serde_json::to_vec(value),
-        None => serde_json::to_vec(&event.to_json().map_err(EncodeError::NotJson)?),
-    }
-    .map_err(|source| {
-        EncodeError::NotJson(symphra::bus::BusError::Json {
-            topic: event.topic().to_owned(),
-            target: "JSON bytes",
-            source,
-        })
-    })?;
-    if body.len() > max_payload {
-        return Err(EncodeError::TooLarge(body.len()));
-    }
-    Ok(Bytes::from(body))
+/// One event as a NATS message.
+pub(crate) struct Outbound {
+    pub(crate) subject: Subject,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
-fn nanos_since_epoch(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
+/// How much body space is set aside at a time: bodies are split off one shared allocation
+/// rather than each allocating its own.
+const BODY_CHUNK: usize = 64 * 1024;
 
-/// What every sent message's header shares: its name (built once; cloning it is a reference
-/// count) and this bridge's origin.
-pub(crate) struct HeaderTemplate {
+/// Turns local events into NATS messages, keeping between events what can be reused: the
+/// start of the header value, the subject of the last topic, and the space bodies are
+/// written to.
+pub(crate) struct Encoder {
     name: HeaderName,
+    /// This bridge's origin and a space: every header value starts with it.
     origin: String,
+    prefix: Prefix,
+    max_payload: usize,
+    bodies: BytesMut,
+    last_subject: Option<(Box<str>, Subject)>,
 }
 
-impl HeaderTemplate {
-    pub(crate) fn new(origin: &str) -> Self {
+impl Encoder {
+    pub(crate) fn new(origin: &str, prefix: Prefix, max_payload: usize) -> Self {
+        let mut start = origin.replace(char::is_whitespace, "_");
+        start.push(' ');
         Self {
-            name: async_nats::header::IntoHeaderName::into_header_name(EVENT_HEADER),
-            origin: origin.replace(char::is_whitespace, "_"),
+            name: event_header_name(),
+            origin: start,
+            prefix,
+            max_payload,
+            bodies: BytesMut::new(),
+            last_subject: None,
         }
     }
 
-    /// The headers of `event`.
-    pub(crate) fn encode(&self, event: &Event) -> HeaderMap {
-        use std::fmt::Write;
+    /// The message for `event`.
+    pub(crate) fn encode(&mut self, event: &Event) -> Result<Outbound, EncodeError> {
+        let body = self.body(event)?;
+        Ok(Outbound {
+            subject: self.subject(event.topic()),
+            headers: self.headers(event),
+            body,
+        })
+    }
+
+    fn subject(&mut self, topic: &str) -> Subject {
+        match &self.last_subject {
+            Some((last, subject)) if **last == *topic => subject.clone(),
+            _ => {
+                let subject = Subject::from(self.prefix.subject_for_topic(topic));
+                self.last_subject = Some((topic.into(), subject.clone()));
+                subject
+            }
+        }
+    }
+
+    /// The body: the payload's JSON form, split off the shared body space.
+    fn body(&mut self, event: &Event) -> Result<Bytes, EncodeError> {
+        if self.bodies.capacity() < BODY_CHUNK / 16 {
+            self.bodies.reserve(BODY_CHUNK);
+        }
+        let json_error = |source| {
+            EncodeError::NotJson(symphra::bus::BusError::Json {
+                topic: event.topic().to_owned(),
+                target: "JSON bytes",
+                source,
+            })
+        };
+        let written = match event.json_value() {
+            Some(value) => serde_json::to_writer((&mut self.bodies).writer(), value),
+            None => {
+                let value = event.to_json().map_err(EncodeError::NotJson)?;
+                serde_json::to_writer((&mut self.bodies).writer(), &value)
+            }
+        };
+        let len = self.bodies.len();
+        if let Err(source) = written {
+            self.bodies.clear();
+            return Err(json_error(source));
+        }
+        if len > self.max_payload {
+            self.bodies.clear();
+            return Err(EncodeError::TooLarge(len));
+        }
+        Ok(self.bodies.split().freeze())
+    }
+
+    /// The headers: one, [`EVENT_HEADER`].
+    fn headers(&self, event: &Event) -> HeaderMap {
         let source = event.source().filter(|s| !s.contains(['\r', '\n']));
-        let mut value = String::with_capacity(self.origin.len() + 42 + source.map_or(0, str::len));
-        let _ = write!(
-            value,
-            "{} {} {}",
-            self.origin,
-            event.id().get(),
-            nanos_since_epoch(event.time())
+        let mut id = itoa::Buffer::new();
+        let id = id.format(event.id().get());
+        let mut time = itoa::Buffer::new();
+        let time = time.format(nanos_since_epoch(event.time()));
+        let mut value = String::with_capacity(
+            self.origin.len() + id.len() + 1 + time.len() + source.map_or(0, |s| s.len() + 1),
         );
+        value.push_str(&self.origin);
+        value.push_str(id);
+        value.push(' ');
+        value.push_str(time);
         if let Some(source) = source {
             value.push(' ');
             value.push_str(source);
         }
         let mut headers = HeaderMap::new();
+        // Cannot panic: the origin has no control characters (see `make_origin`), the numbers
+        // are digits, and a source with a line break is left out.
         headers.insert(self.name.clone(), HeaderValue::from(value));
         headers
     }
+}
+
+fn nanos_since_epoch(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// The metadata read from a received message's headers.
@@ -109,21 +177,39 @@ pub(crate) struct Metadata<'a> {
 }
 
 pub(crate) fn decode_headers(headers: Option<&HeaderMap>) -> Metadata<'_> {
-    let Some(value) = headers.and_then(|h| h.get(EVENT_HEADER)) else {
+    // A scan of the (one or few) headers: `HeaderMap::get` would hash and allocate the name.
+    let name = event_header_name();
+    let Some(value) = headers.and_then(|h| {
+        h.iter()
+            .find(|(n, _)| **n == name)
+            .and_then(|(_, values)| values.first())
+    }) else {
         return Metadata::default();
     };
-    let mut fields = value.as_str().splitn(4, ' ');
-    let origin = fields.next().filter(|s| !s.is_empty());
-    let _id = fields.next();
-    let time = fields
-        .next()
+    let (origin, rest) = first_field(value.as_str());
+    let (time, source) = match rest.map(first_field) {
+        Some((_id, Some(rest))) => {
+            let (time, source) = first_field(rest);
+            (Some(time), source)
+        }
+        _ => (None, None),
+    };
+    let time = time
         .and_then(|t| t.parse::<u64>().ok())
         .and_then(|nanos| UNIX_EPOCH.checked_add(Duration::from_nanos(nanos)));
-    let source = fields.next().filter(|s| !s.is_empty());
     Metadata {
-        origin,
-        source,
+        origin: Some(origin).filter(|s| !s.is_empty()),
+        source: source.filter(|s| !s.is_empty()),
         time,
+    }
+}
+
+/// The text before the first space, and what follows that space (`None` without one).
+fn first_field(text: &str) -> (&str, Option<&str>) {
+    match text.bytes().position(|b| b == b' ') {
+        // A space is one byte, so both sides are on character boundaries.
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
     }
 }
 
@@ -150,6 +236,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn encoder(max_payload: usize) -> Encoder {
+        Encoder::new("me", Prefix::default(), max_payload)
+    }
+
     #[test]
     fn metadata_round_trips() {
         let time = UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789);
@@ -157,7 +247,8 @@ mod tests {
             .unwrap()
             .with_source("orders")
             .with_time(time);
-        let headers = HeaderTemplate::new("me").encode(&event);
+        let encoder = encoder(1024);
+        let headers = encoder.headers(&event);
         let meta = decode_headers(Some(&headers));
         assert_eq!(meta.origin, Some("me"));
         assert_eq!(meta.source, Some("orders"));
@@ -167,24 +258,69 @@ mod tests {
             Some(format!("me {} 1700000000123456789 orders", event.id().get()).as_str())
         );
         let spaced = event.clone().with_source("order desk");
-        let headers = HeaderTemplate::new("me").encode(&spaced);
+        let headers = encoder.headers(&spaced);
         assert_eq!(decode_headers(Some(&headers)).source, Some("order desk"));
+        let broken = event.clone().with_source("a\r\nInjected: yes");
+        let headers = encoder.headers(&broken);
+        assert_eq!(decode_headers(Some(&headers)).source, None);
         let bare = Event::json("a.b", json!(1)).unwrap();
-        let headers = HeaderTemplate::new("me").encode(&bare);
+        let headers = encoder.headers(&bare);
         let meta = decode_headers(Some(&headers));
         assert_eq!((meta.origin, meta.source), (Some("me"), None));
         assert!(decode_headers(None).origin.is_none());
-        let body = encode_body(&event, 1024).ok().unwrap();
-        assert_eq!(&body[..], br#"{"x":1}"#);
+        let mut partial = HeaderMap::new();
+        partial.insert(EVENT_HEADER, "them 7");
+        let meta = decode_headers(Some(&partial));
+        assert_eq!(
+            (meta.origin, meta.time, meta.source),
+            (Some("them"), None, None)
+        );
+        partial.insert(EVENT_HEADER, "them 7 12 the desk");
+        let meta = decode_headers(Some(&partial));
+        assert_eq!(meta.time, UNIX_EPOCH.checked_add(Duration::from_nanos(12)));
+        assert_eq!(meta.source, Some("the desk"));
+        let mut other = HeaderMap::new();
+        other.insert("Other", "x y z");
+        assert!(decode_headers(Some(&other)).origin.is_none());
+    }
+
+    #[test]
+    fn bodies_and_subjects() {
+        let mut encoder = encoder(1024);
+        let event = Event::json("a.b", json!({"x": 1})).unwrap();
+        let first = encoder.encode(&event).ok().unwrap();
+        assert_eq!(&first.body[..], br#"{"x":1}"#);
+        assert_eq!(first.subject.as_str(), "a.b");
+        // Bodies split off one buffer stay apart, and the subject follows the topic.
+        let second = encoder
+            .encode(&Event::json("c", json!("y")).unwrap())
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (&first.body[..], &second.body[..]),
+            (&br#"{"x":1}"#[..], &br#""y""#[..])
+        );
+        assert_eq!(second.subject.as_str(), "c");
+        assert_eq!(encoder.encode(&event).ok().unwrap().subject.as_str(), "a.b");
+        let big = Event::json("a.b", json!("z".repeat(4 * BODY_CHUNK))).unwrap();
         assert!(matches!(
-            encode_body(&event, 3),
-            Err(EncodeError::TooLarge(7))
+            encoder.encode(&big),
+            Err(EncodeError::TooLarge(n)) if n == 4 * BODY_CHUNK + 2
         ));
-        let opaque = Event::new("a.b", 5_u8).unwrap();
         assert!(matches!(
-            encode_body(&opaque, 1024),
+            encoder.encode(&Event::new("a.b", 5_u8).unwrap()),
             Err(EncodeError::NotJson(_))
         ));
+        // Nothing of a refused body is left to be sent with the next one.
+        let after = encoder.encode(&event).ok().unwrap();
+        assert_eq!(&after.body[..], br#"{"x":1}"#);
+        let typed = Event::serializable("a.b", vec![1_u8, 2]).unwrap();
+        assert_eq!(&encoder.encode(&typed).ok().unwrap().body[..], b"[1,2]");
+        let mut prefixed = Encoder::new("me", Prefix::new(Some("app")).unwrap(), 1024);
+        assert_eq!(
+            prefixed.encode(&event).ok().unwrap().subject.as_str(),
+            "app.a.b"
+        );
     }
 
     #[test]
