@@ -90,13 +90,16 @@ fn bench(c: &mut Criterion) {
     g.bench_function("raw: Component::new", |b| {
         b.iter(|| Component::new(&engine, &wasm).expect("compile"))
     });
-    g.bench_function("cached load (key + read + checksum + deserialize + link)", |b| {
-        b.iter_batched(
-            manifest,
-            |m| cached.load_bytes(path, &wasm, m).expect("load"),
-            BatchSize::SmallInput,
-        )
-    });
+    g.bench_function(
+        "cached load (key + read + checksum + deserialize + link)",
+        |b| {
+            b.iter_batched(
+                manifest,
+                |m| cached.load_bytes(path, &wasm, m).expect("load"),
+                BatchSize::SmallInput,
+            )
+        },
+    );
     g.bench_function("raw: Component::deserialize_file + instantiate_pre", |b| {
         b.iter(|| {
             // SAFETY: the file was written just above from `serialize` on this engine, and
@@ -197,8 +200,8 @@ fn directory_start(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let root = tempfile::tempdir().expect("tmp");
     let modules = root.path().join("modules");
     write_directory(&modules);
-    let host = WasmHost::new(HostConfig::default().cache_dir(root.path().join("cache")))
-        .expect("host");
+    let host =
+        WasmHost::new(HostConfig::default().cache_dir(root.path().join("cache"))).expect("host");
     // The first start compiles and fills the cache.
     let (first, manager) = rt.block_on(start_directory(&modules, &host));
     rt.block_on(manager.stop_all()).expect("stop");

@@ -241,7 +241,10 @@ impl WasmModule {
         let engine = host.engine();
         let ty = component.component_type();
         let imports = ty.imports(engine).map(|(name, _)| name);
-        check_wit_version(path, imports.chain(ty.exports(engine).map(|(name, _)| name)))?;
+        check_wit_version(
+            path,
+            imports.chain(ty.exports(engine).map(|(name, _)| name)),
+        )?;
         let uses_wasi = ty
             .imports(engine)
             .any(|(name, _)| name.starts_with("wasi:"));
@@ -727,10 +730,7 @@ impl symphra::Module for WasmModule {
     }
 
     async fn stop(&self, ctx: &Context) -> HookResult {
-        let result = self
-            .shared
-            .call(Hook::Stop, "", Some(ctx))
-            .await;
+        let result = self.shared.call(Hook::Stop, "", Some(ctx)).await;
         self.shared.clear_inbox();
         result.map_err(boxed)
     }
