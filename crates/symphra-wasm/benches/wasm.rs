@@ -7,7 +7,8 @@
 //!
 //! Each floor does the same work with wasmtime alone, on the host's own engine (same
 //! configuration, same epoch ticker): a cached load reads the compiled code from disk and
-//! links it (`deserialize_file` + `instantiate_pre`); a hook call is one typed call through
+//! links it, the fastest way found (`fs::read` + `deserialize` beat the mmap of
+//! `deserialize_file` here; both are measured); a hook call is one typed call through
 //! the same executor. What symphra adds is what the floor leaves out: manifest checks, the
 //! cache key and checksum, the WIT check, the store's limits and the per-module lock.
 //!
@@ -98,6 +99,19 @@ fn bench(c: &mut Criterion) {
                 |m| cached.load_bytes(path, &wasm, m).expect("load"),
                 BatchSize::SmallInput,
             )
+        },
+    );
+    g.bench_function(
+        "raw: fs::read + Component::deserialize + instantiate_pre",
+        |b| {
+            b.iter(|| {
+                let bytes = std::fs::read(&raw_file).expect("read");
+                // SAFETY: the file was written just above from `serialize` on this engine, and
+                // nothing else writes it.
+                let component =
+                    unsafe { Component::deserialize(&engine, &bytes) }.expect("deserialize");
+                linker.instantiate_pre(&component).expect("pre")
+            })
         },
     );
     g.bench_function("raw: Component::deserialize_file + instantiate_pre", |b| {
