@@ -10,14 +10,20 @@ use wasmtime::component::Component;
 
 use crate::error::{HostError, LoadError};
 
-const MAGIC: &[u8; 8] = b"SYMWASM1";
+/// The start of every entry: the format (version 2: a CRC-32 of the payload follows).
+const MAGIC: &[u8; 8] = b"SYMWASM2";
+/// The length of the checksum after [`MAGIC`].
+const CHECKSUM_LEN: usize = 4;
 
 /// A folder of compiled components.
 ///
 /// An entry is named `<sha256 of the component>-<engine key>.cwasm`; the engine key hashes
 /// the wasmtime version and [`Engine::precompile_compatibility_hash`], so a different
-/// engine configuration never reads another's entry. Each entry starts with the SHA-256 of
-/// its payload: a truncated or altered entry is detected, removed and rebuilt.
+/// engine configuration never reads another's entry. Each entry starts with a CRC-32 of its
+/// payload: a truncated or altered entry is detected, removed and rebuilt. (The checksum
+/// guards against damage, not against someone who can write the cache folder: they could
+/// write a matching checksum of any hash. CRC-32 is checked at memory speed, where a
+/// SHA-256 of the compiled code cost a cached load as much as wasmtime's own work.)
 #[derive(Debug)]
 pub struct CompileCache {
     dir: PathBuf,
@@ -45,6 +51,7 @@ impl CompileCache {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         env!("CARGO_PKG_VERSION").hash(&mut hasher);
         "wasmtime-48.0.8".hash(&mut hasher);
+        MAGIC.hash(&mut hasher);
         engine.precompile_compatibility_hash().hash(&mut hasher);
         Ok(Self {
             dir: dir.to_owned(),
@@ -59,9 +66,17 @@ impl CompileCache {
 
     /// The entry file for component `bytes`.
     pub fn entry_path(&self, bytes: &[u8]) -> PathBuf {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(bytes);
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        self.dir.join(format!("{hex}-{}.cwasm", self.engine_key))
+        let mut name = String::with_capacity(64 + 1 + self.engine_key.len() + 6);
+        for byte in digest {
+            name.push(char::from(HEX[usize::from(byte >> 4)]));
+            name.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        name.push('-');
+        name.push_str(&self.engine_key);
+        name.push_str(".cwasm");
+        self.dir.join(name)
     }
 
     /// The component for `bytes`: from the entry when it is sound, else compiled with
@@ -81,8 +96,8 @@ impl CompileCache {
                     // SAFETY: `Component::deserialize` requires bytes produced by
                     // `Engine::precompile_component`/`Component::serialize` of a compatible
                     // engine. The entry's name includes the engine's compatibility hash, so
-                    // only this engine configuration writes it, and its SHA-256 was just
-                    // checked, so these are the exact bytes `store` wrote. wasmtime also
+                    // only this engine configuration writes it, and its checksum was just
+                    // verified, so these are the bytes `store` wrote. wasmtime also
                     // checks the header (version, flags) and returns an error otherwise.
                     match unsafe { Component::deserialize(engine, payload) } {
                         Ok(component) => return Ok((component, CacheOutcome::Hit)),
@@ -124,7 +139,7 @@ impl CompileCache {
         {
             let mut file = std::fs::File::create(&tmp)?;
             file.write_all(MAGIC)?;
-            file.write_all(&Sha256::digest(payload))?;
+            file.write_all(&crc32fast::hash(payload).to_le_bytes())?;
             file.write_all(payload)?;
             file.sync_all()?;
         }
@@ -134,9 +149,6 @@ impl CompileCache {
 
 fn verified_payload(data: &[u8]) -> Option<&[u8]> {
     let rest = data.strip_prefix(MAGIC.as_slice())?;
-    if rest.len() < 32 {
-        return None;
-    }
-    let (sum, payload) = rest.split_at(32);
-    (Sha256::digest(payload).as_slice() == sum).then_some(payload)
+    let (sum, payload) = rest.split_at_checked(CHECKSUM_LEN)?;
+    (crc32fast::hash(payload).to_le_bytes() == sum).then_some(payload)
 }

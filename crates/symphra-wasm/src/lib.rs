@@ -71,5 +71,5 @@ pub use manifest::{
     Capabilities, DEFAULT_COMPONENT, DEFAULT_HOOK_TIMEOUT, DEFAULT_MEMORY_LIMIT, DirGrant,
     MANIFEST_FILE, Manifest, ManifestError, pattern_covers,
 };
-pub use module::WasmModule;
+pub use module::{EVENT_FAILED, WasmModule};
 pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};

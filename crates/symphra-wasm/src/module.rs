@@ -3,11 +3,12 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Instant;
 
 use symphra::bus::Event;
-use symphra::{Config, Context, HookResult, ModuleMetadata};
+use symphra::{Config, Context, Hook, HookResult, ModuleMetadata};
 use wasmtime::component::{Component, ResourceTable};
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -21,6 +22,10 @@ use crate::manifest::{Capabilities, Manifest};
 /// The WIT package a component must be built against.
 const WIT_PACKAGE: &str = "symphra:module";
 
+/// Published on the bus when a guest's `on-event` returns an error or traps; the payload is
+/// `{"module": ..., "topic": ..., "error": ...}`.
+pub const EVENT_FAILED: &str = "module.event_failed";
+
 /// What a module's store carries: its grants, the context of the hook being run, and the
 /// limits being enforced.
 pub struct State {
@@ -29,7 +34,10 @@ pub struct State {
     ctx: Option<Context>,
     shared: Weak<Shared>,
     limiter: MemoryLimiter,
-    deadline: Instant,
+    /// When the running call must end; armed at the call's first epoch tick rather than at
+    /// its start, so a call that ends within a tick never reads the clock (a limit is thus
+    /// enforced up to one [`EPOCH_TICK`](crate::EPOCH_TICK) late, its granularity anyway).
+    deadline: Option<Instant>,
     timed_out: bool,
     wasi: WasiCtx,
     table: ResourceTable,
@@ -196,6 +204,9 @@ pub(crate) struct Shared {
     code: RwLock<Arc<Code>>,
     live: tokio::sync::Mutex<Option<Live>>,
     inbox: Mutex<VecDeque<Delivery>>,
+    /// The length of `inbox`, read without its lock after every hook call.
+    pending: AtomicUsize,
+    event_failures: AtomicU64,
 }
 
 /// A module implemented by a WebAssembly component: register it with
@@ -229,10 +240,14 @@ impl WasmModule {
     ) -> Result<Self, LoadError> {
         let engine = host.engine();
         let ty = component.component_type();
-        let mut names: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_owned()).collect();
-        names.extend(ty.exports(engine).map(|(n, _)| n.to_owned()));
-        check_wit_version(path, &names)?;
-        let uses_wasi = names.iter().any(|n| n.starts_with("wasi:"));
+        let imports = ty.imports(engine).map(|(name, _)| name);
+        check_wit_version(
+            path,
+            imports.chain(ty.exports(engine).map(|(name, _)| name)),
+        )?;
+        let uses_wasi = ty
+            .imports(engine)
+            .any(|(name, _)| name.starts_with("wasi:"));
         let linker = if uses_wasi {
             &host.inner.with_wasi
         } else {
@@ -262,6 +277,8 @@ impl WasmModule {
                 })),
                 live: tokio::sync::Mutex::new(None),
                 inbox: Mutex::new(VecDeque::new()),
+                pending: AtomicUsize::new(0),
+                event_failures: AtomicU64::new(0),
             }),
         })
     }
@@ -310,30 +327,44 @@ impl WasmModule {
     /// there is no context, so the guest's `publish`, `subscribe` and `config` calls fail
     /// or see nothing. `install` receives `{}`. Needs [`instantiate`](Self::instantiate)
     /// first.
-    pub async fn call_hook(&self, hook: symphra::Hook) -> Result<(), HookError> {
-        use symphra::Hook;
-        // The WIT export names are the hooks' own names.
-        let name = hook.as_str();
-        self.shared
-            .call(name, None, move |b, s| {
-                Box::pin(async move {
-                    let guest = b.symphra_module_guest();
-                    match hook {
-                        Hook::Bootstrap => guest.call_bootstrap(s).await,
-                        Hook::Install => guest.call_install(s, "{}").await,
-                        Hook::Start => guest.call_start(s).await,
-                        Hook::Stop => guest.call_stop(s).await,
-                        Hook::Uninstall => guest.call_uninstall(s).await,
-                        Hook::Reload => guest.call_reload(s).await,
-                    }
-                })
-            })
-            .await
+    pub async fn call_hook(&self, hook: Hook) -> Result<(), HookError> {
+        self.shared.call(hook, "{}", None).await
+    }
+
+    /// How many events the guest's `on-event` failed to handle (returned an error or
+    /// trapped) since the module was created; each is also published as
+    /// [`EVENT_FAILED`].
+    pub fn event_failures(&self) -> u64 {
+        self.shared.event_failures.load(Ordering::Relaxed)
     }
 }
 
-type CallFuture<'a> =
-    std::pin::Pin<Box<dyn Future<Output = wasmtime::Result<Result<(), String>>> + Send + 'a>>;
+/// Calls the export of `hook` (`config` is the argument of `install`).
+async fn invoke(
+    bindings: &Bindings,
+    store: &mut Store<State>,
+    hook: Hook,
+    config: &str,
+) -> wasmtime::Result<Result<(), String>> {
+    let guest = bindings.symphra_module_guest();
+    match hook {
+        Hook::Bootstrap => guest.call_bootstrap(store).await,
+        Hook::Install => guest.call_install(store, config).await,
+        Hook::Start => guest.call_start(store).await,
+        Hook::Stop => guest.call_stop(store).await,
+        Hook::Uninstall => guest.call_uninstall(store).await,
+        Hook::Reload => guest.call_reload(store).await,
+    }
+}
+
+/// Arms a store for one call: the time limit restarts and earlier refusals are forgotten.
+fn arm(store: &mut Store<State>) {
+    let state = store.data_mut();
+    state.deadline = None;
+    state.timed_out = false;
+    state.limiter.refused = None;
+    store.set_epoch_deadline(1);
+}
 
 impl Shared {
     pub(crate) fn code(&self) -> Arc<Code> {
@@ -372,7 +403,7 @@ impl Shared {
                 limit,
                 refused: None,
             },
-            deadline: Instant::now() + caps.hook_timeout,
+            deadline: None,
             timed_out: false,
             wasi,
             table: ResourceTable::new(),
@@ -381,9 +412,14 @@ impl Shared {
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(|mut store| {
             let state = store.data_mut();
-            if Instant::now() >= state.deadline {
-                state.timed_out = true;
-                return Err(wasmtime::Error::msg("hook time limit reached"));
+            let now = Instant::now();
+            match state.deadline {
+                None => state.deadline = Some(now + state.caps.hook_timeout),
+                Some(deadline) if now >= deadline => {
+                    state.timed_out = true;
+                    return Err(wasmtime::Error::msg("hook time limit reached"));
+                }
+                Some(_) => {}
             }
             Ok(UpdateDeadline::Yield(1))
         });
@@ -463,34 +499,28 @@ impl Shared {
         }
     }
 
-    /// Runs one export with the time limit armed; a trap drops the instance.
-    async fn call<F>(
+    /// Runs one hook export with the time limit armed; a trap drops the instance.
+    async fn call(
         self: &Arc<Self>,
-        hook: &'static str,
+        hook: Hook,
+        config: &str,
         ctx: Option<&Context>,
-        f: F,
-    ) -> Result<(), HookError>
-    where
-        F: for<'a> FnOnce(&'a Bindings, &'a mut Store<State>) -> CallFuture<'a>,
-    {
+    ) -> Result<(), HookError> {
+        let name = hook.as_str();
         let result = {
             let mut guard = self.live.lock().await;
             let Some(live) = guard.as_mut() else {
                 return Err(HookError::NoInstance {
                     module: self.name.to_string(),
-                    hook,
+                    hook: name,
                 });
             };
-            let state = live.store.data_mut();
-            if let Some(ctx) = ctx {
-                state.ctx = Some(ctx.clone());
-            }
-            state.deadline = Instant::now() + state.caps.hook_timeout;
-            state.timed_out = false;
-            state.limiter.refused = None;
-            live.store.set_epoch_deadline(1);
             let Live { store, bindings } = live;
-            let outcome = f(bindings, store).await;
+            if let Some(ctx) = ctx {
+                store.data_mut().ctx = Some(ctx.clone());
+            }
+            arm(store);
+            let outcome = invoke(bindings, store, hook, config).await;
             // Not kept between calls: a context holds the manager, which holds this module.
             store.data_mut().ctx = None;
             match outcome {
@@ -500,20 +530,25 @@ impl Shared {
                     let limit = store.data().caps.memory_limit;
                     Err(HookError::Guest {
                         module: self.name.to_string(),
-                        hook,
+                        hook: name,
                         message,
                         memory_refused: refused.map(|r| (r as u64, limit)),
                     })
                 }
                 Err(error) => {
-                    let error = self.classify(hook, store, error);
-                    tracing::error!(module = &*self.name, hook, %error, "the instance trapped and is dropped");
+                    let error = self.classify(name, store, error);
+                    tracing::error!(module = &*self.name, hook = name, %error, "the instance trapped and is dropped");
                     *guard = None;
                     Err(error)
                 }
             }
         };
-        self.drain().await;
+        // Pairs with the fence in `push_event`: either this sees the event, or the handler
+        // that queued it saw the lock free and delivers it itself.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.pending.load(Ordering::SeqCst) > 0 {
+            self.drain().await;
+        }
         result
     }
 
@@ -524,18 +559,45 @@ impl Shared {
                 payload,
                 ctx,
             });
+            self.pending.fetch_add(1, Ordering::SeqCst);
         }
+        std::sync::atomic::fence(Ordering::SeqCst);
     }
 
     fn pop_event(&self) -> Option<Delivery> {
-        self.inbox
-            .lock()
-            .ok()
-            .and_then(|mut inbox| inbox.pop_front())
+        let mut inbox = self.inbox.lock().ok()?;
+        let delivery = inbox.pop_front()?;
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+        Some(delivery)
+    }
+
+    fn clear_inbox(&self) {
+        if let Ok(mut inbox) = self.inbox.lock() {
+            self.pending.fetch_sub(inbox.len(), Ordering::SeqCst);
+            inbox.clear();
+        }
     }
 
     fn inbox_empty(&self) -> bool {
-        self.inbox.lock().map_or(true, |inbox| inbox.is_empty())
+        self.pending.load(Ordering::SeqCst) == 0
+    }
+
+    /// Counts, logs and publishes (as [`EVENT_FAILED`]) a failed `on-event`.
+    async fn event_failed(&self, ctx: &Context, topic: &str, error: String) {
+        self.event_failures.fetch_add(1, Ordering::Relaxed);
+        if topic == EVENT_FAILED {
+            // A guest failing on failure reports would otherwise feed itself forever.
+            return;
+        }
+        let payload = serde_json::json!({ "module": &*self.name, "topic": topic, "error": error });
+        match Event::json(EVENT_FAILED, payload) {
+            Ok(event) => {
+                ctx.bus()
+                    .publish_event(event.with_source(Arc::clone(&self.name)))
+                    .await;
+            }
+            Err(error) => tracing::warn!(%error, "cannot build the event_failed event"),
+        }
     }
 
     /// Delivers queued events unless the instance is busy (its holder drains after).
@@ -555,13 +617,9 @@ impl Shared {
                         tracing::debug!(module = &*self.name, topic, "event dropped: no instance");
                         continue;
                     };
-                    let state = live.store.data_mut();
-                    state.ctx = Some(ctx);
-                    state.deadline = Instant::now() + state.caps.hook_timeout;
-                    state.timed_out = false;
-                    state.limiter.refused = None;
-                    live.store.set_epoch_deadline(1);
                     let Live { store, bindings } = live;
+                    store.data_mut().ctx = Some(ctx.clone());
+                    arm(store);
                     let outcome = bindings
                         .symphra_module_guest()
                         .call_on_event(&mut *store, &topic, &payload)
@@ -569,16 +627,20 @@ impl Shared {
                     store.data_mut().ctx = None;
                     match outcome {
                         Ok(Ok(())) => {}
-                        Ok(Err(message)) => tracing::warn!(
-                            module = &*self.name,
-                            topic,
-                            message,
-                            "the module's on-event returned an error"
-                        ),
+                        Ok(Err(message)) => {
+                            tracing::warn!(
+                                module = &*self.name,
+                                topic,
+                                message,
+                                "the module's on-event returned an error"
+                            );
+                            self.event_failed(&ctx, &topic, message).await;
+                        }
                         Err(error) => {
                             let error = self.classify("on-event", store, error);
                             tracing::error!(module = &*self.name, topic, %error, "the instance trapped and is dropped");
                             *guard = None;
+                            self.event_failed(&ctx, &topic, error.to_string()).await;
                         }
                     }
                 }
@@ -591,7 +653,10 @@ impl Shared {
 }
 
 /// Checks that every `symphra:module/...@X` name is compatible with [`WIT_VERSION`].
-fn check_wit_version(path: &Path, names: &[String]) -> Result<(), LoadError> {
+fn check_wit_version<'a>(
+    path: &Path,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), LoadError> {
     for name in names {
         let Some(rest) = name
             .strip_prefix(WIT_PACKAGE)
@@ -639,9 +704,7 @@ impl symphra::Module for WasmModule {
             .map_err(boxed)?;
         *self.shared.live.lock().await = Some(live);
         self.shared
-            .call("bootstrap", Some(ctx), |b, s| {
-                Box::pin(async move { b.symphra_module_guest().call_bootstrap(s).await })
-            })
+            .call(Hook::Bootstrap, "", Some(ctx))
             .await
             .map_err(boxed)
     }
@@ -654,49 +717,34 @@ impl symphra::Module for WasmModule {
         }
         let json = config.as_value().to_string();
         self.shared
-            .call("install", Some(ctx), move |b, s| {
-                Box::pin(async move { b.symphra_module_guest().call_install(s, &json).await })
-            })
+            .call(Hook::Install, &json, Some(ctx))
             .await
             .map_err(boxed)
     }
 
     async fn start(&self, ctx: &Context) -> HookResult {
         self.shared
-            .call("start", Some(ctx), |b, s| {
-                Box::pin(async move { b.symphra_module_guest().call_start(s).await })
-            })
+            .call(Hook::Start, "", Some(ctx))
             .await
             .map_err(boxed)
     }
 
     async fn stop(&self, ctx: &Context) -> HookResult {
-        let result = self
-            .shared
-            .call("stop", Some(ctx), |b, s| {
-                Box::pin(async move { b.symphra_module_guest().call_stop(s).await })
-            })
-            .await;
-        if let Ok(mut inbox) = self.shared.inbox.lock() {
-            inbox.clear();
-        }
+        let result = self.shared.call(Hook::Stop, "", Some(ctx)).await;
+        self.shared.clear_inbox();
         result.map_err(boxed)
     }
 
     async fn uninstall(&self, ctx: &Context) -> HookResult {
         self.shared
-            .call("uninstall", Some(ctx), |b, s| {
-                Box::pin(async move { b.symphra_module_guest().call_uninstall(s).await })
-            })
+            .call(Hook::Uninstall, "", Some(ctx))
             .await
             .map_err(boxed)
     }
 
     async fn reload(&self, ctx: &Context) -> HookResult {
         self.shared
-            .call("reload", Some(ctx), |b, s| {
-                Box::pin(async move { b.symphra_module_guest().call_reload(s).await })
-            })
+            .call(Hook::Reload, "", Some(ctx))
             .await
             .map_err(boxed)
     }
@@ -709,7 +757,7 @@ mod tests {
     #[test]
     fn wit_versions() {
         let p = Path::new("m.wasm");
-        let ok = |n: &str| check_wit_version(p, &[n.to_owned()]);
+        let ok = |n: &str| check_wit_version(p, [n]);
         assert!(ok("symphra:module/guest@0.1.0").is_ok());
         assert!(ok("symphra:module/guest@0.1.9").is_ok());
         assert!(ok("wasi:cli/environment@0.2.0").is_ok());
