@@ -10,6 +10,7 @@ use symphra::manager::{Outcome, Report};
 use symphra_wasm::{DirectoryExt, LoadOptions};
 
 use crate::CliError;
+use crate::module_configs;
 use crate::run::report_of;
 use crate::timeline_svg::{self, HookBar, Row};
 
@@ -25,13 +26,16 @@ struct Timing {
     hooks: Vec<(String, Duration)>,
 }
 
-/// Runs `analyze` on `dir`, writing the timeline of the start to `svg` when given: exit
-/// code 0 when everything started and stopped, 1 otherwise.
+/// Runs `analyze` on `dir` with the configurations of `config` (and the environment's
+/// overrides, as `run` takes them), writing the timeline of the start to `svg` when given:
+/// exit code 0 when everything started and stopped, 1 otherwise.
 pub fn run(
     dir: &Path,
     max_concurrency: Option<usize>,
     svg: Option<&Path>,
+    config: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
+    let configs = module_configs::read_file(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,6 +46,8 @@ pub fn run(
         for rejected in &loaded.rejected {
             out!("rejected {}: {}", rejected.dir.display(), rejected.error);
         }
+        let names: Vec<&str> = loaded.loaded.iter().map(|m| m.name.as_str()).collect();
+        let builder = module_configs::configure(builder, configs, &names);
         let manager = match builder.build() {
             Ok(manager) => manager,
             Err(error) => {

@@ -1,6 +1,5 @@
 //! `symphra check`: everything that can be known without starting a module.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -10,8 +9,7 @@ use symphra::ModuleMetadata;
 use symphra::resolver::{Problem, resolve};
 use symphra_wasm::{WasmHost, discover};
 
-use crate::env_config;
-use crate::run::read_config;
+use crate::module_configs;
 use crate::{CheckFormat, CliError};
 
 /// A module that was found, as listed in the JSON output.
@@ -41,10 +39,7 @@ struct Output {
 /// With `config`, the configurations of that file (one table per module) are checked
 /// instead of the defaults.
 pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<ExitCode, CliError> {
-    let mut configs: BTreeMap<String, Value> = match config {
-        Some(path) => read_config(path)?.into_iter().collect(),
-        None => BTreeMap::new(),
-    };
+    let mut configs = module_configs::read_file(config)?;
     let found = discover(dir)?;
     let mut problems = Vec::new();
     for rejected in &found.rejected {
@@ -82,15 +77,15 @@ pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<Exi
         }
     }
     // The environment's overrides (SYMPHRA__<MODULE>__<KEY>) over the file, as `run` lays them.
-    let (overrides, ignored) = env_config::overrides(std::env::vars_os());
     let names: Vec<&str> = metas.iter().map(ModuleMetadata::name).collect();
-    for variable in env_config::apply(&mut configs, &names, &overrides) {
+    let unused = module_configs::apply_environment(&mut configs, &names);
+    for variable in unused.unmatched {
         problems.push(ProblemOut {
             module: None,
             message: format!("the environment variable {variable} names no module that was found"),
         });
     }
-    for variable in ignored {
+    for variable in unused.ignored {
         problems.push(ProblemOut {
             module: None,
             message: format!(

@@ -15,6 +15,7 @@ mod graph;
 mod graph_svg;
 mod list;
 mod log_writer;
+mod module_configs;
 mod new;
 mod progress;
 mod run;
@@ -112,7 +113,7 @@ pub enum Command {
     /// the modules by time in their hooks (blame), the critical chain of dependencies, and
     /// with --svg a timeline picture of the start.
     #[command(
-        after_help = "Examples:\n  symphra analyze ./modules\n  symphra analyze ./modules --max-concurrency 4 --svg start.svg"
+        after_help = "Examples:\n  symphra analyze ./modules\n  symphra analyze ./modules --max-concurrency 4 --svg start.svg\n  symphra analyze ./modules --config app.toml\n  SYMPHRA__GREETER__GREETING=hey symphra analyze ./modules\n\nThe configuration is taken as by `run` (see `symphra run --help`)."
     )]
     Analyze {
         /// The modules directory.
@@ -124,6 +125,11 @@ pub enum Command {
         /// hook, sorted by start, the axis in milliseconds.
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// A TOML file with one table per module name, its configuration, as for `run`.
+        /// Environment variables `SYMPHRA__<MODULE>__<KEY>=<value>` override single keys (a
+        /// JSON value, or a string).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Creates a module folder DIR/NAME: a manifest (module.toml), source that answers
     /// NAME.request on NAME.reply, a build script (build.sh) that writes module.wasm, and the
@@ -160,7 +166,8 @@ fn main() -> ExitCode {
             dir,
             max_concurrency,
             svg,
-        } => analyze::run(&dir, max_concurrency, svg.as_deref()),
+            config,
+        } => analyze::run(&dir, max_concurrency, svg.as_deref(), config.as_deref()),
         Command::New { name, lang, dir } => new::run(&name, lang, &dir),
     };
     match result {

@@ -1,7 +1,6 @@
 //! `symphra run`: start everything, run until a shutdown signal, stop everything.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use symphra::{Error, ModuleManager};
 use symphra_wasm::{LoadOptions, Watcher, load_directory};
 
 use crate::CliError;
-use crate::env_config;
+use crate::module_configs;
 use crate::progress::{Progress, ProgressMode};
 use crate::watch;
 
@@ -85,44 +84,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
     runtime.block_on(run_async(args))
 }
 
-/// Reads the `--config` file: one table per module.
-pub(crate) fn read_config(path: &Path) -> Result<Vec<(String, serde_json::Value)>, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|error| CliError::Config {
-        path: path.to_owned(),
-        message: error.to_string(),
-    })?;
-    table
-        .into_iter()
-        .map(|(name, value)| {
-            if !value.is_table() {
-                return Err(CliError::Config {
-                    path: path.to_owned(),
-                    message: format!(
-                        "`{name}` must be a table (the configuration of module {name})"
-                    ),
-                });
-            }
-            serde_json::to_value(value)
-                .map(|json| (name, json))
-                .map_err(|error| CliError::Config {
-                    path: path.to_owned(),
-                    message: error.to_string(),
-                })
-        })
-        .collect()
-}
-
 async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     // Listen for signals before anything starts, so that an early one is not lost.
     let mut shutdown = Shutdown::listen();
-    let configs = match &args.config {
-        Some(path) => read_config(path)?,
-        None => Vec::new(),
-    };
+    let configs = module_configs::read_file(args.config.as_deref())?;
     let store = match (&args.state, args.no_state) {
         (_, true) => None,
         (Some(path), false) => Some(RedbStore::open(path)?),
@@ -165,21 +130,8 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     if let Some(store) = store {
         builder = builder.state_store(store);
     }
-    // The environment's overrides (SYMPHRA__<MODULE>__<KEY>) over the file.
-    let mut configs: BTreeMap<String, serde_json::Value> = configs.into_iter().collect();
-    let (overrides, ignored) = env_config::overrides(std::env::vars_os());
     let names: Vec<&str> = loaded.loaded.iter().map(|m| m.name.as_str()).collect();
-    for variable in env_config::apply(&mut configs, &names, &overrides) {
-        out!("warning: the environment variable {variable} names no module; ignored");
-    }
-    for variable in ignored {
-        out!(
-            "warning: the environment variable {variable} is not SYMPHRA__<MODULE>__<KEY>; ignored"
-        );
-    }
-    for (name, config) in configs {
-        builder = builder.config(name, config);
-    }
+    let builder = module_configs::configure(builder, configs, &names);
     let manager = match builder.build() {
         Ok(manager) => manager,
         Err(error) => {

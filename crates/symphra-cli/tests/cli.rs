@@ -802,6 +802,38 @@ fn environment_variables_override_configuration_keys() {
     );
 }
 
+#[test]
+fn analyze_takes_the_configuration_file_and_environment_of_run() {
+    let dir = web_with_a_port_schema();
+    let cache = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let config = cache.path().join("app.toml");
+    std::fs::write(&config, "[web]\nport = \"http\"\n").unwrap();
+    let config = config.to_str().unwrap();
+
+    // A port that is not an integer breaks web's schema: its start fails, named with the field.
+    let out = output(&["analyze", path, "--config", config], cache.path());
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("start: 0 ok, 1 failed"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.contains("web") && l.contains("/port")),
+        "{stdout}"
+    );
+
+    // An override from the environment mends the file's value: everything starts.
+    let out = symphra(&["analyze", path, "--config", config], cache.path())
+        .env("SYMPHRA__WEB__PORT", "8080")
+        .output()
+        .unwrap();
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.trim_start().starts_with("web @")),
+        "{stdout}"
+    );
+}
+
 /// A running `symphra run`, its stdout read line by line on a thread.
 struct Running {
     child: std::process::Child,
