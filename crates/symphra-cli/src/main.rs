@@ -35,7 +35,8 @@ pub use error::CliError;
 #[command(
     name = "symphra",
     version,
-    about = "Check, list, graph, run and analyze a directory of Symphra modules, or create one"
+    about = "Check, list, graph, run and analyze a directory of Symphra modules, or create one",
+    after_help = "Examples:\n  symphra check ./modules\n  symphra run ./modules --config app.toml\n  symphra analyze ./modules --svg start.svg\n  symphra new hello --lang c --dir ./modules\n\nExit codes: 0 success; 1 the modules have problems (or one failed); 2 a usage or I/O\nerror (printed as `error: ...`). `symphra help <COMMAND>` describes each command."
 )]
 pub struct Cli {
     /// What to do.
@@ -69,7 +70,7 @@ pub enum Command {
     /// Loads, compiles and resolves the modules of DIR and checks their configuration,
     /// without starting anything. Exits 0 when clean, 1 when there are problems.
     #[command(
-        after_help = "Example:\n  symphra check ./modules\n  symphra check ./modules --format json\n  symphra check ./modules --config app.toml"
+        after_help = "Examples:\n  symphra check ./modules\n  symphra check ./modules --format json\n  symphra check ./modules --config app.toml\n  SYMPHRA__GREETER__GREETING=hey symphra check ./modules\n\nThe configuration is taken as by `run` (see `symphra run --help`); an environment\nvariable SYMPHRA__<MODULE>__<KEY> that names no module is a problem here."
     )]
     Check {
         /// The modules directory (one folder per module).
@@ -78,12 +79,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
         format: CheckFormat,
         /// The configuration file `run --config` would use (one table per module), checked
-        /// against the schemas instead of the defaults.
+        /// against the schemas instead of the defaults. Environment variables
+        /// `SYMPHRA__<MODULE>__<KEY>=<value>` override single keys, as for `run`.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Lists the modules of DIR: version, dependencies and capabilities.
-    #[command(after_help = "Example:\n  symphra list ./modules --state ./symphra.redb")]
+    /// Lists the modules of DIR: version, dependencies, capabilities and the availability
+    /// recorded in the state store.
+    #[command(
+        after_help = "Examples:\n  symphra list ./modules\n  symphra list ./modules --state ./symphra.redb"
+    )]
     List {
         /// The modules directory.
         dir: PathBuf,
@@ -131,7 +136,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Creates a module folder DIR/NAME: a manifest (module.toml), source that answers
+    /// Creates a module folder PARENT/NAME: a manifest (module.toml), source that answers
     /// NAME.request on NAME.reply, a build script (build.sh) that writes module.wasm, and the
     /// WIT world it implements. Refuses a folder that already exists.
     #[command(
