@@ -4,26 +4,19 @@
 //! `SYMPHRA_REQUIRE_PYTHON_GUEST` is set; `.ci/install-wasm-toolchain` installs it. The
 //! component is 18 MB: wasmtime's code generator is optimized even in test builds (see the
 //! root Cargo.toml) so it compiles in seconds, and the compiled code is cached in the
-//! temporary folder for later runs. componentize-py's output differs from build to build,
-//! so the built component is kept too (keyed by its sources), or the compile cache would
-//! never hit.
+//! temporary folder for later runs, as is the built component (see `common/py_echo.rs`).
 
 mod common;
 
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+use common::py_echo;
 use symphra::prelude::*;
 use symphra_wasm::{DirectoryExt, HostConfig, LoadOptions, WasmHost};
 
 /// Whether componentize-py can be run; fails the test when it is required and missing.
 fn have_componentize_py() -> bool {
-    let found = Command::new("componentize-py")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let found = py_echo::have_componentize_py();
     if !found {
         assert!(
             std::env::var_os("SYMPHRA_REQUIRE_PYTHON_GUEST").is_none(),
@@ -34,47 +27,17 @@ fn have_componentize_py() -> bool {
     found
 }
 
-/// The component built from the guest's sources, built once per version of them.
-fn built_component(source: &Path) -> PathBuf {
-    let mut key = std::collections::hash_map::DefaultHasher::new();
-    for file in [
-        source.join("app.py"),
-        source.join("build.sh"),
-        source.join("../../../wit/module.wit"),
-    ] {
-        std::fs::read(&file)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-            .hash(&mut key);
-    }
-    let out = std::env::temp_dir().join(format!("symphra-py-echo-{:016x}.wasm", key.finish()));
-    if out.is_file() {
-        return out;
-    }
-    let partial = out.with_extension(format!("tmp{}", std::process::id()));
-    let status = Command::new("bash")
-        .arg(source.join("build.sh"))
-        .arg(&partial)
-        .status()
-        .expect("run build.sh");
-    assert!(
-        status.success(),
-        "build.sh failed (is componentize-py installed?)"
-    );
-    std::fs::rename(&partial, &out).expect("keep the built component");
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_guest_answers_requests() {
     if !have_componentize_py() {
         return;
     }
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/modules/py-echo");
+    let source = py_echo::source();
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("py-echo");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(source.join("module.toml"), dir.join("module.toml")).unwrap();
-    std::fs::copy(built_component(&source), dir.join("module.wasm")).unwrap();
+    std::fs::copy(py_echo::built_component().unwrap(), dir.join("module.wasm")).unwrap();
 
     let host = WasmHost::new(
         HostConfig::default().cache_dir(std::env::temp_dir().join("symphra-wasm-test-cache")),

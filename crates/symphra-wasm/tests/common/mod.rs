@@ -2,6 +2,8 @@
 //! components with `wit-component`.
 #![allow(dead_code)]
 
+pub mod py_echo;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
