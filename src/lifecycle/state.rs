@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::lifecycle::{Hook, HookFailure};
+use crate::lifecycle::Hook;
 
 /// Where a module is in its lifecycle.
 ///
@@ -40,6 +40,28 @@ pub enum ModuleState {
 }
 
 impl ModuleState {
+    /// Every state, in declaration order: `ALL[state as usize] == state`.
+    const ALL: [ModuleState; 8] = [
+        ModuleState::Registered,
+        ModuleState::Loaded,
+        ModuleState::Installed,
+        ModuleState::Starting,
+        ModuleState::Started,
+        ModuleState::Stopping,
+        ModuleState::Stopped,
+        ModuleState::Failed,
+    ];
+
+    /// The state whose `as u8` is `index`; `Failed` for an index out of range, which
+    /// [`StateCell::pack`] never makes.
+    const fn from_index(index: u8) -> Self {
+        if (index as usize) < Self::ALL.len() {
+            Self::ALL[index as usize]
+        } else {
+            ModuleState::Failed
+        }
+    }
+
     /// The state's name in lowercase, as used in logs and events.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -101,13 +123,11 @@ impl fmt::Display for Operation {
     }
 }
 
-/// A module's state together with what a failure left behind.
-#[derive(Clone, Debug)]
+/// A module's state and the stable state it recovers to after a failure. Small and `Copy`,
+/// so that the manager can keep it in one atomic word (see [`StateCell::pack`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StateCell {
     pub(crate) state: ModuleState,
-    /// The last failure and the stable state the module recovers to. Kept after recovery
-    /// so that reports and handles can still say what happened last.
-    pub(crate) failure: Option<HookFailure>,
     /// The state the module behaves as while `Failed`.
     pub(crate) fallback: ModuleState,
 }
@@ -151,8 +171,20 @@ impl StateCell {
     pub(crate) const fn new() -> Self {
         Self {
             state: ModuleState::Registered,
-            failure: None,
             fallback: ModuleState::Registered,
+        }
+    }
+
+    /// The cell as one word: the state in the low byte, the fallback in the high one.
+    pub(crate) const fn pack(self) -> u16 {
+        self.state as u16 | (self.fallback as u16) << 8
+    }
+
+    /// The cell [`pack`](Self::pack) made `word` from.
+    pub(crate) const fn unpack(word: u16) -> Self {
+        Self {
+            state: ModuleState::from_index(word as u8),
+            fallback: ModuleState::from_index((word >> 8) as u8),
         }
     }
 
@@ -224,7 +256,7 @@ impl StateCell {
     }
 
     /// Records a failed `hook`; returns the previous state.
-    pub(crate) fn fail(&mut self, hook: Hook, failure: HookFailure) -> ModuleState {
+    pub(crate) fn fail(&mut self, hook: Hook) -> ModuleState {
         let previous = self.state;
         self.fallback = if hook.is_teardown() {
             success_state(hook)
@@ -235,7 +267,6 @@ impl StateCell {
             }
         };
         self.state = ModuleState::Failed;
-        self.failure = Some(failure);
         previous
     }
 }
@@ -253,19 +284,11 @@ const fn success_state(hook: Hook) -> ModuleState {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::lifecycle::FailureCause;
-
-    fn failure(hook: Hook) -> HookFailure {
-        HookFailure::new(Arc::from("m"), hook, FailureCause::Panic("x".into()))
-    }
 
     fn cell(state: ModuleState) -> StateCell {
         StateCell {
             state,
-            failure: None,
             fallback: state,
         }
     }
@@ -325,7 +348,7 @@ mod tests {
         let mut cell = cell(ModuleState::Installed);
         cell.begin(Hook::Start);
         assert_eq!(cell.state, ModuleState::Starting);
-        cell.fail(Hook::Start, failure(Hook::Start));
+        cell.fail(Hook::Start);
         assert_eq!(cell.state, ModuleState::Failed);
         assert_eq!(cell.effective(), ModuleState::Installed);
         // The start can be retried.
@@ -339,7 +362,7 @@ mod tests {
     fn a_failed_teardown_hook_is_abandoned_and_moves_on() {
         let mut cell = cell(ModuleState::Started);
         cell.begin(Hook::Stop);
-        cell.fail(Hook::Stop, failure(Hook::Stop));
+        cell.fail(Hook::Stop);
         assert_eq!(cell.state, ModuleState::Failed);
         assert_eq!(cell.effective(), ModuleState::Stopped);
         let mut cell = cell_after_uninstall_failure();
@@ -351,14 +374,24 @@ mod tests {
 
     fn cell_after_uninstall_failure() -> StateCell {
         let mut cell = cell(ModuleState::Stopped);
-        cell.fail(Hook::Uninstall, failure(Hook::Uninstall));
+        cell.fail(Hook::Uninstall);
         cell
+    }
+
+    #[test]
+    fn packs_into_one_word_and_back() {
+        for state in ModuleState::ALL {
+            for fallback in ModuleState::ALL {
+                let cell = StateCell { state, fallback };
+                assert_eq!(StateCell::unpack(cell.pack()), cell);
+            }
+        }
     }
 
     #[test]
     fn a_failed_bootstrap_can_be_retried() {
         let mut cell = StateCell::new();
-        cell.fail(Hook::Bootstrap, failure(Hook::Bootstrap));
+        cell.fail(Hook::Bootstrap);
         assert_eq!(cell.effective(), ModuleState::Registered);
         assert!(matches!(cell.plan(Operation::Load), Ok(Plan::Run(_))));
     }

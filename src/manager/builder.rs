@@ -136,9 +136,12 @@ impl ModuleManagerBuilder {
             bus,
             store,
         } = self;
-        for entry in &entries {
-            if let Some(config) = configs.remove(&*entry.name) {
-                entry.set_configured(config);
+        // Most modules get no configuration here; skip hashing every name when none do.
+        if !configs.is_empty() {
+            for entry in &entries {
+                if let Some(config) = configs.remove(&*entry.name) {
+                    entry.set_configured(config);
+                }
             }
         }
         if let Some(store) = &store {

@@ -1,58 +1,104 @@
 //! One registered module as the manager holds it: the module, its metadata, its state.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::lifecycle::{ModuleState, StateCell};
+use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
 use crate::module::{ModuleMetadata, ModuleObject};
 use crate::state::Availability;
 
 /// A registered module. Shared between graph versions, handles and running hooks.
+///
+/// Laid out in declaration order (`repr(C)`) so that what every hook touches — the state
+/// word, the flags, the name and the driver — shares the entry's first cache line: a start
+/// of many modules touches each entry once, and that line is usually a cache miss.
+#[repr(C)]
 pub(crate) struct Entry {
-    pub(crate) name: Arc<str>,
-    pub(crate) metadata: ModuleMetadata,
-    pub(crate) object: ModuleObject,
-    state: Mutex<StateCell>,
-    /// The configuration the application gave for this module, if any.
-    configured: Mutex<Option<Value>>,
-    /// The configuration `install` last received.
-    installed: Mutex<Config>,
-    /// Whether the module subscribed to the bus since it last stopped.
-    pub(crate) subscribed: AtomicBool,
+    /// The [`StateCell`], packed. Only lifecycle operations write it, and a manager runs
+    /// one at a time, so a read followed by a write cannot race with another write.
+    state: AtomicU16,
     /// The operator's [`Availability`], as its index.
     availability: AtomicU8,
     /// Whether an operator stopped the module (it then stays down in `start_all`).
     pub(crate) held_stopped: AtomicBool,
+    /// Whether the module subscribed to the bus since it last stopped.
+    pub(crate) subscribed: AtomicBool,
+    pub(crate) name: Arc<str>,
+    pub(crate) object: ModuleObject,
+    pub(crate) metadata: ModuleMetadata,
+    /// The last failure, kept after the module recovers so that handles can still say
+    /// what happened last.
+    failure: Mutex<Option<HookFailure>>,
+    /// The configuration the application gave for this module, if any.
+    configured: Mutex<Option<Value>>,
+    /// The configuration `install` last received.
+    installed: Mutex<Config>,
 }
 
 impl Entry {
     pub(crate) fn new(metadata: ModuleMetadata, object: ModuleObject) -> Self {
         Self {
-            name: Arc::from(metadata.name()),
-            metadata,
-            object,
-            state: Mutex::new(StateCell::new()),
-            configured: Mutex::new(None),
-            installed: Mutex::new(Config::default()),
-            subscribed: AtomicBool::new(false),
+            state: AtomicU16::new(StateCell::new().pack()),
             availability: AtomicU8::new(0),
             held_stopped: AtomicBool::new(false),
+            subscribed: AtomicBool::new(false),
+            name: Arc::from(metadata.name()),
+            object,
+            metadata,
+            failure: Mutex::new(None),
+            configured: Mutex::new(None),
+            installed: Mutex::new(Config::default()),
         }
     }
 
-    /// Locks the state. Never held across an `.await`; a poisoned lock is taken over, as
-    /// every update leaves the cell consistent.
-    pub(crate) fn state(&self) -> MutexGuard<'_, StateCell> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The state and the state it recovers to.
+    pub(crate) fn cell(&self) -> StateCell {
+        StateCell::unpack(self.state.load(Ordering::Acquire))
+    }
+
+    /// Applies `change` to the state cell. Not atomic as a whole: see the `state` field.
+    fn update<R>(&self, change: impl FnOnce(&mut StateCell) -> R) -> R {
+        let mut cell = self.cell();
+        let result = change(&mut cell);
+        self.state.store(cell.pack(), Ordering::Release);
+        result
     }
 
     pub(crate) fn current_state(&self) -> ModuleState {
-        self.state().state
+        self.cell().state
+    }
+
+    /// Decides what `operation` must do, or why it is illegal now.
+    pub(crate) fn plan(&self, operation: Operation) -> Result<Plan, &'static str> {
+        self.cell().plan(operation)
+    }
+
+    /// See [`StateCell::begin`].
+    pub(crate) fn begin(&self, hook: Hook) -> Option<(ModuleState, ModuleState)> {
+        self.update(|cell| cell.begin(hook))
+    }
+
+    /// See [`StateCell::succeed`].
+    pub(crate) fn succeed(&self, hook: Hook) -> (ModuleState, ModuleState) {
+        self.update(|cell| cell.succeed(hook))
+    }
+
+    /// Records `failure` of `hook` (see [`StateCell::fail`]); returns the previous state.
+    pub(crate) fn fail(&self, hook: Hook, failure: HookFailure) -> ModuleState {
+        // The failure first, so that whoever sees `Failed` also finds why.
+        *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
+        self.update(|cell| cell.fail(hook))
+    }
+
+    /// The last failure, if any.
+    pub(crate) fn failure(&self) -> Option<HookFailure> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn availability(&self) -> Availability {

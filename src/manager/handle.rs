@@ -45,7 +45,7 @@ impl ModuleHandle {
 
     /// The last hook failure, if any (kept after the module recovers, until the next one).
     pub fn failure(&self) -> Option<HookFailure> {
-        self.entry.state().failure.clone()
+        self.entry.failure()
     }
 
     /// The configuration the module was installed with.

@@ -174,25 +174,26 @@ impl ModuleManager {
         let graph = self.graph();
         let id = graph.find(name)?;
         let entry = &graph.entries[id];
-        let plan = {
-            let cell = entry.state();
-            cell.plan(operation)
-                .map_err(|hint| Error::IllegalTransition {
-                    module: name.to_owned(),
-                    state: cell.state,
-                    operation,
-                    hint,
-                })?
-        };
+        let cell = entry.cell();
+        let plan = cell
+            .plan(operation)
+            .map_err(|hint| Error::IllegalTransition {
+                module: name.to_owned(),
+                state: cell.state,
+                operation,
+                hint,
+            })?;
         let Plan::Run(chain) = plan else {
             return Ok(());
         };
+        let now = Instant::now();
         let job = Job {
             inner: Arc::clone(&self.inner),
             graph: Arc::clone(&graph),
             id,
             chain,
-            origin: Instant::now(),
+            origin: now,
+            began: now,
             deadline: None,
         };
         let run = Arc::clone(&entry.object.driver).drive(job).await;
@@ -290,16 +291,14 @@ impl ModuleManager {
         let graph = self.graph();
         let id = graph.find(name)?;
         let entry = &graph.entries[id];
-        {
-            let cell = entry.state();
-            cell.plan(Operation::Unload)
-                .map_err(|hint| Error::IllegalTransition {
-                    module: name.to_owned(),
-                    state: cell.state,
-                    operation: Operation::Unload,
-                    hint,
-                })?;
-        }
+        let cell = entry.cell();
+        cell.plan(Operation::Unload)
+            .map_err(|hint| Error::IllegalTransition {
+                module: name.to_owned(),
+                state: cell.state,
+                operation: Operation::Unload,
+                hint,
+            })?;
         let dependents: Vec<String> = graph
             .resolution
             .dependents_of(id)

@@ -54,7 +54,9 @@ impl Inner {
     /// Notes that `hook` of `entry` succeeded, for the store.
     pub(crate) fn record_success(&self, entry: &Entry, hook: Hook) {
         // A module that started is no longer held stopped.
-        let released = hook == Hook::Start && entry.held_stopped.swap(false, Ordering::AcqRel);
+        let released = hook == Hook::Start
+            && entry.held_stopped.load(Ordering::Acquire)
+            && entry.held_stopped.swap(false, Ordering::AcqRel);
         let Some(persistence) = &self.persistence else {
             return;
         };

@@ -143,6 +143,7 @@ pub struct HookTiming {
 /// no allocation and little arithmetic per module.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Timings {
+    /// When the operation began.
     origin: Instant,
     /// `marks[k]` is when hook `k` began; `marks[k + 1]` when it ended.
     marks: [Instant; 4],
@@ -151,19 +152,14 @@ pub(crate) struct Timings {
 }
 
 impl Timings {
-    /// No hooks yet, for an operation that began at `origin`.
-    pub(crate) fn new(origin: Instant) -> Self {
+    /// No hooks yet: the operation began at `origin`, the first hook begins at `at`.
+    pub(crate) fn new(origin: Instant, at: Instant) -> Self {
         Self {
             origin,
-            marks: [origin; 4],
+            marks: [at; 4],
             hooks: [Hook::Bootstrap; 3],
             len: 0,
         }
-    }
-
-    /// Sets when the first hook began.
-    pub(crate) fn begin(&mut self, at: Instant) {
-        self.marks[0] = at;
     }
 
     /// Records that `hook` ended at `at` (it began when the previous one ended); a fourth

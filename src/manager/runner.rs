@@ -32,6 +32,9 @@ pub(crate) struct Job {
     pub(crate) chain: HookChain,
     /// The start of the whole operation; timings are relative to it.
     pub(crate) origin: Instant,
+    /// When the job began: a fresh clock reading, or the end of a job that ran just before
+    /// without anything waiting in between.
+    pub(crate) began: Instant,
     /// No hook runs past it.
     pub(crate) deadline: Option<Instant>,
 }
@@ -39,6 +42,8 @@ pub(crate) struct Job {
 /// What running a job did.
 pub(crate) struct Run {
     pub(crate) hooks: Timings,
+    /// When the last hook ended.
+    pub(crate) ended: Instant,
     pub(crate) result: Result<(), HookFailure>,
 }
 
@@ -60,12 +65,16 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
         id,
         chain,
         origin,
+        began,
         deadline,
     } = job;
     let ctx = Context::new(inner, graph, id);
     let name = Arc::clone(&ctx.entry().name);
     IN_HOOK
-        .scope(name, run_chain(caller, &ctx, chain, origin, deadline))
+        .scope(
+            name,
+            run_chain(caller, &ctx, chain, origin, began, deadline),
+        )
         .await
 }
 
@@ -74,24 +83,25 @@ async fn run_chain<C: CallHook>(
     ctx: &Context,
     chain: HookChain,
     origin: Instant,
+    mut began: Instant,
     deadline: Option<Instant>,
 ) -> Run {
     let entry = ctx.entry();
     let mut run = Run {
-        hooks: Timings::new(origin),
+        hooks: Timings::new(origin, began),
+        ended: began,
         result: Ok(()),
     };
     // One clock read per hook: each hook ends when the next begins.
-    let mut began = Instant::now();
-    run.hooks.begin(began);
     for &hook in chain.hooks() {
         let outcome = run_hook(caller, ctx, entry, hook, began, deadline).await;
         began = Instant::now();
         run.hooks.push(hook, began);
+        run.ended = began;
         if let Err(cause) = outcome {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
             tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
-            let previous = entry.state().fail(hook, failure.clone());
+            let previous = entry.fail(hook, failure.clone());
             ctx.inner().record_failure(entry, &failure);
             if let Some(publish) =
                 ctx.inner()
@@ -132,17 +142,11 @@ async fn run_hook<C: CallHook>(
     // Hooks other than `install` do not read their configuration argument.
     let config = to_install.as_ref().unwrap_or(Config::empty());
 
-    // The hook's own limit, cut short by the operation's deadline.
-    let limit = ctx.inner().options.timeout(hook).map(|limit| began + limit);
-    let limit = match (limit, deadline) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
     if deadline.is_some_and(|deadline| deadline <= began) {
         return Err(FailureCause::DeadlinePassed);
     }
 
-    let begun = entry.state().begin(hook);
+    let begun = entry.begin(hook);
     if let Some((old, new)) = begun
         && let Some(publish) = ctx.inner().announce(entry, hook, old, new, None)
     {
@@ -155,7 +159,9 @@ async fn run_hook<C: CallHook>(
     let mut guarded = pin!(guarded);
     let result = match poll_once(&mut guarded).await {
         Poll::Ready(result) => result,
-        Poll::Pending => match limit {
+        // Only a hook that waits needs its time limit: its own, cut short by the
+        // operation's deadline.
+        Poll::Pending => match time_limit(ctx, hook, began, deadline) {
             // Boxed: the timer is large and only hooks that wait need it.
             Some(limit) => match Box::pin(tokio::time::timeout_at(limit, guarded)).await {
                 Ok(result) => result,
@@ -173,7 +179,7 @@ async fn run_hook<C: CallHook>(
             if installing {
                 entry.set_installed_config(config.clone());
             }
-            let (old, new) = entry.state().succeed(hook);
+            let (old, new) = entry.succeed(hook);
             ctx.inner().record_success(entry, hook);
             if hook == Hook::Stop {
                 ctx.inner().drop_subscriptions(entry);
@@ -185,5 +191,20 @@ async fn run_hook<C: CallHook>(
         }
         Ok(Err(error)) => Err(FailureCause::Error(SharedError::from(error))),
         Err(panic) => Err(FailureCause::from_panic(panic)),
+    }
+}
+
+/// When a hook that began at `began` must have returned: its own limit, cut short by the
+/// operation's deadline.
+fn time_limit(
+    ctx: &Context,
+    hook: Hook,
+    began: Instant,
+    deadline: Option<Instant>,
+) -> Option<Instant> {
+    let limit = ctx.inner().options.timeout(hook).map(|limit| began + limit);
+    match (limit, deadline) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

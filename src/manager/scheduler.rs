@@ -8,6 +8,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -86,13 +87,20 @@ impl Schedule<'_> {
         );
         let mut running = FuturesUnordered::new();
         let mut aborted_by: Option<Arc<str>> = None;
+        // When the last job that completed inline ended: the next job begins then, unless
+        // this task waited in between. Saves a clock read per module.
+        let mut last_end = Some(origin);
 
         loop {
             while running.len() < self.limit && aborted_by.is_none() {
                 let Some(i) = walk.next_ready() else { break };
                 // Hooks that complete inline never make this task wait; yield now and then
                 // so that a start of many modules does not hold the thread.
-                tokio::task::consume_budget().await;
+                let mut budget = pin!(tokio::task::consume_budget());
+                if poll_once(&mut budget).await.is_pending() {
+                    budget.await;
+                    last_end = None;
+                }
                 let entry = &self.graph.entries[i];
                 if operation == Operation::Start
                     && let Some(reason) = entry.hold(self.targets.is_none())
@@ -100,7 +108,7 @@ impl Schedule<'_> {
                     walk.finish(i, Outcome::Skipped(reason), self.graph);
                     continue;
                 }
-                let chain = match entry.state().plan(operation) {
+                let chain = match entry.plan(operation) {
                     Ok(Plan::Run(chain)) => chain,
                     Ok(Plan::Unchanged) => {
                         walk.finish(i, Outcome::Unchanged, self.graph);
@@ -121,6 +129,7 @@ impl Schedule<'_> {
                     id: i,
                     chain,
                     origin,
+                    began: last_end.take().unwrap_or_else(Instant::now),
                     deadline,
                 };
                 let mut run = Arc::clone(&entry.object.driver).drive(job);
@@ -128,7 +137,8 @@ impl Schedule<'_> {
                 // others a slot among the running futures.
                 match poll_once(&mut run).await {
                     Poll::Ready(run) => {
-                        self.complete(&mut walk, i, run, fail_fast, &mut aborted_by)
+                        last_end = Some(run.ended);
+                        self.complete(&mut walk, i, run, fail_fast, &mut aborted_by);
                     }
                     Poll::Pending => running.push(async move { (i, run.await) }),
                 }
@@ -136,9 +146,10 @@ impl Schedule<'_> {
             let Some((i, run)) = running.next().await else {
                 break;
             };
+            last_end = None;
             self.complete(&mut walk, i, run, fail_fast, &mut aborted_by);
         }
-        walk.into_report(self.graph, origin, aborted_by)
+        walk.into_report(origin, aborted_by)
     }
 }
 
@@ -152,8 +163,8 @@ impl Schedule<'_> {
         fail_fast: bool,
         aborted_by: &mut Option<Arc<str>>,
     ) {
-        let Run { hooks, result } = run;
-        walk.timings[i] = hooks;
+        let Run { hooks, result, .. } = run;
+        walk.record_timings(i, hooks);
         let outcome = match result {
             Ok(()) => Outcome::Done,
             Err(failure) => {
@@ -175,18 +186,23 @@ enum Ready {
     Any(VecDeque<usize>),
 }
 
+/// `Walk::pending` of a module that has its outcome, or that the run does not concern.
+const FINISHED: u32 = u32::MAX;
+
 /// The bookkeeping of one scheduler run.
 struct Walk<'g> {
     resolution: &'g Resolution,
-    targets: Option<&'g [bool]>,
     operation: Operation,
-    /// Per module: how many of the modules it waits for are not finished yet.
+    /// Per module: how many of the modules it waits for are not finished yet, or
+    /// [`FINISHED`].
     pending: Vec<u32>,
-    /// Position in start order, for priorities and report order.
-    position: Vec<u32>,
+    /// Per module: its entry in `report` (start order; for a stop, reverse start order).
+    /// Also its priority among ready modules: a lower slot goes first.
+    slot: Vec<u32>,
     ready: Ready,
-    outcomes: Vec<Option<Outcome>>,
-    timings: Vec<Timings>,
+    /// One entry per module concerned, filled in as modules finish. Modules never reached
+    /// keep the outcome they are created with.
+    report: Vec<ModuleReport>,
     /// Scratch space for [`Walk::finish`], kept to avoid an allocation per module.
     finished: Vec<usize>,
 }
@@ -194,47 +210,60 @@ struct Walk<'g> {
 impl<'g> Walk<'g> {
     fn new(
         resolution: &'g Resolution,
-        targets: Option<&'g [bool]>,
+        targets: Option<&[bool]>,
         operation: Operation,
         prioritize: bool,
         origin: Instant,
     ) -> Self {
         let n = resolution.len();
-        let mut position = vec![0_u32; n];
-        for (pos, &i) in resolution.order_indices().iter().enumerate() {
-            position[i] = pos as u32;
+        let targeted = |i: usize| targets.is_none_or(|targets| targets[i]);
+        let starting = operation == Operation::Start;
+        let mut slot = vec![FINISHED; n];
+        let mut report =
+            Vec::with_capacity(targets.map_or(n, |t| t.iter().filter(|&&t| t).count()));
+        let order = resolution.order_indices();
+        let mut place = |i: usize| {
+            if targeted(i) {
+                slot[i] = report.len() as u32;
+                report.push(ModuleReport {
+                    name: Arc::clone(resolution.name_of(i)),
+                    outcome: Outcome::Skipped(SkipReason::Illegal {
+                        hint: "it was never reached",
+                    }),
+                    hooks: Timings::new(origin, origin),
+                });
+            }
+        };
+        if starting {
+            order.iter().for_each(|&i| place(i));
+        } else {
+            order.iter().rev().for_each(|&i| place(i));
         }
         let mut walk = Self {
             resolution,
-            targets,
             operation,
-            pending: vec![0; n],
-            position,
+            pending: vec![FINISHED; n],
+            slot,
             ready: if prioritize {
                 Ready::ByPriority(BinaryHeap::new())
             } else {
                 Ready::Any(VecDeque::new())
             },
-            outcomes: vec![None; n],
-            timings: vec![Timings::new(origin); n],
+            report,
             finished: Vec::new(),
         };
         for i in 0..n {
-            if !walk.targeted(i) {
+            if !targeted(i) {
                 continue;
             }
             let mut count = 0;
-            walk.each_awaited(i, |j| count += u32::from(walk.targeted(j)));
+            walk.each_awaited(i, |j| count += u32::from(targeted(j)));
             walk.pending[i] = count;
             if count == 0 {
                 walk.make_ready(i);
             }
         }
         walk
-    }
-
-    fn targeted(&self, i: usize) -> bool {
-        self.targets.is_none_or(|targets| targets[i])
     }
 
     fn starting(&self) -> bool {
@@ -254,18 +283,13 @@ impl<'g> Walk<'g> {
     }
 
     fn make_ready(&mut self, i: usize) {
-        let priority = self.priority(i);
+        let (resolution, starting, slot) = (self.resolution, self.starting(), &self.slot);
         match &mut self.ready {
-            Ready::ByPriority(heap) => heap.push(priority),
+            Ready::ByPriority(heap) => {
+                let height = if starting { resolution.height_of(i) } else { 0 };
+                heap.push((height, Reverse(slot[i]), i));
+            }
             Ready::Any(queue) => queue.push_back(i),
-        }
-    }
-
-    fn priority(&self, i: usize) -> (u32, Reverse<u32>, usize) {
-        if self.starting() {
-            (self.resolution.height_of(i), Reverse(self.position[i]), i)
-        } else {
-            (self.position[i], Reverse(0), i)
         }
     }
 
@@ -276,13 +300,21 @@ impl<'g> Walk<'g> {
         }
     }
 
+    fn entry(&mut self, i: usize) -> &mut ModuleReport {
+        &mut self.report[self.slot[i] as usize]
+    }
+
+    fn record_timings(&mut self, i: usize, hooks: Timings) {
+        self.entry(i).hooks = hooks;
+    }
+
     /// Records `outcome` for `i` and releases what waited for it. A failed start skips the
     /// dependents that required the module (and theirs, transitively), naming it as the
     /// cause; dependents that declared it optional are released as if it had started.
     fn finish(&mut self, i: usize, outcome: Outcome, graph: &Graph) {
-        let starting = self.starting();
-        let blocking = starting && !outcome.is_running();
-        self.outcomes[i] = Some(outcome);
+        let blocking = self.starting() && !outcome.is_running();
+        self.entry(i).outcome = outcome;
+        self.pending[i] = FINISHED;
         if !blocking {
             self.release(i);
             return;
@@ -292,7 +324,7 @@ impl<'g> Walk<'g> {
         finished.push(i);
         while let Some(done) = finished.pop() {
             for &next in self.resolution.dependents_of(done) {
-                if !self.targeted(next) || self.outcomes[next].is_some() {
+                if self.pending[next] == FINISHED {
                     continue;
                 }
                 let required = self
@@ -301,9 +333,10 @@ impl<'g> Walk<'g> {
                     .iter()
                     .any(|edge| edge.target == done && !edge.optional);
                 if required {
-                    self.outcomes[next] = Some(Outcome::Skipped(SkipReason::DependencyFailed {
+                    self.entry(next).outcome = Outcome::Skipped(SkipReason::DependencyFailed {
                         failed: Arc::clone(root),
-                    }));
+                    });
+                    self.pending[next] = FINISHED;
                     finished.push(next);
                 } else {
                     self.count_down(next);
@@ -329,51 +362,29 @@ impl<'g> Walk<'g> {
 
     /// One fewer module for `next` to wait for; it is ready when none is left.
     fn count_down(&mut self, next: usize) {
-        if !self.targeted(next) || self.outcomes[next].is_some() {
+        let pending = &mut self.pending[next];
+        if *pending == FINISHED {
             return;
         }
-        self.pending[next] -= 1;
-        if self.pending[next] == 0 {
+        *pending -= 1;
+        if *pending == 0 {
             self.make_ready(next);
         }
     }
 
-    fn into_report(
-        mut self,
-        graph: &Graph,
-        origin: Instant,
-        aborted_by: Option<Arc<str>>,
-    ) -> Report {
-        let order = self.resolution.order_indices();
-        let in_order: Box<dyn Iterator<Item = &usize>> = if self.starting() {
-            Box::new(order.iter())
-        } else {
-            Box::new(order.iter().rev())
-        };
-        let mut modules = Vec::with_capacity(order.len());
-        for &i in in_order {
-            if !self.targeted(i) {
-                continue;
+    fn into_report(mut self, origin: Instant, aborted_by: Option<Arc<str>>) -> Report {
+        if let Some(failed) = aborted_by {
+            for i in 0..self.pending.len() {
+                if self.pending[i] != FINISHED {
+                    self.entry(i).outcome = Outcome::Skipped(SkipReason::Aborted {
+                        failed: Arc::clone(&failed),
+                    });
+                }
             }
-            let outcome = self.outcomes[i]
-                .take()
-                .unwrap_or_else(|| match &aborted_by {
-                    Some(failed) => Outcome::Skipped(SkipReason::Aborted {
-                        failed: Arc::clone(failed),
-                    }),
-                    None => Outcome::Skipped(SkipReason::Illegal {
-                        hint: "it was never reached",
-                    }),
-                });
-            modules.push(ModuleReport {
-                name: Arc::clone(&graph.entries[i].name),
-                outcome,
-                hooks: self.timings[i],
-            });
         }
         Report {
             operation: self.operation,
-            modules,
+            modules: self.report,
             elapsed: origin.elapsed(),
             rollback: None,
         }

@@ -95,6 +95,11 @@ impl Resolution {
         self.index.get(name).copied()
     }
 
+    /// The name of module `index`.
+    pub(crate) fn name_of(&self, index: usize) -> &Arc<str> {
+        &self.names[index]
+    }
+
     /// Start order as indices into the resolved sequence.
     pub(crate) fn order_indices(&self) -> &[usize] {
         &self.order
