@@ -34,6 +34,11 @@ impl Context {
         &self.graph.entries[self.id]
     }
 
+    /// The module's index in the graph.
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
     }

@@ -253,3 +253,67 @@ async fn the_harness_gives_a_module_its_typed_dependency_and_stands_in_for_the_r
     assert_eq!(harness.calls().modules_calling(Hook::Start), ["cache"]);
     assert_eq!(harness.manager().get::<Database>().unwrap().query(), 2);
 }
+
+/// Starts and stops a manager of its own from its start hook: a nested application.
+#[derive(Default)]
+struct Supervisor {
+    seen: Mutex<Vec<String>>,
+}
+
+impl Module for Supervisor {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("supervisor")
+    }
+
+    async fn start(&self, _ctx: &Context) -> HookResult {
+        let nested = ModuleManager::builder().module(Cache).build()?;
+        let started = nested.start_all().await?;
+        let stopped = nested.stop_all().await?;
+        self.seen.lock().unwrap().push(format!(
+            "nested: {} started, {} stopped",
+            started.counts().0,
+            stopped.counts().0
+        ));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_hook_may_drive_another_manager() {
+    let manager = ModuleManager::builder()
+        .module(Supervisor::default())
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    let supervisor = manager.get::<Supervisor>().unwrap();
+    assert_eq!(
+        *supervisor.seen.lock().unwrap(),
+        ["nested: 1 started, 1 stopped"]
+    );
+}
+
+#[tokio::test]
+async fn a_lifecycle_handler_calling_its_own_manager_is_refused() {
+    let manager = ModuleManager::builder().module(Cache).build().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let handle = manager.clone();
+    let subscription = manager
+        .bus()
+        .subscribe_async("module.started", move |_event| {
+            let (manager, tx) = (handle.clone(), tx.clone());
+            async move {
+                let refused = manager.stop_all().await.err().map(|e| e.to_string());
+                tx.send(refused).unwrap();
+            }
+        })
+        .unwrap();
+    manager.start_all().await.unwrap();
+    drop(subscription);
+    let refused = rx.try_recv().unwrap().expect("stop_all was refused");
+    assert!(
+        refused.starts_with("module \"cache\" called `stop_all`"),
+        "{refused}"
+    );
+    // Outside the handler the same call goes through.
+    manager.stop_all().await.unwrap();
+}

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use serde::Serialize;
 
 use crate::bus::{Event, EventBus};
+use crate::context::Context;
 use crate::lifecycle::{Hook, HookFailure, ModuleState};
 use crate::manager::Inner;
-use crate::manager::entry::Entry;
-use crate::manager::runner::IN_HOOK;
+use crate::manager::reentry::Mark;
 use crate::module::BoxFuture;
 
 /// The payload of every `module.*` event.
@@ -107,7 +107,7 @@ impl Listeners {
 }
 
 impl Inner {
-    /// Logs a state change of `entry` caused by `hook`, and returns the publishing of its
+    /// Logs a state change of the module of `ctx` caused by `hook`, and returns the publishing of its
     /// events when anyone listens; the caller awaits it, so handlers run before the
     /// operation moves on.
     ///
@@ -118,19 +118,19 @@ impl Inner {
     #[inline]
     pub(crate) fn announce(
         &self,
-        entry: &Entry,
+        ctx: &Context,
         hook: Hook,
         from: ModuleState,
         to: ModuleState,
         failure: Option<&HookFailure>,
     ) -> Option<BoxFuture<'static, ()>> {
-        tracing::debug!(module = %entry.name, from = from.as_str(), to = to.as_str(), "state changed");
+        tracing::debug!(module = %ctx.entry().name, from = from.as_str(), to = to.as_str(), "state changed");
         let heard = self.listeners.heard(&self.bus);
         let topics = 1 << topic(hook, to) | 1 << (TOPICS.len() - 1);
         if heard & topics == 0 {
             return None;
         }
-        Some(self.publish_change(entry, hook, from, to, failure, heard))
+        Some(self.publish_change(ctx, hook, from, to, failure, heard))
     }
 
     /// Builds the publishing of a change someone listens to: the heavier half of
@@ -138,13 +138,14 @@ impl Inner {
     #[inline(never)]
     fn publish_change(
         &self,
-        entry: &Entry,
+        ctx: &Context,
         hook: Hook,
         from: ModuleState,
         to: ModuleState,
         failure: Option<&HookFailure>,
         heard: u32,
     ) -> BoxFuture<'static, ()> {
+        let entry = ctx.entry();
         let topics = [topic(hook, to), TOPICS.len() - 1];
         let listening = topics.map(|index| heard & 1 << index != 0);
         let payload = ModuleEvent {
@@ -166,8 +167,8 @@ impl Inner {
                 }
             })
             .collect();
-        let (bus, module) = (self.bus.clone(), Arc::clone(&entry.name));
-        Box::pin(IN_HOOK.scope(module, async move {
+        let bus = self.bus.clone();
+        Box::pin(Mark::new(self, ctx.id()).on(async move {
             for event in events {
                 bus.publish_event(event).await;
             }

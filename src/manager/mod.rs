@@ -7,6 +7,7 @@ pub(crate) mod graph;
 mod handle;
 mod options;
 mod persistence;
+mod reentry;
 mod report;
 pub(crate) mod runner;
 mod scheduler;
@@ -38,7 +39,8 @@ use crate::resolver::{Resolution, ResolveError};
 use entry::Entry;
 use graph::Graph;
 use options::Options;
-use runner::{IN_HOOK, Job};
+use reentry::Mark;
+use runner::Job;
 use scheduler::Schedule;
 
 /// Registers modules, resolves their dependencies, and drives them through their lifecycle.
@@ -85,7 +87,12 @@ impl ModuleManager {
     /// Waits for the operation lock; refuses a call from inside one of this manager's hooks,
     /// which would wait for itself.
     async fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, ()>, Error> {
-        if let Ok(module) = IN_HOOK.try_with(|module| module.to_string()) {
+        if let Some(mark) = Mark::current(&self.inner) {
+            let module = self
+                .graph()
+                .entries
+                .get(mark.module)
+                .map_or_else(|| "?".to_owned(), |entry| entry.name.to_string());
             return Err(Error::Reentrant { module, operation });
         }
         Ok(self.inner.operations.lock().await)

@@ -16,13 +16,9 @@ use crate::lifecycle::{FailureCause, Hook, HookChain, HookFailure, ModuleState, 
 use crate::manager::Inner;
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
+use crate::manager::reentry::Mark;
 use crate::manager::report::Timings;
 use crate::module::CallHook;
-
-tokio::task_local! {
-    /// The module whose hook the current task is running, to refuse re-entrant calls.
-    pub(crate) static IN_HOOK: Arc<str>;
-}
 
 /// A chain of hooks to run on one module.
 pub(crate) struct Job {
@@ -68,13 +64,9 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
         began,
         deadline,
     } = job;
+    let mark = Mark::new(&inner, id);
     let ctx = Context::new(inner, graph, id);
-    let name = Arc::clone(&ctx.entry().name);
-    IN_HOOK
-        .scope(
-            name,
-            run_chain(caller, &ctx, chain, origin, began, deadline),
-        )
+    mark.on(run_chain(caller, &ctx, chain, origin, began, deadline))
         .await
 }
 
@@ -105,7 +97,7 @@ async fn run_chain<C: CallHook>(
             ctx.inner().record_failure(entry, &failure);
             if let Some(publish) =
                 ctx.inner()
-                    .announce(entry, hook, previous, ModuleState::Failed, Some(&failure))
+                    .announce(ctx, hook, previous, ModuleState::Failed, Some(&failure))
             {
                 publish.await;
             }
@@ -148,7 +140,7 @@ async fn run_hook<C: CallHook>(
 
     let begun = entry.begin(hook);
     if let Some((old, new)) = begun
-        && let Some(publish) = ctx.inner().announce(entry, hook, old, new, None)
+        && let Some(publish) = ctx.inner().announce(ctx, hook, old, new, None)
     {
         publish.await;
     }
@@ -184,7 +176,7 @@ async fn run_hook<C: CallHook>(
             if hook == Hook::Stop {
                 ctx.inner().drop_subscriptions(entry);
             }
-            if let Some(publish) = ctx.inner().announce(entry, hook, old, new, None) {
+            if let Some(publish) = ctx.inner().announce(ctx, hook, old, new, None) {
                 publish.await;
             }
             Ok(())
