@@ -18,7 +18,7 @@ use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
 use crate::manager::reentry::Mark;
 use crate::manager::report::Timings;
-use crate::module::CallHook;
+use crate::module::{BoxFuture, CallHook};
 
 /// A chain of hooks to run on one module.
 pub(crate) struct Job {
@@ -70,6 +70,9 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
         .await
 }
 
+/// Runs the hooks of `chain`. One flat loop rather than a future per hook: the
+/// synchronous steps around a hook are plain functions, and only the hook itself, and the
+/// publishing of its events when anyone listens, are awaited.
 async fn run_chain<C: CallHook>(
     caller: &C,
     ctx: &Context,
@@ -86,7 +89,43 @@ async fn run_chain<C: CallHook>(
     };
     // One clock read per hook: each hook ends when the next begins.
     for &hook in chain.hooks() {
-        let outcome = run_hook(caller, ctx, entry, hook, began, deadline).await;
+        let outcome = 'hook: {
+            let to_install = match prepare(entry, hook, began, deadline) {
+                Ok(to_install) => to_install,
+                Err(cause) => break 'hook Err(cause),
+            };
+            if let Some((old, new)) = entry.begin(hook)
+                && let Some(publish) = ctx.inner().announce(ctx, hook, old, new, None)
+            {
+                publish.await;
+            }
+            let returned = {
+                // Hooks other than `install` do not read their configuration argument.
+                let config = to_install.as_ref().unwrap_or(Config::empty());
+                let span = tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
+                let call = caller.call(hook, ctx, config);
+                let mut guarded = pin!(AssertUnwindSafe(call).catch_unwind().instrument(span));
+                match poll_once(&mut guarded).await {
+                    Poll::Ready(returned) => returned,
+                    Poll::Pending => {
+                        let limit = time_limit(ctx, hook, began, deadline);
+                        match wait(guarded, limit, began).await {
+                            Ok(returned) => returned,
+                            Err(cause) => break 'hook Err(cause),
+                        }
+                    }
+                }
+            };
+            match returned {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => break 'hook Err(FailureCause::Error(SharedError::from(error))),
+                Err(panic) => break 'hook Err(FailureCause::from_panic(panic)),
+            }
+            if let Some(publish) = succeed(ctx, hook, to_install) {
+                publish.await;
+            }
+            Ok(())
+        };
         began = Instant::now();
         run.hooks.push(hook, began);
         run.ended = began;
@@ -111,78 +150,56 @@ async fn run_chain<C: CallHook>(
     run
 }
 
-async fn run_hook<C: CallHook>(
-    caller: &C,
-    ctx: &Context,
+/// Before `hook` runs: the configuration to install, validated against the module's
+/// schema (for `install` only), and the operation's deadline.
+fn prepare(
     entry: &Entry,
     hook: Hook,
     began: Instant,
     deadline: Option<Instant>,
-) -> Result<(), FailureCause> {
-    let installing = hook == Hook::Install;
-    let to_install = if installing {
-        let config = entry.config_to_install();
-        if let Some(schema) = entry.metadata.schema() {
-            schema
-                .check(config.as_value())
-                .map_err(FailureCause::InvalidConfig)?;
-        }
-        Some(config)
-    } else {
-        None
-    };
-    // Hooks other than `install` do not read their configuration argument.
-    let config = to_install.as_ref().unwrap_or(Config::empty());
-
+) -> Result<Option<Config>, FailureCause> {
     if deadline.is_some_and(|deadline| deadline <= began) {
         return Err(FailureCause::DeadlinePassed);
     }
-
-    let begun = entry.begin(hook);
-    if let Some((old, new)) = begun
-        && let Some(publish) = ctx.inner().announce(ctx, hook, old, new, None)
-    {
-        publish.await;
+    if hook != Hook::Install {
+        return Ok(None);
     }
+    let config = entry.config_to_install();
+    if let Some(schema) = entry.metadata.schema() {
+        schema
+            .check(config.as_value())
+            .map_err(FailureCause::InvalidConfig)?;
+    }
+    Ok(Some(config))
+}
 
-    let span = tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
-    let call = caller.call(hook, ctx, config);
-    let guarded = AssertUnwindSafe(call).catch_unwind().instrument(span);
-    let mut guarded = pin!(guarded);
-    let result = match poll_once(&mut guarded).await {
-        Poll::Ready(result) => result,
-        // Only a hook that waits needs its time limit: its own, cut short by the
-        // operation's deadline.
-        Poll::Pending => match time_limit(ctx, hook, began, deadline) {
-            // Boxed: the timer is large and only hooks that wait need it.
-            Some(limit) => match Box::pin(tokio::time::timeout_at(limit, guarded)).await {
-                Ok(result) => result,
-                Err(_) => {
-                    return Err(FailureCause::TimedOut(
-                        limit.saturating_duration_since(began),
-                    ));
-                }
-            },
-            None => guarded.await,
-        },
-    };
-    match result {
-        Ok(Ok(())) => {
-            if installing {
-                entry.set_installed_config(config.clone());
-            }
-            let (old, new) = entry.succeed(hook);
-            ctx.inner().record_success(entry, hook);
-            if hook == Hook::Stop {
-                ctx.inner().drop_subscriptions(entry);
-            }
-            if let Some(publish) = ctx.inner().announce(ctx, hook, old, new, None) {
-                publish.await;
-            }
-            Ok(())
-        }
-        Ok(Err(error)) => Err(FailureCause::Error(SharedError::from(error))),
-        Err(panic) => Err(FailureCause::from_panic(panic)),
+/// After `hook` returned `Ok`: the new state, recorded, and the publishing of the change
+/// when anyone listens.
+fn succeed(ctx: &Context, hook: Hook, installed: Option<Config>) -> Option<BoxFuture<'static, ()>> {
+    let entry = ctx.entry();
+    if let Some(config) = installed {
+        entry.set_installed_config(config);
+    }
+    let (old, new) = entry.succeed(hook);
+    ctx.inner().record_success(entry, hook);
+    if hook == Hook::Stop {
+        ctx.inner().drop_subscriptions(entry);
+    }
+    ctx.inner().announce(ctx, hook, old, new, None)
+}
+
+/// Waits for a hook that did not finish at once, up to `limit`.
+async fn wait<F: Future>(
+    hook: Pin<&mut F>,
+    limit: Option<Instant>,
+    began: Instant,
+) -> Result<F::Output, FailureCause> {
+    match limit {
+        // Boxed: the timer is large and only hooks that wait need it.
+        Some(limit) => Box::pin(tokio::time::timeout_at(limit, hook))
+            .await
+            .map_err(|_| FailureCause::TimedOut(limit.saturating_duration_since(began))),
+        None => Ok(hook.await),
     }
 }
 
