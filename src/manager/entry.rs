@@ -5,16 +5,17 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigSchema};
 use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
 use crate::module::{ModuleMetadata, ModuleObject};
 use crate::state::Availability;
 
 /// A registered module. Shared between graph versions, handles and running hooks.
 ///
-/// Laid out in declaration order (`repr(C)`) so that what every hook touches — the state
-/// word, the flags, the name and the driver — shares the entry's first cache line: a start
-/// of many modules touches each entry once, and that line is usually a cache miss.
+/// Laid out in declaration order (`repr(C)`): what a start touches — the state word, the
+/// flags, the configuration slots and the driver — comes first, within the entry's first
+/// two cache lines, and the metadata last. Starting many modules touches each entry once,
+/// and each line touched is usually a cache miss.
 #[repr(C)]
 pub(crate) struct Entry {
     /// The [`StateCell`], packed. Only lifecycle operations write it, and a manager runs
@@ -26,16 +27,20 @@ pub(crate) struct Entry {
     pub(crate) held_stopped: AtomicBool,
     /// Whether the module subscribed to the bus since it last stopped.
     pub(crate) subscribed: AtomicBool,
+    /// Whether the metadata has a configuration schema, and a default configuration: read
+    /// here so that installing a module without either does not touch the metadata.
+    has_schema: bool,
+    has_default: bool,
     pub(crate) name: Arc<str>,
-    pub(crate) object: ModuleObject,
-    pub(crate) metadata: ModuleMetadata,
-    /// The last failure, kept after the module recovers so that handles can still say
-    /// what happened last.
-    failure: Mutex<Option<HookFailure>>,
     /// The configuration the application gave for this module, if any.
     configured: Mutex<Option<Value>>,
     /// The configuration `install` last received.
     installed: Mutex<Config>,
+    pub(crate) object: ModuleObject,
+    /// The last failure, kept after the module recovers so that handles can still say
+    /// what happened last.
+    failure: Mutex<Option<HookFailure>>,
+    pub(crate) metadata: ModuleMetadata,
 }
 
 impl Entry {
@@ -45,12 +50,23 @@ impl Entry {
             availability: AtomicU8::new(0),
             held_stopped: AtomicBool::new(false),
             subscribed: AtomicBool::new(false),
+            has_schema: metadata.schema().is_some(),
+            has_default: metadata.default_config_value().is_some(),
             name: Arc::from(metadata.name()),
-            object,
-            metadata,
-            failure: Mutex::new(None),
             configured: Mutex::new(None),
             installed: Mutex::new(Config::default()),
+            object,
+            failure: Mutex::new(None),
+            metadata,
+        }
+    }
+
+    /// The schema the configuration to install must satisfy, if any.
+    pub(crate) fn schema(&self) -> Option<&ConfigSchema> {
+        if self.has_schema {
+            self.metadata.schema()
+        } else {
+            None
         }
     }
 
@@ -139,7 +155,12 @@ impl Entry {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        match (self.metadata.default_config_value(), configured) {
+        let default = if self.has_default {
+            self.metadata.default_config_value()
+        } else {
+            None
+        };
+        match (default, configured) {
             (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
                 let mut merged = defaults.clone();
                 merged.extend(overrides);

@@ -106,6 +106,13 @@ impl Listeners {
     }
 }
 
+/// Logs a state change at debug level: out of line, as it is rarely enabled and its call
+/// site is large.
+#[inline(never)]
+fn log_change(ctx: &Context, from: ModuleState, to: ModuleState) {
+    tracing::debug!(module = %ctx.entry().name, from = from.as_str(), to = to.as_str(), "state changed");
+}
+
 impl Inner {
     /// Logs a state change of the module of `ctx` caused by `hook`, and returns the publishing of its
     /// events when anyone listens; the caller awaits it, so handlers run before the
@@ -124,7 +131,9 @@ impl Inner {
         to: ModuleState,
         failure: Option<&HookFailure>,
     ) -> Option<BoxFuture<'static, ()>> {
-        tracing::debug!(module = %ctx.entry().name, from = from.as_str(), to = to.as_str(), "state changed");
+        if tracing::level_enabled!(tracing::Level::DEBUG) {
+            log_change(ctx, from, to);
+        }
         let heard = self.listeners.heard(&self.bus);
         let topics = 1 << topic(hook, to) | 1 << (TOPICS.len() - 1);
         if heard & topics == 0 {

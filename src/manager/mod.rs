@@ -203,7 +203,7 @@ impl ModuleManager {
             began: now,
             deadline: None,
         };
-        let run = Arc::clone(&entry.object.driver).drive(job).await;
+        let run = entry.object.drive(job).await;
         self.inner.flush_state().await?;
         run.result.map_err(Error::Hook)
     }

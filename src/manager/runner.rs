@@ -12,7 +12,9 @@ use tracing::Instrument;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::lifecycle::{FailureCause, Hook, HookChain, HookFailure, ModuleState, SharedError};
+use crate::lifecycle::{
+    BoxError, FailureCause, Hook, HookChain, HookFailure, ModuleState, SharedError,
+};
 use crate::manager::Inner;
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
@@ -68,6 +70,24 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
     let ctx = Context::new(inner, graph, id);
     mark.on(run_chain(caller, &ctx, chain, origin, began, deadline))
         .await
+}
+
+/// A job that cannot run: its first hook is reported failed with `why`, and the module's
+/// state is left alone.
+pub(crate) fn refuse(job: Job, why: String) -> Run {
+    let name = Arc::clone(&job.graph.entries[job.id].name);
+    let hook = job
+        .chain
+        .hooks()
+        .first()
+        .copied()
+        .unwrap_or(Hook::Bootstrap);
+    let cause = FailureCause::Error(SharedError::from(BoxError::from(why)));
+    Run {
+        hooks: Timings::new(job.origin, job.began),
+        ended: job.began,
+        result: Err(HookFailure::new(name, hook, cause)),
+    }
 }
 
 /// Runs the hooks of `chain`. One flat loop rather than a future per hook: the
@@ -165,7 +185,7 @@ fn prepare(
         return Ok(None);
     }
     let config = entry.config_to_install();
-    if let Some(schema) = entry.metadata.schema() {
+    if let Some(schema) = entry.schema() {
         schema
             .check(config.as_value())
             .map_err(FailureCause::InvalidConfig)?;

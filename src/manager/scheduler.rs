@@ -132,7 +132,7 @@ impl Schedule<'_> {
                     began: last_end.take().unwrap_or_else(Instant::now),
                     deadline,
                 };
-                let mut run = Arc::clone(&entry.object.driver).drive(job);
+                let mut run = entry.object.drive(job);
                 // Most hooks finish without waiting: complete those here, and give only the
                 // others a slot among the running futures.
                 match poll_once(&mut run).await {
@@ -282,6 +282,7 @@ impl<'g> Walk<'g> {
         }
     }
 
+    #[inline]
     fn make_ready(&mut self, i: usize) {
         let (resolution, starting, slot) = (self.resolution, self.starting(), &self.slot);
         match &mut self.ready {
@@ -293,6 +294,7 @@ impl<'g> Walk<'g> {
         }
     }
 
+    #[inline]
     fn next_ready(&mut self) -> Option<usize> {
         match &mut self.ready {
             Ready::ByPriority(heap) => heap.pop().map(|(_, _, i)| i),
@@ -300,6 +302,7 @@ impl<'g> Walk<'g> {
         }
     }
 
+    #[inline]
     fn entry(&mut self, i: usize) -> &mut ModuleReport {
         &mut self.report[self.slot[i] as usize]
     }
@@ -347,6 +350,7 @@ impl<'g> Walk<'g> {
     }
 
     /// Releases what waited for `done`, which finished as the operation meant.
+    #[inline]
     fn release(&mut self, done: usize) {
         let resolution = self.resolution;
         if self.starting() {
@@ -361,6 +365,7 @@ impl<'g> Walk<'g> {
     }
 
     /// One fewer module for `next` to wait for; it is ready when none is left.
+    #[inline]
     fn count_down(&mut self, next: usize) {
         let pending = &mut self.pending[next];
         if *pending == FINISHED {

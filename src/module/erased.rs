@@ -19,7 +19,7 @@ use crate::module::{Module, SyncModule};
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Calls one hook of a module, without boxing.
-pub(crate) trait CallHook: Send + Sync + 'static {
+pub(crate) trait CallHook: Send + Sync {
     /// Runs `hook`; `config` is used by `install` only.
     fn call<'a>(
         &'a self,
@@ -29,56 +29,84 @@ pub(crate) trait CallHook: Send + Sync + 'static {
     ) -> impl Future<Output = HookResult> + Send + 'a;
 }
 
-/// A module behind one object-safe entry point: run a job (a chain of hooks).
-pub(crate) trait ErasedModule: Send + Sync + 'static {
-    fn drive(self: Arc<Self>, job: Job) -> BoxFuture<'static, Run>;
-}
+/// A registered module, shared: typed access downcasts it, and a job borrows it.
+pub(crate) type Instance = Arc<dyn Any + Send + Sync>;
 
-impl<C: CallHook> ErasedModule for C {
-    fn drive(self: Arc<Self>, job: Job) -> BoxFuture<'static, Run> {
-        Box::pin(async move { runner::drive(&*self, job).await })
-    }
-}
+/// Runs a job (a chain of hooks) on an [`Instance`] of one module type.
+type DriveFn = for<'a> fn(&'a Instance, Job) -> BoxFuture<'a, Run>;
 
-/// A registered module: its driver, and the same instance as `Any` for typed access.
+/// A registered module: the instance, and the function that runs its hooks.
+///
+/// The driver is a plain function, one per module type, rather than an object: running a
+/// job touches no memory but the module's own, and only if its hooks do.
+#[repr(C)]
 pub(crate) struct ModuleObject {
-    pub(crate) driver: Arc<dyn ErasedModule>,
-    pub(crate) instance: Arc<dyn Any + Send + Sync>,
+    drive: DriveFn,
+    pub(crate) instance: Instance,
     pub(crate) type_id: TypeId,
     pub(crate) type_name: &'static str,
 }
 
 impl ModuleObject {
     pub(crate) fn from_async<M: Module>(module: M) -> Self {
-        let module = Arc::new(module);
-        Self::new(Arc::new(Async(Arc::clone(&module))), module)
+        Self::new::<M>(Arc::new(module), drive_async::<M>)
     }
 
     pub(crate) fn from_sync<M: SyncModule>(module: M) -> Self {
-        let module = Arc::new(module);
-        Self::new(Arc::new(Blocking(Arc::clone(&module))), module)
+        Self::new::<M>(Arc::new(module), drive_blocking::<M>)
     }
 
-    fn new<M: Send + Sync + 'static>(driver: Arc<dyn ErasedModule>, module: Arc<M>) -> Self {
+    fn new<M: Send + Sync + 'static>(instance: Instance, drive: DriveFn) -> Self {
         Self {
-            driver,
-            instance: module,
+            drive,
+            instance,
             type_id: TypeId::of::<M>(),
             type_name: std::any::type_name::<M>(),
         }
     }
+
+    /// Runs `job` on this module.
+    pub(crate) fn drive(&self, job: Job) -> BoxFuture<'_, Run> {
+        (self.drive)(&self.instance, job)
+    }
 }
 
-struct Async<M>(Arc<M>);
+fn drive_async<M: Module>(instance: &Instance, job: Job) -> BoxFuture<'_, Run> {
+    match instance.downcast_ref::<M>() {
+        Some(module) => Box::pin(async move { runner::drive(&Async(module), job).await }),
+        None => mismatch::<M>(job),
+    }
+}
 
-impl<M: Module> CallHook for Async<M> {
+fn drive_blocking<M: SyncModule>(instance: &Instance, job: Job) -> BoxFuture<'_, Run> {
+    match Arc::clone(instance).downcast::<M>() {
+        Ok(module) => Box::pin(async move { runner::drive(&Blocking(module), job).await }),
+        Err(_) => mismatch::<M>(job),
+    }
+}
+
+/// A [`ModuleObject`] pairs an instance with the driver of its own type, so this cannot
+/// happen; it is reported as a failed job rather than a panic all the same.
+#[cold]
+fn mismatch<M>(job: Job) -> BoxFuture<'static, Run> {
+    let why = format!(
+        "internal error: the module is not a {}",
+        std::any::type_name::<M>()
+    );
+    Box::pin(std::future::ready(runner::refuse(job, why)))
+}
+
+/// An async module, borrowed for the length of a job.
+struct Async<'m, M>(&'m M);
+
+impl<M: Module> CallHook for Async<'_, M> {
     fn call<'a>(
         &'a self,
         hook: Hook,
         ctx: &'a Context,
         config: &'a Config,
     ) -> impl Future<Output = HookResult> + Send + 'a {
-        let module = &*self.0;
+        let module = self.0;
         async move {
             match hook {
                 Hook::Bootstrap => module.bootstrap(ctx).await,
@@ -92,6 +120,7 @@ impl<M: Module> CallHook for Async<M> {
     }
 }
 
+/// A blocking module, shared with the blocking threads its hooks run on.
 struct Blocking<M>(Arc<M>);
 
 impl<M: SyncModule> CallHook for Blocking<M> {
