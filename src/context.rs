@@ -19,19 +19,25 @@ use crate::module::ModuleMetadata;
 /// Cheap to clone; a clone can be moved into a spawned task.
 #[derive(Clone)]
 pub struct Context {
-    inner: Arc<Inner>,
-    graph: Arc<Graph>,
+    shared: Arc<Shared>,
     id: usize,
 }
 
+/// What the contexts of one operation share: the manager, and the graph the operation
+/// runs on. One reference count per context instead of two.
+pub(crate) struct Shared {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) graph: Arc<Graph>,
+}
+
 impl Context {
-    pub(crate) fn new(inner: Arc<Inner>, graph: Arc<Graph>, id: usize) -> Self {
-        Self { inner, graph, id }
+    pub(crate) fn new(shared: Arc<Shared>, id: usize) -> Self {
+        Self { shared, id }
     }
 
     /// The module this context belongs to.
     pub(crate) fn entry(&self) -> &Entry {
-        &self.graph.entries[self.id]
+        &self.shared.graph.entries[self.id]
     }
 
     /// The module's index in the graph.
@@ -40,27 +46,27 @@ impl Context {
     }
 
     pub(crate) fn inner(&self) -> &Inner {
-        &self.inner
+        &self.shared.inner
     }
 
     /// The module's name.
     pub fn name(&self) -> &str {
-        &self.graph.entries[self.id].name
+        &self.shared.graph.entries[self.id].name
     }
 
     /// The module's metadata.
     pub fn metadata(&self) -> &ModuleMetadata {
-        &self.graph.entries[self.id].metadata
+        &self.shared.graph.entries[self.id].metadata
     }
 
     /// The configuration the module was installed with (empty before `install`).
     pub fn config(&self) -> Config {
-        self.graph.entries[self.id].installed_config()
+        self.shared.graph.entries[self.id].installed_config()
     }
 
     /// The event bus the application's modules share.
     pub fn bus(&self) -> &EventBus {
-        &self.inner.bus
+        &self.shared.inner.bus
     }
 
     /// Publishes `payload` on `topic` with this module as the source, and waits for every
@@ -70,9 +76,9 @@ impl Context {
         topic: &str,
         payload: T,
     ) -> Result<DeliveryReport, BusError> {
-        let event =
-            Event::new(topic, payload)?.with_source(Arc::clone(&self.graph.entries[self.id].name));
-        Ok(self.inner.bus.publish_event(event).await)
+        let event = Event::new(topic, payload)?
+            .with_source(Arc::clone(&self.shared.graph.entries[self.id].name));
+        Ok(self.shared.inner.bus.publish_event(event).await)
     }
 
     /// Subscribes a handler for as long as the module runs: the subscription is removed
@@ -84,7 +90,8 @@ impl Context {
         R: HandlerResult,
     {
         let options = self.module_subscription();
-        self.inner
+        self.shared
+            .inner
             .bus
             .subscribe_with(pattern, options, handler)?
             .detach();
@@ -99,7 +106,8 @@ impl Context {
         Fut::Output: HandlerResult,
     {
         let options = self.module_subscription();
-        self.inner
+        self.shared
+            .inner
             .bus
             .subscribe_async_with(pattern, options, handler)?
             .detach();
@@ -107,7 +115,7 @@ impl Context {
     }
 
     fn module_subscription(&self) -> SubscribeOptions {
-        let entry = &self.graph.entries[self.id];
+        let entry = &self.shared.graph.entries[self.id];
         entry
             .subscribed
             .store(true, std::sync::atomic::Ordering::Release);
@@ -117,7 +125,7 @@ impl Context {
     /// The manager running this module. Lifecycle operations called on it from inside a
     /// hook are refused with [`Error::Reentrant`]; spawn a task to call them.
     pub fn manager(&self) -> ModuleManager {
-        ModuleManager::from_inner(Arc::clone(&self.inner))
+        ModuleManager::from_inner(Arc::clone(&self.shared.inner))
     }
 
     /// The declared dependency whose Rust type is `T`, shared.
@@ -154,11 +162,12 @@ impl Context {
     /// registered — the way to use an optional dependency.
     pub fn try_get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
         let wanted = TypeId::of::<T>();
-        self.graph
+        self.shared
+            .graph
             .resolution
             .dependencies_of(self.id)
             .iter()
-            .map(|edge| &self.graph.entries[edge.target])
+            .map(|edge| &self.shared.graph.entries[edge.target])
             .find(|entry| entry.object.type_id == wanted)
             .and_then(|entry| Arc::clone(&entry.object.instance).downcast::<T>().ok())
     }
@@ -177,18 +186,19 @@ impl Context {
             });
         }
         let Some(edge) = self
+            .shared
             .graph
             .resolution
             .dependencies_of(self.id)
             .iter()
-            .find(|edge| &*self.graph.entries[edge.target].name == name)
+            .find(|edge| &*self.shared.graph.entries[edge.target].name == name)
         else {
             return Err(Error::DependencyAbsent {
                 module: self.name().to_owned(),
                 dependency: name.to_owned(),
             });
         };
-        let object = &self.graph.entries[edge.target].object;
+        let object = &self.shared.graph.entries[edge.target].object;
         Arc::clone(&object.instance)
             .downcast::<T>()
             .map_err(|_| Error::DependencyType {

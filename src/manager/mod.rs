@@ -33,6 +33,7 @@ pub use report::{
 pub use scope::ScopeExit;
 
 use crate::bus::EventBus;
+use crate::context::Shared;
 use crate::error::Error;
 use crate::lifecycle::{Operation, Plan};
 use crate::resolver::{Resolution, ResolveError};
@@ -194,9 +195,12 @@ impl ModuleManager {
             return Ok(());
         };
         let now = Instant::now();
-        let job = Job {
+        let shared = Shared {
             inner: Arc::clone(&self.inner),
             graph: Arc::clone(&graph),
+        };
+        let job = Job {
+            shared: Arc::new(shared),
             id,
             chain,
             origin: now,

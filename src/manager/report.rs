@@ -36,7 +36,7 @@ impl Report {
 
     /// The entry of one module, by name.
     pub fn module(&self, name: &str) -> Option<&ModuleReport> {
-        self.modules.iter().find(|m| &*m.name == name)
+        self.modules.iter().find(|m| m.name() == name)
     }
 
     /// Time from the start of the operation to its end.
@@ -87,9 +87,13 @@ impl fmt::Display for Report {
 }
 
 /// One module's part in a [`Report`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ModuleReport {
-    pub(crate) name: Arc<str>,
+    /// Every module's name, shared by all entries of a report: one reference count on a
+    /// shared line per entry, rather than one on each module's own name.
+    pub(crate) names: Arc<[Arc<str>]>,
+    /// This module's index in `names`.
+    pub(crate) index: u32,
     pub(crate) outcome: Outcome,
     pub(crate) hooks: Timings,
 }
@@ -97,7 +101,7 @@ pub struct ModuleReport {
 impl ModuleReport {
     /// The module's name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.names.get(self.index as usize).map_or("", |name| name)
     }
 
     /// What happened to it.
@@ -116,9 +120,19 @@ impl ModuleReport {
     }
 }
 
+impl fmt::Debug for ModuleReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModuleReport")
+            .field("name", &self.name())
+            .field("outcome", &self.outcome)
+            .field("hooks", &self.hooks)
+            .finish()
+    }
+}
+
 impl fmt::Display for ModuleReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<24} {}", self.name, self.outcome)?;
+        write!(f, "{:<24} {}", self.name(), self.outcome)?;
         if !self.hooks.is_empty() {
             write!(f, " ({:?})", self.busy())?;
         }

@@ -11,21 +11,18 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::Config;
-use crate::context::Context;
+use crate::context::{Context, Shared};
 use crate::lifecycle::{
     BoxError, FailureCause, Hook, HookChain, HookFailure, ModuleState, SharedError,
 };
-use crate::manager::Inner;
 use crate::manager::entry::Entry;
-use crate::manager::graph::Graph;
 use crate::manager::reentry::Mark;
 use crate::manager::report::Timings;
 use crate::module::{BoxFuture, CallHook};
 
 /// A chain of hooks to run on one module.
 pub(crate) struct Job {
-    pub(crate) inner: Arc<Inner>,
-    pub(crate) graph: Arc<Graph>,
+    pub(crate) shared: Arc<Shared>,
     pub(crate) id: usize,
     pub(crate) chain: HookChain,
     /// The start of the whole operation; timings are relative to it.
@@ -58,16 +55,15 @@ pub(crate) async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Outp
 /// itself.
 pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
     let Job {
-        inner,
-        graph,
+        shared,
         id,
         chain,
         origin,
         began,
         deadline,
     } = job;
-    let mark = Mark::new(&inner, id);
-    let ctx = Context::new(inner, graph, id);
+    let mark = Mark::new(&shared.inner, id);
+    let ctx = Context::new(shared, id);
     mark.on(run_chain(caller, &ctx, chain, origin, began, deadline))
         .await
 }
@@ -75,7 +71,7 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
 /// A job that cannot run: its first hook is reported failed with `why`, and the module's
 /// state is left alone.
 pub(crate) fn refuse(job: Job, why: String) -> Run {
-    let name = Arc::clone(&job.graph.entries[job.id].name);
+    let name = Arc::clone(&job.shared.graph.entries[job.id].name);
     let hook = job
         .chain
         .hooks()

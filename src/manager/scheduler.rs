@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::time::Instant;
 
+use crate::context::Shared;
 use crate::lifecycle::{Operation, Plan};
 use crate::manager::Inner;
 use crate::manager::graph::Graph;
@@ -47,9 +48,7 @@ impl Schedule<'_> {
             .iter()
             .filter(|m| matches!(m.outcome, Outcome::Done))
         {
-            if let Ok(id) = self.graph.find(&module.name) {
-                started[id] = true;
-            }
+            started[module.index as usize] = true;
         }
         let deadline = Instant::now() + self.inner.options.shutdown_timeout;
         let rollback = Schedule {
@@ -85,6 +84,10 @@ impl Schedule<'_> {
             prioritize,
             origin,
         );
+        let shared = Arc::new(Shared {
+            inner: Arc::clone(self.inner),
+            graph: Arc::clone(self.graph),
+        });
         let mut running = FuturesUnordered::new();
         let mut aborted_by: Option<Arc<str>> = None;
         // When the last job that completed inline ended: the next job begins then, unless
@@ -124,8 +127,7 @@ impl Schedule<'_> {
                     }
                 };
                 let job = Job {
-                    inner: Arc::clone(self.inner),
-                    graph: Arc::clone(self.graph),
+                    shared: Arc::clone(&shared),
                     id: i,
                     chain,
                     origin,
@@ -226,7 +228,8 @@ impl<'g> Walk<'g> {
             if targeted(i) {
                 slot[i] = report.len() as u32;
                 report.push(ModuleReport {
-                    name: Arc::clone(resolution.name_of(i)),
+                    names: Arc::clone(resolution.names()),
+                    index: i as u32,
                     outcome: Outcome::Skipped(SkipReason::Illegal {
                         hint: "it was never reached",
                     }),

@@ -37,7 +37,7 @@ use crate::module::ModuleMetadata;
 /// Modules are identified by their index in the sequence given to [`resolve`].
 #[derive(Clone, Debug, Default)]
 pub struct Resolution {
-    names: Vec<Arc<str>>,
+    names: Arc<[Arc<str>]>,
     index: HashMap<Arc<str>, usize, foldhash::fast::RandomState>,
     order: Vec<usize>,
     wave: Vec<u32>,
@@ -95,9 +95,9 @@ impl Resolution {
         self.index.get(name).copied()
     }
 
-    /// The name of module `index`.
-    pub(crate) fn name_of(&self, index: usize) -> &Arc<str> {
-        &self.names[index]
+    /// Every module's name, by index; shared, so that reports can hold them cheaply.
+    pub(crate) fn names(&self) -> &Arc<[Arc<str>]> {
+        &self.names
     }
 
     /// Start order as indices into the resolved sequence.
@@ -221,7 +221,7 @@ pub(crate) fn resolve_named(
     }
 
     let mut resolution = Resolution {
-        names,
+        names: Arc::from(names),
         index,
         order: Vec::new(),
         wave: Vec::new(),
