@@ -201,6 +201,11 @@ impl Timings {
         self.len == 0
     }
 
+    /// When the last hook ended (when the first began, if none ran).
+    pub(crate) fn end(&self) -> Instant {
+        self.marks[usize::from(self.len)]
+    }
+
     /// From when the first hook began to when the last ended.
     pub(crate) fn busy(&self) -> Duration {
         self.marks[usize::from(self.len)].saturating_duration_since(self.marks[0])

@@ -37,8 +37,6 @@ pub(crate) struct Job {
 /// What running a job did.
 pub(crate) struct Run {
     pub(crate) hooks: Timings,
-    /// When the last hook ended.
-    pub(crate) ended: Instant,
     pub(crate) result: Result<(), HookFailure>,
 }
 
@@ -53,7 +51,9 @@ pub(crate) async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Outp
 /// The whole chain runs marked as inside the module's hook, so that a hook (or an event
 /// handler it triggers) calling back into the manager is refused instead of waiting for
 /// itself.
-pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
+pub(crate) fn drive<C: CallHook>(caller: C, job: Job) -> impl Future<Output = Run> + Send {
+    // Not an `async fn`: its arguments would stay in the future beside the chain's own
+    // copy of them, and every job's future is boxed and moved.
     let Job {
         shared,
         id,
@@ -64,8 +64,7 @@ pub(crate) async fn drive<C: CallHook>(caller: &C, job: Job) -> Run {
     } = job;
     let mark = Mark::new(&shared.inner, id);
     let ctx = Context::new(shared, id);
-    mark.on(run_chain(caller, &ctx, chain, origin, began, deadline))
-        .await
+    mark.on(run_chain(caller, ctx, chain, origin, began, deadline))
 }
 
 /// A job that cannot run: its first hook is reported failed with `why`, and the module's
@@ -81,7 +80,6 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
     let cause = FailureCause::Error(SharedError::from(BoxError::from(why)));
     Run {
         hooks: Timings::new(job.origin, job.began),
-        ended: job.began,
         result: Err(HookFailure::new(name, hook, cause)),
     }
 }
@@ -90,17 +88,17 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
 /// synchronous steps around a hook are plain functions, and only the hook itself, and the
 /// publishing of its events when anyone listens, are awaited.
 async fn run_chain<C: CallHook>(
-    caller: &C,
-    ctx: &Context,
+    caller: C,
+    ctx: Context,
     chain: HookChain,
     origin: Instant,
     mut began: Instant,
     deadline: Option<Instant>,
 ) -> Run {
+    let (caller, ctx) = (&caller, &ctx);
     let entry = ctx.entry();
     let mut run = Run {
         hooks: Timings::new(origin, began),
-        ended: began,
         result: Ok(()),
     };
     // One clock read per hook: each hook ends when the next begins.
@@ -144,7 +142,6 @@ async fn run_chain<C: CallHook>(
         };
         began = Instant::now();
         run.hooks.push(hook, began);
-        run.ended = began;
         if let Err(cause) = outcome {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
             tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");

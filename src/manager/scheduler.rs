@@ -139,7 +139,7 @@ impl Schedule<'_> {
                 // others a slot among the running futures.
                 match poll_once(&mut run).await {
                     Poll::Ready(run) => {
-                        last_end = Some(run.ended);
+                        last_end = Some(run.hooks.end());
                         self.complete(&mut walk, i, run, fail_fast, &mut aborted_by);
                     }
                     Poll::Pending => running.push(async move { (i, run.await) }),

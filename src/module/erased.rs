@@ -73,14 +73,14 @@ impl ModuleObject {
 
 fn drive_async<M: Module>(instance: &Instance, job: Job) -> BoxFuture<'_, Run> {
     match instance.downcast_ref::<M>() {
-        Some(module) => Box::pin(async move { runner::drive(&Async(module), job).await }),
+        Some(module) => Box::pin(runner::drive(Async(module), job)),
         None => mismatch::<M>(job),
     }
 }
 
 fn drive_blocking<M: SyncModule>(instance: &Instance, job: Job) -> BoxFuture<'_, Run> {
     match Arc::clone(instance).downcast::<M>() {
-        Ok(module) => Box::pin(async move { runner::drive(&Blocking(module), job).await }),
+        Ok(module) => Box::pin(runner::drive(Blocking(module), job)),
         Err(_) => mismatch::<M>(job),
     }
 }
