@@ -20,6 +20,7 @@ use crate::context::Shared;
 use crate::lifecycle::{Operation, Plan};
 use crate::manager::Inner;
 use crate::manager::graph::Graph;
+use crate::manager::prefetch::prefetch;
 use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason, Timings};
 use crate::manager::runner::{Job, Run, poll_once};
 use crate::resolver::Resolution;
@@ -97,6 +98,9 @@ impl Schedule<'_> {
         loop {
             while running.len() < self.limit && aborted_by.is_none() {
                 let Some(i) = walk.next_ready() else { break };
+                if let Some(next) = walk.peek_ready() {
+                    prefetch(&*self.graph.entries[next]);
+                }
                 // Hooks that complete inline never make this task wait; yield now and then
                 // so that a start of many modules does not hold the thread.
                 let mut budget = pin!(tokio::task::consume_budget());
@@ -294,6 +298,15 @@ impl<'g> Walk<'g> {
                 heap.push((height, Reverse(slot[i]), i));
             }
             Ready::Any(queue) => queue.push_back(i),
+        }
+    }
+
+    /// The module [`next_ready`](Self::next_ready) would give, left in place.
+    #[inline]
+    fn peek_ready(&self) -> Option<usize> {
+        match &self.ready {
+            Ready::ByPriority(heap) => heap.peek().map(|&(_, _, i)| i),
+            Ready::Any(queue) => queue.front().copied(),
         }
     }
 
