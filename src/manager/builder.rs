@@ -42,6 +42,8 @@ use crate::state::StateStore;
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct ModuleManagerBuilder {
     entries: Vec<Arc<Entry>>,
+    /// The entries' names, collected as they register, while each entry is in cache.
+    names: Vec<Arc<str>>,
     configs: HashMap<String, Value>,
     options: Options,
     bus: Option<EventBus>,
@@ -50,22 +52,20 @@ pub struct ModuleManagerBuilder {
 
 impl ModuleManagerBuilder {
     /// Registers a module with async hooks.
-    pub fn module<M: Module>(mut self, module: M) -> Self {
+    pub fn module<M: Module>(self, module: M) -> Self {
         let metadata = module.metadata();
-        self.entries.push(Arc::new(Entry::new(
-            metadata,
-            ModuleObject::from_async(module),
-        )));
-        self
+        self.register(Entry::new(metadata, ModuleObject::from_async(module)))
     }
 
     /// Registers a module with blocking hooks; they run on tokio's blocking pool.
-    pub fn sync_module<M: SyncModule>(mut self, module: M) -> Self {
+    pub fn sync_module<M: SyncModule>(self, module: M) -> Self {
         let metadata = module.metadata();
-        self.entries.push(Arc::new(Entry::new(
-            metadata,
-            ModuleObject::from_sync(module),
-        )));
+        self.register(Entry::new(metadata, ModuleObject::from_sync(module)))
+    }
+
+    fn register(mut self, entry: Entry) -> Self {
+        self.names.push(Arc::clone(&entry.name));
+        self.entries.push(Arc::new(entry));
         self
     }
 
@@ -131,6 +131,7 @@ impl ModuleManagerBuilder {
     pub fn build(self) -> Result<ModuleManager, Error> {
         let Self {
             entries,
+            names,
             mut configs,
             options,
             bus,
@@ -147,7 +148,7 @@ impl ModuleManagerBuilder {
         if let Some(store) = &store {
             restore(store.as_ref(), &entries)?;
         }
-        let graph = Graph::new(entries)?;
+        let graph = Graph::with_names(entries, names)?;
         if let Some(name) = configs.keys().next() {
             return Err(Error::UnknownModule { name: name.clone() });
         }

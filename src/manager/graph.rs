@@ -15,11 +15,19 @@ pub(crate) struct Graph {
 
 impl Graph {
     pub(crate) fn new(entries: Vec<Arc<Entry>>) -> Result<Self, ResolveError> {
-        let metadata: Vec<&ModuleMetadata> = entries.iter().map(|entry| &entry.metadata).collect();
         let names = entries
             .iter()
             .map(|entry| Arc::clone(&entry.name))
             .collect();
+        Self::with_names(entries, names)
+    }
+
+    /// [`Graph::new`] with the entries' names, in the same order, already collected.
+    pub(crate) fn with_names(
+        entries: Vec<Arc<Entry>>,
+        names: Vec<Arc<str>>,
+    ) -> Result<Self, ResolveError> {
+        let metadata: Vec<&ModuleMetadata> = entries.iter().map(|entry| &entry.metadata).collect();
         let resolution = resolver::resolve_named(&metadata, names)?;
         Ok(Self {
             entries,

@@ -31,14 +31,17 @@ use crate::module::{MetadataError, validate_name};
 /// assert_eq!(meta.semver().to_string(), "2.1.0");
 /// ```
 #[derive(Clone)]
+// In declaration order, so that what resolving reads of every module (its dependencies,
+// its problems, its version) shares one cache line.
+#[repr(C)]
 pub struct ModuleMetadata {
-    name: String,
-    version: Version,
-    description: Option<String>,
     dependencies: Vec<Dependency>,
+    problems: Vec<MetadataError>,
+    version: Version,
+    name: String,
+    description: Option<String>,
     config_schema: Option<ConfigSchema>,
     default_config: Option<Value>,
-    problems: Vec<MetadataError>,
 }
 
 impl ModuleMetadata {

@@ -137,10 +137,7 @@ pub(crate) fn resolve_named(
     modules: &[&ModuleMetadata],
     names: Vec<Arc<str>>,
 ) -> Result<Resolution, ResolveError> {
-    let mut problems: Vec<Problem> = modules
-        .iter()
-        .flat_map(|meta| meta.problems().iter().cloned().map(Problem::Metadata))
-        .collect();
+    let mut problems: Vec<Problem> = Vec::new();
 
     let mut index: HashMap<Arc<str>, usize, _> =
         HashMap::with_capacity_and_hasher(modules.len(), foldhash::fast::RandomState::default());
@@ -168,7 +165,9 @@ pub(crate) fn resolve_named(
     let mut edge_start = Vec::with_capacity(modules.len() + 1);
     let mut edges: Vec<Edge> = Vec::with_capacity(modules.len() * 2);
     let mut dependent_count = vec![0_usize; modules.len()];
+    // One pass over the metadata: with many modules each one's metadata is a cache miss.
     for meta in modules {
+        problems.extend(meta.problems().iter().cloned().map(Problem::Metadata));
         let first = edges.len();
         edge_start.push(first);
         for dependency in meta.dependencies() {
