@@ -137,7 +137,9 @@ pub(crate) fn resolve_named(
     modules: &[&ModuleMetadata],
     names: Vec<Arc<str>>,
 ) -> Result<Resolution, ResolveError> {
+    // Metadata mistakes first, then duplicates, then dependency problems, then cycles.
     let mut problems: Vec<Problem> = Vec::new();
+    let mut dependency_problems: Vec<Problem> = Vec::new();
 
     let mut index: HashMap<Arc<str>, usize, _> =
         HashMap::with_capacity_and_hasher(modules.len(), foldhash::fast::RandomState::default());
@@ -153,14 +155,6 @@ pub(crate) fn resolve_named(
             },
         }
     }
-    problems.extend(
-        duplicates
-            .into_iter()
-            .map(|(name, count)| Problem::Duplicate {
-                name: name.to_owned(),
-                count,
-            }),
-    );
 
     let mut edge_start = Vec::with_capacity(modules.len() + 1);
     let mut edges: Vec<Edge> = Vec::with_capacity(modules.len() * 2);
@@ -173,7 +167,7 @@ pub(crate) fn resolve_named(
         for dependency in meta.dependencies() {
             let Some(&target) = index.get(dependency.name()) else {
                 if !dependency.is_optional() {
-                    problems.push(Problem::Missing {
+                    dependency_problems.push(Problem::Missing {
                         module: meta.name().to_owned(),
                         dependency: dependency.name().to_owned(),
                         requirement: dependency.requirement().clone(),
@@ -183,7 +177,7 @@ pub(crate) fn resolve_named(
             };
             let found = modules[target].semver();
             if !dependency.requirement().matches(found) {
-                problems.push(Problem::VersionMismatch {
+                dependency_problems.push(Problem::VersionMismatch {
                     module: meta.name().to_owned(),
                     dependency: dependency.name().to_owned(),
                     requirement: dependency.requirement().clone(),
@@ -201,6 +195,15 @@ pub(crate) fn resolve_named(
         }
     }
     edge_start.push(edges.len());
+    problems.extend(
+        duplicates
+            .into_iter()
+            .map(|(name, count)| Problem::Duplicate {
+                name: name.to_owned(),
+                count,
+            }),
+    );
+    problems.append(&mut dependency_problems);
 
     // Dependents, laid out like the dependencies: counts, then offsets, then a fill pass.
     let mut dependent_start = Vec::with_capacity(modules.len() + 1);
