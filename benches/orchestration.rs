@@ -8,21 +8,29 @@
 //! ```
 //!
 //! Prints, per N, the median of each phase over several runs, the cost per module, and the
-//! peak heap growth per module (counted by a wrapping allocator).
+//! peak heap growth per module (counted by a wrapping allocator, in a separate run).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use symphra::prelude::*;
 use symphra::testing::LayeredDag;
 
-/// Counts live heap bytes and their peak, delegating every call to the system allocator.
+/// Counts live heap bytes and their peak while [`COUNTING`] is on, delegating every call
+/// to the system allocator.
+///
+/// Counting is off while phases are timed: its atomic updates on every allocation and free
+/// are locked instructions, which wait for every memory access before them and would
+/// slow down what is measured. One separate run per size measures the memory.
 struct Counting;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+/// Bytes allocated minus bytes freed since counting began: negative when more was freed
+/// than allocated, as memory allocated before is freed.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
 // `GlobalAlloc` contract; the counters are plain atomics and never touch the memory.
@@ -30,8 +38,9 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same layout as given to us, under the caller's guarantees.
         let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        if !ptr.is_null() && COUNTING.load(Ordering::Relaxed) {
+            let size = layout.size() as isize;
+            let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
             PEAK.fetch_max(live, Ordering::Relaxed);
         }
         ptr
@@ -40,15 +49,17 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` was allocated by `alloc` above with this layout.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded unchanged; `ptr` came from this allocator with `layout`.
         let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-            let live = LIVE.fetch_add(new_size, Ordering::Relaxed) + new_size;
+        if !new.is_null() && COUNTING.load(Ordering::Relaxed) {
+            let growth = new_size as isize - layout.size() as isize;
+            let live = LIVE.fetch_add(growth, Ordering::Relaxed) + growth;
             PEAK.fetch_max(live, Ordering::Relaxed);
         }
         new
@@ -88,10 +99,15 @@ fn modules(dag: &LayeredDag) -> Vec<Noop> {
         .collect()
 }
 
-async fn run_once(dag: &LayeredDag) -> Result<Phases, symphra::Error> {
+/// Registers, resolves, starts and stops the modules of `dag` once. With `count_memory`,
+/// also measures the peak heap growth (and the timings are not representative).
+async fn run_once(dag: &LayeredDag, count_memory: bool) -> Result<Phases, symphra::Error> {
     let modules = modules(dag);
-    let baseline = LIVE.load(Ordering::Relaxed);
-    PEAK.store(baseline, Ordering::Relaxed);
+    if count_memory {
+        LIVE.store(0, Ordering::Relaxed);
+        PEAK.store(0, Ordering::Relaxed);
+        COUNTING.store(true, Ordering::Relaxed);
+    }
 
     let t = Instant::now();
     let builder = modules
@@ -111,7 +127,8 @@ async fn run_once(dag: &LayeredDag) -> Result<Phases, symphra::Error> {
     let stopped = manager.stop_all().await?;
     let stop = t.elapsed();
 
-    let peak_bytes = PEAK.load(Ordering::Relaxed).saturating_sub(baseline);
+    COUNTING.store(false, Ordering::Relaxed);
+    let peak_bytes = usize::try_from(PEAK.load(Ordering::Relaxed)).unwrap_or(0);
     drop((started, stopped, manager));
     Ok(Phases {
         register,
@@ -187,15 +204,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for dag in &args.dags {
         let runs = args.runs.unwrap_or(if dag.n >= 100_000 { 5 } else { 15 });
-        // One untimed warm-up run.
-        runtime.block_on(run_once(dag))?;
+        // One untimed warm-up run, which also measures the memory.
+        let peak = runtime.block_on(run_once(dag, true))?.peak_bytes;
         let mut phases = Vec::with_capacity(runs);
         for _ in 0..runs {
-            phases.push(runtime.block_on(run_once(dag))?);
+            phases.push(runtime.block_on(run_once(dag, false))?);
         }
         let med = |f: fn(&Phases) -> Duration| median(phases.iter().map(f).collect());
         let total = med(|p| p.resolve + p.start + p.stop);
-        let peak = phases.iter().map(|p| p.peak_bytes).max().unwrap_or(0);
         println!(
             "{:>8} {:>6} {:>10.3?} {:>10.3?} {:>10.3?} {:>10.3?} {:>12.3?} {:>14.0?} {:>12} B",
             dag.n,
