@@ -45,6 +45,12 @@ impl Context {
         self.id
     }
 
+    /// Makes this the context of module `id` of the same operation: the scheduler reuses
+    /// the context of a finished job rather than counting a new reference per module.
+    pub(crate) fn reassign(&mut self, id: usize) {
+        self.id = id;
+    }
+
     pub(crate) fn inner(&self) -> &Inner {
         &self.shared.inner
     }

@@ -34,7 +34,7 @@ pub use report::{
 pub use scope::ScopeExit;
 
 use crate::bus::EventBus;
-use crate::context::Shared;
+use crate::context::{Context, Shared};
 use crate::error::Error;
 use crate::lifecycle::{Operation, Plan};
 use crate::resolver::{Resolution, ResolveError};
@@ -201,8 +201,7 @@ impl ModuleManager {
             graph: Arc::clone(&graph),
         };
         let job = Job {
-            shared: Arc::new(shared),
-            id,
+            ctx: Context::new(Arc::new(shared), id),
             chain,
             origin: now,
             began: now,
@@ -365,9 +364,10 @@ fn into_stop_result(report: Report) -> Result<StopReport, Error> {
 impl Inner {
     /// Removes the bus subscriptions `entry` made through its context.
     pub(crate) fn drop_subscriptions(&self, entry: &Entry) {
-        if entry
-            .subscribed
-            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        use std::sync::atomic::Ordering;
+        // Most modules never subscribe: a plain load first spares them a locked swap.
+        if entry.subscribed.load(Ordering::Acquire)
+            && entry.subscribed.swap(false, Ordering::AcqRel)
         {
             let removed = self.bus.unsubscribe_tag(&entry.subscription_tag());
             tracing::debug!(module = %entry.name, removed, "subscriptions removed");

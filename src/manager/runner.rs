@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::Config;
-use crate::context::{Context, Shared};
+use crate::context::Context;
 use crate::lifecycle::{
     BoxError, FailureCause, Hook, HookChain, HookFailure, ModuleState, SharedError,
 };
@@ -22,8 +22,8 @@ use crate::module::{BoxFuture, CallHook};
 
 /// A chain of hooks to run on one module.
 pub(crate) struct Job {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) id: usize,
+    /// The module's context, given back in [`Run::ctx`] for the next job.
+    pub(crate) ctx: Context,
     pub(crate) chain: HookChain,
     /// The start of the whole operation; timings are relative to it.
     pub(crate) origin: Instant,
@@ -38,6 +38,8 @@ pub(crate) struct Job {
 pub(crate) struct Run {
     pub(crate) hooks: Timings,
     pub(crate) result: Result<(), HookFailure>,
+    /// The job's context, to be reused.
+    pub(crate) ctx: Context,
 }
 
 /// Polls `future` once, in the calling task. Hooks that finish without waiting (the common
@@ -55,22 +57,20 @@ pub(crate) fn drive<C: CallHook>(caller: C, job: Job) -> impl Future<Output = Ru
     // Not an `async fn`: its arguments would stay in the future beside the chain's own
     // copy of them, and every job's future is boxed and moved.
     let Job {
-        shared,
-        id,
+        ctx,
         chain,
         origin,
         began,
         deadline,
     } = job;
-    let mark = Mark::new(&shared.inner, id);
-    let ctx = Context::new(shared, id);
+    let mark = Mark::new(ctx.inner(), ctx.id());
     mark.on(run_chain(caller, ctx, chain, origin, began, deadline))
 }
 
 /// A job that cannot run: its first hook is reported failed with `why`, and the module's
 /// state is left alone.
 pub(crate) fn refuse(job: Job, why: String) -> Run {
-    let name = Arc::clone(&job.shared.graph.entries[job.id].name);
+    let name = Arc::clone(&job.ctx.entry().name);
     let hook = job
         .chain
         .hooks()
@@ -81,6 +81,7 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
     Run {
         hooks: Timings::new(job.origin, job.began),
         result: Err(HookFailure::new(name, hook, cause)),
+        ctx: job.ctx,
     }
 }
 
@@ -95,12 +96,10 @@ async fn run_chain<C: CallHook>(
     mut began: Instant,
     deadline: Option<Instant>,
 ) -> Run {
-    let (caller, ctx) = (&caller, &ctx);
+    let caller = &caller;
+    let mut hooks = Timings::new(origin, began);
+    let mut result = Ok(());
     let entry = ctx.entry();
-    let mut run = Run {
-        hooks: Timings::new(origin, began),
-        result: Ok(()),
-    };
     // One clock read per hook: each hook ends when the next begins.
     for &hook in chain.hooks() {
         let outcome = 'hook: {
@@ -109,7 +108,7 @@ async fn run_chain<C: CallHook>(
                 Err(cause) => break 'hook Err(cause),
             };
             if let Some((old, new)) = entry.begin(hook)
-                && let Some(publish) = ctx.inner().announce(ctx, hook, old, new, None)
+                && let Some(publish) = ctx.inner().announce(&ctx, hook, old, new, None)
             {
                 publish.await;
             }
@@ -117,12 +116,12 @@ async fn run_chain<C: CallHook>(
                 // Hooks other than `install` do not read their configuration argument.
                 let config = to_install.as_ref().unwrap_or(Config::empty());
                 let span = tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
-                let call = caller.call(hook, ctx, config);
+                let call = caller.call(hook, &ctx, config);
                 let mut guarded = pin!(AssertUnwindSafe(call).catch_unwind().instrument(span));
                 match poll_once(&mut guarded).await {
                     Poll::Ready(returned) => returned,
                     Poll::Pending => {
-                        let limit = time_limit(ctx, hook, began, deadline);
+                        let limit = time_limit(&ctx, hook, began, deadline);
                         match wait(guarded, limit, began).await {
                             Ok(returned) => returned,
                             Err(cause) => break 'hook Err(cause),
@@ -135,13 +134,13 @@ async fn run_chain<C: CallHook>(
                 Ok(Err(error)) => break 'hook Err(FailureCause::Error(SharedError::from(error))),
                 Err(panic) => break 'hook Err(FailureCause::from_panic(panic)),
             }
-            if let Some(publish) = succeed(ctx, hook, to_install) {
+            if let Some(publish) = succeed(&ctx, hook, to_install) {
                 publish.await;
             }
             Ok(())
         };
         began = Instant::now();
-        run.hooks.push(hook, began);
+        hooks.push(hook, began);
         if let Err(cause) = outcome {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
             tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
@@ -149,18 +148,18 @@ async fn run_chain<C: CallHook>(
             ctx.inner().record_failure(entry, &failure);
             if let Some(publish) =
                 ctx.inner()
-                    .announce(ctx, hook, previous, ModuleState::Failed, Some(&failure))
+                    .announce(&ctx, hook, previous, ModuleState::Failed, Some(&failure))
             {
                 publish.await;
             }
             if matches!(hook, Hook::Start | Hook::Stop) {
                 ctx.inner().drop_subscriptions(entry);
             }
-            run.result = Err(failure);
+            result = Err(failure);
             break;
         }
     }
-    run
+    Run { hooks, result, ctx }
 }
 
 /// Before `hook` runs: the configuration to install, validated against the module's

@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::time::Instant;
 
-use crate::context::Shared;
+use crate::context::{Context, Shared};
 use crate::lifecycle::{Operation, Plan};
 use crate::manager::Inner;
 use crate::manager::graph::Graph;
@@ -89,6 +89,8 @@ impl Schedule<'_> {
             inner: Arc::clone(self.inner),
             graph: Arc::clone(self.graph),
         });
+        // Contexts of finished jobs, for the next ones.
+        let mut contexts: Vec<Context> = Vec::new();
         let mut running = FuturesUnordered::new();
         let mut aborted_by: Option<Arc<str>> = None;
         // When the last job that completed inline ended: the next job begins then, unless
@@ -130,9 +132,15 @@ impl Schedule<'_> {
                         continue;
                     }
                 };
+                let ctx = match contexts.pop() {
+                    Some(mut ctx) => {
+                        ctx.reassign(i);
+                        ctx
+                    }
+                    None => Context::new(Arc::clone(&shared), i),
+                };
                 let job = Job {
-                    shared: Arc::clone(&shared),
-                    id: i,
+                    ctx,
                     chain,
                     origin,
                     began: last_end.take().unwrap_or_else(Instant::now),
@@ -144,7 +152,7 @@ impl Schedule<'_> {
                 match poll_once(&mut run).await {
                     Poll::Ready(run) => {
                         last_end = Some(run.hooks.end());
-                        self.complete(&mut walk, i, run, fail_fast, &mut aborted_by);
+                        contexts.push(self.complete(&mut walk, i, run, fail_fast, &mut aborted_by));
                     }
                     Poll::Pending => running.push(async move { (i, run.await) }),
                 }
@@ -153,14 +161,14 @@ impl Schedule<'_> {
                 break;
             };
             last_end = None;
-            self.complete(&mut walk, i, run, fail_fast, &mut aborted_by);
+            contexts.push(self.complete(&mut walk, i, run, fail_fast, &mut aborted_by));
         }
         walk.into_report(origin, aborted_by)
     }
 }
 
 impl Schedule<'_> {
-    /// Records what running module `i` did.
+    /// Records what running module `i` did; gives back the job's context.
     fn complete(
         &self,
         walk: &mut Walk<'_>,
@@ -168,8 +176,8 @@ impl Schedule<'_> {
         run: Run,
         fail_fast: bool,
         aborted_by: &mut Option<Arc<str>>,
-    ) {
-        let Run { hooks, result, .. } = run;
+    ) -> Context {
+        let Run { hooks, result, ctx } = run;
         walk.record_timings(i, hooks);
         let outcome = match result {
             Ok(()) => Outcome::Done,
@@ -181,6 +189,7 @@ impl Schedule<'_> {
             }
         };
         walk.finish(i, outcome, self.graph);
+        ctx
     }
 }
 
