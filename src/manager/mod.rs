@@ -13,6 +13,7 @@ mod report;
 pub(crate) mod runner;
 mod scheduler;
 mod scope;
+mod timings;
 
 use std::any::Any;
 use std::fmt;
@@ -195,7 +196,9 @@ impl ModuleManager {
         let Plan::Run(chain) = plan else {
             return Ok(());
         };
-        let now = Instant::now();
+        let origin = Instant::now();
+        let clock = timings::Clock::for_operation(origin);
+        let now = clock.now();
         let shared = Shared {
             inner: Arc::clone(&self.inner),
             graph: Arc::clone(&graph),
@@ -203,6 +206,7 @@ impl ModuleManager {
         let job = Job {
             ctx: Context::new(Arc::new(shared), id),
             chain,
+            clock,
             origin: now,
             began: now,
             deadline: None,

@@ -4,9 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use crate::lifecycle::{Hook, HookFailure, Operation};
+use crate::manager::timings::Timings;
 
 /// The result of starting or stopping a set of modules: one entry per module, in start
 /// order (stop reports: stop order), with its outcome and hook timings.
@@ -111,7 +110,15 @@ impl ModuleReport {
 
     /// Each hook that ran, with when it started and how long it took.
     pub fn hooks(&self) -> Vec<HookTiming> {
-        self.hooks.list()
+        self.hooks
+            .list()
+            .into_iter()
+            .map(|(hook, began, duration)| HookTiming {
+                hook,
+                began,
+                duration,
+            })
+            .collect()
     }
 
     /// Total time spent in this module's hooks.
@@ -149,67 +156,6 @@ pub struct HookTiming {
     pub began: Duration,
     /// How long it ran (until it returned, failed, or was abandoned).
     pub duration: Duration,
-}
-
-/// The timings of the hooks one operation ran on one module: at most three (`bootstrap`,
-/// `install`, `start`), run back to back. Kept inline and as raw instants — one clock read
-/// per hook, durations worked out only when asked — so that a report of many modules costs
-/// no allocation and little arithmetic per module.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Timings {
-    /// When the operation began.
-    origin: Instant,
-    /// `marks[k]` is when hook `k` began; `marks[k + 1]` when it ended.
-    marks: [Instant; 4],
-    hooks: [Hook; 3],
-    len: u8,
-}
-
-impl Timings {
-    /// No hooks yet: the operation began at `origin`, the first hook begins at `at`.
-    pub(crate) fn new(origin: Instant, at: Instant) -> Self {
-        Self {
-            origin,
-            marks: [at; 4],
-            hooks: [Hook::Bootstrap; 3],
-            len: 0,
-        }
-    }
-
-    /// Records that `hook` ended at `at` (it began when the previous one ended); a fourth
-    /// hook is dropped, as no operation runs more than three.
-    pub(crate) fn push(&mut self, hook: Hook, at: Instant) {
-        let k = usize::from(self.len);
-        if k < self.hooks.len() {
-            self.hooks[k] = hook;
-            self.marks[k + 1] = at;
-            self.len += 1;
-        }
-    }
-
-    pub(crate) fn list(&self) -> Vec<HookTiming> {
-        (0..usize::from(self.len))
-            .map(|k| HookTiming {
-                hook: self.hooks[k],
-                began: self.marks[k].saturating_duration_since(self.origin),
-                duration: self.marks[k + 1].saturating_duration_since(self.marks[k]),
-            })
-            .collect()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// When the last hook ended (when the first began, if none ran).
-    pub(crate) fn end(&self) -> Instant {
-        self.marks[usize::from(self.len)]
-    }
-
-    /// From when the first hook began to when the last ended.
-    pub(crate) fn busy(&self) -> Duration {
-        self.marks[usize::from(self.len)].saturating_duration_since(self.marks[0])
-    }
 }
 
 /// What an operation did to one module.

@@ -17,7 +17,7 @@ use crate::lifecycle::{
 };
 use crate::manager::entry::Entry;
 use crate::manager::reentry::Mark;
-use crate::manager::report::Timings;
+use crate::manager::timings::{Clock, Deadline, Tick, Timings};
 use crate::module::{BoxFuture, CallHook};
 
 /// A chain of hooks to run on one module.
@@ -25,13 +25,15 @@ pub(crate) struct Job {
     /// The module's context, given back in [`Run::ctx`] for the next job.
     pub(crate) ctx: Context,
     pub(crate) chain: HookChain,
+    /// Where hook timings are read.
+    pub(crate) clock: Clock,
     /// The start of the whole operation; timings are relative to it.
-    pub(crate) origin: Instant,
+    pub(crate) origin: Tick,
     /// When the job began: a fresh clock reading, or the end of a job that ran just before
     /// without anything waiting in between.
-    pub(crate) began: Instant,
+    pub(crate) began: Tick,
     /// No hook runs past it.
-    pub(crate) deadline: Option<Instant>,
+    pub(crate) deadline: Option<Deadline>,
 }
 
 /// What running a job did.
@@ -59,12 +61,15 @@ pub(crate) fn drive<C: CallHook>(caller: C, job: Job) -> impl Future<Output = Ru
     let Job {
         ctx,
         chain,
+        clock,
         origin,
         began,
         deadline,
     } = job;
     let mark = Mark::new(ctx.inner(), ctx.id());
-    mark.on(run_chain(caller, ctx, chain, origin, began, deadline))
+    mark.on(run_chain(
+        caller, ctx, chain, clock, origin, began, deadline,
+    ))
 }
 
 /// A job that cannot run: its first hook is reported failed with `why`, and the module's
@@ -79,7 +84,7 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
         .unwrap_or(Hook::Bootstrap);
     let cause = FailureCause::Error(SharedError::from(BoxError::from(why)));
     Run {
-        hooks: Timings::new(job.origin, job.began),
+        hooks: Timings::new(job.clock, job.origin, job.began),
         result: Err(HookFailure::new(name, hook, cause)),
         ctx: job.ctx,
     }
@@ -92,18 +97,22 @@ async fn run_chain<C: CallHook>(
     caller: C,
     ctx: Context,
     chain: HookChain,
-    origin: Instant,
-    mut began: Instant,
-    deadline: Option<Instant>,
+    clock: Clock,
+    origin: Tick,
+    mut began: Tick,
+    deadline: Option<Deadline>,
 ) -> Run {
     let caller = &caller;
-    let mut hooks = Timings::new(origin, began);
+    let mut hooks = Timings::new(clock, origin, began);
     let mut result = Ok(());
     let entry = ctx.entry();
     // One clock read per hook: each hook ends when the next begins.
     for &hook in chain.hooks() {
         let outcome = 'hook: {
-            let to_install = match prepare(entry, hook, began, deadline) {
+            if deadline.is_some_and(|deadline| deadline.passed(clock, origin, began)) {
+                break 'hook Err(FailureCause::DeadlinePassed);
+            }
+            let to_install = match prepare(entry, hook) {
                 Ok(to_install) => to_install,
                 Err(cause) => break 'hook Err(cause),
             };
@@ -121,8 +130,10 @@ async fn run_chain<C: CallHook>(
                 match poll_once(&mut guarded).await {
                     Poll::Ready(returned) => returned,
                     Poll::Pending => {
-                        let limit = time_limit(&ctx, hook, began, deadline);
-                        match wait(guarded, limit, began).await {
+                        let waiting = Instant::now();
+                        let deadline = deadline.map(|deadline| deadline.at);
+                        let limit = time_limit(&ctx, hook, waiting, deadline);
+                        match wait(guarded, limit, waiting).await {
                             Ok(returned) => returned,
                             Err(cause) => break 'hook Err(cause),
                         }
@@ -139,7 +150,7 @@ async fn run_chain<C: CallHook>(
             }
             Ok(())
         };
-        began = Instant::now();
+        began = clock.now();
         hooks.push(hook, began);
         if let Err(cause) = outcome {
             let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
@@ -163,16 +174,8 @@ async fn run_chain<C: CallHook>(
 }
 
 /// Before `hook` runs: the configuration to install, validated against the module's
-/// schema (for `install` only), and the operation's deadline.
-fn prepare(
-    entry: &Entry,
-    hook: Hook,
-    began: Instant,
-    deadline: Option<Instant>,
-) -> Result<Option<Config>, FailureCause> {
-    if deadline.is_some_and(|deadline| deadline <= began) {
-        return Err(FailureCause::DeadlinePassed);
-    }
+/// schema (for `install` only).
+fn prepare(entry: &Entry, hook: Hook) -> Result<Option<Config>, FailureCause> {
     if hook != Hook::Install {
         return Ok(None);
     }
@@ -200,30 +203,35 @@ fn succeed(ctx: &Context, hook: Hook, installed: Option<Config>) -> Option<BoxFu
     ctx.inner().announce(ctx, hook, old, new, None)
 }
 
-/// Waits for a hook that did not finish at once, up to `limit`.
+/// Waits for a hook that did not finish at once, from `waiting` up to `limit`.
 async fn wait<F: Future>(
     hook: Pin<&mut F>,
     limit: Option<Instant>,
-    began: Instant,
+    waiting: Instant,
 ) -> Result<F::Output, FailureCause> {
     match limit {
         // Boxed: the timer is large and only hooks that wait need it.
         Some(limit) => Box::pin(tokio::time::timeout_at(limit, hook))
             .await
-            .map_err(|_| FailureCause::TimedOut(limit.saturating_duration_since(began))),
+            .map_err(|_| FailureCause::TimedOut(limit.saturating_duration_since(waiting))),
         None => Ok(hook.await),
     }
 }
 
-/// When a hook that began at `began` must have returned: its own limit, cut short by the
-/// operation's deadline.
+/// When a hook that started waiting at `waiting` must have returned: its own limit, cut
+/// short by the operation's deadline. The limit counts from the hook's first wait: a hook
+/// that never waits cannot be interrupted anyway.
 fn time_limit(
     ctx: &Context,
     hook: Hook,
-    began: Instant,
+    waiting: Instant,
     deadline: Option<Instant>,
 ) -> Option<Instant> {
-    let limit = ctx.inner().options.timeout(hook).map(|limit| began + limit);
+    let limit = ctx
+        .inner()
+        .options
+        .timeout(hook)
+        .map(|limit| waiting + limit);
     match (limit, deadline) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -21,8 +21,9 @@ use crate::lifecycle::{Operation, Plan};
 use crate::manager::Inner;
 use crate::manager::graph::Graph;
 use crate::manager::prefetch::prefetch;
-use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason, Timings};
+use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason};
 use crate::manager::runner::{Job, Run, poll_once};
+use crate::manager::timings::{Clock, Deadline, Timings};
 use crate::resolver::Resolution;
 
 /// One run of the scheduler over a set of modules.
@@ -75,7 +76,11 @@ impl Schedule<'_> {
         fail_fast: bool,
         deadline: Option<Instant>,
     ) -> Report {
+        // The operation's start: on tokio's clock for its length, as a tick for hook timings.
         let origin = Instant::now();
+        let clock = Clock::for_operation(origin);
+        let origin_tick = clock.now();
+        let deadline = deadline.map(|at| Deadline::new(origin, at));
         // Priorities matter only when modules wait for a slot.
         let prioritize = self.limit < self.graph.entries.len();
         let mut walk = Walk::new(
@@ -83,7 +88,7 @@ impl Schedule<'_> {
             self.targets,
             operation,
             prioritize,
-            origin,
+            Timings::new(clock, origin_tick, origin_tick),
         );
         let shared = Arc::new(Shared {
             inner: Arc::clone(self.inner),
@@ -95,7 +100,7 @@ impl Schedule<'_> {
         let mut aborted_by: Option<Arc<str>> = None;
         // When the last job that completed inline ended: the next job begins then, unless
         // this task waited in between. Saves a clock read per module.
-        let mut last_end = Some(origin);
+        let mut last_end = Some(origin_tick);
 
         loop {
             while running.len() < self.limit && aborted_by.is_none() {
@@ -142,8 +147,9 @@ impl Schedule<'_> {
                 let job = Job {
                     ctx,
                     chain,
-                    origin,
-                    began: last_end.take().unwrap_or_else(Instant::now),
+                    clock,
+                    origin: origin_tick,
+                    began: last_end.take().unwrap_or_else(|| clock.now()),
                     deadline,
                 };
                 let mut run = entry.object.drive(job);
@@ -228,7 +234,7 @@ impl<'g> Walk<'g> {
         targets: Option<&[bool]>,
         operation: Operation,
         prioritize: bool,
-        origin: Instant,
+        unrun: Timings,
     ) -> Self {
         let n = resolution.len();
         let targeted = |i: usize| targets.is_none_or(|targets| targets[i]);
@@ -246,7 +252,7 @@ impl<'g> Walk<'g> {
                     outcome: Outcome::Skipped(SkipReason::Illegal {
                         hint: "it was never reached",
                     }),
-                    hooks: Timings::new(origin, origin),
+                    hooks: unrun,
                 });
             }
         };
