@@ -22,12 +22,12 @@
 //! ```
 
 mod cycles;
+mod index;
 mod problem;
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
+use index::NameIndex;
 pub use problem::{Problem, ResolveError};
 
 use crate::module::ModuleMetadata;
@@ -38,7 +38,7 @@ use crate::module::ModuleMetadata;
 #[derive(Clone, Debug, Default)]
 pub struct Resolution {
     names: Arc<[Arc<str>]>,
-    index: HashMap<Arc<str>, usize, foldhash::fast::RandomState>,
+    index: NameIndex,
     order: Vec<usize>,
     wave: Vec<u32>,
     wave_count: u32,
@@ -92,7 +92,7 @@ impl Resolution {
 
     /// The index of the module called `name`.
     pub(crate) fn index_of(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
+        self.index.get(&self.names, name)
     }
 
     /// Every module's name, by index; shared, so that reports can hold them cheaply.
@@ -141,18 +141,14 @@ pub(crate) fn resolve_named(
     let mut problems: Vec<Problem> = Vec::new();
     let mut dependency_problems: Vec<Problem> = Vec::new();
 
-    let mut index: HashMap<Arc<str>, usize, _> =
-        HashMap::with_capacity_and_hasher(modules.len(), foldhash::fast::RandomState::default());
+    let mut index = NameIndex::with_capacity(modules.len());
     let mut duplicates: Vec<(&str, usize)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        match index.entry(Arc::clone(name)) {
-            Entry::Vacant(slot) => {
-                slot.insert(i);
-            }
-            Entry::Occupied(_) => match duplicates.iter_mut().find(|(n, _)| *n == &**name) {
+        if !index.insert(&names, i) {
+            match duplicates.iter_mut().find(|(n, _)| *n == &**name) {
                 Some((_, count)) => *count += 1,
                 None => duplicates.push((name, 2)),
-            },
+            }
         }
     }
 
@@ -165,7 +161,7 @@ pub(crate) fn resolve_named(
         let first = edges.len();
         edge_start.push(first);
         for dependency in meta.dependencies() {
-            let Some(&target) = index.get(dependency.name()) else {
+            let Some(target) = index.get(&names, dependency.name()) else {
                 if !dependency.is_optional() {
                     dependency_problems.push(Problem::Missing {
                         module: meta.name().to_owned(),
