@@ -73,6 +73,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod manager;
 pub mod module;
+mod prefetch;
 pub mod resolver;
 pub mod signal;
 pub mod state;

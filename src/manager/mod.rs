@@ -7,7 +7,6 @@ pub(crate) mod graph;
 mod handle;
 mod options;
 mod persistence;
-mod prefetch;
 mod reentry;
 mod report;
 pub(crate) mod runner;

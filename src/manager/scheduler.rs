@@ -20,10 +20,10 @@ use crate::context::{Context, Shared};
 use crate::lifecycle::{Operation, Plan};
 use crate::manager::Inner;
 use crate::manager::graph::Graph;
-use crate::manager::prefetch::prefetch;
 use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason};
 use crate::manager::runner::{Job, Run, poll_once};
 use crate::manager::timings::{Clock, Deadline, Timings};
+use crate::prefetch::prefetch;
 use crate::resolver::Resolution;
 
 /// One run of the scheduler over a set of modules.

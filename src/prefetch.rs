@@ -1,14 +1,16 @@
 //! A hint to the processor to start loading memory that will be needed soon.
 //!
-//! Starting thousands of modules visits each module's entry once, in an order the
-//! scheduler knows a step ahead; with more entries than the cache holds, most of those
-//! visits wait for memory. Asking for the next entry while the current one runs hides much
-//! of that wait (about 5% of a start and stop of 10,000 modules on the reference machine).
+//! Resolving and starting thousands of modules visits each module's metadata and entry
+//! once, in an order known a step ahead; with more modules than the cache holds, most of
+//! those visits wait for memory. Asking for the next one while the current one is handled
+//! hides much of that wait (about 5% of a start and stop of 10,000 modules on the
+//! reference machine).
 
-/// Asks for the first two cache lines of `value`, where [`Entry`](super::entry::Entry)
-/// keeps what a start touches. A hint only: it changes no value and never faults.
+/// Asks for the first two cache lines of `value`, where the manager's entries and the
+/// modules' metadata keep what is read of them most. A hint only: it changes no value and
+/// never faults.
 #[inline]
-pub(crate) fn prefetch<T>(value: &T) {
+pub(crate) fn prefetch<T: ?Sized>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
