@@ -93,7 +93,7 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
 /// Runs the hooks of `chain`. One flat loop rather than a future per hook: the
 /// synchronous steps around a hook are plain functions, and only the hook itself, and the
 /// publishing of its events when anyone listens, are awaited.
-async fn run_chain<C: CallHook>(
+fn run_chain<C: CallHook>(
     caller: C,
     ctx: Context,
     chain: HookChain,
@@ -101,76 +101,83 @@ async fn run_chain<C: CallHook>(
     origin: Tick,
     mut began: Tick,
     deadline: Option<Deadline>,
-) -> Run {
-    let caller = &caller;
-    let mut hooks = Timings::new(clock, origin, began);
-    let mut result = Ok(());
-    let entry = ctx.entry();
-    // One clock read per hook: each hook ends when the next begins.
-    for &hook in chain.hooks() {
-        let outcome = 'hook: {
-            if deadline.is_some_and(|deadline| deadline.passed(clock, origin, began)) {
-                break 'hook Err(FailureCause::DeadlinePassed);
-            }
-            let to_install = match prepare(entry, hook) {
-                Ok(to_install) => to_install,
-                Err(cause) => break 'hook Err(cause),
-            };
-            if let Some((old, new)) = entry.begin(hook)
-                && let Some(publish) = ctx.inner().announce(&ctx, hook, old, new, None)
-            {
-                publish.await;
-            }
-            let returned = {
-                // Hooks other than `install` do not read their configuration argument.
-                let config = to_install.as_ref().unwrap_or(Config::empty());
-                let span = tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
-                let call = caller.call(hook, &ctx, config);
-                let mut guarded = pin!(AssertUnwindSafe(call).catch_unwind().instrument(span));
-                match poll_once(&mut guarded).await {
-                    Poll::Ready(returned) => returned,
-                    Poll::Pending => {
-                        let waiting = Instant::now();
-                        let deadline = deadline.map(|deadline| deadline.at);
-                        let limit = time_limit(&ctx, hook, waiting, deadline);
-                        match wait(guarded, limit, waiting).await {
-                            Ok(returned) => returned,
-                            Err(cause) => break 'hook Err(cause),
+) -> impl Future<Output = Run> + Send {
+    // An `async` block rather than an `async fn`: the arguments of an `async fn` are kept
+    // twice in its future, and every job's future is boxed and moved.
+    async move {
+        let caller = &caller;
+        let mut hooks = Timings::new(clock, origin, began);
+        let mut result = Ok(());
+        let entry = ctx.entry();
+        // One clock read per hook: each hook ends when the next begins.
+        for &hook in chain.hooks() {
+            let outcome = 'hook: {
+                if deadline.is_some_and(|deadline| deadline.passed(clock, origin, began)) {
+                    break 'hook Err(FailureCause::DeadlinePassed);
+                }
+                let to_install = match prepare(entry, hook) {
+                    Ok(to_install) => to_install,
+                    Err(cause) => break 'hook Err(cause),
+                };
+                if let Some((old, new)) = entry.begin(hook)
+                    && let Some(publish) = ctx.inner().announce(&ctx, hook, old, new, None)
+                {
+                    publish.await;
+                }
+                let returned = {
+                    // Hooks other than `install` do not read their configuration argument.
+                    let config = to_install.as_ref().unwrap_or(Config::empty());
+                    let span =
+                        tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
+                    let call = caller.call(hook, &ctx, config);
+                    let mut guarded = pin!(AssertUnwindSafe(call).catch_unwind().instrument(span));
+                    match poll_once(&mut guarded).await {
+                        Poll::Ready(returned) => returned,
+                        Poll::Pending => {
+                            let waiting = Instant::now();
+                            let deadline = deadline.map(|deadline| deadline.at);
+                            let limit = time_limit(&ctx, hook, waiting, deadline);
+                            match wait(guarded, limit, waiting).await {
+                                Ok(returned) => returned,
+                                Err(cause) => break 'hook Err(cause),
+                            }
                         }
                     }
+                };
+                match returned {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        break 'hook Err(FailureCause::Error(SharedError::from(error)));
+                    }
+                    Err(panic) => break 'hook Err(FailureCause::from_panic(panic)),
                 }
+                if let Some(publish) = succeed(&ctx, hook, to_install) {
+                    publish.await;
+                }
+                Ok(())
             };
-            match returned {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => break 'hook Err(FailureCause::Error(SharedError::from(error))),
-                Err(panic) => break 'hook Err(FailureCause::from_panic(panic)),
+            began = clock.now();
+            hooks.push(hook, began);
+            if let Err(cause) = outcome {
+                let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
+                tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
+                let previous = entry.fail(hook, failure.clone());
+                ctx.inner().record_failure(entry, &failure);
+                if let Some(publish) =
+                    ctx.inner()
+                        .announce(&ctx, hook, previous, ModuleState::Failed, Some(&failure))
+                {
+                    publish.await;
+                }
+                if matches!(hook, Hook::Start | Hook::Stop) {
+                    ctx.inner().drop_subscriptions(entry);
+                }
+                result = Err(failure);
+                break;
             }
-            if let Some(publish) = succeed(&ctx, hook, to_install) {
-                publish.await;
-            }
-            Ok(())
-        };
-        began = clock.now();
-        hooks.push(hook, began);
-        if let Err(cause) = outcome {
-            let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
-            tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
-            let previous = entry.fail(hook, failure.clone());
-            ctx.inner().record_failure(entry, &failure);
-            if let Some(publish) =
-                ctx.inner()
-                    .announce(&ctx, hook, previous, ModuleState::Failed, Some(&failure))
-            {
-                publish.await;
-            }
-            if matches!(hook, Hook::Start | Hook::Stop) {
-                ctx.inner().drop_subscriptions(entry);
-            }
-            result = Err(failure);
-            break;
         }
+        Run { hooks, result, ctx }
     }
-    Run { hooks, result, ctx }
 }
 
 /// Before `hook` runs: the configuration to install, validated against the module's
