@@ -93,6 +93,10 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
 /// Runs the hooks of `chain`. One flat loop rather than a future per hook: the
 /// synchronous steps around a hook are plain functions, and only the hook itself, and the
 /// publishing of its events when anyone listens, are awaited.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps its arguments twice in its future"
+)]
 fn run_chain<C: CallHook>(
     caller: C,
     ctx: Context,
@@ -103,7 +107,8 @@ fn run_chain<C: CallHook>(
     deadline: Option<Deadline>,
 ) -> impl Future<Output = Run> + Send {
     // An `async` block rather than an `async fn`: the arguments of an `async fn` are kept
-    // twice in its future, and every job's future is boxed and moved.
+    // twice in its future (as arguments, then as locals), and every job's future is boxed
+    // and moved.
     async move {
         let caller = &caller;
         let mut hooks = Timings::new(clock, origin, began);

@@ -114,7 +114,7 @@ impl Schedule<'_> {
                 // tokio's budget per few modules: with 128 units a task yields every ~1,000
                 // modules, a fraction of a millisecond.
                 launched += 1;
-                if launched % MODULES_PER_BUDGET_UNIT == 0 {
+                if launched.is_multiple_of(MODULES_PER_BUDGET_UNIT) {
                     let mut budget = pin!(tokio::task::consume_budget());
                     if poll_once(&mut budget).await.is_pending() {
                         budget.await;
