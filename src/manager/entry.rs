@@ -32,10 +32,14 @@ pub(crate) struct Entry {
     has_schema: bool,
     has_default: bool,
     pub(crate) name: Arc<str>,
+    /// Whether `configured` and `installed` hold anything: most modules are given no
+    /// configuration, and installing them then takes no lock.
+    has_configured: AtomicBool,
+    has_installed: AtomicBool,
     /// The configuration the application gave for this module, if any.
     configured: Mutex<Option<Value>>,
-    /// The configuration `install` last received.
-    installed: Mutex<Config>,
+    /// The configuration `install` last received; `None` for the empty one.
+    installed: Mutex<Option<Config>>,
     pub(crate) object: ModuleObject,
     /// The last failure, kept after the module recovers so that handles can still say
     /// what happened last.
@@ -53,8 +57,10 @@ impl Entry {
             has_schema: metadata.schema().is_some(),
             has_default: metadata.default_config_value().is_some(),
             name: Arc::from(metadata.name()),
+            has_configured: AtomicBool::new(false),
+            has_installed: AtomicBool::new(false),
             configured: Mutex::new(None),
-            installed: Mutex::new(Config::default()),
+            installed: Mutex::new(None),
             object,
             failure: Mutex::new(None),
             metadata,
@@ -136,20 +142,21 @@ impl Entry {
 
     /// Whether the application gave this module a configuration.
     pub(crate) fn is_configured(&self) -> bool {
-        self.configured
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        self.has_configured.load(Ordering::Acquire)
     }
 
     /// Replaces the configuration the application gives this module.
     pub(crate) fn set_configured(&self, config: Value) {
         *self.configured.lock().unwrap_or_else(|p| p.into_inner()) = Some(config);
+        self.has_configured.store(true, Ordering::Release);
     }
 
     /// The configuration to install: the application's, laid over the module's default
-    /// (top-level keys of the application's win), or the empty configuration.
-    pub(crate) fn config_to_install(&self) -> Config {
+    /// (top-level keys of the application's win); `None` for the empty configuration.
+    pub(crate) fn config_to_install(&self) -> Option<Config> {
+        if !self.has_default && !self.is_configured() {
+            return None;
+        }
         let configured = self
             .configured
             .lock()
@@ -164,11 +171,11 @@ impl Entry {
             (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
                 let mut merged = defaults.clone();
                 merged.extend(overrides);
-                Config::new(Value::Object(merged))
+                Some(Config::new(Value::Object(merged)))
             }
-            (_, Some(configured)) => Config::new(configured),
-            (Some(default), None) => Config::new(default.clone()),
-            (None, None) => Config::default(),
+            (_, Some(configured)) => Some(Config::new(configured)),
+            (Some(default), None) => Some(Config::new(default.clone())),
+            (None, None) => None,
         }
     }
 
@@ -177,14 +184,25 @@ impl Entry {
         format!("module:{}", self.name)
     }
 
+    /// The configuration `install` last received.
     pub(crate) fn installed_config(&self) -> Config {
+        if !self.has_installed.load(Ordering::Acquire) {
+            return Config::default();
+        }
         self.installed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+            .unwrap_or_default()
     }
 
-    pub(crate) fn set_installed_config(&self, config: Config) {
+    /// Records what `install` received; `None` for the empty configuration.
+    pub(crate) fn set_installed_config(&self, config: Option<Config>) {
+        let has = config.is_some();
+        if !has && !self.has_installed.load(Ordering::Acquire) {
+            return;
+        }
         *self.installed.lock().unwrap_or_else(|p| p.into_inner()) = config;
+        self.has_installed.store(has, Ordering::Release);
     }
 }

@@ -185,8 +185,8 @@ fn run_chain<C: CallHook>(
     }
 }
 
-/// Before `hook` runs: the configuration to install, validated against the module's
-/// schema (for `install` only).
+/// Before `hook` runs: for `install`, the configuration to install (`None` for the empty
+/// one), validated against the module's schema.
 fn prepare(entry: &Entry, hook: Hook) -> Result<Option<Config>, FailureCause> {
     if hook != Hook::Install {
         return Ok(None);
@@ -194,18 +194,18 @@ fn prepare(entry: &Entry, hook: Hook) -> Result<Option<Config>, FailureCause> {
     let config = entry.config_to_install();
     if let Some(schema) = entry.schema() {
         schema
-            .check(config.as_value())
+            .check(config.as_ref().unwrap_or(Config::empty()).as_value())
             .map_err(FailureCause::InvalidConfig)?;
     }
-    Ok(Some(config))
+    Ok(config)
 }
 
 /// After `hook` returned `Ok`: the new state, recorded, and the publishing of the change
 /// when anyone listens.
 fn succeed(ctx: &Context, hook: Hook, installed: Option<Config>) -> Option<BoxFuture<'static, ()>> {
     let entry = ctx.entry();
-    if let Some(config) = installed {
-        entry.set_installed_config(config);
+    if hook == Hook::Install {
+        entry.set_installed_config(installed);
     }
     let (old, new) = entry.succeed(hook);
     ctx.inner().record_success(entry, hook);
