@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
+use crate::manager::timings::{Clock, Deadline, Tick};
 use crate::manager::{Inner, ModuleManager};
 use crate::module::ModuleMetadata;
 
@@ -23,11 +24,18 @@ pub struct Context {
     id: usize,
 }
 
-/// What the contexts of one operation share: the manager, and the graph the operation
-/// runs on. One reference count per context instead of two.
+/// What the contexts of one operation share: the manager, the graph the operation runs
+/// on, and the operation's clock and deadline. One reference count per context instead of
+/// two, and small jobs.
 pub(crate) struct Shared {
     pub(crate) inner: Arc<Inner>,
     pub(crate) graph: Arc<Graph>,
+    /// Where hook timings are read.
+    pub(crate) clock: Clock,
+    /// The start of the operation; hook timings are relative to it.
+    pub(crate) origin: Tick,
+    /// No hook runs past it.
+    pub(crate) deadline: Option<Deadline>,
 }
 
 impl Context {
@@ -38,6 +46,11 @@ impl Context {
     /// The module this context belongs to.
     pub(crate) fn entry(&self) -> &Entry {
         &self.shared.graph.entries[self.id]
+    }
+
+    /// What the contexts of this operation share.
+    pub(crate) fn operation(&self) -> &Shared {
+        &self.shared
     }
 
     /// The module's index in the graph.

@@ -12,7 +12,7 @@ mod report;
 pub(crate) mod runner;
 mod scheduler;
 mod scope;
-mod timings;
+pub(crate) mod timings;
 
 use std::any::Any;
 use std::fmt;
@@ -195,20 +195,19 @@ impl ModuleManager {
         let Plan::Run(chain) = plan else {
             return Ok(());
         };
-        let origin = Instant::now();
-        let clock = timings::Clock::for_operation(origin);
+        let clock = timings::Clock::for_operation(Instant::now());
         let now = clock.now();
         let shared = Shared {
             inner: Arc::clone(&self.inner),
             graph: Arc::clone(&graph),
+            clock,
+            origin: now,
+            deadline: None,
         };
         let job = Job {
             ctx: Context::new(Arc::new(shared), id),
             chain,
-            clock,
-            origin: now,
             began: now,
-            deadline: None,
         };
         let run = entry.object.drive(job).await;
         self.inner.flush_state().await?;

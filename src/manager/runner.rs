@@ -11,13 +11,13 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::Config;
-use crate::context::Context;
+use crate::context::{Context, Shared};
 use crate::lifecycle::{
     BoxError, FailureCause, Hook, HookChain, HookFailure, ModuleState, SharedError,
 };
 use crate::manager::entry::Entry;
 use crate::manager::reentry::Mark;
-use crate::manager::timings::{Clock, Deadline, Tick, Timings};
+use crate::manager::timings::{Tick, Timings};
 use crate::module::{BoxFuture, CallHook};
 
 /// A chain of hooks to run on one module.
@@ -25,15 +25,9 @@ pub(crate) struct Job {
     /// The module's context, given back in [`Run::ctx`] for the next job.
     pub(crate) ctx: Context,
     pub(crate) chain: HookChain,
-    /// Where hook timings are read.
-    pub(crate) clock: Clock,
-    /// The start of the whole operation; timings are relative to it.
-    pub(crate) origin: Tick,
     /// When the job began: a fresh clock reading, or the end of a job that ran just before
     /// without anything waiting in between.
     pub(crate) began: Tick,
-    /// No hook runs past it.
-    pub(crate) deadline: Option<Deadline>,
 }
 
 /// What running a job did.
@@ -58,18 +52,9 @@ pub(crate) async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Outp
 pub(crate) fn drive<C: CallHook>(caller: C, job: Job) -> impl Future<Output = Run> + Send {
     // Not an `async fn`: its arguments would stay in the future beside the chain's own
     // copy of them, and every job's future is boxed and moved.
-    let Job {
-        ctx,
-        chain,
-        clock,
-        origin,
-        began,
-        deadline,
-    } = job;
+    let Job { ctx, chain, began } = job;
     let mark = Mark::new(ctx.inner(), ctx.id());
-    mark.on(run_chain(
-        caller, ctx, chain, clock, origin, began, deadline,
-    ))
+    mark.on(run_chain(caller, ctx, chain, began))
 }
 
 /// A job that cannot run: its first hook is reported failed with `why`, and the module's
@@ -84,7 +69,10 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
         .unwrap_or(Hook::Bootstrap);
     let cause = FailureCause::Error(SharedError::from(BoxError::from(why)));
     Run {
-        hooks: Timings::new(job.clock, job.origin, job.began),
+        hooks: {
+            let operation = job.ctx.operation();
+            Timings::new(operation.clock, operation.origin, job.began)
+        },
         result: Err(HookFailure::new(name, hook, cause)),
         ctx: job.ctx,
     }
@@ -101,16 +89,19 @@ fn run_chain<C: CallHook>(
     caller: C,
     ctx: Context,
     chain: HookChain,
-    clock: Clock,
-    origin: Tick,
     mut began: Tick,
-    deadline: Option<Deadline>,
 ) -> impl Future<Output = Run> + Send {
     // An `async` block rather than an `async fn`: the arguments of an `async fn` are kept
     // twice in its future (as arguments, then as locals), and every job's future is boxed
     // and moved.
     async move {
         let caller = &caller;
+        let Shared {
+            clock,
+            origin,
+            deadline,
+            ..
+        } = *ctx.operation();
         let mut hooks = Timings::new(clock, origin, began);
         let mut result = Ok(());
         let entry = ctx.entry();

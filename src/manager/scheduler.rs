@@ -93,6 +93,9 @@ impl Schedule<'_> {
         let shared = Arc::new(Shared {
             inner: Arc::clone(self.inner),
             graph: Arc::clone(self.graph),
+            clock,
+            origin: origin_tick,
+            deadline,
         });
         // Contexts of finished jobs, for the next ones.
         let mut contexts: Vec<Context> = Vec::new();
@@ -153,10 +156,7 @@ impl Schedule<'_> {
                 let job = Job {
                     ctx,
                     chain,
-                    clock,
-                    origin: origin_tick,
                     began: last_end.take().unwrap_or_else(|| clock.now()),
-                    deadline,
                 };
                 let mut run = entry.object.drive(job);
                 // Most hooks finish without waiting: complete those here, and give only the
