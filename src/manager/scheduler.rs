@@ -111,6 +111,7 @@ impl Schedule<'_> {
                 let Some(i) = walk.next_ready() else { break };
                 if let Some(next) = walk.peek_ready() {
                     prefetch(&*self.graph.entries[next]);
+                    prefetch(walk.entry_ref(next));
                 }
                 // Hooks that complete inline never make this task wait; yield now and then
                 // so that a start of many modules does not hold the thread. One unit of
@@ -341,6 +342,12 @@ impl<'g> Walk<'g> {
             Ready::ByPriority(heap) => heap.pop().map(|(_, _, i)| i),
             Ready::Any(queue) => queue.pop_front(),
         }
+    }
+
+    /// The report entry of module `i`.
+    #[inline]
+    fn entry_ref(&self, i: usize) -> &ModuleReport {
+        &self.report[self.slot[i] as usize]
     }
 
     #[inline]
