@@ -1,5 +1,4 @@
-//! When each hook ran: read from the processor's timestamp counter, or from tokio's clock
-//! while it is paused.
+//! When each hook ran: read from the processor's timestamp counter, or from tokio's clock.
 //!
 //! A start and stop of 10,000 modules takes 40,000 readings, one at the end of each hook.
 //! Through the system clock each reading waits for the memory accesses before it to finish,
@@ -7,11 +6,15 @@
 //! The timestamp counter ([`quanta`]) is read without that wait; its readings are kept raw
 //! and turned into durations only when a report is read.
 //!
+//! The counter must first be calibrated against the system clock, which takes a millisecond
+//! or two. That runs once per process, on a thread of its own, started by the first
+//! operation; operations that start before it is done read tokio's clock.
+//!
 //! Under tokio's paused test clock, time moves only when tests or timers move it, and a
 //! report must say so: a hook that waited 10 ms of test time took 10 ms, a hook that did not
 //! wait took none. An operation that starts while the clock is paused reads tokio's clock.
 
-use std::sync::OnceLock;
+use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -21,28 +24,50 @@ use crate::lifecycle::Hook;
 /// A reading of a [`Clock`]: raw counter ticks, or nanoseconds of tokio time.
 pub(crate) type Tick = u64;
 
-/// The timestamp counter, calibrated against the system clock the first time it is read.
-fn counter() -> &'static quanta::Clock {
-    static COUNTER: OnceLock<quanta::Clock> = OnceLock::new();
-    COUNTER.get_or_init(quanta::Clock::new)
+/// The timestamp counter, once calibrated.
+static COUNTER: OnceLock<quanta::Clock> = OnceLock::new();
+
+/// The calibrated counter, if it is ready; else starts its calibration (once), in the
+/// background.
+fn calibrated_counter() -> Option<&'static quanta::Clock> {
+    static CALIBRATION: Once = Once::new();
+    if let Some(counter) = COUNTER.get() {
+        return Some(counter);
+    }
+    CALIBRATION.call_once(|| {
+        let calibrate = || {
+            COUNTER.get_or_init(quanta::Clock::new);
+        };
+        // Without a thread, timings stay on tokio's clock.
+        if let Err(error) = std::thread::Builder::new()
+            .name("symphra-clock".into())
+            .spawn(calibrate)
+        {
+            tracing::debug!(%error, "cannot calibrate the timestamp counter; hook timings use the system clock");
+        }
+    });
+    None
 }
 
 /// Where an operation reads its hook timings.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Clock {
-    /// The timestamp counter.
-    Counter,
-    /// Tokio's clock, paused: nanoseconds since the operation began.
-    Paused(Instant),
+    /// The timestamp counter, calibrated.
+    Counter(&'static quanta::Clock),
+    /// Tokio's clock (paused, or while the counter is being calibrated): nanoseconds since
+    /// the operation began.
+    Tokio(Instant),
 }
 
 impl Clock {
     /// The clock of an operation that began at `origin` (on tokio's clock).
     pub(crate) fn for_operation(origin: Instant) -> Self {
         if tokio_clock_is_paused() {
-            Clock::Paused(origin)
-        } else {
-            Clock::Counter
+            return Clock::Tokio(origin);
+        }
+        match calibrated_counter() {
+            Some(counter) => Clock::Counter(counter),
+            None => Clock::Tokio(origin),
         }
     }
 
@@ -50,10 +75,23 @@ impl Clock {
     #[inline]
     pub(crate) fn now(self) -> Tick {
         match self {
-            Clock::Counter => counter().raw(),
-            Clock::Paused(origin) => nanos(origin.elapsed()),
+            Clock::Counter(counter) => counter.raw(),
+            Clock::Tokio(origin) => nanos(origin.elapsed()),
         }
     }
+
+    /// The time from reading `start` to reading `end`; zero if `end` is not after `start`.
+    fn between(self, start: Tick, end: Tick) -> Duration {
+        match self {
+            Clock::Counter(counter) => counter.delta(start, end),
+            Clock::Tokio(_) => nanos_between(start, end),
+        }
+    }
+}
+
+/// The time between two readings of tokio's clock, in nanoseconds.
+fn nanos_between(start: Tick, end: Tick) -> Duration {
+    Duration::from_nanos(end.saturating_sub(start))
 }
 
 /// An operation's deadline, on tokio's clock for waiting hooks, and as time since the
@@ -76,11 +114,7 @@ impl Deadline {
     /// Whether it has passed at `now`, in an operation that began at `origin` (both read
     /// from `clock`).
     pub(crate) fn passed(&self, clock: Clock, origin: Tick, now: Tick) -> bool {
-        let elapsed = match clock {
-            Clock::Counter => counter().delta(origin, now),
-            Clock::Paused(_) => Duration::from_nanos(now.saturating_sub(origin)),
-        };
-        elapsed >= self.after
+        clock.between(origin, now) >= self.after
     }
 }
 
@@ -104,7 +138,7 @@ fn nanos(duration: Duration) -> Tick {
 /// allocation and little memory per module.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Timings {
-    /// Whether the readings are counter ticks (else nanoseconds).
+    /// Whether the readings are counter ticks (else nanoseconds of tokio time).
     counted: bool,
     /// When the operation began.
     origin: Tick,
@@ -119,7 +153,7 @@ impl Timings {
     /// read from `clock`.
     pub(crate) fn new(clock: Clock, origin: Tick, at: Tick) -> Self {
         Self {
-            counted: matches!(clock, Clock::Counter),
+            counted: matches!(clock, Clock::Counter(_)),
             origin,
             marks: [at; 4],
             hooks: [Hook::Bootstrap; 3],
@@ -165,13 +199,14 @@ impl Timings {
         self.between(self.marks[0], self.end())
     }
 
-    /// The time from reading `start` to reading `end`; zero if `end` is not after `start`.
     fn between(&self, start: Tick, end: Tick) -> Duration {
-        if self.counted {
-            counter().delta(start, end)
-        } else {
-            Duration::from_nanos(end.saturating_sub(start))
+        if !self.counted {
+            return nanos_between(start, end);
         }
+        // Counted readings exist only once the counter is calibrated.
+        COUNTER
+            .get()
+            .map_or(Duration::ZERO, |counter| counter.delta(start, end))
     }
 }
 
@@ -181,11 +216,16 @@ mod tests {
 
     const MICRO: Duration = Duration::from_micros(1);
 
+    /// The calibrated counter, waiting for its calibration.
+    fn counter() -> Clock {
+        Clock::Counter(COUNTER.get_or_init(quanta::Clock::new))
+    }
+
     /// The first counter reading at least a microsecond after `t`.
     fn after(t: Tick) -> Tick {
         loop {
-            let tick = Clock::Counter.now();
-            if counter().delta(t, tick) >= MICRO {
+            let tick = counter().now();
+            if counter().between(t, tick) >= MICRO {
                 return tick;
             }
         }
@@ -197,9 +237,9 @@ mod tests {
 
     #[test]
     fn hooks_follow_one_another_from_the_first_reading() {
-        let origin = Clock::Counter.now();
+        let origin = counter().now();
         let began = after(origin);
-        let mut timings = Timings::new(Clock::Counter, origin, began);
+        let mut timings = Timings::new(counter(), origin, began);
         assert!(timings.is_empty());
         timings.push(Hook::Install, after(began));
         let ended = after(timings.end());
@@ -219,10 +259,10 @@ mod tests {
 
     #[test]
     fn a_fourth_hook_is_dropped() {
-        let t = Clock::Counter.now();
-        let mut timings = Timings::new(Clock::Counter, t, t);
+        let t = counter().now();
+        let mut timings = Timings::new(counter(), t, t);
         for hook in [Hook::Bootstrap, Hook::Install, Hook::Start, Hook::Stop] {
-            timings.push(hook, Clock::Counter.now());
+            timings.push(hook, counter().now());
         }
         let hooks: Vec<Hook> = timings.list().into_iter().map(|(hook, ..)| hook).collect();
         assert_eq!(hooks, [Hook::Bootstrap, Hook::Install, Hook::Start]);
@@ -232,7 +272,7 @@ mod tests {
     async fn a_paused_clock_is_read_in_test_time() {
         let origin = Instant::now();
         let clock = Clock::for_operation(origin);
-        assert!(matches!(clock, Clock::Paused(_)));
+        assert!(matches!(clock, Clock::Tokio(_)));
         let began = clock.now();
         tokio::time::sleep(Duration::from_millis(10)).await;
         let mut timings = Timings::new(clock, began, began);
@@ -241,10 +281,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_running_clock_is_not_taken_for_paused() {
+    async fn a_running_clock_reads_the_counter_once_it_is_calibrated() {
+        let _ = counter();
         assert!(matches!(
             Clock::for_operation(Instant::now()),
-            Clock::Counter
+            Clock::Counter(_)
         ));
     }
 }
