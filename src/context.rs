@@ -5,6 +5,8 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
+use tokio::time::Instant;
+
 use crate::bus::{BusError, DeliveryReport, Event, EventBus, HandlerResult, SubscribeOptions};
 use crate::config::Config;
 use crate::error::Error;
@@ -32,8 +34,10 @@ pub(crate) struct Shared {
     pub(crate) graph: Arc<Graph>,
     /// Where hook timings are read.
     pub(crate) clock: Clock,
-    /// The start of the operation; hook timings are relative to it.
+    /// The start of the operation, read from `clock`; hook timings are relative to it.
     pub(crate) origin: Tick,
+    /// The start of the operation on tokio's clock, for the time limits of hooks that wait.
+    pub(crate) started: Instant,
     /// No hook runs past it.
     pub(crate) deadline: Option<Deadline>,
 }

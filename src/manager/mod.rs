@@ -195,13 +195,15 @@ impl ModuleManager {
         let Plan::Run(chain) = plan else {
             return Ok(());
         };
-        let clock = timings::Clock::for_operation(Instant::now());
+        let started = Instant::now();
+        let clock = timings::Clock::for_operation(started);
         let now = clock.now();
         let shared = Shared {
             inner: Arc::clone(&self.inner),
             graph: Arc::clone(&graph),
             clock,
             origin: now,
+            started,
             deadline: None,
         };
         let job = Job {

@@ -99,6 +99,7 @@ fn run_chain<C: CallHook>(
         let Shared {
             clock,
             origin,
+            started,
             deadline,
             ..
         } = *ctx.operation();
@@ -130,10 +131,11 @@ fn run_chain<C: CallHook>(
                     match poll_once(&mut guarded).await {
                         Poll::Ready(returned) => returned,
                         Poll::Pending => {
-                            let waiting = Instant::now();
+                            // When the hook began, on tokio's clock.
+                            let began_at = started + clock.between(origin, began);
                             let deadline = deadline.map(|deadline| deadline.at);
-                            let limit = time_limit(&ctx, hook, waiting, deadline);
-                            match wait(guarded, limit, waiting).await {
+                            let limit = time_limit(&ctx, hook, began_at, deadline);
+                            match wait(guarded, limit, began_at).await {
                                 Ok(returned) => returned,
                                 Err(cause) => break 'hook Err(cause),
                             }
@@ -206,17 +208,17 @@ fn succeed(ctx: &Context, hook: Hook, installed: Option<Config>) -> Option<BoxFu
     ctx.inner().announce(ctx, hook, old, new, None)
 }
 
-/// Waits for a hook that did not finish at once, from `waiting` up to `limit`.
+/// Waits for a hook that began at `began` and did not finish at once, up to `limit`.
 async fn wait<F: Future>(
     hook: Pin<&mut F>,
     limit: Option<Instant>,
-    waiting: Instant,
+    began: Instant,
 ) -> Result<F::Output, FailureCause> {
     match limit {
         // Boxed: the timer is large and only hooks that wait need it.
         Some(limit) => Box::pin(tokio::time::timeout_at(limit, hook))
             .await
-            .map_err(|_| FailureCause::TimedOut(limit.saturating_duration_since(waiting))),
+            .map_err(|_| FailureCause::TimedOut(limit.saturating_duration_since(began))),
         None => Ok(hook.await),
     }
 }

@@ -95,6 +95,7 @@ impl Schedule<'_> {
             graph: Arc::clone(self.graph),
             clock,
             origin: origin_tick,
+            started: origin,
             deadline,
         });
         // Contexts of finished jobs, for the next ones.

@@ -81,7 +81,7 @@ impl Clock {
     }
 
     /// The time from reading `start` to reading `end`; zero if `end` is not after `start`.
-    fn between(self, start: Tick, end: Tick) -> Duration {
+    pub(crate) fn between(self, start: Tick, end: Tick) -> Duration {
         match self {
             Clock::Counter(counter) => counter.delta(start, end),
             Clock::Tokio(_) => nanos_between(start, end),
