@@ -68,11 +68,10 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
         .copied()
         .unwrap_or(Hook::Bootstrap);
     let cause = FailureCause::Error(SharedError::from(BoxError::from(why)));
+    let operation = job.ctx.operation();
+    let hooks = Timings::new(operation.clock, operation.origin, job.began);
     Run {
-        hooks: {
-            let operation = job.ctx.operation();
-            Timings::new(operation.clock, operation.origin, job.began)
-        },
+        hooks,
         result: Err(HookFailure::new(name, hook, cause)),
         ctx: job.ctx,
     }
