@@ -43,6 +43,16 @@ fn text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The modules `analyze` lists under "critical chain", in its order.
+fn critical_chain(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("critical chain"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect()
+}
+
 #[test]
 fn check_passes_on_a_good_directory() {
     let dir = modules(&[("db", &[]), ("api", &["db"])]);
@@ -282,12 +292,7 @@ fn analyze_prints_blame_and_critical_chain() {
     let stdout = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("blame"), "{stdout}");
-    let chain: Vec<&str> = stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("critical chain"))
-        .skip(1)
-        .map(|l| l.split_whitespace().next().unwrap())
-        .collect();
+    let chain = critical_chain(&stdout);
     assert_eq!(chain, ["api", "cache", "db"], "{stdout}");
 }
 
@@ -750,12 +755,7 @@ fn every_subcommand_works_on_the_demo_directory() {
     let out = output(&["analyze", path, "--config", config], cache.path());
     let stdout = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    let chain: Vec<&str> = stdout
-        .lines()
-        .skip_while(|l| !l.starts_with("critical chain"))
-        .skip(1)
-        .map(|l| l.split_whitespace().next().unwrap())
-        .collect();
+    let chain = critical_chain(&stdout);
     assert_eq!(chain, ["welcome", "hello", "greeter"], "{stdout}");
 
     let mut command = symphra(
