@@ -47,6 +47,32 @@ impl Config {
         Self(Arc::new(value))
     }
 
+    /// The configuration a module is installed with: the application's `configured` value
+    /// laid over the module's `default` (top-level keys of `configured` win when both are
+    /// objects), else whichever is given; `None` when neither is.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use symphra::Config;
+    ///
+    /// let default = json!({ "size": 4, "url": "sqlite::memory:" });
+    /// let configured = json!({ "size": 8 });
+    /// let effective = Config::effective(Some(&default), Some(configured)).unwrap();
+    /// assert_eq!(effective.as_value(), &json!({ "size": 8, "url": "sqlite::memory:" }));
+    /// ```
+    pub fn effective(default: Option<&Value>, configured: Option<Value>) -> Option<Config> {
+        match (default, configured) {
+            (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
+                let mut merged = defaults.clone();
+                merged.extend(overrides);
+                Some(Config::new(Value::Object(merged)))
+            }
+            (_, Some(configured)) => Some(Config::new(configured)),
+            (Some(default), None) => Some(Config::new(default.clone())),
+            (None, None) => None,
+        }
+    }
+
     /// The configuration as JSON.
     pub fn as_value(&self) -> &Value {
         &self.0

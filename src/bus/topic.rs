@@ -128,6 +128,33 @@ impl Pattern {
         }
         parts.next().is_none()
     }
+
+    /// Whether every topic that `other` matches is matched by this pattern too: a grant of
+    /// `self` allows a module that asks for `other`.
+    ///
+    /// ```
+    /// use symphra::bus::Pattern;
+    ///
+    /// let orders = Pattern::parse("orders.>").unwrap();
+    /// assert!(orders.covers(&Pattern::parse("orders.*.paid").unwrap()));
+    /// assert!(!orders.covers(&Pattern::parse("orders").unwrap()));
+    /// assert!(!Pattern::parse("orders.*").unwrap().covers(&orders));
+    /// ```
+    pub fn covers(&self, other: &Pattern) -> bool {
+        let mut inner = other.tokens.iter();
+        for token in self.tokens.iter() {
+            match (token, inner.next()) {
+                (_, None) => return false,
+                // `>` takes one or more tokens: whatever `other` has left, of at least one.
+                (PatternToken::Rest, Some(_)) => return true,
+                (PatternToken::One, Some(PatternToken::Rest)) => return false,
+                (PatternToken::One, Some(_)) => {}
+                (PatternToken::Literal(l), Some(PatternToken::Literal(o))) if l == o => {}
+                (PatternToken::Literal(_), Some(_)) => return false,
+            }
+        }
+        inner.next().is_none()
+    }
 }
 
 impl fmt::Debug for Pattern {
@@ -216,6 +243,26 @@ mod tests {
         assert_eq!(bad_pattern("a.b\n"), ("b\n".into(), 2));
         let msg = Pattern::parse("a.>.b").unwrap_err().to_string();
         assert!(msg.contains("`>`") && msg.contains("last"), "{msg}");
+    }
+
+    #[test]
+    fn covers_every_topic_the_other_matches() {
+        let covers = |outer: &str, inner: &str| {
+            Pattern::parse(outer)
+                .unwrap()
+                .covers(&Pattern::parse(inner).unwrap())
+        };
+        assert!(covers("a.>", "a.b"));
+        assert!(covers("a.>", "a.*.c"));
+        assert!(covers("a.>", "a.>"));
+        assert!(!covers("a.>", "a"));
+        assert!(!covers("a.*", "a.>"));
+        assert!(covers("a.*", "a.*"));
+        assert!(covers("a.*", "a.x"));
+        assert!(!covers("a.b", "a.*"));
+        assert!(covers("*", "anything.at.all"));
+        assert!(!covers("ping.*", "*"));
+        assert!(!covers("a.b", "a.b.c"));
     }
 
     #[test]

@@ -167,16 +167,7 @@ impl Entry {
         } else {
             None
         };
-        match (default, configured) {
-            (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
-                let mut merged = defaults.clone();
-                merged.extend(overrides);
-                Some(Config::new(Value::Object(merged)))
-            }
-            (_, Some(configured)) => Some(Config::new(configured)),
-            (Some(default), None) => Some(Config::new(default.clone())),
-            (None, None) => None,
-        }
+        Config::effective(default, configured)
     }
 
     /// The tag of the bus subscriptions the module makes through its context.

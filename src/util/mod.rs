@@ -93,8 +93,11 @@
 //! For spawned tasks, use [`Semaphore::acquire_owned`](tokio::sync::Semaphore::acquire_owned)
 //! on an `Arc<Semaphore>` and move the permit into the task.
 
+mod duration;
 mod retry;
 mod timeout;
+
+pub use duration::{DurationError, parse_duration};
 
 pub use retry::{DEFAULT_MAX_ATTEMPTS, Retry};
 pub use timeout::{Timeout, TimeoutError, TimeoutExt, timeout};
