@@ -1,6 +1,6 @@
 //! Running one module's hooks: state transitions, configuration checks, timeouts, panics.
 
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use crate::manager::entry::Entry;
 use crate::manager::reentry::Mark;
 use crate::manager::timings::{Tick, Timings};
 use crate::module::{BoxFuture, CallHook};
+use crate::util::poll_once;
 
 /// A chain of hooks to run on one module.
 pub(crate) struct Job {
@@ -36,12 +37,6 @@ pub(crate) struct Run {
     pub(crate) result: Result<(), HookFailure>,
     /// The job's context, to be reused.
     pub(crate) ctx: Context,
-}
-
-/// Polls `future` once, in the calling task. Hooks that finish without waiting (the common
-/// case for many modules) then cost no timer and no task of their own.
-pub(crate) async fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
 }
 
 /// Runs the job's hooks one after another, stopping at the first failure.

@@ -21,10 +21,11 @@ use crate::lifecycle::{Operation, Plan};
 use crate::manager::Inner;
 use crate::manager::graph::Graph;
 use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason};
-use crate::manager::runner::{Job, Run, poll_once};
+use crate::manager::runner::{Job, Run};
 use crate::manager::timings::{Clock, Deadline, Timings};
 use crate::prefetch::prefetch;
 use crate::resolver::Resolution;
+use crate::util::poll_once;
 
 /// One run of the scheduler over a set of modules.
 pub(crate) struct Schedule<'g> {

@@ -12,7 +12,9 @@ const QUOTED: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
     /// The text is not a number followed by a known unit.
-    #[error("{text:?} is not a duration; write e.g. \"500ms\", \"1.5s\", \"2m\" or a number of seconds")]
+    #[error(
+        "{text:?} is not a duration; write e.g. \"500ms\", \"1.5s\", \"2m\" or a number of seconds"
+    )]
     Malformed {
         /// The text, cut to a short prefix.
         text: String,

@@ -94,10 +94,12 @@
 //! on an `Arc<Semaphore>` and move the permit into the task.
 
 mod duration;
+mod poll;
 mod retry;
 mod timeout;
 
 pub use duration::{DurationError, parse_duration};
+pub use poll::poll_once;
 
 pub use retry::{DEFAULT_MAX_ATTEMPTS, Retry};
 pub use timeout::{Timeout, TimeoutError, TimeoutExt, timeout};
