@@ -5,14 +5,11 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
-use tokio::time::Instant;
-
 use crate::bus::{BusError, DeliveryReport, Event, EventBus, HandlerResult, SubscribeOptions};
 use crate::config::Config;
 use crate::error::Error;
 use crate::manager::entry::Entry;
-use crate::manager::graph::Graph;
-use crate::manager::timings::{Clock, Deadline, Tick};
+use crate::manager::operation::OperationScope;
 use crate::manager::{Inner, ModuleManager};
 use crate::module::ModuleMetadata;
 
@@ -22,28 +19,12 @@ use crate::module::ModuleMetadata;
 /// Cheap to clone; a clone can be moved into a spawned task.
 #[derive(Clone)]
 pub struct Context {
-    shared: Arc<Shared>,
+    shared: Arc<OperationScope>,
     id: usize,
 }
 
-/// What the contexts of one operation share: the manager, the graph the operation runs
-/// on, and the operation's clock and deadline. One reference count per context instead of
-/// two, and small jobs.
-pub(crate) struct Shared {
-    pub(crate) inner: Arc<Inner>,
-    pub(crate) graph: Arc<Graph>,
-    /// Where hook timings are read.
-    pub(crate) clock: Clock,
-    /// The start of the operation, read from `clock`; hook timings are relative to it.
-    pub(crate) origin: Tick,
-    /// The start of the operation on tokio's clock, for the time limits of hooks that wait.
-    pub(crate) started: Instant,
-    /// No hook runs past it.
-    pub(crate) deadline: Option<Deadline>,
-}
-
 impl Context {
-    pub(crate) fn new(shared: Arc<Shared>, id: usize) -> Self {
+    pub(crate) fn new(shared: Arc<OperationScope>, id: usize) -> Self {
         Self { shared, id }
     }
 
@@ -53,7 +34,7 @@ impl Context {
     }
 
     /// What the contexts of this operation share.
-    pub(crate) fn operation(&self) -> &Shared {
+    pub(crate) fn operation(&self) -> &OperationScope {
         &self.shared
     }
 

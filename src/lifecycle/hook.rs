@@ -51,6 +51,20 @@ impl Hook {
     }
 }
 
+// `ALL` lists every hook once, in declaration order: arrays indexed by hook are sized from
+// it, so a hook missing from it would go unnoticed without this check.
+const _: () = {
+    let mut i = 0;
+    while i < Hook::ALL.len() {
+        assert!(Hook::ALL[i] as usize == i);
+        i += 1;
+    }
+    assert!(
+        Hook::ALL.len() == Hook::Reload as usize + 1,
+        "`Reload` is the last hook"
+    );
+};
+
 impl fmt::Display for Hook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

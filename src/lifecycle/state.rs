@@ -141,23 +141,24 @@ pub(crate) enum Plan {
     Unchanged,
 }
 
-/// Up to three hooks run one after another by one operation.
+/// The hooks one operation runs one after another: each hook at most once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct HookChain {
-    hooks: [Hook; 3],
+    hooks: [Hook; Hook::ALL.len()],
     len: u8,
 }
 
 impl HookChain {
-    fn of(hooks: &[Hook]) -> Self {
+    /// A chain of `hooks`, in order. Each appears at most once: a chain has room for every
+    /// hook, so a longer chain cannot be written.
+    fn of<const N: usize>(hooks: [Hook; N]) -> Self {
+        const { assert!(N <= Hook::ALL.len()) };
         let mut chain = Self {
-            hooks: [Hook::Bootstrap; 3],
+            hooks: [Hook::Bootstrap; Hook::ALL.len()],
             len: 0,
         };
-        for &hook in hooks {
-            chain.hooks[usize::from(chain.len)] = hook;
-            chain.len += 1;
-        }
+        chain.hooks[..N].copy_from_slice(&hooks);
+        chain.len = N as u8;
         chain
     }
 
@@ -200,34 +201,36 @@ impl StateCell {
     pub(crate) fn plan(&self, operation: Operation) -> Result<Plan, &'static str> {
         use ModuleState as S;
         let state = self.effective();
-        let chain = |hooks: &[Hook]| Ok(Plan::Run(HookChain::of(hooks)));
+        fn chain<const N: usize>(hooks: [Hook; N]) -> Result<Plan, &'static str> {
+            Ok(Plan::Run(HookChain::of(hooks)))
+        }
         match (operation, state) {
             (_, S::Starting | S::Stopping) => {
                 Err("another operation on it is in progress; wait for it to finish")
             }
-            (Operation::Load, S::Registered) => chain(&[Hook::Bootstrap]),
+            (Operation::Load, S::Registered) => chain([Hook::Bootstrap]),
             (Operation::Load, _) => Err("it is already loaded"),
-            (Operation::Install, S::Loaded) => chain(&[Hook::Install]),
+            (Operation::Install, S::Loaded) => chain([Hook::Install]),
             (Operation::Install, S::Registered) => {
                 Err("load it first (start loads and installs on its own)")
             }
             (Operation::Install, S::Started) => Err("stop and uninstall it first"),
             (Operation::Install, _) => Err("it is already installed; uninstall it first"),
             (Operation::Start, S::Registered) => {
-                chain(&[Hook::Bootstrap, Hook::Install, Hook::Start])
+                chain([Hook::Bootstrap, Hook::Install, Hook::Start])
             }
-            (Operation::Start, S::Loaded) => chain(&[Hook::Install, Hook::Start]),
-            (Operation::Start, S::Installed | S::Stopped) => chain(&[Hook::Start]),
+            (Operation::Start, S::Loaded) => chain([Hook::Install, Hook::Start]),
+            (Operation::Start, S::Installed | S::Stopped) => chain([Hook::Start]),
             (Operation::Start, _) => Ok(Plan::Unchanged),
-            (Operation::Stop, S::Started) => chain(&[Hook::Stop]),
+            (Operation::Stop, S::Started) => chain([Hook::Stop]),
             (Operation::Stop, _) => Ok(Plan::Unchanged),
-            (Operation::Uninstall, S::Installed | S::Stopped) => chain(&[Hook::Uninstall]),
+            (Operation::Uninstall, S::Installed | S::Stopped) => chain([Hook::Uninstall]),
             (Operation::Uninstall, S::Started) => Err("stop it first"),
             (Operation::Uninstall, _) => Err("it is not installed"),
-            (Operation::Unload, S::Registered | S::Loaded) => Ok(Plan::Run(HookChain::of(&[]))),
+            (Operation::Unload, S::Registered | S::Loaded) => chain([]),
             (Operation::Unload, S::Started) => Err("stop and uninstall it first"),
             (Operation::Unload, _) => Err("uninstall it first"),
-            (Operation::Reload, S::Started) => chain(&[Hook::Reload]),
+            (Operation::Reload, S::Started) => chain([Hook::Reload]),
             (Operation::Reload, _) => Err("only a started module can be reloaded; start it first"),
         }
     }

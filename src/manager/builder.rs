@@ -1,7 +1,7 @@
 //! Building a manager: modules, configurations, and settings.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -9,12 +9,13 @@ use serde_json::Value;
 use crate::bus::EventBus;
 use crate::error::Error;
 use crate::lifecycle::Hook;
+use crate::manager::driver::ModuleObject;
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
 use crate::manager::options::Options;
 use crate::manager::persistence::Persistence;
 use crate::manager::{Inner, ModuleManager};
-use crate::module::{Module, ModuleObject, SyncModule};
+use crate::module::{Module, SyncModule};
 use crate::state::StateStore;
 
 /// Collects modules and settings for a [`ModuleManager`].
@@ -159,6 +160,7 @@ impl ModuleManagerBuilder {
             persistence: store.map(Persistence::new),
             options,
             operations: tokio::sync::Mutex::new(()),
+            clock_paused: OnceLock::new(),
         })))
     }
 }

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use crate::config::{Config, ConfigSchema};
 use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
-use crate::module::{ModuleMetadata, ModuleObject};
+use crate::manager::driver::ModuleObject;
+use crate::manager::report::SkipReason;
+use crate::module::ModuleMetadata;
 use crate::state::Availability;
 
 /// A registered module. Shared between graph versions, handles and running hooks.
@@ -196,4 +198,34 @@ impl Entry {
         *self.installed.lock().unwrap_or_else(|p| p.into_inner()) = config;
         self.has_installed.store(has, Ordering::Release);
     }
+
+    /// Ends an operator's hold, as a start does; whether there was one.
+    pub(crate) fn release_hold(&self) -> bool {
+        take(&self.held_stopped)
+    }
+
+    /// Forgets that the module subscribed to the bus; whether it had.
+    pub(crate) fn take_subscribed(&self) -> bool {
+        take(&self.subscribed)
+    }
+
+    /// Why an operator's decision keeps this module from starting, if it does. An
+    /// operator's stop holds only against `start_all`: starting a module by name starts
+    /// the dependencies it needs, held or not.
+    pub(crate) fn hold(&self, start_all: bool) -> Option<SkipReason> {
+        match self.availability() {
+            Availability::Disabled => Some(SkipReason::Disabled),
+            Availability::Ignored => Some(SkipReason::Ignored),
+            Availability::Enabled if start_all && self.held_stopped.load(Ordering::Acquire) => {
+                Some(SkipReason::HeldStopped)
+            }
+            Availability::Enabled => None,
+        }
+    }
+}
+
+/// Clears `flag`; whether it was set. A plain load first: the flags are rarely set, and
+/// that spares most modules a locked swap.
+fn take(flag: &AtomicBool) -> bool {
+    flag.load(Ordering::Acquire) && flag.swap(false, Ordering::AcqRel)
 }

@@ -9,9 +9,8 @@ use serde::Serialize;
 use crate::bus::{Event, EventBus};
 use crate::context::Context;
 use crate::lifecycle::{Hook, HookFailure, ModuleState};
-use crate::manager::Inner;
+use crate::manager::driver::BoxFuture;
 use crate::manager::reentry::Mark;
-use crate::module::BoxFuture;
 
 /// The payload of every `module.*` event.
 ///
@@ -31,40 +30,86 @@ pub struct ModuleEvent {
     pub error: Option<String>,
 }
 
-/// Every lifecycle topic; the index of a topic is its bit in [`Listeners`].
-const TOPICS: [&str; 10] = [
-    "module.failed",
-    "module.loaded",
-    "module.installed",
-    "module.starting",
-    "module.started",
-    "module.stopping",
-    "module.stopped",
-    "module.uninstalled",
-    "module.reloaded",
-    STATE_CHANGED,
-];
-
 /// Published besides the specific event for every change.
-pub const STATE_CHANGED: &str = "module.state_changed";
+pub const STATE_CHANGED: &str = LifecycleTopic::StateChanged.as_str();
 
-/// The index in [`TOPICS`] of the specific event for a change caused by `hook` that led to
-/// `to`.
-fn topic(hook: Hook, to: ModuleState) -> usize {
-    match (hook, to) {
-        (_, ModuleState::Failed) => 0,
-        (Hook::Bootstrap, _) => 1,
-        (Hook::Install, _) => 2,
-        (Hook::Start, ModuleState::Starting) => 3,
-        (Hook::Start, _) => 4,
-        (Hook::Stop, ModuleState::Stopping) => 5,
-        (Hook::Stop, _) => 6,
-        (Hook::Uninstall, _) => 7,
-        (Hook::Reload, _) => 8,
+/// A lifecycle topic; its discriminant is its bit in [`Listeners`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LifecycleTopic {
+    Failed,
+    Loaded,
+    Installed,
+    Starting,
+    Started,
+    Stopping,
+    Stopped,
+    Uninstalled,
+    Reloaded,
+    StateChanged,
+}
+
+impl LifecycleTopic {
+    /// Every topic, in discriminant order.
+    const ALL: [Self; 10] = [
+        Self::Failed,
+        Self::Loaded,
+        Self::Installed,
+        Self::Starting,
+        Self::Started,
+        Self::Stopping,
+        Self::Stopped,
+        Self::Uninstalled,
+        Self::Reloaded,
+        Self::StateChanged,
+    ];
+
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Failed => "module.failed",
+            Self::Loaded => "module.loaded",
+            Self::Installed => "module.installed",
+            Self::Starting => "module.starting",
+            Self::Started => "module.started",
+            Self::Stopping => "module.stopping",
+            Self::Stopped => "module.stopped",
+            Self::Uninstalled => "module.uninstalled",
+            Self::Reloaded => "module.reloaded",
+            Self::StateChanged => "module.state_changed",
+        }
+    }
+
+    /// The specific topic of a change caused by `hook` that led to `to`.
+    fn of(hook: Hook, to: ModuleState) -> Self {
+        match (hook, to) {
+            (_, ModuleState::Failed) => Self::Failed,
+            (Hook::Bootstrap, _) => Self::Loaded,
+            (Hook::Install, _) => Self::Installed,
+            (Hook::Start, ModuleState::Starting) => Self::Starting,
+            (Hook::Start, _) => Self::Started,
+            (Hook::Stop, ModuleState::Stopping) => Self::Stopping,
+            (Hook::Stop, _) => Self::Stopped,
+            (Hook::Uninstall, _) => Self::Uninstalled,
+            (Hook::Reload, _) => Self::Reloaded,
+        }
+    }
+
+    /// The topic's bit in [`Listeners`].
+    const fn bit(self) -> u32 {
+        1 << self as u32
     }
 }
 
-/// Which lifecycle topics anyone listens to, as a bit per topic of [`TOPICS`], kept until
+// `ALL` lists every topic once, in discriminant order, so that bits and topics agree.
+const _: () = {
+    let mut i = 0;
+    while i < LifecycleTopic::ALL.len() {
+        assert!(LifecycleTopic::ALL[i] as usize == i);
+        i += 1;
+    }
+    assert!(LifecycleTopic::ALL.len() == LifecycleTopic::StateChanged as usize + 1);
+};
+
+/// Which lifecycle topics anyone listens to, as a bit per [`LifecycleTopic`], kept until
 /// the bus's subscriptions change: starting 10,000 modules raises 50,000 events, and mostly
 /// nobody listens, so the common answer must cost a couple of atomic loads.
 pub(crate) struct Listeners {
@@ -83,7 +128,7 @@ impl Default for Listeners {
 
 impl Listeners {
     /// The topics heard now. When the subscriptions changed, all topics are asked again
-    /// (ten cached lookups, once per change).
+    /// (a cached lookup per topic, once per change).
     #[inline]
     fn heard(&self, bus: &EventBus) -> u32 {
         let changes = bus.subscription_changes();
@@ -95,11 +140,10 @@ impl Listeners {
 
     #[inline(never)]
     fn refresh(&self, bus: &EventBus, changes: u64) -> u32 {
-        let heard = TOPICS
-            .iter()
-            .enumerate()
-            .filter(|(_, topic)| bus.has_subscribers(topic))
-            .fold(0, |bits, (index, _)| bits | 1 << index);
+        let heard = LifecycleTopic::ALL
+            .into_iter()
+            .filter(|topic| bus.has_subscribers(topic.as_str()))
+            .fold(0, |bits, topic| bits | topic.bit());
         self.heard.store(heard, Ordering::Release);
         self.stamp.store(changes, Ordering::Release);
         heard
@@ -113,74 +157,69 @@ fn log_change(ctx: &Context, from: ModuleState, to: ModuleState) {
     tracing::debug!(module = %ctx.entry().name, from = from.as_str(), to = to.as_str(), "state changed");
 }
 
-impl Inner {
-    /// Logs a state change of the module of `ctx` caused by `hook`, and returns the publishing of its
-    /// events when anyone listens; the caller awaits it, so handlers run before the
-    /// operation moves on.
-    ///
-    /// Nothing is built when nobody listens, and the common path holds no large future.
-    /// Handlers run in the operation's task, marked as inside the module's hook, so that a
-    /// handler calling a lifecycle operation of this manager is refused instead of waiting
-    /// for itself.
-    #[inline]
-    pub(crate) fn announce(
-        &self,
-        ctx: &Context,
-        hook: Hook,
-        from: ModuleState,
-        to: ModuleState,
-        failure: Option<&HookFailure>,
-    ) -> Option<BoxFuture<'static, ()>> {
-        if tracing::level_enabled!(tracing::Level::DEBUG) {
-            log_change(ctx, from, to);
-        }
-        let heard = self.listeners.heard(&self.bus);
-        let topics = 1 << topic(hook, to) | 1 << (TOPICS.len() - 1);
-        if heard & topics == 0 {
-            return None;
-        }
-        Some(self.publish_change(ctx, hook, from, to, failure, heard))
+/// Logs a state change of the module of `ctx` caused by `hook`, and returns the publishing of its
+/// events when anyone listens; the caller awaits it, so handlers run before the
+/// operation moves on.
+///
+/// Nothing is built when nobody listens, and the common path holds no large future.
+/// Handlers run in the operation's task, marked as inside the module's hook, so that a
+/// handler calling a lifecycle operation of this manager is refused instead of waiting
+/// for itself.
+#[inline]
+pub(crate) fn announce(
+    ctx: &Context,
+    hook: Hook,
+    from: ModuleState,
+    to: ModuleState,
+    failure: Option<&HookFailure>,
+) -> Option<BoxFuture<'static, ()>> {
+    if tracing::level_enabled!(tracing::Level::DEBUG) {
+        log_change(ctx, from, to);
     }
+    let inner = ctx.inner();
+    let heard = inner.listeners.heard(&inner.bus);
+    let topic = LifecycleTopic::of(hook, to);
+    if heard & (topic.bit() | LifecycleTopic::StateChanged.bit()) == 0 {
+        return None;
+    }
+    Some(publish_change(ctx, hook, from, to, failure, heard))
+}
 
-    /// Builds the publishing of a change someone listens to: the heavier half of
-    /// [`Inner::announce`], kept out of line so that the common path stays small.
-    #[inline(never)]
-    fn publish_change(
-        &self,
-        ctx: &Context,
-        hook: Hook,
-        from: ModuleState,
-        to: ModuleState,
-        failure: Option<&HookFailure>,
-        heard: u32,
-    ) -> BoxFuture<'static, ()> {
-        let entry = ctx.entry();
-        let topics = [topic(hook, to), TOPICS.len() - 1];
-        let listening = topics.map(|index| heard & 1 << index != 0);
-        let payload = ModuleEvent {
-            module: Arc::clone(&entry.name),
-            from,
-            to,
-            hook,
-            error: failure.map(|failure| failure.cause().to_string()),
-        };
-        let events: Vec<Event> = topics
+/// Builds the publishing of a change someone listens to: the heavier half of
+/// [`announce`], kept out of line so that the common path stays small.
+#[inline(never)]
+fn publish_change(
+    ctx: &Context,
+    hook: Hook,
+    from: ModuleState,
+    to: ModuleState,
+    failure: Option<&HookFailure>,
+    heard: u32,
+) -> BoxFuture<'static, ()> {
+    let entry = ctx.entry();
+    let topics = [LifecycleTopic::of(hook, to), LifecycleTopic::StateChanged];
+    let payload = ModuleEvent {
+        module: Arc::clone(&entry.name),
+        from,
+        to,
+        hook,
+        error: failure.map(|failure| failure.cause().to_string()),
+    };
+    let events: Vec<Event> = topics
             .into_iter()
-            .zip(listening)
-            .filter(|&(_, listening)| listening)
-            .filter_map(|(index, _)| match Event::serializable(TOPICS[index], payload.clone()) {
+            .filter(|topic| heard & topic.bit() != 0)
+            .filter_map(|topic| match Event::serializable(topic.as_str(), payload.clone()) {
                 Ok(event) => Some(event.with_source(Arc::clone(&entry.name))),
                 Err(error) => {
-                    tracing::error!(%error, topic = TOPICS[index], "cannot build a lifecycle event");
+                    tracing::error!(%error, topic = topic.as_str(), "cannot build a lifecycle event");
                     None
                 }
             })
             .collect();
-        let bus = self.bus.clone();
-        Box::pin(Mark::new(self, ctx.id()).on(async move {
-            for event in events {
-                bus.publish_event(event).await;
-            }
-        }))
-    }
+    let bus = ctx.inner().bus.clone();
+    Box::pin(Mark::new(ctx.inner(), ctx.id()).on(async move {
+        for event in events {
+            bus.publish_event(event).await;
+        }
+    }))
 }

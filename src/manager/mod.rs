@@ -1,10 +1,13 @@
 //! The manager: registers modules and drives them through their lifecycle.
 
 mod builder;
+pub(crate) mod clock;
+pub(crate) mod driver;
 pub(crate) mod entry;
 mod events;
 pub(crate) mod graph;
 mod handle;
+pub(crate) mod operation;
 mod options;
 mod persistence;
 mod reentry;
@@ -16,7 +19,7 @@ pub(crate) mod timings;
 
 use std::any::Any;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use futures_util::Stream;
 use serde_json::Value;
@@ -34,12 +37,13 @@ pub use report::{
 pub use scope::ScopeExit;
 
 use crate::bus::EventBus;
-use crate::context::{Context, Shared};
+use crate::context::Context;
 use crate::error::Error;
-use crate::lifecycle::{Operation, Plan};
+use crate::lifecycle::{Hook, HookFailure, Operation, Plan};
 use crate::resolver::{Resolution, ResolveError};
 use entry::Entry;
 use graph::Graph;
+use operation::{OperationClock, OperationScope};
 use options::Options;
 use reentry::Mark;
 use runner::Job;
@@ -65,6 +69,8 @@ pub(crate) struct Inner {
     pub(crate) options: Options,
     /// Serialises lifecycle operations.
     operations: tokio::sync::Mutex<()>,
+    /// Whether tokio's clock is paused, asked at the first operation.
+    clock_paused: OnceLock<bool>,
 }
 
 impl ModuleManager {
@@ -195,21 +201,16 @@ impl ModuleManager {
         let Plan::Run(chain) = plan else {
             return Ok(());
         };
-        let started = Instant::now();
-        let clock = timings::Clock::for_operation(started);
-        let now = clock.now();
-        let shared = Shared {
+        let clock = OperationClock::begin(self.inner.clock_paused(), None);
+        let scope = OperationScope {
             inner: Arc::clone(&self.inner),
             graph: Arc::clone(&graph),
             clock,
-            origin: now,
-            started,
-            deadline: None,
         };
         let job = Job {
-            ctx: Context::new(Arc::new(shared), id),
+            ctx: Context::new(Arc::new(scope), id),
             chain,
-            began: now,
+            began: clock.origin(),
         };
         let run = entry.object.drive(job).await;
         self.inner.flush_state().await?;
@@ -366,13 +367,39 @@ fn into_stop_result(report: Report) -> Result<StopReport, Error> {
 }
 
 impl Inner {
+    /// Notes that `hook` of `entry` succeeded: a start ends an operator's hold, and the
+    /// state store hears of both.
+    pub(crate) fn record_success(&self, entry: &Entry, hook: Hook) {
+        let released = hook == Hook::Start && entry.release_hold();
+        if let Some(persistence) = &self.persistence {
+            persistence.record_success(entry, hook, released);
+        }
+    }
+
+    /// Notes a failure, for the state store.
+    pub(crate) fn record_failure(&self, entry: &Entry, failure: &HookFailure) {
+        if let Some(persistence) = &self.persistence {
+            persistence.record_failure(entry, failure);
+        }
+    }
+
+    /// Writes what the last operation recorded to the state store, if there is one.
+    pub(crate) async fn flush_state(&self) -> Result<(), Error> {
+        match &self.persistence {
+            Some(persistence) => persistence.flush().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether tokio's clock is paused (a test's clock): then hook timings are read in test
+    /// time. Asked once per manager.
+    fn clock_paused(&self) -> bool {
+        *self.clock_paused.get_or_init(clock::tokio_clock_is_paused)
+    }
+
     /// Removes the bus subscriptions `entry` made through its context.
     pub(crate) fn drop_subscriptions(&self, entry: &Entry) {
-        use std::sync::atomic::Ordering;
-        // Most modules never subscribe: a plain load first spares them a locked swap.
-        if entry.subscribed.load(Ordering::Acquire)
-            && entry.subscribed.swap(false, Ordering::AcqRel)
-        {
+        if entry.take_subscribed() {
             let removed = self.bus.unsubscribe_tag(&entry.subscription_tag());
             tracing::debug!(module = %entry.name, removed, "subscriptions removed");
         }

@@ -6,9 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::Error;
 use crate::lifecycle::{Hook, HookFailure};
+use crate::manager::ModuleManager;
 use crate::manager::entry::Entry;
-use crate::manager::report::SkipReason;
-use crate::manager::{Inner, ModuleManager};
 use crate::state::{Availability, Change, FailureRecord, StateStore};
 
 /// A state store and the changes not yet written to it.
@@ -26,49 +25,26 @@ impl Persistence {
         }
     }
 
+    /// Notes `change` of `module`, for the next flush.
     fn record(&self, module: &str, change: Change) {
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((module.to_owned(), change));
     }
-}
 
-impl Entry {
-    /// Why an operator's decision keeps this module from starting, if it does. An
-    /// operator's stop holds only against `start_all`: starting a module by name starts
-    /// the dependencies it needs, held or not.
-    pub(crate) fn hold(&self, start_all: bool) -> Option<SkipReason> {
-        match self.availability() {
-            Availability::Disabled => Some(SkipReason::Disabled),
-            Availability::Ignored => Some(SkipReason::Ignored),
-            Availability::Enabled if start_all && self.held_stopped.load(Ordering::Acquire) => {
-                Some(SkipReason::HeldStopped)
-            }
-            Availability::Enabled => None,
-        }
-    }
-}
-
-impl Inner {
-    /// Notes that `hook` of `entry` succeeded, for the store.
-    pub(crate) fn record_success(&self, entry: &Entry, hook: Hook) {
-        // A module that started is no longer held stopped.
-        let released = hook == Hook::Start
-            && entry.held_stopped.load(Ordering::Acquire)
-            && entry.held_stopped.swap(false, Ordering::AcqRel);
-        let Some(persistence) = &self.persistence else {
-            return;
-        };
+    /// Notes that `hook` of `entry` succeeded; `released` when that ended an operator's
+    /// hold.
+    pub(crate) fn record_success(&self, entry: &Entry, hook: Hook, released: bool) {
         if released {
-            persistence.record(&entry.name, Change::HeldStopped(false));
+            self.record(&entry.name, Change::HeldStopped(false));
         }
         match hook {
-            Hook::Install => persistence.record(
+            Hook::Install => self.record(
                 &entry.name,
                 Change::Installed(entry.installed_config().as_value().clone()),
             ),
-            Hook::Start => persistence.record(
+            Hook::Start => self.record(
                 &entry.name,
                 Change::Started(entry.metadata.semver().to_string()),
             ),
@@ -76,30 +52,20 @@ impl Inner {
         }
     }
 
-    /// Notes a failure, for the store.
+    /// Notes a failure.
     pub(crate) fn record_failure(&self, entry: &Entry, failure: &HookFailure) {
-        if let Some(persistence) = &self.persistence {
-            let record = FailureRecord::now(failure.hook().as_str(), failure.cause().to_string());
-            persistence.record(&entry.name, Change::Failed(record));
-        }
+        let record = FailureRecord::now(failure.hook().as_str(), failure.cause().to_string());
+        self.record(&entry.name, Change::Failed(record));
     }
 
     /// Writes what the last operation recorded, in one durable transaction, off the async
     /// threads. On failure the changes are kept for the next attempt and the error returned.
-    pub(crate) async fn flush_state(&self) -> Result<(), Error> {
-        let Some(persistence) = &self.persistence else {
-            return Ok(());
-        };
-        let batch = std::mem::take(
-            &mut *persistence
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
+    pub(crate) async fn flush(&self) -> Result<(), Error> {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         if batch.is_empty() {
             return Ok(());
         }
-        let store = Arc::clone(&persistence.store);
+        let store = Arc::clone(&self.store);
         let joined = tokio::task::spawn_blocking(move || {
             let written = store.apply(&batch);
             (written, batch)
@@ -113,10 +79,7 @@ impl Inner {
         };
         if let Err(error) = written {
             tracing::error!(%error, changes = batch.len(), "state not written; it will be retried");
-            let mut pending = persistence
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             let newer = std::mem::replace(&mut *pending, batch);
             pending.extend(newer);
             return Err(error.into());

@@ -1,4 +1,8 @@
 //! Running one module's hooks: state transitions, configuration checks, timeouts, panics.
+//!
+//! Every job's future is boxed and moved, so its size matters: [`drive`] and `run_chain`
+//! are plain functions returning an `async` block, because an `async fn` keeps its
+//! arguments twice in its future (as arguments, then as locals).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -11,14 +15,16 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::Config;
-use crate::context::{Context, Shared};
+use crate::context::Context;
 use crate::lifecycle::{
     BoxError, FailureCause, Hook, HookChain, HookFailure, ModuleState, SharedError,
 };
+use crate::manager::clock::Tick;
+use crate::manager::driver::{BoxFuture, CallHook};
 use crate::manager::entry::Entry;
+use crate::manager::events;
 use crate::manager::reentry::Mark;
-use crate::manager::timings::{Tick, Timings};
-use crate::module::{BoxFuture, CallHook};
+use crate::manager::timings::Timings;
 use crate::util::poll_once;
 
 /// A chain of hooks to run on one module.
@@ -45,8 +51,6 @@ pub(crate) struct Run {
 /// handler it triggers) calling back into the manager is refused instead of waiting for
 /// itself.
 pub(crate) fn drive<C: CallHook>(caller: C, job: Job) -> impl Future<Output = Run> + Send {
-    // Not an `async fn`: its arguments would stay in the future beside the chain's own
-    // copy of them, and every job's future is boxed and moved.
     let Job { ctx, chain, began } = job;
     let mark = Mark::new(ctx.inner(), ctx.id());
     mark.on(run_chain(caller, ctx, chain, began))
@@ -63,8 +67,7 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
         .copied()
         .unwrap_or(Hook::Bootstrap);
     let cause = FailureCause::Error(SharedError::from(BoxError::from(why)));
-    let operation = job.ctx.operation();
-    let hooks = Timings::new(operation.clock, operation.origin, job.began);
+    let hooks = job.ctx.operation().clock.timings(job.began);
     Run {
         hooks,
         result: Err(HookFailure::new(name, hook, cause)),
@@ -77,7 +80,7 @@ pub(crate) fn refuse(job: Job, why: String) -> Run {
 /// publishing of its events when anyone listens, are awaited.
 #[expect(
     clippy::manual_async_fn,
-    reason = "an async fn keeps its arguments twice in its future"
+    reason = "see the module docs: the future's size"
 )]
 fn run_chain<C: CallHook>(
     caller: C,
@@ -85,25 +88,16 @@ fn run_chain<C: CallHook>(
     chain: HookChain,
     mut began: Tick,
 ) -> impl Future<Output = Run> + Send {
-    // An `async` block rather than an `async fn`: the arguments of an `async fn` are kept
-    // twice in its future (as arguments, then as locals), and every job's future is boxed
-    // and moved.
     async move {
         let caller = &caller;
-        let Shared {
-            clock,
-            origin,
-            started,
-            deadline,
-            ..
-        } = *ctx.operation();
-        let mut hooks = Timings::new(clock, origin, began);
+        let clock = ctx.operation().clock;
+        let mut hooks = clock.timings(began);
         let mut result = Ok(());
         let entry = ctx.entry();
         // One clock read per hook: each hook ends when the next begins.
         for &hook in chain.hooks() {
             let outcome = 'hook: {
-                if deadline.is_some_and(|deadline| deadline.passed(clock, origin, began)) {
+                if clock.deadline_passed(began) {
                     break 'hook Err(FailureCause::DeadlinePassed);
                 }
                 let to_install = match prepare(entry, hook) {
@@ -111,7 +105,7 @@ fn run_chain<C: CallHook>(
                     Err(cause) => break 'hook Err(cause),
                 };
                 if let Some((old, new)) = entry.begin(hook)
-                    && let Some(publish) = ctx.inner().announce(&ctx, hook, old, new, None)
+                    && let Some(publish) = events::announce(&ctx, hook, old, new, None)
                 {
                     publish.await;
                 }
@@ -125,10 +119,8 @@ fn run_chain<C: CallHook>(
                     match poll_once(&mut guarded).await {
                         Poll::Ready(returned) => returned,
                         Poll::Pending => {
-                            // When the hook began, on tokio's clock.
-                            let began_at = started + clock.between(origin, began);
-                            let deadline = deadline.map(|deadline| deadline.at);
-                            let limit = time_limit(&ctx, hook, began_at, deadline);
+                            let timeout = ctx.inner().options.timeout(hook);
+                            let (limit, began_at) = clock.hook_limit(began, timeout);
                             match wait(guarded, limit, began_at).await {
                                 Ok(returned) => returned,
                                 Err(cause) => break 'hook Err(cause),
@@ -156,8 +148,7 @@ fn run_chain<C: CallHook>(
                 let previous = entry.fail(hook, failure.clone());
                 ctx.inner().record_failure(entry, &failure);
                 if let Some(publish) =
-                    ctx.inner()
-                        .announce(&ctx, hook, previous, ModuleState::Failed, Some(&failure))
+                    events::announce(&ctx, hook, previous, ModuleState::Failed, Some(&failure))
                 {
                     publish.await;
                 }
@@ -199,7 +190,7 @@ fn succeed(ctx: &Context, hook: Hook, installed: Option<Config>) -> Option<BoxFu
     if hook == Hook::Stop {
         ctx.inner().drop_subscriptions(entry);
     }
-    ctx.inner().announce(ctx, hook, old, new, None)
+    events::announce(ctx, hook, old, new, None)
 }
 
 /// Waits for a hook that began at `began` and did not finish at once, up to `limit`.
@@ -214,25 +205,5 @@ async fn wait<F: Future>(
             .await
             .map_err(|_| FailureCause::TimedOut(limit.saturating_duration_since(began))),
         None => Ok(hook.await),
-    }
-}
-
-/// When a hook that started waiting at `waiting` must have returned: its own limit, cut
-/// short by the operation's deadline. The limit counts from the hook's first wait: a hook
-/// that never waits cannot be interrupted anyway.
-fn time_limit(
-    ctx: &Context,
-    hook: Hook,
-    waiting: Instant,
-    deadline: Option<Instant>,
-) -> Option<Instant> {
-    let limit = ctx
-        .inner()
-        .options
-        .timeout(hook)
-        .map(|limit| waiting + limit);
-    match (limit, deadline) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }

@@ -11,18 +11,20 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::time::Instant;
 
-use crate::context::{Context, Shared};
+use crate::context::Context;
 use crate::lifecycle::{Operation, Plan};
 use crate::manager::Inner;
 use crate::manager::graph::Graph;
+use crate::manager::operation::{JobStarts, OperationClock, OperationScope};
 use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason};
 use crate::manager::runner::{Job, Run};
-use crate::manager::timings::{Clock, Deadline, Timings};
+use crate::manager::timings::Timings;
 use crate::prefetch::prefetch;
 use crate::resolver::Resolution;
 use crate::util::poll_once;
@@ -77,11 +79,7 @@ impl Schedule<'_> {
         fail_fast: bool,
         deadline: Option<Instant>,
     ) -> Report {
-        // The operation's start: on tokio's clock for its length, as a tick for hook timings.
-        let origin = Instant::now();
-        let clock = Clock::for_operation(origin);
-        let origin_tick = clock.now();
-        let deadline = deadline.map(|at| Deadline::new(origin, at));
+        let clock = OperationClock::begin(self.inner.clock_paused(), deadline);
         // Priorities matter only when modules wait for a slot.
         let prioritize = self.limit < self.graph.entries.len();
         let mut walk = Walk::new(
@@ -89,23 +87,18 @@ impl Schedule<'_> {
             self.targets,
             operation,
             prioritize,
-            Timings::new(clock, origin_tick, origin_tick),
+            clock.timings(clock.origin()),
         );
-        let shared = Arc::new(Shared {
+        let scope = Arc::new(OperationScope {
             inner: Arc::clone(self.inner),
             graph: Arc::clone(self.graph),
             clock,
-            origin: origin_tick,
-            started: origin,
-            deadline,
         });
         // Contexts of finished jobs, for the next ones.
         let mut contexts: Vec<Context> = Vec::new();
         let mut running = FuturesUnordered::new();
         let mut aborted_by: Option<Arc<str>> = None;
-        // When the last job that completed inline ended: the next job begins then, unless
-        // this task waited in between. Saves a clock read per module.
-        let mut last_end = Some(origin_tick);
+        let mut starts = JobStarts::new(&clock);
         let mut launched: usize = 0;
 
         loop {
@@ -124,7 +117,7 @@ impl Schedule<'_> {
                     let mut budget = pin!(tokio::task::consume_budget());
                     if poll_once(&mut budget).await.is_pending() {
                         budget.await;
-                        last_end = None;
+                        starts.waited();
                     }
                 }
                 let entry = &self.graph.entries[i];
@@ -154,19 +147,19 @@ impl Schedule<'_> {
                         ctx.reassign(i);
                         ctx
                     }
-                    None => Context::new(Arc::clone(&shared), i),
+                    None => Context::new(Arc::clone(&scope), i),
                 };
                 let job = Job {
                     ctx,
                     chain,
-                    began: last_end.take().unwrap_or_else(|| clock.now()),
+                    began: starts.next(&clock),
                 };
                 let mut run = entry.object.drive(job);
                 // Most hooks finish without waiting: complete those here, and give only the
                 // others a slot among the running futures.
                 match poll_once(&mut run).await {
                     Poll::Ready(run) => {
-                        last_end = Some(run.hooks.end());
+                        starts.ended(run.hooks.end());
                         contexts.push(self.complete(&mut walk, i, run, fail_fast, &mut aborted_by));
                     }
                     Poll::Pending => running.push(async move { (i, run.await) }),
@@ -175,10 +168,10 @@ impl Schedule<'_> {
             let Some((i, run)) = running.next().await else {
                 break;
             };
-            last_end = None;
+            starts.waited();
             contexts.push(self.complete(&mut walk, i, run, fail_fast, &mut aborted_by));
         }
-        walk.into_report(origin, aborted_by)
+        walk.into_report(clock.elapsed(), aborted_by)
     }
 }
 
@@ -427,7 +420,7 @@ impl<'g> Walk<'g> {
         }
     }
 
-    fn into_report(mut self, origin: Instant, aborted_by: Option<Arc<str>>) -> Report {
+    fn into_report(mut self, elapsed: Duration, aborted_by: Option<Arc<str>>) -> Report {
         if let Some(failed) = aborted_by {
             for i in 0..self.pending.len() {
                 if self.pending[i] != FINISHED {
@@ -440,7 +433,7 @@ impl<'g> Walk<'g> {
         Report {
             operation: self.operation,
             modules: self.report,
-            elapsed: origin.elapsed(),
+            elapsed,
             rollback: None,
         }
     }

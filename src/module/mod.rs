@@ -1,13 +1,11 @@
 //! The module model: the [`Module`] and [`SyncModule`] traits and [`ModuleMetadata`].
 
-mod erased;
 mod metadata;
 #[allow(clippy::module_inception)]
 mod module;
 mod name;
 mod sync_module;
 
-pub(crate) use erased::{BoxFuture, CallHook, ModuleObject};
 pub use metadata::{Dependency, ModuleMetadata};
 pub use module::Module;
 pub use name::{MAX_NAME_LEN, validate_name};

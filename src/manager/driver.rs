@@ -1,4 +1,5 @@
-//! Type erasure: how the manager holds async and blocking modules side by side.
+//! The driver: how the manager holds async and blocking modules side by side, and runs
+//! a job's hooks on each.
 //!
 //! Erasure happens once per operation on a module, not once per hook: each module type
 //! gets its own copy of the hook runner, and the manager sees one boxed future that runs a
