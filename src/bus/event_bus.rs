@@ -14,13 +14,14 @@ use super::buffer::{BufferConfig, EventBuffer};
 use super::cache::{Route, RouteCache};
 use super::error::BusError;
 use super::event::Event;
-use super::handler::{Handler, HandlerResult, panic_message};
+use super::handler::{Handler, HandlerResult};
 use super::history::{History, HistoryQuery};
 use super::queue::Pushed;
 use super::report::{BatchReport, DeliveryReport, HandlerError, HandlerFailure};
 use super::subscription::{SubEntry, SubscribeOptions, Subscription, SubscriptionId};
 use super::topic::{Pattern, validate_topic};
 use super::trie::Trie;
+use crate::util::panic_message;
 
 /// The topic on which handler failures are published, once each.
 pub const HANDLER_FAILED: &str = "bus.handler_failed";
@@ -582,7 +583,7 @@ impl BusInner {
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| condition(event))) {
                 Ok(true) => {}
                 Ok(false) => return Admit::ConditionFalse,
-                Err(panic) => return Admit::ConditionPanicked(panic_message(&*panic)),
+                Err(panic) => return Admit::ConditionPanicked(panic_message(panic)),
             }
         }
         // The first publisher to claim a `once` subscription is the only one to deliver.
@@ -776,7 +777,8 @@ async fn run_emitter(bus: Weak<BusInner>, mut events: mpsc::Receiver<Event>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::{BoxError, QueueConfig, QueuePolicy};
+    use crate::bus::{QueueConfig, QueuePolicy};
+    use crate::lifecycle::BoxError;
     use parking_lot::Mutex;
 
     type Log = Arc<Mutex<Vec<String>>>;

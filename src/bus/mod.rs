@@ -108,9 +108,6 @@ mod subscription;
 mod topic;
 mod trie;
 
-/// The error type handlers may return (through [`HandlerResult`]).
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
 pub use buffer::{BufferConfig, EventBuffer};
 pub use error::BusError;
 pub use event::{Event, EventId};

@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
-use super::BoxError;
 use super::event::EventId;
 use super::subscription::SubscriptionId;
+use crate::lifecycle::BoxError;
 
 /// Why a handler failed.
 #[derive(Debug, Clone)]
