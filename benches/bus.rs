@@ -92,7 +92,7 @@ fn symphra_publish(c: &mut Criterion, rt: &Runtime, group: &str, bus: &EventBus,
     c.benchmark_group(group).bench_function("symphra", |b| {
         b.to_async(rt).iter(|| async {
             let report = bus.publish(black_box(topic), 1_u64).await;
-            black_box(report.map(|r| r.matched).unwrap_or(0))
+            black_box(report.map(|r| r.matched()).unwrap_or(0))
         })
     });
 }

@@ -216,7 +216,7 @@ fn publish_rate(
             let t = Instant::now();
             let mut matched = 0;
             for i in 0..count {
-                matched += bus.publish(black_box(topic), i as u64).await?.matched;
+                matched += bus.publish(black_box(topic), i as u64).await?.matched();
             }
             Ok::<_, symphra::bus::BusError>((matched, t.elapsed()))
         })?;

@@ -76,15 +76,15 @@ async fn main() -> Result<(), BusError> {
         .await;
     println!(
         "async.event: {} handlers, {} succeeded, {} failed, in {:?}",
-        report.matched,
-        report.succeeded,
+        report.matched(),
+        report.succeeded(),
         report.failed(),
-        report.elapsed
+        report.elapsed()
     );
 
     // A payload the handler does not expect: the failure is isolated and reported.
     let report = bus.publish("async.event", "not data").await?;
-    for failure in &report.failures {
+    for failure in report.failures() {
         println!("bad async.event: {}", failure.error);
     }
 

@@ -142,11 +142,11 @@ async fn a_panicking_handler_is_isolated() {
 
     let report = bus.publish("job.run", ()).await.unwrap();
     assert_eq!(
-        (report.matched, report.succeeded, report.failed()),
+        (report.matched(), report.succeeded(), report.failed()),
         (3, 2, 1)
     );
     assert!(
-        report.failures[0]
+        report.failures()[0]
             .error
             .to_string()
             .contains("worker exploded")
@@ -159,7 +159,7 @@ async fn a_panicking_handler_is_isolated() {
     assert!(failed_rx.try_recv().is_err(), "announced once");
     assert_eq!(bus.stats().handler_failures, 1);
     // The bus still works.
-    assert_eq!(bus.publish("job.run", ()).await.unwrap().succeeded, 2);
+    assert_eq!(bus.publish("job.run", ()).await.unwrap().succeeded(), 2);
 }
 
 #[tokio::test]
@@ -181,7 +181,7 @@ async fn a_handler_can_publish_without_deadlock() {
             async move {
                 let id = *event.payload::<u32>().unwrap_or(&0);
                 let report = bus.publish("processing.complete", id).await?;
-                assert_eq!(report.matched, 1);
+                assert_eq!(report.matched(), 1);
                 let nested = bus.subscribe("late.topic", |_: &Event| ())?;
                 nested.unsubscribe();
                 Ok::<(), BusError>(())
@@ -192,7 +192,7 @@ async fn a_handler_can_publish_without_deadlock() {
         .await
         .expect("no deadlock")
         .unwrap();
-    assert_eq!(report.succeeded, 1);
+    assert_eq!(report.succeeded(), 1);
     assert_eq!(done.load(Ordering::SeqCst), 1);
     bus.publish("ping", ()).await.unwrap();
     while done.load(Ordering::SeqCst) < 2 {
@@ -223,7 +223,8 @@ async fn unsubscribing_during_dispatch_is_safe() {
 
     let report = bus.publish("t", ()).await.unwrap();
     assert_eq!(
-        report.matched, 2,
+        report.matched(),
+        2,
         "the cancelled handler is skipped in the same dispatch"
     );
     assert_eq!(second_count.load(Ordering::SeqCst), 0);
@@ -238,7 +239,7 @@ async fn unsubscribing_during_dispatch_is_safe() {
         bus.subscribe("self", move |_: &Event| {
             c.fetch_add(1, Ordering::SeqCst);
             if let Some(sub) = o.lock().as_ref() {
-                sub.cancel();
+                sub.unsubscribe();
             }
         })
         .unwrap(),
@@ -279,7 +280,7 @@ async fn once_with_priorities() {
     }
     let first = bus.publish("tick", ()).await.unwrap();
     let second = bus.publish("tick", ()).await.unwrap();
-    assert_eq!((first.matched, second.matched), (3, 2));
+    assert_eq!((first.matched(), second.matched()), (3, 2));
     assert_eq!(*order.lock(), ["high-once", "mid", "low", "mid", "low"]);
     assert!(!subs[1].is_active());
 }
@@ -408,10 +409,10 @@ fn gated(
 
 async fn fill(bus: &EventBus, started: &mut mpsc::UnboundedReceiver<()>) {
     // 1 is taken by the handler (which then waits), 2 and 3 fill the queue of 2.
-    assert_eq!(bus.publish("work", 1_u32).await.unwrap().queued, 1);
+    assert_eq!(bus.publish("work", 1_u32).await.unwrap().queued(), 1);
     started.recv().await.unwrap();
     for n in [2_u32, 3] {
-        assert_eq!(bus.publish("work", n).await.unwrap().queued, 1);
+        assert_eq!(bus.publish("work", n).await.unwrap().queued(), 1);
     }
 }
 
@@ -430,7 +431,7 @@ async fn full_queue_drop_newest() {
     let (sub, gate, mut done, mut started) = gated(&bus, QueuePolicy::DropNewest);
     fill(&bus, &mut started).await;
     let report = bus.publish("work", 4_u32).await.unwrap();
-    assert_eq!((report.queued, report.dropped), (0, 1));
+    assert_eq!((report.queued(), report.dropped()), (0, 1));
     assert!(!report.is_success());
     assert_eq!(collect(&gate, &mut done, 3).await, [1, 2, 3]);
     assert_eq!(sub.queue_stats().map(|s| s.dropped), Some(1));
@@ -444,7 +445,7 @@ async fn full_queue_drop_oldest() {
     fill(&bus, &mut started).await;
     for n in [4_u32, 5] {
         let report = bus.publish("work", n).await.unwrap();
-        assert_eq!((report.queued, report.dropped), (1, 1));
+        assert_eq!((report.queued(), report.dropped()), (1, 1));
     }
     assert_eq!(collect(&gate, &mut done, 3).await, [1, 4, 5]);
     assert_eq!(sub.queue_stats().map(|s| (s.dropped, s.len)), Some((2, 0)));
@@ -469,7 +470,7 @@ async fn full_queue_wait_applies_back_pressure() {
     assert_eq!(sub.queue_stats().map(|s| s.len), Some(2));
     gate.add_permits(1); // the handler finishes 1 and takes 2: room for 4
     let report = publisher.await.unwrap().unwrap();
-    assert_eq!((report.queued, report.dropped), (1, 0));
+    assert_eq!((report.queued(), report.dropped()), (1, 0));
     let mut handled = vec![done.recv().await.unwrap()];
     handled.extend(collect(&gate, &mut done, 3).await);
     assert_eq!(handled, [1, 2, 3, 4]);
@@ -508,7 +509,7 @@ async fn buffer_flushes_on_size_interval_and_demand() {
     assert!(buffer.publish("metric.b", 2).await.unwrap().is_none());
     assert_eq!(seen.load(Ordering::SeqCst), 0, "held, not delivered");
     let report = buffer.publish("metric.c", 3).await.unwrap().unwrap();
-    assert_eq!((report.reports.len(), report.succeeded()), (3, 3));
+    assert_eq!((report.reports().len(), report.succeeded()), (3, 3));
     assert_eq!(seen.load(Ordering::SeqCst), 3);
 
     // Interval: one held event goes out at the next tick, on the paused clock.
@@ -562,7 +563,7 @@ async fn payloads_in_process_and_as_json() {
         .publish_event(Event::json("sensor.bad", json!([1])).unwrap())
         .await;
     assert_eq!(report.failed(), 1);
-    assert!(report.failures[0].error.to_string().contains("Reading"));
+    assert!(report.failures()[0].error.to_string().contains("Reading"));
 
     // An in-process payload is shared, not cloned, across handlers.
     let seen: Arc<Mutex<Vec<usize>>> = Arc::default();
@@ -620,7 +621,7 @@ async fn emit_returns_before_delivery_and_batches_deliver_all() {
         .publish_batch((0..5).map(|i| Event::new(&format!("fire.batch.{i}"), i).unwrap()))
         .await;
     assert_eq!(
-        (batch.reports.len(), batch.matched(), batch.succeeded()),
+        (batch.reports().len(), batch.matched(), batch.succeeded()),
         (5, 5, 5)
     );
     assert!(batch.is_success());

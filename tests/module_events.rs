@@ -133,7 +133,7 @@ impl Module for Auditor {
             seen.fetch_add(1, Ordering::SeqCst);
         })?;
         let report = ctx.publish("audit.ready", ()).await?;
-        assert_eq!(report.matched, 0);
+        assert_eq!(report.matched(), 0);
         Ok(())
     }
 }
@@ -157,7 +157,7 @@ async fn a_modules_subscriptions_are_gone_after_it_stops() {
         .publish("orders.created", 2_u32)
         .await
         .unwrap();
-    assert_eq!(report.matched, 0);
+    assert_eq!(report.matched(), 0);
     assert_eq!(seen.load(Ordering::SeqCst), 1);
 
     // Started again, it subscribes again.

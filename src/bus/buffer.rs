@@ -69,7 +69,7 @@ impl Shared {
 /// buffer.publish("metrics.tick", 1_u32).await?;
 /// assert_eq!(buffer.len(), 1);
 /// let report = buffer.flush().await;
-/// assert_eq!(report.reports.len(), 1);
+/// assert_eq!(report.reports().len(), 1);
 /// # Ok(())
 /// # }
 /// ```

@@ -17,8 +17,6 @@ pub(crate) struct Route {
     pub(crate) topic: Arc<str>,
     /// A `Vec`, not a boxed slice: shrinking it would cost a reallocation per match.
     pub(crate) subs: Vec<Arc<SubEntry>>,
-    /// Every subscriber is a sync handler on the publisher's task: no await needed.
-    pub(crate) inline_sync: bool,
     /// The cache generation this route was matched in.
     generation: u64,
 }
@@ -33,11 +31,9 @@ impl Route {
     }
 
     fn new(topic: Arc<str>, subs: Vec<Arc<SubEntry>>, generation: u64) -> Self {
-        let inline_sync = subs.iter().all(|s| s.is_inline_sync());
         Self {
             topic,
             subs,
-            inline_sync,
             generation,
         }
     }

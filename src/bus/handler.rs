@@ -5,16 +5,16 @@
 //! its future can be `'static`. `R` is `()` or `Result<(), E>` for any error `E`
 //! ([`HandlerResult`]). Panics are caught and reported like errors.
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use super::BoxError;
 use super::event::Event;
 use super::report::HandlerError;
+use crate::lifecycle::BoxError;
+use crate::util::panic_message;
 
 /// What a handler returns: `()` for handlers that cannot fail, or `Result<(), E>`.
 pub trait HandlerResult {
@@ -74,7 +74,7 @@ impl Handler {
         match catch_unwind(AssertUnwindSafe(|| f(event))) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(HandlerError::failed(error)),
-            Err(panic) => Err(HandlerError::Panicked(panic_message(&*panic))),
+            Err(panic) => Err(HandlerError::Panicked(panic_message(panic))),
         }
     }
 
@@ -85,26 +85,15 @@ impl Handler {
             Self::Async(f) => {
                 let future = match catch_unwind(AssertUnwindSafe(|| f(event.clone()))) {
                     Ok(future) => future,
-                    Err(panic) => return Err(HandlerError::Panicked(panic_message(&*panic))),
+                    Err(panic) => return Err(HandlerError::Panicked(panic_message(panic))),
                 };
                 match AssertUnwindSafe(future).catch_unwind().await {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(error)) => Err(HandlerError::failed(error)),
-                    Err(panic) => Err(HandlerError::Panicked(panic_message(&*panic))),
+                    Err(panic) => Err(HandlerError::Panicked(panic_message(panic))),
                 }
             }
         }
-    }
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
     }
 }
 

@@ -31,7 +31,7 @@
 //! )?;
 //!
 //! let report = bus.publish("user.created", String::from("ada")).await?;
-//! assert_eq!((report.matched, report.succeeded, report.failed()), (2, 2, 0));
+//! assert_eq!((report.matched(), report.succeeded(), report.failed()), (2, 2, 0));
 //! assert_eq!(created.load(Ordering::Relaxed), 1);
 //! assert!(!bus.has_subscribers("order.created"));
 //! assert_eq!(bus.unsubscribe_tag("audit"), 1);
@@ -60,7 +60,7 @@
 //! counted in [`BusStats`], logged with `tracing`, and published once on
 //! [`HANDLER_FAILED`] with a [`HandlerFailure`] payload.
 //!
-//! Subscriptions end when their [`Subscription`] handle is dropped or cancelled, when their
+//! Subscriptions end when their [`Subscription`] handle is dropped or unsubscribed, when their
 //! tag is removed ([`EventBus::unsubscribe_tag`]), or after one delivery with
 //! [`SubscribeOptions::once`]. No lock is held while a handler runs: handlers may publish,
 //! subscribe and unsubscribe. (A queued handler with [`QueuePolicy::Wait`] that publishes to
@@ -96,25 +96,30 @@
 //! and [`EventBus::history`] with a [`HistoryQuery`] by pattern and time range.
 
 mod buffer;
+mod builder;
 mod cache;
+mod dispatch;
 mod error;
 mod event;
 mod event_bus;
 mod handler;
 mod history;
 mod queue;
+mod registry;
 mod report;
 mod subscription;
+mod tasks;
+#[cfg(test)]
+mod tests;
 mod topic;
 mod trie;
 
-/// The error type handlers may return (through [`HandlerResult`]).
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
 pub use buffer::{BufferConfig, EventBuffer};
+pub use builder::{BusStats, EventBusBuilder};
+pub use dispatch::HANDLER_FAILED;
 pub use error::BusError;
 pub use event::{Event, EventId};
-pub use event_bus::{BusStats, EventBus, EventBusBuilder, HANDLER_FAILED};
+pub use event_bus::EventBus;
 pub use handler::HandlerResult;
 pub use history::HistoryQuery;
 pub use queue::{QueueConfig, QueuePolicy, QueueStats};

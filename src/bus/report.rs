@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
-use super::BoxError;
 use super::event::EventId;
 use super::subscription::SubscriptionId;
+use crate::lifecycle::BoxError;
 
 /// Why a handler failed.
 #[derive(Debug, Clone)]
@@ -88,27 +88,18 @@ impl Serialize for HandlerFailure {
 }
 
 /// What happened to one published event.
+///
+/// Every count is a method, as on [`BatchReport`].
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct DeliveryReport {
-    /// The event's id; `None` when nobody listened and no history is kept, so no event was
-    /// built.
-    pub event_id: Option<EventId>,
-    /// Handlers the event was given to (pattern matched, condition held, not already used up).
-    pub matched: usize,
-    /// Handlers on the publisher's task that returned `Ok`.
-    pub succeeded: usize,
-    /// Handlers that returned an error or panicked, with their errors.
-    pub failures: Vec<HandlerFailure>,
-    /// Subscriptions whose pattern matched but whose condition did not hold.
-    pub skipped: usize,
-    /// Events handed to queued (off-task) subscribers.
-    pub queued: usize,
-    /// Events a full subscriber queue dropped (this event, or an older one it replaced).
-    pub dropped: usize,
-    /// Time spent publishing, handlers included. For [`EventBus::publish`](super::EventBus::publish)
-    /// it is measured from the event's creation time, on the wall clock.
-    pub elapsed: Duration,
+    pub(super) event_id: Option<EventId>,
+    pub(super) matched: usize,
+    pub(super) succeeded: usize,
+    pub(super) failures: Vec<HandlerFailure>,
+    pub(super) skipped: usize,
+    pub(super) queued: usize,
+    pub(super) dropped: usize,
+    pub(super) elapsed: Duration,
 }
 
 impl DeliveryReport {
@@ -125,9 +116,53 @@ impl DeliveryReport {
         }
     }
 
+    /// The event's id; `None` when nobody listened and no history is kept, so no event was
+    /// built.
+    pub fn event_id(&self) -> Option<EventId> {
+        self.event_id
+    }
+
+    /// Handlers the event was given to (pattern matched, condition held, not already used up).
+    pub fn matched(&self) -> usize {
+        self.matched
+    }
+
+    /// Handlers on the publisher's task that returned `Ok`.
+    pub fn succeeded(&self) -> usize {
+        self.succeeded
+    }
+
     /// Number of handlers that failed.
     pub fn failed(&self) -> usize {
         self.failures.len()
+    }
+
+    /// Handlers that returned an error or panicked, with their errors, in delivery order.
+    pub fn failures(&self) -> &[HandlerFailure] {
+        &self.failures
+    }
+
+    /// Subscriptions whose pattern matched but whose condition did not hold.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// Events handed to queued (off-task) subscribers.
+    pub fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// Events a full subscriber queue dropped (this event, or an older one it replaced).
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// Time spent publishing, handlers included, on the wall clock (`SystemTime`, the clock
+    /// events are stamped with). For [`EventBus::publish`](super::EventBus::publish) it runs
+    /// from the event's creation time, which saves a clock read per publish. A step of the
+    /// system clock during the publish can distort it, never make it negative.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
     }
 
     /// Whether no handler failed and nothing was dropped.
@@ -138,23 +173,31 @@ impl DeliveryReport {
 
 /// What happened to a batch of events.
 #[derive(Debug, Clone, Default)]
-#[non_exhaustive]
 pub struct BatchReport {
-    /// One report per event, in order.
-    pub reports: Vec<DeliveryReport>,
-    /// Time spent on the whole batch.
-    pub elapsed: Duration,
+    pub(super) reports: Vec<DeliveryReport>,
+    pub(super) elapsed: Duration,
 }
 
 impl BatchReport {
+    /// One report per event, in order.
+    pub fn reports(&self) -> &[DeliveryReport] {
+        &self.reports
+    }
+
+    /// Time spent on the whole batch, on the wall clock like its reports'
+    /// [`elapsed`](DeliveryReport::elapsed).
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
     /// Total handler calls across the batch.
     pub fn matched(&self) -> usize {
-        self.reports.iter().map(|r| r.matched).sum()
+        self.reports.iter().map(DeliveryReport::matched).sum()
     }
 
     /// Total successful handler calls across the batch.
     pub fn succeeded(&self) -> usize {
-        self.reports.iter().map(|r| r.succeeded).sum()
+        self.reports.iter().map(DeliveryReport::succeeded).sum()
     }
 
     /// Total failed handler calls across the batch.

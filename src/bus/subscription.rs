@@ -148,11 +148,6 @@ impl SubEntry {
         (Reverse(self.priority), self.id)
     }
 
-    /// Runs as a sync handler on the publisher's task.
-    pub(crate) fn is_inline_sync(&self) -> bool {
-        self.queue.is_none() && matches!(self.handler, Handler::Sync(_))
-    }
-
     pub(crate) fn is_active(&self) -> bool {
         self.active.load(Ordering::Acquire)
     }
@@ -162,7 +157,7 @@ impl SubEntry {
 ///
 /// Keep it as long as the handler should run, [`detach`](Self::detach) it to keep the
 /// subscription for the bus's lifetime (or until its tag is removed), or
-/// [`cancel`](Self::cancel) it from anywhere, including from inside a handler.
+/// [`unsubscribe`](Self::unsubscribe) it from anywhere, including from inside a handler.
 #[must_use = "dropping a Subscription unsubscribes at once; call .detach() to keep it"]
 pub struct Subscription {
     entry: Arc<SubEntry>,
@@ -194,8 +189,8 @@ impl Subscription {
         self.entry.tag.as_deref()
     }
 
-    /// Whether it still receives events (not cancelled, not removed by tag, not used up by
-    /// `once`).
+    /// Whether it still receives events (not unsubscribed, not removed by tag, not used up
+    /// by `once`).
     pub fn is_active(&self) -> bool {
         self.entry.is_active()
     }
@@ -205,18 +200,15 @@ impl Subscription {
         self.entry.queue.as_ref().map(|q| q.stats())
     }
 
-    /// Unsubscribes now; returns whether it was still subscribed. Events already in its
-    /// queue are still handled; an event being dispatched skips it if it has not reached it.
-    pub fn cancel(&self) -> bool {
+    /// Unsubscribes now; returns whether it was still subscribed. Takes `&self`, so that a
+    /// handler can end its own subscription (or another's) through a shared handle. Events
+    /// already in its queue are still handled; an event being dispatched skips it if it has
+    /// not reached it.
+    pub fn unsubscribe(&self) -> bool {
         match self.bus.upgrade() {
             Some(bus) => bus.remove(&self.entry),
             None => self.entry.active.swap(false, Ordering::AcqRel),
         }
-    }
-
-    /// Unsubscribes now; returns whether it was still subscribed.
-    pub fn unsubscribe(self) -> bool {
-        self.cancel()
     }
 
     /// Keeps the subscription after the handle is gone: until its tag is removed with
@@ -230,7 +222,7 @@ impl Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         if !self.detached {
-            self.cancel();
+            self.unsubscribe();
         }
     }
 }
@@ -264,8 +256,8 @@ mod tests {
         assert!(format!("{sub:?}").contains("a.>"));
         let later = bus.subscribe("b", |_: &Event| ()).unwrap();
         assert!(later.id() > sub.id());
-        assert!(sub.cancel());
-        assert!(!sub.cancel(), "cancelling twice is harmless");
+        assert!(sub.unsubscribe());
+        assert!(!sub.unsubscribe(), "unsubscribing twice is harmless");
         assert!(!sub.is_active());
     }
 

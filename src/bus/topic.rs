@@ -86,7 +86,7 @@ impl Pattern {
                 });
             }
             tokens.push(match token {
-                ONE if count == 1 => PatternToken::Rest, // the seed's catch-all `*`
+                ONE if count == 1 => PatternToken::Rest, // `*` alone matches every topic
                 ONE => PatternToken::One,
                 REST => PatternToken::Rest,
                 literal => PatternToken::Literal(literal.into()),

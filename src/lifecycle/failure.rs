@@ -113,14 +113,7 @@ impl FailureCause {
     /// Turns the payload of a caught panic into a cause, keeping its message when it is a
     /// string (as it is for `panic!` with a message).
     pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Self {
-        let message = match payload.downcast::<String>() {
-            Ok(message) => *message,
-            Err(payload) => match payload.downcast::<&'static str>() {
-                Ok(message) => (*message).to_owned(),
-                Err(_) => "a panic with a non-string payload".to_owned(),
-            },
-        };
-        FailureCause::Panic(message)
+        FailureCause::Panic(crate::util::panic_message(payload))
     }
 }
 

@@ -94,11 +94,13 @@
 //! on an `Arc<Semaphore>` and move the permit into the task.
 
 mod duration;
+mod panic;
 mod poll;
 mod retry;
 mod timeout;
 
 pub use duration::{DurationError, parse_duration};
+pub(crate) use panic::panic_message;
 pub use poll::poll_once;
 
 pub use retry::{DEFAULT_MAX_ATTEMPTS, Retry};

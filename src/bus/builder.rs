@@ -1,0 +1,108 @@
+//! Configuring a bus ([`EventBusBuilder`]) and reading its counters ([`BusStats`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::RwLock;
+
+use super::cache::RouteCache;
+use super::event_bus::{BusInner, EventBus};
+use super::history::History;
+use super::registry::Registry;
+
+const DEFAULT_CACHE_CAPACITY: usize = 4096;
+const DEFAULT_EMIT_QUEUE_CAPACITY: usize = 65_536;
+
+/// Configures an [`EventBus`]; see [`EventBus::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct EventBusBuilder {
+    history_capacity: usize,
+    cache_capacity: usize,
+    emit_queue_capacity: usize,
+}
+
+impl Default for EventBusBuilder {
+    fn default() -> Self {
+        Self {
+            history_capacity: 0,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            emit_queue_capacity: DEFAULT_EMIT_QUEUE_CAPACITY,
+        }
+    }
+}
+
+impl EventBusBuilder {
+    /// Keep the last `capacity` published events for [`EventBus::recent`] and
+    /// [`EventBus::history`]. Default 0: no history, and publishing to a topic nobody listens
+    /// to does not even build the event.
+    pub fn history(mut self, capacity: usize) -> Self {
+        self.history_capacity = capacity;
+        self
+    }
+
+    /// How many topics' routes to cache (default 4096; 0 disables the cache).
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// How many fire-and-forget events may wait for delivery (default 65,536, at least 1);
+    /// beyond that [`EventBus::emit`] returns [`BusError::EmitQueueFull`](super::BusError::EmitQueueFull).
+    pub fn emit_queue_capacity(mut self, capacity: usize) -> Self {
+        self.emit_queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Builds the bus.
+    pub fn build(self) -> EventBus {
+        EventBus {
+            inner: Arc::new(BusInner {
+                registry: RwLock::new(Registry::default()),
+                cache: RwLock::new(RouteCache::new(self.cache_capacity)),
+                next_id: AtomicU64::new(1),
+                history: (self.history_capacity > 0).then(|| History::new(self.history_capacity)),
+                emitter: OnceLock::new(),
+                emit_queue_capacity: self.emit_queue_capacity,
+                handler_failures: AtomicU64::new(0),
+                emit_rejected: AtomicU64::new(0),
+                changes: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+/// Counters of a bus; see [`EventBus::stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct BusStats {
+    /// Subscriptions now active.
+    pub subscriptions: usize,
+    /// Topics whose routes are cached now.
+    pub cached_topics: usize,
+    /// Handler calls that returned an error or panicked, since the bus was built.
+    pub handler_failures: u64,
+    /// Events dropped by full subscriber queues.
+    pub queue_dropped: u64,
+    /// Fire-and-forget events rejected because the emit queue was full.
+    pub emit_rejected: u64,
+}
+
+impl BusInner {
+    /// The counters now; see [`EventBus::stats`].
+    pub(super) fn stats(&self) -> BusStats {
+        let registry = self.registry.read();
+        BusStats {
+            subscriptions: registry.trie.len(),
+            cached_topics: self.cache.read().len(),
+            handler_failures: self.handler_failures.load(Ordering::Relaxed),
+            queue_dropped: registry
+                .queued
+                .values()
+                .filter_map(|e| e.queue.as_ref())
+                .map(|q| q.stats().dropped)
+                .sum(),
+            emit_rejected: self.emit_rejected.load(Ordering::Relaxed),
+        }
+    }
+}

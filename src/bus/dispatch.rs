@@ -1,0 +1,268 @@
+//! Delivering one event along its route: the delivery loop, failure notices, and the clock
+//! of the delivery report.
+//!
+//! The loop is written once, in [`Delivery::advance`]. It runs sync handlers in place and
+//! stops at the first subscriber that needs awaiting (a queue or an async handler), which
+//! [`BusInner::dispatch`] awaits and hands back. So admission, the `once` guard and the
+//! report's counting exist once, and a route of sync handlers is delivered without an await,
+//! a boxed future, or an allocation beyond the report's failures.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use super::cache::Route;
+use super::event::Event;
+use super::event_bus::BusInner;
+use super::handler::Handler;
+use super::queue::{Pushed, SubscriberQueue};
+use super::report::{DeliveryReport, HandlerError, HandlerFailure};
+use super::subscription::SubEntry;
+use crate::util::panic_message;
+
+/// The topic on which handler failures are published, once each.
+pub const HANDLER_FAILED: &str = "bus.handler_failed";
+
+/// When a delivery started, on the wall clock: the clock events are stamped with, so that
+/// [`EventBus::publish`](super::EventBus::publish) can start at its event's creation time
+/// without another clock read. A step of the system clock during a delivery can distort the
+/// elapsed time, never make it negative.
+#[derive(Clone, Copy)]
+pub(super) struct Start(SystemTime);
+
+impl Start {
+    pub(super) fn now() -> Self {
+        Self(SystemTime::now())
+    }
+
+    /// Starts at the creation time of an event stamped at the start of the delivery.
+    pub(super) fn at(time: SystemTime) -> Self {
+        Self(time)
+    }
+
+    pub(super) fn elapsed(self) -> Duration {
+        self.0.elapsed().unwrap_or_default()
+    }
+}
+
+/// Whether a subscriber takes this event.
+enum Admit {
+    Yes,
+    No,
+    ConditionFalse,
+    ConditionPanicked(String),
+}
+
+/// A subscriber whose step has to be awaited.
+enum Wait<'a> {
+    /// The event goes into its queue.
+    Queue(&'a Arc<SubEntry>, &'a SubscriberQueue),
+    /// Its async handler runs.
+    Handler(&'a Arc<SubEntry>),
+}
+
+/// One event on its way along a route.
+struct Delivery<'a> {
+    bus: &'a BusInner,
+    event: &'a Event,
+    subs: std::slice::Iter<'a, Arc<SubEntry>>,
+    report: DeliveryReport,
+}
+
+impl<'a> Delivery<'a> {
+    fn new(bus: &'a BusInner, event: &'a Event, route: &'a Route) -> Self {
+        Self {
+            bus,
+            event,
+            subs: route.subs.iter(),
+            report: DeliveryReport::empty(Some(event.id())),
+        }
+    }
+
+    /// Delivers to the next subscribers in order, sync handlers in place, up to the first
+    /// one whose step has to be awaited; `None` when the route is done. The caller awaits
+    /// the step and hands its outcome to [`queued`](Self::queued) or
+    /// [`handled`](Self::handled) before advancing again.
+    #[inline]
+    fn advance(&mut self) -> Option<Wait<'a>> {
+        while let Some(entry) = self.subs.next() {
+            match admit(entry, self.event) {
+                Admit::Yes => self.report.matched += 1,
+                Admit::No => continue,
+                Admit::ConditionFalse => {
+                    self.report.skipped += 1;
+                    continue;
+                }
+                Admit::ConditionPanicked(message) => {
+                    let failure =
+                        self.bus
+                            .failure(entry, self.event, HandlerError::Panicked(message));
+                    self.report.failures.push(failure);
+                    continue;
+                }
+            }
+            if let Some(queue) = &entry.queue {
+                return Some(Wait::Queue(entry, queue));
+            }
+            match &entry.handler {
+                Handler::Sync(f) => {
+                    let result = Handler::call_sync(f, self.event);
+                    self.handled(entry, result);
+                }
+                Handler::Async(_) => return Some(Wait::Handler(entry)),
+            }
+        }
+        None
+    }
+
+    /// Counts what a subscriber's queue did with the event.
+    fn queued(&mut self, entry: &Arc<SubEntry>, pushed: Pushed) {
+        let report = &mut self.report;
+        match pushed {
+            Pushed::Queued => report.queued += 1,
+            Pushed::ReplacedOldest => {
+                report.queued += 1;
+                report.dropped += 1;
+            }
+            Pushed::DroppedNewest => report.dropped += 1,
+            Pushed::Closed => report.matched -= 1,
+        }
+        self.used(entry);
+    }
+
+    /// Counts what a handler on the publisher's task returned.
+    fn handled(&mut self, entry: &Arc<SubEntry>, result: Result<(), HandlerError>) {
+        self.used(entry);
+        match result {
+            Ok(()) => self.report.succeeded += 1,
+            Err(error) => {
+                let failure = self.bus.failure(entry, self.event, error);
+                self.report.failures.push(failure);
+            }
+        }
+    }
+
+    /// Ends a `once` subscription after its delivery.
+    #[inline]
+    fn used(&self, entry: &Arc<SubEntry>) {
+        if entry.once {
+            self.bus.remove(entry);
+        }
+    }
+
+    fn finish(self, start: Start) -> DeliveryReport {
+        let mut report = self.report;
+        report.elapsed = start.elapsed();
+        report
+    }
+}
+
+#[inline]
+fn admit(entry: &SubEntry, event: &Event) -> Admit {
+    if !entry.is_active() {
+        return Admit::No;
+    }
+    if let Some(condition) = &entry.condition {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| condition(event))) {
+            Ok(true) => {}
+            Ok(false) => return Admit::ConditionFalse,
+            Err(panic) => return Admit::ConditionPanicked(panic_message(panic)),
+        }
+    }
+    // The first publisher to claim a `once` subscription is the only one to deliver.
+    if entry.once && entry.fired.swap(true, Ordering::AcqRel) {
+        return Admit::No;
+    }
+    Admit::Yes
+}
+
+impl BusInner {
+    /// Records `event` in the history, delivers it, and announces the failures.
+    pub(super) async fn publish_routed(
+        &self,
+        event: &Event,
+        route: &Route,
+        start: Start,
+    ) -> DeliveryReport {
+        if let Some(history) = &self.history {
+            history.record(event);
+        }
+        let report = self.dispatch(event, route, start).await;
+        if !report.failures.is_empty() {
+            self.announce(event, &report.failures).await;
+        }
+        report
+    }
+
+    /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a
+    /// handler runs, so handlers may publish, subscribe and unsubscribe.
+    async fn dispatch(&self, event: &Event, route: &Route, start: Start) -> DeliveryReport {
+        let mut delivery = Delivery::new(self, event, route);
+        while let Some(wait) = delivery.advance() {
+            match wait {
+                Wait::Queue(entry, queue) => {
+                    let pushed = queue.push(event.clone()).await;
+                    delivery.queued(entry, pushed);
+                }
+                Wait::Handler(entry) => {
+                    let result = entry.handler.call(event).await;
+                    delivery.handled(entry, result);
+                }
+            }
+        }
+        delivery.finish(start)
+    }
+
+    /// Counts and logs a failure.
+    #[cold]
+    pub(super) fn failure(
+        &self,
+        entry: &SubEntry,
+        event: &Event,
+        error: HandlerError,
+    ) -> HandlerFailure {
+        self.handler_failures.fetch_add(1, Ordering::Relaxed);
+        let failure = HandlerFailure {
+            subscription: entry.id,
+            pattern: entry.pattern.as_str().into(),
+            topic: event.topic_arc().clone(),
+            event_id: event.id(),
+            error,
+        };
+        tracing::warn!(
+            subscription = %failure.subscription,
+            pattern = %failure.pattern,
+            topic = %failure.topic,
+            event = %failure.event_id,
+            error = %failure.error,
+            "event handler failed"
+        );
+        failure
+    }
+
+    /// Publishes each failure once on [`HANDLER_FAILED`]. Failures of those handlers are
+    /// counted and logged only, so a failing failure handler cannot loop.
+    #[cold]
+    pub(super) async fn announce(&self, event: &Event, failures: &[HandlerFailure]) {
+        if event.topic() == HANDLER_FAILED {
+            return;
+        }
+        let topic: Arc<str> = HANDLER_FAILED.into();
+        for failure in failures {
+            let route = self.route_valid(&topic);
+            if route.subs.is_empty() && self.history.is_none() {
+                return;
+            }
+            let mut notice = Event::unchecked(topic.clone(), failure.clone())
+                .serializable_as::<HandlerFailure>();
+            if let Some(source) = event.source() {
+                notice = notice.with_source(source);
+            }
+            if let Some(history) = &self.history {
+                history.record(&notice);
+            }
+            // `dispatch`, not `publish_routed`: this is where the recursion stops.
+            self.dispatch(&notice, &route, Start::now()).await;
+        }
+    }
+}
