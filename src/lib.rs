@@ -65,6 +65,7 @@
 //! - [`ModuleManager`]: registering modules and running them; reports in [`manager`].
 //! - [`Context`]: what a hook can reach.
 #![deny(missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations)]
 
 pub mod bus;
 pub mod config;

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use super::error::BusError;
 
 /// A wildcard token that stands for exactly one token.
-pub const ONE: &str = "*";
+pub(crate) const ONE: &str = "*";
 /// A wildcard token that stands for one or more trailing tokens.
-pub const REST: &str = ">";
+pub(crate) const REST: &str = ">";
 
 /// Why a token is rejected, if it is.
 fn token_problem(token: &str) -> Option<Cow<'static, str>> {

@@ -51,6 +51,16 @@ pub struct ModuleManagerBuilder {
     store: Option<Arc<dyn StateStore>>,
 }
 
+impl std::fmt::Debug for ModuleManagerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleManagerBuilder")
+            .field("modules", &self.names)
+            .field("options", &self.options)
+            .field("state_store", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl ModuleManagerBuilder {
     /// Registers a module with async hooks.
     pub fn module<M: Module>(self, module: M) -> Self {

@@ -31,9 +31,6 @@ use crate::module::{MetadataError, validate_name};
 /// assert_eq!(meta.semver().to_string(), "2.1.0");
 /// ```
 #[derive(Clone)]
-// In declaration order, so that what resolving reads of every module (its dependencies,
-// its problems, its version) shares one cache line.
-#[repr(C)]
 pub struct ModuleMetadata {
     dependencies: Vec<Dependency>,
     problems: Vec<MetadataError>,

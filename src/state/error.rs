@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::lifecycle::BoxError;
+
 /// A state store problem. Each says which file and what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -52,8 +54,8 @@ pub enum StateError {
     Storage {
         /// The file.
         path: PathBuf,
-        /// The engine's error.
+        /// The engine's error, whichever engine the store uses.
         #[source]
-        source: redb::Error,
+        source: BoxError,
     },
 }

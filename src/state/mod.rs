@@ -2,7 +2,8 @@
 //! operator, the configuration each was last installed with, the version that last
 //! started, and the last failure.
 //!
-//! [`StateStore`] is the interface; [`RedbStore`] the embedded default, a single file
+//! [`StateStore`] is the interface; [`RedbStore`] (feature `redb`, on by default) the
+//! embedded default, a single file
 //! written with [redb](https://docs.rs/redb) — copy-on-write B-trees with checksums, so a
 //! crash at any point leaves the last committed transaction intact, and every
 //! [`apply`](StateStore::apply) that returned is on disk.
@@ -19,12 +20,14 @@
 
 mod error;
 mod record;
+#[cfg(feature = "redb")]
 mod redb_store;
 
 use std::collections::BTreeMap;
 
 pub use error::StateError;
 pub use record::{Availability, Change, FailureRecord, ModuleRecord};
+#[cfg(feature = "redb")]
 pub use redb_store::{FORMAT_VERSION, RedbStore};
 
 /// Where module records are kept. Implementations must make each [`apply`](Self::apply)

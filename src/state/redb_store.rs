@@ -28,6 +28,14 @@ pub struct RedbStore {
     db: Database,
 }
 
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RedbStore {
     /// Opens the store at `path`, creating it when there is no file. A file that is not a
     /// store, or whose format is newer than this build's, is refused and left untouched.
@@ -43,7 +51,7 @@ impl RedbStore {
             }
             other => StateError::Storage {
                 path: path.clone(),
-                source: other.into(),
+                source: Box::new(redb::Error::from(other)),
             },
         })?;
         let store = Self { path, db };
@@ -59,7 +67,7 @@ impl RedbStore {
     fn storage(&self, source: impl Into<redb::Error>) -> StateError {
         StateError::Storage {
             path: self.path.clone(),
-            source: source.into(),
+            source: Box::new(source.into()),
         }
     }
 
@@ -153,7 +161,7 @@ impl StateStore for RedbStore {
 fn format_of(db: &impl ReadableDatabase, path: &Path) -> Result<Option<u32>, StateError> {
     let storage = |source: redb::Error| StateError::Storage {
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     };
     let txn = db.begin_read().map_err(|e| storage(e.into()))?;
     match txn.open_table(META) {
@@ -203,7 +211,7 @@ fn open_error(path: &Path, error: DatabaseError) -> StateError {
         },
         other => StateError::Storage {
             path: path.to_path_buf(),
-            source: other.into(),
+            source: Box::new(redb::Error::from(other)),
         },
     }
 }

@@ -251,3 +251,21 @@ mod tests {
         }
     }
 }
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("module", &self.name)
+            .field("manager", &self.manager)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for HarnessBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HarnessBuilder")
+            .field("module", &self.name)
+            .field("provided", &self.provided)
+            .finish_non_exhaustive()
+    }
+}

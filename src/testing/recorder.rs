@@ -118,3 +118,12 @@ impl EventRecorder {
         self.events.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+impl std::fmt::Debug for EventRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let recorded = self.events.lock().map_or(0, |events| events.len());
+        f.debug_struct("EventRecorder")
+            .field("recorded", &recorded)
+            .finish_non_exhaustive()
+    }
+}
