@@ -169,17 +169,20 @@ impl WasmModule {
 
     /// Instantiates the component in a fresh store, ready for hook calls.
     ///
-    /// Done by `bootstrap`; public for benchmarks and tools.
+    /// Done by `bootstrap`; public for benchmarks and tests, not part of the supported API.
+    #[doc(hidden)]
     pub async fn instantiate(&self) -> Result<(), HookError> {
         let mut live = self.shared.live.lock().await;
         *live = Some(self.shared.instantiate(None).await?);
         Ok(())
     }
 
-    /// Calls one hook export directly, outside a manager (for benchmarks and tools):
-    /// there is no context, so the guest's `publish`, `subscribe` and `config` calls fail
-    /// or see nothing. `install` receives `{}`. Needs [`instantiate`](Self::instantiate)
-    /// first.
+    /// Calls one hook export directly, outside a manager: there is no context, so the
+    /// guest's `publish`, `subscribe` and `config` calls fail or see nothing. `install`
+    /// receives `{}`. Needs [`instantiate`](Self::instantiate) first.
+    ///
+    /// Public for benchmarks and tests, not part of the supported API.
+    #[doc(hidden)]
     pub async fn call_hook(&self, hook: Hook) -> Result<(), HookError> {
         self.shared.call(hook, "{}", None).await
     }
