@@ -42,6 +42,9 @@
 //! (stopping and restarting its dependents, restoring the old code if the new one fails);
 //! [`Watcher`] does it when the module's files change.
 #![deny(missing_docs)]
+// One `unsafe` block, allowed where it is: loading compiled code from the cache.
+#![deny(unsafe_code)]
+#![warn(unreachable_pub, missing_debug_implementations)]
 
 mod bindings {
     wasmtime::component::bindgen!({
