@@ -99,7 +99,9 @@ impl CompileCache {
                     // only this engine configuration writes it, and its checksum was just
                     // verified, so these are the bytes `store` wrote. wasmtime also
                     // checks the header (version, flags) and returns an error otherwise.
-                    match unsafe { Component::deserialize(engine, payload) } {
+                    #[allow(unsafe_code)]
+                    let deserialized = unsafe { Component::deserialize(engine, payload) };
+                    match deserialized {
                         Ok(component) => return Ok((component, CacheOutcome::Hit)),
                         Err(error) => {
                             tracing::warn!(entry = %entry.display(), error = %format!("{error:#}"), "cache entry rejected by wasmtime; rebuilding");

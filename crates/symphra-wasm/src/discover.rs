@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use globset::{GlobBuilder, GlobMatcher};
 use symphra::ModuleManagerBuilder;
 
 use crate::error::LoadError;
@@ -11,19 +12,23 @@ use crate::manifest::{MANIFEST_FILE, Manifest};
 use crate::module::WasmModule;
 
 /// A file in the modules directory listing folder names to skip, one per line (`#` starts
-/// a comment).
+/// a comment); each line is a glob pattern, as in [`LoadOptions::ignore`].
 pub const IGNORE_FILE: &str = ".symphraignore";
 
 /// Which module folders to take.
+///
+/// Filters are glob patterns matched against the whole name, case-sensitively: `*` matches
+/// any run of characters, `?` one character, `[a-z]` one of a class, `{a,b}` either
+/// alternative, and `\` escapes the next character. A pattern without these matches only
+/// itself. An invalid pattern fails discovery with [`LoadError::Pattern`].
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
-    /// Only modules whose name matches one of these (`*` matches any run of characters);
-    /// all when empty.
+    /// Only modules whose name matches one of these; all when empty.
     pub include: Vec<String>,
     /// Modules whose name matches one of these are skipped.
     pub exclude: Vec<String>,
     /// Folder names skipped without reading them (in addition to hidden folders and the
-    /// names in [`IGNORE_FILE`]).
+    /// patterns in [`IGNORE_FILE`]).
     pub ignore: Vec<String>,
     /// The host to load with; [`WasmHost::shared`] when `None`.
     pub host: Option<WasmHost>,
@@ -69,25 +74,46 @@ impl LoadOptions {
         self.host = Some(host);
         self
     }
+}
 
-    fn wanted(&self, name: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|p| glob(p, name)))
-            && !self.exclude.iter().any(|p| glob(p, name))
+/// A compiled filter: the patterns of one option.
+struct Filter(Vec<GlobMatcher>);
+
+impl Filter {
+    /// Compiles `patterns`, each with a number that `origin` turns into where it comes
+    /// from (for errors).
+    fn new<'a>(
+        patterns: impl IntoIterator<Item = (usize, &'a str)>,
+        origin: impl Fn(usize) -> String,
+    ) -> Result<Self, LoadError> {
+        patterns
+            .into_iter()
+            .map(|(n, pattern)| {
+                glob(pattern).map_err(|source| LoadError::Pattern {
+                    origin: origin(n),
+                    pattern: pattern.to_owned(),
+                    source,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        self.0.iter().any(|glob| glob.is_match(name))
     }
 }
 
-fn glob(pattern: &str, text: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == text,
-        Some((head, tail)) => {
-            let Some(rest) = text.strip_prefix(head) else {
-                return false;
-            };
-            (0..=rest.len())
-                .filter(|&i| rest.is_char_boundary(i))
-                .any(|i| glob(tail, &rest[i..]))
-        }
-    }
+/// One filter pattern, with the same syntax on every platform.
+fn glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
+    GlobBuilder::new(pattern)
+        .backslash_escape(true)
+        .build()
+        .map(|glob| glob.compile_matcher())
 }
 
 /// A module folder with a valid manifest (not compiled yet).
@@ -182,27 +208,38 @@ impl fmt::Display for LoadReport {
 
 /// Lists the module folders of `dir` and reads their manifests, without compiling.
 ///
-/// Fails only when `dir` cannot be listed; a folder with a broken manifest is in
-/// [`Discovery::rejected`].
+/// Fails only when `dir` cannot be listed or a pattern of its [`IGNORE_FILE`] is invalid;
+/// a folder with a broken manifest is in [`Discovery::rejected`].
 pub fn discover(dir: impl AsRef<Path>) -> Result<Discovery, LoadError> {
     discover_with(dir, &LoadOptions::default())
 }
 
-/// Like [`discover`], with filters.
+/// Like [`discover`], with filters; also fails when one of them is not a valid pattern.
 pub fn discover_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Discovery, LoadError> {
     let dir = dir.as_ref();
     let listing = |source| LoadError::Directory {
         path: dir.to_owned(),
         source,
     };
-    let mut ignored: Vec<String> = options.ignore.clone();
-    if let Ok(text) = std::fs::read_to_string(dir.join(IGNORE_FILE)) {
-        ignored.extend(
-            text.lines()
-                .map(|l| l.split('#').next().unwrap_or("").trim())
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned),
-        );
+    let option = |name: &'static str, list: &[String]| {
+        let patterns = list.iter().map(String::as_str).enumerate();
+        Filter::new(patterns, move |i| format!("LoadOptions::{name}[{i}]"))
+    };
+    let include = option("include", &options.include)?;
+    let exclude = option("exclude", &options.exclude)?;
+    let wanted =
+        |name: &str| (include.is_empty() || include.matches(name)) && !exclude.matches(name);
+    let mut ignored = option("ignore", &options.ignore)?;
+    let ignore_file = dir.join(IGNORE_FILE);
+    if let Ok(text) = std::fs::read_to_string(&ignore_file) {
+        let lines = text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim())
+            .enumerate()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(i, l)| (i + 1, l));
+        let at_line = |line: usize| format!("{}:{line}", ignore_file.display());
+        ignored.0.extend(Filter::new(lines, at_line)?.0);
     }
     let mut folders = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(listing)? {
@@ -220,7 +257,7 @@ pub fn discover_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Dis
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if file_name.starts_with('.') || ignored.iter().any(|i| glob(i, &file_name)) {
+        if file_name.starts_with('.') || ignored.matches(&file_name) {
             found.skipped.push(Skipped {
                 dir: folder,
                 reason: "ignored".into(),
@@ -243,7 +280,7 @@ pub fn discover_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Dis
                     error: error.into(),
                 });
             }
-            Ok(manifest) if !options.wanted(&manifest.name) => found.skipped.push(Skipped {
+            Ok(manifest) if !wanted(&manifest.name) => found.skipped.push(Skipped {
                 dir: folder,
                 reason: format!("module `{}` filtered out", manifest.name),
             }),
@@ -370,13 +407,4 @@ impl DirectoryExt for ModuleManagerBuilder {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn globs() {
-        assert!(super::glob("a*", "abc"));
-        assert!(super::glob("*c", "abc"));
-        assert!(super::glob("a*c", "abc"));
-        assert!(!super::glob("a*d", "abc"));
-        assert!(super::glob("abc", "abc"));
-    }
-}
+mod tests;

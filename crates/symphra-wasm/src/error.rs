@@ -99,6 +99,20 @@ pub enum LoadError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A filter pattern (of [`LoadOptions`](crate::LoadOptions) or the
+    /// [`IGNORE_FILE`](crate::IGNORE_FILE)) is not a valid glob.
+    #[error(
+        "{origin}: {pattern:?} is not a valid pattern: {source}; write a glob such as `experimental-*`"
+    )]
+    Pattern {
+        /// Where the pattern comes from: `LoadOptions::exclude[0]`, or the ignore file and
+        /// line (`modules/.symphraignore:3`).
+        origin: String,
+        /// The pattern as written.
+        pattern: String,
+        /// Why it is invalid.
+        source: globset::Error,
+    },
     /// The host could not be created.
     #[error(transparent)]
     Host(#[from] HostError),

@@ -42,6 +42,9 @@
 //! (stopping and restarting its dependents, restoring the old code if the new one fails);
 //! [`Watcher`] does it when the module's files change.
 #![deny(missing_docs)]
+// One `unsafe` block, allowed where it is: loading compiled code from the cache.
+#![deny(unsafe_code)]
+#![warn(unreachable_pub, missing_debug_implementations)]
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -69,7 +72,7 @@ pub use error::{HookError, HostError, LoadError};
 pub use host::{EPOCH_TICK, HostConfig, WIT_VERSION, WasmHost};
 pub use manifest::{
     Capabilities, DEFAULT_COMPONENT, DEFAULT_HOOK_TIMEOUT, DEFAULT_MEMORY_LIMIT, DirGrant,
-    MANIFEST_FILE, Manifest, ManifestError, pattern_covers,
+    MANIFEST_FILE, Manifest, ManifestError,
 };
 pub use module::{EVENT_FAILED, WasmModule};
 pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};

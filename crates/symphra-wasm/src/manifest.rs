@@ -1,5 +1,7 @@
 //! `module.toml`: what a module folder declares about itself and what it is granted.
 
+mod position;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
@@ -10,7 +12,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use symphra::ModuleMetadata;
 use symphra::bus::Pattern;
+use symphra::util::parse_duration;
 use toml::Spanned;
+
+use self::position::{key_at, line_column};
 
 /// The file name of a manifest inside a module folder.
 pub const MANIFEST_FILE: &str = "module.toml";
@@ -18,7 +23,14 @@ pub const MANIFEST_FILE: &str = "module.toml";
 /// The component file used when the manifest names none.
 pub const DEFAULT_COMPONENT: &str = "module.wasm";
 
-/// The hook time limit when the manifest sets none.
+/// The hook time limit when the manifest sets none: 10 s.
+///
+/// Shorter than the manager's ([`symphra::manager::DEFAULT_HOOK_TIMEOUT`], 60 s) on
+/// purpose: it bounds how long a guest *runs* (epoch interruption), not how long a hook is
+/// waited for. A guest has no network, so its hooks compute rather than wait on a server,
+/// and 10 s of running is a stuck guest. It also bounds every `on-event` delivery, which
+/// the manager does not time and which the module's other events and hooks wait for. The
+/// manager's limit still applies to every hook on top.
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The memory limit when the manifest sets none: 64 MiB.
@@ -120,11 +132,13 @@ impl Capabilities {
     }
 
     /// Whether subscribing to `pattern` is granted: every topic it can match must be
-    /// matched by one granted pattern.
+    /// matched by one granted pattern ([`Pattern::covers`]). A pattern that does not parse
+    /// is not granted.
     pub fn may_subscribe(&self, pattern: &str) -> bool {
-        self.subscribe
-            .iter()
-            .any(|granted| pattern_covers(granted.as_str(), pattern))
+        let Ok(asked) = Pattern::parse(pattern) else {
+            return false;
+        };
+        self.subscribe.iter().any(|granted| granted.covers(&asked))
     }
 }
 
@@ -137,37 +151,6 @@ pub struct DirGrant {
     pub guest: String,
     /// Whether the guest may create, write and delete files in it.
     pub write: bool,
-}
-
-/// Whether every topic matched by `inner` is matched by `outer` (both bus patterns:
-/// `*` one token, `>` one or more trailing tokens, a lone `*` everything).
-pub fn pattern_covers(outer: &str, inner: &str) -> bool {
-    let normalise = |p: &str| -> Vec<String> {
-        if p == "*" {
-            vec![">".to_owned()]
-        } else {
-            p.split('.').map(str::to_owned).collect()
-        }
-    };
-    let outer = normalise(outer);
-    let inner = normalise(inner);
-    let mut i = 0;
-    for token in &outer {
-        match token.as_str() {
-            ">" => return i < inner.len(),
-            "*" => match inner.get(i).map(String::as_str) {
-                Some(">") | None => return false,
-                Some(_) => {}
-            },
-            literal => {
-                if inner.get(i).map(String::as_str) != Some(literal) {
-                    return false;
-                }
-            }
-        }
-        i += 1;
-    }
-    i == inner.len()
 }
 
 /// A manifest that could not be read or is invalid: the file, where, which field, and why.
@@ -396,7 +379,7 @@ impl Manifest {
                 };
             }
             if let Some(timeout) = raw.hook_timeout {
-                capabilities.hook_timeout = parse_duration(timeout.get_ref())
+                capabilities.hook_timeout = hook_timeout(timeout.get_ref())
                     .map_err(|m| here(timeout.span(), "capabilities.hook-timeout", m))?;
             }
         }
@@ -435,37 +418,6 @@ impl Manifest {
         }
         meta
     }
-}
-
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
-/// The `key` of the `key = value` line holding `offset`, prefixed by its `[table]`.
-fn key_at(text: &str, offset: usize) -> Option<String> {
-    let before = text.get(..offset).unwrap_or(text);
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = text
-        .get(start..)
-        .and_then(|t| t.lines().next())
-        .unwrap_or("");
-    let key = line.split('=').next()?.trim();
-    if key.is_empty() || key.starts_with('[') {
-        return None;
-    }
-    let table = before[..start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('['))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
-    Some(match table {
-        Some(table) => format!("{table}.{key}"),
-        None => key.to_owned(),
-    })
 }
 
 fn toml_to_json(value: toml::Value) -> Value {
@@ -507,20 +459,10 @@ fn parse_bytes(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let bad = || format!("{text:?} is not a duration; write e.g. \"500ms\", \"5s\" or \"1m\"");
-    let number: u64 = number.parse().map_err(|_| bad())?;
-    let duration = match unit.trim() {
-        "ms" => Duration::from_millis(number),
-        "s" => Duration::from_secs(number),
-        "m" | "min" => Duration::from_secs(number.saturating_mul(60)),
-        _ => return Err(bad()),
-    };
+/// A hook time limit: a duration in the core's grammar
+/// ([`symphra::util::parse_duration`]), and not zero.
+fn hook_timeout(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text).map_err(|error| error.to_string())?;
     if duration.is_zero() {
         return Err(format!("{text:?} is zero; a hook needs some time to run"));
     }
@@ -528,53 +470,4 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn covers() {
-        assert!(pattern_covers("a.>", "a.b"));
-        assert!(pattern_covers("a.>", "a.*.c"));
-        assert!(pattern_covers("a.>", "a.>"));
-        assert!(!pattern_covers("a.>", "a"));
-        assert!(!pattern_covers("a.*", "a.>"));
-        assert!(pattern_covers("a.*", "a.*"));
-        assert!(pattern_covers("a.*", "a.x"));
-        assert!(!pattern_covers("a.b", "a.*"));
-        assert!(pattern_covers("*", "anything.at.all"));
-        assert!(!pattern_covers("ping.*", "*"));
-    }
-
-    #[test]
-    fn bad_field_names_line_and_field() {
-        let text =
-            "name = \"x\"\nversion = \"1.0.0\"\n[capabilities]\nmemory-limit = \"12 parsecs\"\n";
-        let error = Manifest::parse(text, "m/module.toml").unwrap_err();
-        assert_eq!(error.line, Some(4));
-        assert_eq!(error.field.as_deref(), Some("capabilities.memory-limit"));
-        assert!(error.to_string().starts_with("m/module.toml:4:"), "{error}");
-
-        let text = "name = \"x\"\nversion = 3\n";
-        let error = Manifest::parse(text, "m/module.toml").unwrap_err();
-        assert_eq!(error.line, Some(2));
-        assert_eq!(error.field.as_deref(), Some("version"), "{error}");
-
-        let text = "name = \"x\"\nversion = \"1.0.0\"\nauthor = \"me\"\n";
-        let error = Manifest::parse(text, "m/module.toml").unwrap_err();
-        assert_eq!(error.line, Some(3), "{error}");
-        assert!(error.message.contains("author"), "{error}");
-
-        let text = "name = \"x\"\nversion = \"1.0\"\n";
-        let error = Manifest::parse(text, "m/module.toml").unwrap_err();
-        assert_eq!(error.field.as_deref(), Some("version"), "{error}");
-    }
-
-    #[test]
-    fn durations_and_sizes() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert!(parse_duration("soon").is_err());
-        assert_eq!(parse_bytes("2 MiB"), Ok(2 * 1024 * 1024));
-        assert_eq!(parse_bytes("4096"), Ok(4096));
-    }
-}
+mod tests;

@@ -1,0 +1,351 @@
+//! A component as a `symphra::Module`: one store per module, hooks bounded in time and
+//! memory, bus access limited to the manifest's grants.
+//!
+//! - [`store`]: the sandbox (the store, its limits, WASI);
+//! - [`imports`]: the host functions the guest calls;
+//! - [`inbox`]: events waiting for the guest, and how they are delivered;
+//! - [`wit`]: the WIT version check at load;
+//! - [`adapter`]: the `symphra::Module` implementation, one forward for every hook.
+
+mod adapter;
+mod imports;
+mod inbox;
+mod store;
+mod wit;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use symphra::bus::Event;
+use symphra::{Context, Hook};
+use wasmtime::Store;
+use wasmtime::component::Component;
+
+use self::inbox::{Inbox, Recipient};
+pub(crate) use self::store::State;
+use self::store::{Live, arm, classify};
+use crate::bindings::{Module as Bindings, ModulePre};
+use crate::error::{HookError, LoadError};
+use crate::host::WasmHost;
+use crate::manifest::{Capabilities, Manifest};
+
+/// Published on the bus when a guest's `on-event` returns an error or traps; the payload is
+/// `{"module": ..., "topic": ..., "error": ...}`.
+pub const EVENT_FAILED: &str = "module.event_failed";
+
+/// An event waiting for the guest, with the context to run `on-event` in.
+pub(crate) struct Delivery {
+    topic: String,
+    payload: String,
+    ctx: Context,
+}
+
+/// A loaded version of a module's code: what a reload replaces.
+pub(crate) struct Code {
+    pre: ModulePre<State>,
+    manifest: Arc<Manifest>,
+    caps: Arc<Capabilities>,
+    /// Whether the component imports WASI (then WASI is built from the grants).
+    uses_wasi: bool,
+}
+
+/// The state shared by a module's hooks and its event subscriptions.
+pub(crate) struct Shared {
+    name: Arc<str>,
+    pub(crate) host: WasmHost,
+    /// The module folder, when loaded from one (needed to reload).
+    pub(crate) dir: Option<PathBuf>,
+    code: RwLock<Arc<Code>>,
+    /// The instance; whoever holds this lock is the only one running the guest.
+    live: tokio::sync::Mutex<Option<Live>>,
+    inbox: Inbox<Delivery>,
+    event_failures: AtomicU64,
+}
+
+/// A module implemented by a WebAssembly component: register it with
+/// [`ModuleManagerBuilder::module`](symphra::ModuleManagerBuilder::module) like any other.
+///
+/// The component is instantiated in its own store at `bootstrap`; every hook call is
+/// bounded by the manifest's `hook-timeout` (epoch interruption) and `memory-limit`. Events
+/// on subscribed patterns are queued and delivered when the module is not running a hook.
+/// A trap (time, memory, or a guest bug) drops the instance: later hooks fail until the
+/// module is loaded again.
+#[derive(Clone)]
+pub struct WasmModule {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for WasmModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmModule")
+            .field("name", &self.shared.name)
+            .field("manifest", &self.shared.code().manifest.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasmModule {
+    pub(crate) fn new(
+        host: WasmHost,
+        path: &Path,
+        component: Component,
+        manifest: Manifest,
+    ) -> Result<Self, LoadError> {
+        let engine = host.engine();
+        let ty = component.component_type();
+        let imports = ty.imports(engine).map(|(name, _)| name);
+        wit::check_wit_version(
+            path,
+            imports.chain(ty.exports(engine).map(|(name, _)| name)),
+        )?;
+        let uses_wasi = ty
+            .imports(engine)
+            .any(|(name, _)| name.starts_with("wasi:"));
+        let linker = if uses_wasi {
+            &host.inner.with_wasi
+        } else {
+            &host.inner.plain
+        };
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Imports {
+                path: path.to_owned(),
+                reason: format!("{e:#}"),
+            })?;
+        let pre = ModulePre::new(instance_pre).map_err(|e| LoadError::World {
+            path: path.to_owned(),
+            reason: format!("{e:#}"),
+        })?;
+        tracing::debug!(module = manifest.name, path = %path.display(), uses_wasi, "component loaded");
+        Ok(Self {
+            shared: Arc::new(Shared {
+                name: manifest.name.as_str().into(),
+                host: host.clone(),
+                dir: None,
+                code: RwLock::new(Arc::new(Code {
+                    pre,
+                    caps: Arc::new(manifest.capabilities.clone()),
+                    manifest: Arc::new(manifest),
+                    uses_wasi,
+                })),
+                live: tokio::sync::Mutex::new(None),
+                inbox: Inbox::default(),
+                event_failures: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The manifest of the code currently loaded.
+    pub fn manifest(&self) -> Arc<Manifest> {
+        Arc::clone(&self.shared.code().manifest)
+    }
+
+    /// Whether the component imports WASI (and so gets the WASI grants of its manifest).
+    pub fn uses_wasi(&self) -> bool {
+        self.shared.code().uses_wasi
+    }
+
+    /// The module's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The folder the module was loaded from (`None` when loaded from bytes).
+    pub fn dir(&self) -> Option<&Path> {
+        self.shared.dir.as_deref()
+    }
+
+    pub(crate) fn with_dir(mut self, dir: &Path) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.dir = Some(dir.to_owned());
+        }
+        self
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Instantiates the component in a fresh store, ready for hook calls.
+    ///
+    /// Done by `bootstrap`; public for benchmarks and tests, not part of the supported API.
+    #[doc(hidden)]
+    pub async fn instantiate(&self) -> Result<(), HookError> {
+        let mut live = self.shared.live.lock().await;
+        *live = Some(self.shared.instantiate(None).await?);
+        Ok(())
+    }
+
+    /// Calls one hook export directly, outside a manager: there is no context, so the
+    /// guest's `publish`, `subscribe` and `config` calls fail or see nothing. `install`
+    /// receives `{}`. Needs [`instantiate`](Self::instantiate) first.
+    ///
+    /// Public for benchmarks and tests, not part of the supported API.
+    #[doc(hidden)]
+    pub async fn call_hook(&self, hook: Hook) -> Result<(), HookError> {
+        self.shared.call(hook, "{}", None).await
+    }
+
+    /// How many events the guest's `on-event` failed to handle (returned an error or
+    /// trapped) since the module was created; each is also published as
+    /// [`EVENT_FAILED`].
+    pub fn event_failures(&self) -> u64 {
+        self.shared.event_failures.load(Ordering::Relaxed)
+    }
+}
+
+/// Calls the export of `hook` (`config` is the argument of `install`).
+async fn invoke(
+    bindings: &Bindings,
+    store: &mut Store<State>,
+    hook: Hook,
+    config: &str,
+) -> wasmtime::Result<Result<(), String>> {
+    let guest = bindings.symphra_module_guest();
+    match hook {
+        Hook::Bootstrap => guest.call_bootstrap(store).await,
+        Hook::Install => guest.call_install(store, config).await,
+        Hook::Start => guest.call_start(store).await,
+        Hook::Stop => guest.call_stop(store).await,
+        Hook::Uninstall => guest.call_uninstall(store).await,
+        Hook::Reload => guest.call_reload(store).await,
+    }
+}
+
+impl Shared {
+    pub(crate) fn code(&self) -> Arc<Code> {
+        match self.code.read() {
+            Ok(code) => Arc::clone(&code),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the code (a reload) and drops the instance; returns the old code.
+    pub(crate) async fn swap_code(&self, code: Arc<Code>) -> Arc<Code> {
+        let mut live = self.live.lock().await;
+        *live = None;
+        let mut slot = match self.code.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::replace(&mut *slot, code)
+    }
+
+    /// A fresh instance of the current code.
+    async fn instantiate(self: &Arc<Self>, ctx: Option<Context>) -> Result<Live, HookError> {
+        let code = self.code();
+        store::instantiate(&self.host, &self.name, &code, Arc::downgrade(self), ctx).await
+    }
+
+    /// Runs one hook export with the time limit armed; a trap drops the instance. Then
+    /// delivers the events queued meanwhile.
+    async fn call(
+        self: &Arc<Self>,
+        hook: Hook,
+        config: &str,
+        ctx: Option<&Context>,
+    ) -> Result<(), HookError> {
+        let name = hook.as_str();
+        let result = {
+            let mut guard = self.live.lock().await;
+            let Some(live) = guard.as_mut() else {
+                return Err(HookError::NoInstance {
+                    module: self.name.to_string(),
+                    hook: name,
+                });
+            };
+            let Live { store, bindings } = live;
+            if let Some(ctx) = ctx {
+                store.data_mut().ctx = Some(ctx.clone());
+            }
+            arm(store);
+            let outcome = invoke(bindings, store, hook, config).await;
+            // Not kept between calls: a context holds the manager, which holds this module.
+            store.data_mut().ctx = None;
+            match outcome {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(message)) => Err(HookError::Guest {
+                    module: self.name.to_string(),
+                    hook: name,
+                    message,
+                    memory_refused: store.data().memory_refused(),
+                }),
+                Err(error) => {
+                    let error = classify(name, store, error);
+                    tracing::error!(module = &*self.name, hook = name, %error, "the instance trapped and is dropped");
+                    *guard = None;
+                    Err(error)
+                }
+            }
+        };
+        self.inbox.drain_after_release(&self.live, &**self).await;
+        result
+    }
+
+    /// Delivers queued events unless the instance is busy (its holder delivers them after).
+    async fn drain(&self) {
+        self.inbox.drain(&self.live, self).await;
+    }
+
+    /// Counts, logs and publishes (as [`EVENT_FAILED`]) a failed `on-event`.
+    async fn event_failed(&self, ctx: &Context, topic: &str, error: String) {
+        self.event_failures.fetch_add(1, Ordering::Relaxed);
+        if topic == EVENT_FAILED {
+            // A guest failing on failure reports would otherwise feed itself forever.
+            return;
+        }
+        let payload = serde_json::json!({ "module": &*self.name, "topic": topic, "error": error });
+        match Event::json(EVENT_FAILED, payload) {
+            Ok(event) => {
+                ctx.bus()
+                    .publish_event(event.with_source(Arc::clone(&self.name)))
+                    .await;
+            }
+            Err(error) => tracing::warn!(%error, "cannot build the event_failed event"),
+        }
+    }
+}
+
+/// `on-event`: one queued event, run while the instance lock is held.
+impl Recipient for Shared {
+    type Item = Delivery;
+    type Target = Option<Live>;
+
+    async fn deliver(&self, live: &mut Option<Live>, delivery: Delivery) {
+        let Delivery {
+            topic,
+            payload,
+            ctx,
+        } = delivery;
+        let Some(Live { store, bindings }) = live.as_mut() else {
+            tracing::debug!(module = &*self.name, topic, "event dropped: no instance");
+            return;
+        };
+        store.data_mut().ctx = Some(ctx.clone());
+        arm(store);
+        let outcome = bindings
+            .symphra_module_guest()
+            .call_on_event(&mut *store, &topic, &payload)
+            .await;
+        store.data_mut().ctx = None;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => {
+                tracing::warn!(
+                    module = &*self.name,
+                    topic,
+                    message,
+                    "the module's on-event returned an error"
+                );
+                self.event_failed(&ctx, &topic, message).await;
+            }
+            Err(error) => {
+                let error = classify("on-event", store, error);
+                tracing::error!(module = &*self.name, topic, %error, "the instance trapped and is dropped");
+                *live = None;
+                self.event_failed(&ctx, &topic, error.to_string()).await;
+            }
+        }
+    }
+}
