@@ -111,21 +111,18 @@ impl ModuleManager {
         &self.inner.bus
     }
 
-    /// Checks the registered set again and reports every dependency problem at once (the
-    /// seed's `validate_async_dependencies`).
+    /// Checks the registered set again and reports every dependency problem at once.
     pub async fn validate_dependencies(&self) -> Result<(), ResolveError> {
         self.resolve_dependencies().await.map(|_| ())
     }
 
-    /// Resolves the registered set: start order and start waves (the seed's
-    /// `resolve_async_dependencies`).
+    /// Resolves the registered set: start order and start waves.
     pub async fn resolve_dependencies(&self) -> Result<Resolution, ResolveError> {
         let graph = self.graph();
         crate::resolver::resolve(graph.entries.iter().map(|entry| &entry.metadata))
     }
 
-    /// Handles on every module, in start order, as a stream (the seed's
-    /// `get_modules_async`).
+    /// Handles on every module, in start order, as a stream.
     pub fn modules(&self) -> impl Stream<Item = ModuleHandle> + Send + 'static {
         futures_util::stream::iter(self.handles())
     }

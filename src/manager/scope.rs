@@ -21,8 +21,7 @@ pub enum ScopeExit<T> {
 
 impl ModuleManager {
     /// Starts every module, runs `body`, and stops every module — whether `body` returns,
-    /// panics, or SIGINT/SIGTERM arrives first — within the shutdown deadline (the seed's
-    /// `async with`).
+    /// panics, or SIGINT/SIGTERM arrives first — within the shutdown deadline.
     ///
     /// When `start_all` fails, what did start is stopped and the start error is returned.
     /// When `body` panics, the modules are stopped and the panic resumes. When stopping

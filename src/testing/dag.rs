@@ -9,7 +9,7 @@ use serde::Deserialize;
 /// A layered DAG: module names and, for each, the modules it depends on.
 ///
 /// The same shape, and with [`LayeredDag::read`] the same file, as the benchmark
-/// generator's `_dag.json`, so Symphra and the Python original run identical graphs.
+/// generator's `_dag.json`, so Symphra and the Python library it is compared with run identical graphs.
 #[derive(Clone, Debug, Deserialize)]
 pub struct LayeredDag {
     /// Number of modules.

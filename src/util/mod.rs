@@ -1,8 +1,7 @@
 //! Async utilities: named timeouts, retries and concurrency limits.
 //!
-//! The Rust counterparts of the Python library's `async_timeout` and
-//! `async_retry`. All waiting goes through [`tokio::time`], so everything here works
-//! under a paused test clock (`#[tokio::test(start_paused = true)]`).
+//! All waiting goes through [`tokio::time`], so everything here works under a paused test
+//! clock (`#[tokio::test(start_paused = true)]`).
 //!
 //! # Timeouts
 //!
@@ -54,8 +53,8 @@
 //!
 //! There is no wrapper for this on purpose: [`tokio::sync::Semaphore`] already is the
 //! clear answer. Acquire a permit before the limited work; dropping the permit
-//! releases it, also on error or cancellation. The Python page's `RateLimitedModule`
-//! (at most 10 requests in flight) looks like this:
+//! releases it, also on error or cancellation. A module that allows at most
+//! 10 requests in flight looks like this:
 //!
 //! ```
 //! use std::sync::Arc;
