@@ -1,0 +1,228 @@
+//! Helpers shared by the CLI's integration tests: module directories built in temporary
+//! folders, the real `symphra` binary run on them, and readers of what it prints.
+// Each test file is its own crate and uses only some of these helpers.
+#![allow(dead_code)]
+
+#[path = "../../../symphra-wasm/tests/common/mod.rs"]
+mod guest;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub use guest::{Guest, write_module};
+
+pub fn manifest(name: &str, deps: &[&str]) -> String {
+    let mut text = format!("name = \"{name}\"\nversion = \"1.0.0\"\n\n[dependencies]\n");
+    for dep in deps {
+        text.push_str(&format!("{dep} = \"*\"\n"));
+    }
+    text
+}
+
+/// A modules directory: each (name, dependencies) gets a folder with a do-nothing guest.
+pub fn modules(list: &[(&str, &[&str])]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let wasm = Guest::new().component();
+    for (name, deps) in list {
+        write_module(root.path(), name, &manifest(name, deps), &wasm);
+    }
+    root
+}
+
+pub fn symphra(args: &[&str], cache: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_symphra"));
+    command.args(args).env("XDG_CACHE_HOME", cache);
+    command
+}
+
+pub fn output(args: &[&str], cache: &Path) -> Output {
+    symphra(args, cache).output().unwrap()
+}
+
+pub fn text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The modules `analyze` lists under "critical chain", in its order.
+pub fn critical_chain(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("critical chain"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect()
+}
+
+/// Runs `symphra run DIR`, waits for the line saying it runs, sends SIGINT, and returns
+/// the exit code and every line of stdout. Each wait is bounded.
+pub fn run_until_sigint(dir: &Path, cache: &Path) -> (Option<i32>, Vec<String>) {
+    run_until_signal(dir, cache, "-INT")
+}
+
+/// [`run_until_sigint`] with another signal (`-TERM`).
+pub fn run_until_signal(dir: &Path, cache: &Path, signal: &str) -> (Option<i32>, Vec<String>) {
+    run_until(symphra(&["run", dir.to_str().unwrap()], cache), signal)
+}
+
+/// Runs `command` (a `symphra run`) as [`run_until_signal`] does.
+pub fn run_until(mut command: Command, signal: &str) -> (Option<i32>, Vec<String>) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut lines = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let ready = line.starts_with("running;");
+                lines.push(line);
+                if ready {
+                    break;
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("not running within 120s:\n{}", lines.join("\n"));
+            }
+        }
+    }
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Everything else, until the binary closes its stdout.
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                panic!("did not stop within 120s:\n{}", lines.join("\n"));
+            }
+        }
+    }
+    (child.wait().unwrap().code(), lines)
+}
+
+/// A running `symphra run`, its stdout read line by line on a thread.
+pub struct Running {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    deadline: Instant,
+}
+
+impl Running {
+    pub fn start(mut command: Command) -> Self {
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+            deadline: Instant::now() + Duration::from_secs(120),
+        }
+    }
+
+    /// Reads until a line starts with `prefix` (within the deadline) and returns it.
+    pub fn wait_for(&mut self, prefix: &str) -> String {
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("no line {prefix:?} in:\n{}", self.seen.join("\n"));
+                }
+            }
+        }
+    }
+
+    /// Sends SIGINT, reads to the end, and returns the exit code.
+    pub fn interrupt(mut self) -> (Option<i32>, Vec<String>) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!("did not stop:\n{}", self.seen.join("\n"));
+                }
+            }
+        }
+        (self.child.wait().unwrap().code(), self.seen)
+    }
+}
+
+pub fn attribute<'a>(node: roxmltree::Node<'a, 'a>, name: &str) -> &'a str {
+    node.attribute(name)
+        .unwrap_or_else(|| panic!("<{}> without {name}", node.tag_name().name()))
+}
+
+pub fn with_class<'a>(
+    document: &'a roxmltree::Document<'a>,
+    class: &str,
+) -> Vec<roxmltree::Node<'a, 'a>> {
+    document
+        .descendants()
+        .filter(|n| n.attribute("class") == Some(class))
+        .collect()
+}
+
+/// Whether clang, wasm-ld and wasm-tools are here; a missing tool fails the test under
+/// `SYMPHRA_REQUIRE_C_GUEST` (what `.ci/test` sets after installing them).
+pub fn c_toolchain() -> bool {
+    let have = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let present = have("clang") && have("wasm-ld") && have("wasm-tools");
+    assert!(
+        present || std::env::var_os("SYMPHRA_REQUIRE_C_GUEST").is_none(),
+        "clang, wasm-ld or wasm-tools missing; run .ci/install-wasm-toolchain"
+    );
+    present
+}
+
+/// A module `web` whose configuration schema wants an integer port (default 80).
+pub fn web_with_a_port_schema() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "name = \"web\"\nversion = \"1.0.0\"\n[config]\nschema = { type = \"object\", properties = { port = { type = \"integer\" } } }\ndefault = { port = 80 }\n";
+    write_module(dir.path(), "web", manifest, &Guest::new().component());
+    dir
+}
