@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 pub use guest::{Guest, write_module};
 
+/// A manifest for `name` at 1.0.0 that needs each of `deps` (any version).
 pub fn manifest(name: &str, deps: &[&str]) -> String {
     let mut text = format!("name = \"{name}\"\nversion = \"1.0.0\"\n\n[dependencies]\n");
     for dep in deps {
@@ -32,16 +33,19 @@ pub fn modules(list: &[(&str, &[&str])]) -> tempfile::TempDir {
     root
 }
 
+/// The `symphra` binary with `args`, its compile cache under `cache`.
 pub fn symphra(args: &[&str], cache: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_symphra"));
     command.args(args).env("XDG_CACHE_HOME", cache);
     command
 }
 
+/// Runs [`symphra`] to the end.
 pub fn output(args: &[&str], cache: &Path) -> Output {
     symphra(args, cache).output().unwrap()
 }
 
+/// What the command wrote on stdout.
 pub fn text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -68,53 +72,10 @@ pub fn run_until_signal(dir: &Path, cache: &Path, signal: &str) -> (Option<i32>,
 }
 
 /// Runs `command` (a `symphra run`) as [`run_until_signal`] does.
-pub fn run_until(mut command: Command, signal: &str) -> (Option<i32>, Vec<String>) {
-    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut lines = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                let ready = line.starts_with("running;");
-                lines.push(line);
-                if ready {
-                    break;
-                }
-            }
-            Err(_) => {
-                let _ = child.kill();
-                panic!("not running within 120s:\n{}", lines.join("\n"));
-            }
-        }
-    }
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    // Everything else, until the binary closes its stdout.
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => lines.push(line),
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                let _ = child.kill();
-                panic!("did not stop within 120s:\n{}", lines.join("\n"));
-            }
-        }
-    }
-    (child.wait().unwrap().code(), lines)
+pub fn run_until(command: Command, signal: &str) -> (Option<i32>, Vec<String>) {
+    let mut running = Running::start(command);
+    running.wait_for("running;");
+    running.signal(signal)
 }
 
 /// A running `symphra run`, its stdout read line by line on a thread.
@@ -126,6 +87,8 @@ pub struct Running {
 }
 
 impl Running {
+    /// Starts `command`, its stdout piped and read on a thread; every wait is bounded by
+    /// one deadline, 120 s from now.
     pub fn start(mut command: Command) -> Self {
         let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -166,9 +129,15 @@ impl Running {
     }
 
     /// Sends SIGINT, reads to the end, and returns the exit code.
-    pub fn interrupt(mut self) -> (Option<i32>, Vec<String>) {
+    pub fn interrupt(self) -> (Option<i32>, Vec<String>) {
+        self.signal("-INT")
+    }
+
+    /// Sends `signal` (`-INT`, `-TERM`), reads to the end (until the binary closes its
+    /// stdout), and returns the exit code and every line read.
+    pub fn signal(mut self, signal: &str) -> (Option<i32>, Vec<String>) {
         let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([signal, &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
@@ -187,11 +156,13 @@ impl Running {
     }
 }
 
+/// The attribute `name` of `node`, which must have it.
 pub fn attribute<'a>(node: roxmltree::Node<'a, 'a>, name: &str) -> &'a str {
     node.attribute(name)
         .unwrap_or_else(|| panic!("<{}> without {name}", node.tag_name().name()))
 }
 
+/// The elements of `document` whose class is `class`, in document order.
 pub fn with_class<'a>(
     document: &'a roxmltree::Document<'a>,
     class: &str,
