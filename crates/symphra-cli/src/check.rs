@@ -7,9 +7,10 @@ use serde::Serialize;
 use serde_json::Value;
 use symphra::ModuleMetadata;
 use symphra::resolver::{Problem, resolve};
-use symphra_wasm::{WasmHost, discover};
+use symphra_wasm::WasmHost;
 
 use crate::module_configs;
+use crate::session;
 use crate::{CheckFormat, CliError};
 
 /// A module that was found, as listed in the JSON output.
@@ -40,7 +41,7 @@ struct Output {
 /// instead of the defaults.
 pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<ExitCode, CliError> {
     let mut configs = module_configs::read_file(config)?;
-    let found = discover(dir)?;
+    let found = session::discover(dir)?;
     let mut problems = Vec::new();
     for rejected in &found.rejected {
         let folder = rejected
@@ -162,11 +163,7 @@ pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<Exi
             }
         }
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(session::exit_code(ok))
 }
 
 /// The configuration the manager installs: the application's top-level keys over the

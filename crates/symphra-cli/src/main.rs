@@ -19,6 +19,7 @@ mod module_configs;
 mod new;
 mod progress;
 mod run;
+mod session;
 mod svg;
 mod timeline_svg;
 mod watch;

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
-use symphra::ModuleManagerBuilder;
 
 use crate::CliError;
 use crate::env_config;
@@ -63,26 +62,4 @@ pub fn apply_environment(configs: &mut Configs, names: &[&str]) -> Unused {
     let (overrides, ignored) = env_config::overrides(std::env::vars_os());
     let unmatched = env_config::apply(configs, names, &overrides);
     Unused { unmatched, ignored }
-}
-
-/// For the commands that start modules: lays the environment over `configs`, prints a
-/// warning for each variable that set nothing, and hands the result to `builder`.
-pub fn configure(
-    mut builder: ModuleManagerBuilder,
-    mut configs: Configs,
-    names: &[&str],
-) -> ModuleManagerBuilder {
-    let unused = apply_environment(&mut configs, names);
-    for variable in unused.unmatched {
-        out!("warning: the environment variable {variable} names no module; ignored");
-    }
-    for variable in unused.ignored {
-        out!(
-            "warning: the environment variable {variable} is not SYMPHRA__<MODULE>__<KEY>; ignored"
-        );
-    }
-    for (name, config) in configs {
-        builder = builder.config(name, config);
-    }
-    builder
 }
