@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use symphra::state::RedbStore;
+use symphra::util::parse_duration;
 use symphra_wasm::{LoadOptions, Watcher};
 
 use crate::CliError;
@@ -22,7 +23,7 @@ pub struct RunArgs {
     /// At most this many hooks at once while starting (default: the manager's).
     #[arg(long, value_name = "N")]
     pub max_concurrency: Option<usize>,
-    /// How long stopping everything may take (`500ms`, `30s`, `2m`).
+    /// How long stopping everything may take (`500ms`, `30s`, `2m`, `1h`).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
     /// The state store (redb file): availability, operator stops and configurations survive
@@ -47,25 +48,6 @@ pub struct RunArgs {
     /// fail to load or start leave the old code running.
     #[arg(long)]
     pub watch: bool,
-}
-
-/// Parses `250ms`, `30s`, `2m` or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration (try 500ms, 30s, 2m)"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" | "min" => value * 60.0,
-        other => return Err(format!("unknown unit {other:?} (use ms, s or m)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|error| format!("{text:?}: {error}"))
 }
 
 /// Runs `run`: exit code 0 when every module started and stopped cleanly, 1 otherwise.
@@ -194,14 +176,35 @@ impl Shutdown {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn shutdown_timeout(text: &str) -> Result<Duration, clap::Error> {
+        Command::try_parse_from(["run", "DIR", "--shutdown-timeout", text])
+            .map(|command| command.run.shutdown_timeout)
+    }
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
-        assert!(parse_duration("forever").is_err());
-        assert!(parse_duration("3h").is_err());
+        // The core's grammar: what the manifests and the configuration accept, `h` too.
+        assert_eq!(shutdown_timeout("30s").ok(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            shutdown_timeout("250ms").ok(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(shutdown_timeout("2m").ok(), Some(Duration::from_secs(120)));
+        assert_eq!(shutdown_timeout("5").ok(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            shutdown_timeout("3h").ok(),
+            Some(Duration::from_secs(3 * 3600))
+        );
+        assert!(shutdown_timeout("forever").is_err());
+        let default = Command::try_parse_from(["run", "DIR"]).map(|c| c.run.shutdown_timeout);
+        assert_eq!(default.ok(), Some(Duration::from_secs(30)));
     }
 }
