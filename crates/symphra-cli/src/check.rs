@@ -4,9 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
-use serde_json::Value;
-use symphra::ModuleMetadata;
 use symphra::resolver::{Problem, resolve};
+use symphra::{Config, ModuleMetadata};
 use symphra_wasm::WasmHost;
 
 use crate::module_configs;
@@ -102,8 +101,10 @@ pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<Exi
             continue;
         };
         let configured = configs.get(meta.name());
-        let effective = effective_config(meta.default_config_value(), configured);
-        if let Err(violations) = schema.check(&effective) {
+        // Neither given: the manager installs `{}`.
+        let effective =
+            Config::effective(meta.default_config_value(), configured.cloned()).unwrap_or_default();
+        if let Err(violations) = schema.check(effective.as_value()) {
             let which = match (configured, meta.default_config_value()) {
                 (Some(_), _) => "configuration",
                 (None, Some(_)) => "default configuration",
@@ -164,21 +165,6 @@ pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<Exi
         }
     }
     Ok(session::exit_code(ok))
-}
-
-/// The configuration the manager installs: the application's top-level keys over the
-/// default's (when both are objects), else whichever is given, else `{}`.
-fn effective_config(default: Option<&Value>, configured: Option<&Value>) -> Value {
-    match (default, configured) {
-        (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
-            let mut merged = defaults.clone();
-            merged.extend(overrides.clone());
-            Value::Object(merged)
-        }
-        (_, Some(configured)) => configured.clone(),
-        (Some(default), None) => default.clone(),
-        (None, None) => symphra::Config::default().as_value().clone(),
-    }
 }
 
 /// The module a resolver problem is about.
