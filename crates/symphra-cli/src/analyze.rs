@@ -28,7 +28,7 @@ struct Timing {
 /// Runs `analyze` on `dir` with the configurations of `config` (and the environment's
 /// overrides, as `run` takes them), writing the timeline of the start to `svg` when given:
 /// exit code 0 when everything started and stopped, 1 otherwise.
-pub fn run(
+pub(crate) fn run(
     dir: &Path,
     max_concurrency: Option<usize>,
     svg: Option<&Path>,

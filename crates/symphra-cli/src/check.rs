@@ -38,7 +38,11 @@ struct Output {
 /// Runs `check` on `dir`; exit code 0 when clean, 1 when there are problems.
 /// With `config`, the configurations of that file (one table per module) are checked
 /// instead of the defaults.
-pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<ExitCode, CliError> {
+pub(crate) fn run(
+    dir: &Path,
+    format: CheckFormat,
+    config: Option<&Path>,
+) -> Result<ExitCode, CliError> {
     let mut configs = module_configs::read_file(config)?;
     let found = session::discover(dir)?;
     let mut problems = Vec::new();

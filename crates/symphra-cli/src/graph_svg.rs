@@ -84,7 +84,7 @@ pub(crate) fn columns(nodes: &[&str], edges: &[Edge<'_>]) -> BTreeMap<String, us
 }
 
 /// The SVG of the graph of `nodes` and `edges`; `title` heads the picture.
-pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
+pub(crate) fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
     let column = columns(nodes, edges);
     // Slots: the modules (those named as dependencies but absent included), then a bend
     // for each column an edge crosses, so that long edges go round boxes, not through.

@@ -9,7 +9,7 @@ use crate::CliError;
 use crate::session;
 
 /// Runs `list` on `dir`, with the records of the state store at `state` when given.
-pub fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
+pub(crate) fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
     let found = session::discover(dir)?;
     // Without a path, the records `run` keeps by default, when there are any.
     let default = session::default_state_path(dir);

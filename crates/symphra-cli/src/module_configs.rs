@@ -11,11 +11,11 @@ use crate::CliError;
 use crate::env_config;
 
 /// Module name to configuration.
-pub type Configs = BTreeMap<String, Value>;
+pub(crate) type Configs = BTreeMap<String, Value>;
 
 /// Environment variables that set nothing.
 #[derive(Debug, Default)]
-pub struct Unused {
+pub(crate) struct Unused {
     /// `SYMPHRA__<MODULE>__<KEY>` variables whose MODULE is none of the modules.
     pub unmatched: Vec<String>,
     /// Variables with the prefix but no key, or a value not in UTF-8.
@@ -24,7 +24,7 @@ pub struct Unused {
 
 /// Reads the `--config` file, when given: one table per module. Read before the modules
 /// are loaded, so that a bad file is reported at once.
-pub fn read_file(path: Option<&Path>) -> Result<Configs, CliError> {
+pub(crate) fn read_file(path: Option<&Path>) -> Result<Configs, CliError> {
     let Some(path) = path else {
         return Ok(Configs::new());
     };
@@ -58,7 +58,7 @@ pub fn read_file(path: Option<&Path>) -> Result<Configs, CliError> {
 }
 
 /// Lays the process environment's overrides over `configs`, for the modules in `names`.
-pub fn apply_environment(configs: &mut Configs, names: &[&str]) -> Unused {
+pub(crate) fn apply_environment(configs: &mut Configs, names: &[&str]) -> Unused {
     let (overrides, ignored) = env_config::overrides(std::env::vars_os());
     let unmatched = env_config::apply(configs, names, &overrides);
     Unused { unmatched, ignored }

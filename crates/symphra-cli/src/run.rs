@@ -51,7 +51,7 @@ pub struct RunArgs {
 }
 
 /// Runs `run`: exit code 0 when every module started and stopped cleanly, 1 otherwise.
-pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
+pub(crate) fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
     session::block_on(run_async(args))
 }
 
