@@ -1,5 +1,5 @@
-//! `analyze --svg`: a timeline of the start, one row per module and one bar per hook, in
-//! the manner of `systemd-analyze plot`.
+//! `analyze --svg`: a timeline of the start, one row per module and one bar per hook, on
+//! an axis in milliseconds.
 
 use std::fmt::Write as _;
 use std::time::Duration;
