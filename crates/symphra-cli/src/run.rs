@@ -134,6 +134,11 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
 }
 
 /// SIGINT and SIGTERM, listened for from creation on.
+///
+/// Not [`symphra::signal::shutdown_signal`]: that future installs its listeners only when
+/// first polled, so a signal sent while the modules load and start would be lost, or end
+/// the process before the modules are stopped. `run` needs them installed before anything
+/// starts; the core's function serves as the fallback when that fails.
 struct Shutdown {
     #[cfg(unix)]
     streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
