@@ -5,13 +5,12 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use symphra::ModuleManager;
 use symphra::manager::{Outcome, Report};
-use symphra_wasm::{DirectoryExt, LoadOptions};
+use symphra_wasm::LoadOptions;
 
 use crate::CliError;
 use crate::module_configs;
-use crate::run::report_of;
+use crate::session;
 use crate::timeline_svg::{self, HookBar, Row};
 
 /// One module's part in the start: when its hooks ended, and how long they ran.
@@ -29,38 +28,21 @@ struct Timing {
 /// Runs `analyze` on `dir` with the configurations of `config` (and the environment's
 /// overrides, as `run` takes them), writing the timeline of the start to `svg` when given:
 /// exit code 0 when everything started and stopped, 1 otherwise.
-pub fn run(
+pub(crate) fn run(
     dir: &Path,
     max_concurrency: Option<usize>,
     svg: Option<&Path>,
     config: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
     let configs = module_configs::read_file(config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
-    runtime.block_on(async {
-        let (builder, loaded) =
-            ModuleManager::builder().load_from_directory_with(dir, &LoadOptions::default())?;
-        for rejected in &loaded.rejected {
-            out!("rejected {}: {}", rejected.dir.display(), rejected.error);
-        }
-        let names: Vec<&str> = loaded.loaded.iter().map(|m| m.name.as_str()).collect();
-        let builder = module_configs::configure(builder, configs, &names);
-        let manager = match builder.build() {
-            Ok(manager) => manager,
-            Err(error) => {
-                out!("{error}");
-                return Ok(ExitCode::from(1));
-            }
+    session::block_on(async {
+        let loaded = session::load(dir, &LoadOptions::default())?;
+        session::print_rejected(&loaded.report.rejected);
+        let Some(manager) = session::build(loaded.builder(), configs, &loaded.names()) else {
+            return Ok(session::exit_code(false));
         };
-        let started = match max_concurrency {
-            Some(limit) => manager.start_all_concurrent(limit).await,
-            None => manager.start_all().await,
-        };
-        let start = report_of(started, true)?;
-        let stop = report_of(manager.stop_all().await, false)?;
+        let start = session::start(&manager, max_concurrency).await?;
+        let stop = session::stop(&manager).await?;
         // Each module's resolved dependencies: those declared that are registered.
         let dependencies: BTreeMap<String, Vec<String>> = manager
             .handles()
@@ -87,15 +69,11 @@ pub fn run(
             })?;
             out!("timeline: {}", path.display());
         }
-        let ok = loaded.rejected.is_empty() && start.is_success() && stop.is_success();
+        let ok = loaded.report.rejected.is_empty() && start.is_success() && stop.is_success();
         if !ok {
             out!("{start}\n{stop}");
         }
-        Ok(if ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        })
+        Ok(session::exit_code(ok))
     })
 }
 

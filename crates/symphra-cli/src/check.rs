@@ -4,12 +4,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
-use serde_json::Value;
-use symphra::ModuleMetadata;
 use symphra::resolver::{Problem, resolve};
-use symphra_wasm::{WasmHost, discover};
+use symphra::{Config, ModuleMetadata};
+use symphra_wasm::WasmHost;
 
 use crate::module_configs;
+use crate::session;
 use crate::{CheckFormat, CliError};
 
 /// A module that was found, as listed in the JSON output.
@@ -38,9 +38,13 @@ struct Output {
 /// Runs `check` on `dir`; exit code 0 when clean, 1 when there are problems.
 /// With `config`, the configurations of that file (one table per module) are checked
 /// instead of the defaults.
-pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<ExitCode, CliError> {
+pub(crate) fn run(
+    dir: &Path,
+    format: CheckFormat,
+    config: Option<&Path>,
+) -> Result<ExitCode, CliError> {
     let mut configs = module_configs::read_file(config)?;
-    let found = discover(dir)?;
+    let found = session::discover(dir)?;
     let mut problems = Vec::new();
     for rejected in &found.rejected {
         let folder = rejected
@@ -101,8 +105,10 @@ pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<Exi
             continue;
         };
         let configured = configs.get(meta.name());
-        let effective = effective_config(meta.default_config_value(), configured);
-        if let Err(violations) = schema.check(&effective) {
+        // Neither given: the manager installs `{}`.
+        let effective =
+            Config::effective(meta.default_config_value(), configured.cloned()).unwrap_or_default();
+        if let Err(violations) = schema.check(effective.as_value()) {
             let which = match (configured, meta.default_config_value()) {
                 (Some(_), _) => "configuration",
                 (None, Some(_)) => "default configuration",
@@ -162,26 +168,7 @@ pub fn run(dir: &Path, format: CheckFormat, config: Option<&Path>) -> Result<Exi
             }
         }
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-/// The configuration the manager installs: the application's top-level keys over the
-/// default's (when both are objects), else whichever is given, else `{}`.
-fn effective_config(default: Option<&Value>, configured: Option<&Value>) -> Value {
-    match (default, configured) {
-        (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
-            let mut merged = defaults.clone();
-            merged.extend(overrides.clone());
-            Value::Object(merged)
-        }
-        (_, Some(configured)) => configured.clone(),
-        (Some(default), None) => default.clone(),
-        (None, None) => symphra::Config::default().as_value().clone(),
-    }
+    Ok(session::exit_code(ok))
 }
 
 /// The module a resolver problem is about.

@@ -10,11 +10,11 @@ use std::ffi::OsString;
 use serde_json::{Map, Value};
 
 /// What every override's variable name starts with.
-pub const PREFIX: &str = "SYMPHRA__";
+pub(crate) const PREFIX: &str = "SYMPHRA__";
 
 /// One key of one module's configuration, set from the environment.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Override {
+pub(crate) struct Override {
     /// The variable, for messages.
     pub variable: String,
     /// The module's name as written in the variable, lowercased.
@@ -27,7 +27,7 @@ pub struct Override {
 
 /// The overrides among `vars` (the process's environment, in `run` and `check`). A variable
 /// with the prefix but no key, or not in UTF-8, is reported in `ignored`.
-pub fn overrides(
+pub(crate) fn overrides(
     vars: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> (Vec<Override>, Vec<String>) {
     let mut found = Vec::new();
@@ -68,7 +68,7 @@ fn normalise(name: &str) -> String {
 
 /// Lays `overrides` over `configs` (module name to configuration), for the modules in
 /// `names`; returns the variables that name no module.
-pub fn apply(
+pub(crate) fn apply(
     configs: &mut BTreeMap<String, Value>,
     names: &[&str],
     overrides: &[Override],

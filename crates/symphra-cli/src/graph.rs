@@ -19,7 +19,7 @@ pub(crate) struct Edge<'a> {
 }
 
 /// Runs `graph` on `dir`.
-pub fn run(dir: &Path, format: GraphFormat) -> Result<ExitCode, CliError> {
+pub(crate) fn run(dir: &Path, format: GraphFormat) -> Result<ExitCode, CliError> {
     let found = discover(dir)?;
     let nodes: Vec<&str> = found
         .modules

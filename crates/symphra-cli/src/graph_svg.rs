@@ -1,12 +1,15 @@
 //! `graph --format svg`: the dependency graph drawn by the tool itself, with no Graphviz.
 //!
-//! Modules are laid out in columns by wave (a module's column is one past the furthest of
-//! its dependencies, as the resolver's start waves), so the picture reads left to right in
-//! start order; within a column, modules are ordered by where their dependencies sit, to
-//! keep edges from crossing. An edge points from a module to what it needs.
+//! Modules are laid out in columns by the resolver's start waves (a module's column is one
+//! past the furthest of its dependencies), so the picture reads left to right in start
+//! order; within a column, modules are ordered by where their dependencies sit, to keep
+//! edges from crossing. An edge points from a module to what it needs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+
+use symphra::ModuleMetadata;
+use symphra::resolver::{Problem, resolve};
 
 use crate::graph::Edge;
 use crate::svg::{CENTRE_TO_BASELINE, document, escape, text_width};
@@ -18,35 +21,70 @@ const ROW_GAP: f64 = 22.0;
 const COLUMN_GAP: f64 = 90.0;
 const PADDING: f64 = 14.0;
 
-/// Each module's column: 0 for a module without dependencies, else one past the furthest
-/// of its dependencies. Modules on a cycle have no such column; they stop growing after as
-/// many rounds as there are modules.
+/// Each module's column: its start wave, as [`symphra::resolver::Resolution::waves`] gives
+/// it (0 for a module without dependencies, else one past the furthest of them).
+///
+/// The graph may be one the resolver refuses, and the picture is how one sees why: a
+/// dependency named but absent is drawn as a module of its own, without dependencies, and
+/// each cycle the resolver names is cut at its closing edge (over again, until none is
+/// left), so that the modules on a cycle get a column too. Version requirements play no
+/// part in the layout and are left out.
 pub(crate) fn columns(nodes: &[&str], edges: &[Edge<'_>]) -> BTreeMap<String, usize> {
-    let mut column: BTreeMap<String, usize> = nodes.iter().map(|n| ((*n).to_owned(), 0)).collect();
-    for edge in edges {
-        column.entry(edge.to.to_owned()).or_insert(0);
-    }
-    for _ in 0..column.len() {
-        let mut changed = false;
-        for edge in edges {
-            let wanted = column.get(edge.to).copied().unwrap_or(0) + 1;
-            if let Some(from) = column.get_mut(edge.from)
-                && *from < wanted
-                && wanted < nodes.len().max(1) + 1
+    // Every module once, in the order drawn: the directory's, then the absent ones.
+    let mut seen = BTreeSet::new();
+    let names: Vec<&str> = nodes
+        .iter()
+        .copied()
+        .chain(edges.iter().map(|edge| edge.to))
+        .filter(|name| seen.insert(*name))
+        .collect();
+    // Optional or not, a dependency that is there starts first: both are edges to the
+    // resolver's waves.
+    let mut kept: Vec<(&str, &str)> = edges.iter().map(|edge| (edge.from, edge.to)).collect();
+    loop {
+        let metadata: Vec<ModuleMetadata> = names
+            .iter()
+            .map(|&name| {
+                kept.iter()
+                    .filter(|(from, _)| *from == name)
+                    .fold(ModuleMetadata::new(name), |meta, (_, to)| {
+                        meta.depends_on(to)
+                    })
+            })
+            .collect();
+        let error = match resolve(&metadata) {
+            Ok(resolution) => {
+                return resolution
+                    .waves()
+                    .into_iter()
+                    .enumerate()
+                    .flat_map(|(wave, names)| {
+                        names.into_iter().map(move |name| (name.to_owned(), wave))
+                    })
+                    .collect();
+            }
+            Err(error) => error,
+        };
+        let before = kept.len();
+        for problem in error.problems() {
+            // A path runs from a module to what it needs and back to the first.
+            if let Problem::Cycle { path } = problem
+                && let [.., from, to] = path.as_slice()
             {
-                *from = wanted;
-                changed = true;
+                kept.retain(|edge| *edge != (from.as_str(), to.as_str()));
             }
         }
-        if !changed {
-            break;
+        if kept.len() == before {
+            // Not a cycle: names that discovery has not checked (none reach here from a
+            // directory). One column beats no picture.
+            tracing::warn!(%error, "the graph cannot be ordered in waves; drawn in one column");
+            return names.iter().map(|name| ((*name).to_owned(), 0)).collect();
         }
     }
-    column
 }
 
 /// The SVG of the graph of `nodes` and `edges`; `title` heads the picture.
-pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
+pub(crate) fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
     let column = columns(nodes, edges);
     // Slots: the modules (those named as dependencies but absent included), then a bend
     // for each column an edge crosses, so that long edges go round boxes, not through.
@@ -272,5 +310,21 @@ mod tests {
         assert!(columns["left"] <= 4 && columns["right"] <= 4);
         assert_eq!(columns["gone"], 0);
         assert_eq!(columns["api"], 1);
+    }
+
+    #[test]
+    fn every_cycle_is_cut_and_what_needs_it_comes_after() {
+        let edges = [
+            edge("a", "b"),
+            edge("b", "c"),
+            edge("c", "a"),
+            edge("self", "self"),
+            edge("api", "a"),
+        ];
+        let columns = columns(&["a", "b", "c", "self", "api"], &edges);
+        // The path a -> b -> c -> a is cut at c -> a: c first, then b, then a.
+        assert_eq!((columns["c"], columns["b"], columns["a"]), (0, 1, 2));
+        assert_eq!(columns["self"], 0);
+        assert_eq!(columns["api"], 3);
     }
 }

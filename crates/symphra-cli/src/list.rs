@@ -4,15 +4,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use symphra::state::{RedbStore, StateStore};
-use symphra_wasm::discover;
 
 use crate::CliError;
+use crate::session;
 
 /// Runs `list` on `dir`, with the records of the state store at `state` when given.
-pub fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
-    let found = discover(dir)?;
+pub(crate) fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
+    let found = session::discover(dir)?;
     // Without a path, the records `run` keeps by default, when there are any.
-    let default = crate::run::default_state_path(dir);
+    let default = session::default_state_path(dir);
     let state = state.or_else(|| default.exists().then_some(default.as_path()));
     let records = match state {
         Some(path) => Some(RedbStore::open(path)?.all()?),
@@ -65,9 +65,7 @@ pub fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
             }
         }
     }
-    for rejected in &found.rejected {
-        out!("rejected {}: {}", rejected.dir.display(), rejected.error);
-    }
+    session::print_rejected(&found.rejected);
     Ok(ExitCode::SUCCESS)
 }
 

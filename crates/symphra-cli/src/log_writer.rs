@@ -10,17 +10,17 @@ use indicatif::MultiProgress;
 static LIVE: RwLock<Option<MultiProgress>> = RwLock::new(None);
 
 /// Routes log lines around `display` until [`release`].
-pub fn hold(display: &MultiProgress) {
+pub(crate) fn hold(display: &MultiProgress) {
     *LIVE.write().unwrap_or_else(PoisonError::into_inner) = Some(display.clone());
 }
 
 /// Log lines go straight to stderr again.
-pub fn release() {
+pub(crate) fn release() {
     *LIVE.write().unwrap_or_else(PoisonError::into_inner) = None;
 }
 
 /// The writer `tracing` formats each log line into (one `write` per line).
-pub struct LogWriter;
+pub(crate) struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

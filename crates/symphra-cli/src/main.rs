@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 success; 1 the modules have problems (or one failed); 2 a usage or I/O
 //! error (printed as `error: ...`).
-#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
 #[macro_use]
 mod output;
@@ -19,6 +20,7 @@ mod module_configs;
 mod new;
 mod progress;
 mod run;
+mod session;
 mod svg;
 mod timeline_svg;
 mod watch;

@@ -6,17 +6,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
-use symphra::ModuleManagerBuilder;
 
 use crate::CliError;
 use crate::env_config;
 
 /// Module name to configuration.
-pub type Configs = BTreeMap<String, Value>;
+pub(crate) type Configs = BTreeMap<String, Value>;
 
 /// Environment variables that set nothing.
 #[derive(Debug, Default)]
-pub struct Unused {
+pub(crate) struct Unused {
     /// `SYMPHRA__<MODULE>__<KEY>` variables whose MODULE is none of the modules.
     pub unmatched: Vec<String>,
     /// Variables with the prefix but no key, or a value not in UTF-8.
@@ -25,7 +24,7 @@ pub struct Unused {
 
 /// Reads the `--config` file, when given: one table per module. Read before the modules
 /// are loaded, so that a bad file is reported at once.
-pub fn read_file(path: Option<&Path>) -> Result<Configs, CliError> {
+pub(crate) fn read_file(path: Option<&Path>) -> Result<Configs, CliError> {
     let Some(path) = path else {
         return Ok(Configs::new());
     };
@@ -59,30 +58,8 @@ pub fn read_file(path: Option<&Path>) -> Result<Configs, CliError> {
 }
 
 /// Lays the process environment's overrides over `configs`, for the modules in `names`.
-pub fn apply_environment(configs: &mut Configs, names: &[&str]) -> Unused {
+pub(crate) fn apply_environment(configs: &mut Configs, names: &[&str]) -> Unused {
     let (overrides, ignored) = env_config::overrides(std::env::vars_os());
     let unmatched = env_config::apply(configs, names, &overrides);
     Unused { unmatched, ignored }
-}
-
-/// For the commands that start modules: lays the environment over `configs`, prints a
-/// warning for each variable that set nothing, and hands the result to `builder`.
-pub fn configure(
-    mut builder: ModuleManagerBuilder,
-    mut configs: Configs,
-    names: &[&str],
-) -> ModuleManagerBuilder {
-    let unused = apply_environment(&mut configs, names);
-    for variable in unused.unmatched {
-        out!("warning: the environment variable {variable} names no module; ignored");
-    }
-    for variable in unused.ignored {
-        out!(
-            "warning: the environment variable {variable} is not SYMPHRA__<MODULE>__<KEY>; ignored"
-        );
-    }
-    for (name, config) in configs {
-        builder = builder.config(name, config);
-    }
-    builder
 }

@@ -82,7 +82,7 @@ fn needs(lang: Lang) -> &'static str {
 }
 
 /// Runs `new`: writes the folder `parent/name` for a module called `name` in `lang`.
-pub fn run(name: &str, lang: Lang, parent: &Path) -> Result<ExitCode, CliError> {
+pub(crate) fn run(name: &str, lang: Lang, parent: &Path) -> Result<ExitCode, CliError> {
     symphra::module::validate_name(name).map_err(|error| CliError::Name {
         name: name.to_owned(),
         message: error.to_string(),

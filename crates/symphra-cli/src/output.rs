@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 /// Writes `args` to stdout; a closed or failing stdout is ignored, so that a reader that
 /// stops early (a pipe to `head`) does not make the command panic.
-pub fn write(args: fmt::Arguments<'_>) {
+pub(crate) fn write(args: fmt::Arguments<'_>) {
     let _ = std::io::stdout().lock().write_fmt(args);
 }
 

@@ -47,7 +47,7 @@ impl ProgressMode {
 }
 
 /// One phase (start or stop) of progress, listening to the bus while it lives.
-pub struct Progress {
+pub(crate) struct Progress {
     view: Arc<View>,
     _subscription: Subscription,
 }
@@ -71,7 +71,7 @@ struct Live {
 impl Progress {
     /// Shows the `phase` ("start" or "stop") of `manager`'s modules, listed in `names`, until
     /// [`Progress::finish`].
-    pub fn begin(
+    pub(crate) fn begin(
         manager: &ModuleManager,
         names: &[String],
         live: bool,
@@ -99,7 +99,7 @@ impl Progress {
 
     /// Ends the phase: every module still shown as busy or waiting gets its outcome from
     /// `report`.
-    pub fn finish(self, report: &Report) {
+    pub(crate) fn finish(self, report: &Report) {
         if let View::Live(live) = &*self.view {
             live.finish(report);
             // The display leaves the cursor after its last line: at the end of a short one,

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use symphra::manager::Report;
 use symphra::state::RedbStore;
-use symphra::{Error, ModuleManager};
-use symphra_wasm::{LoadOptions, Watcher, load_directory};
+use symphra::util::parse_duration;
+use symphra_wasm::{LoadOptions, Watcher};
 
 use crate::CliError;
 use crate::module_configs;
 use crate::progress::{Progress, ProgressMode};
+use crate::session;
 use crate::watch;
 
 /// The arguments of `run`.
@@ -23,7 +23,7 @@ pub struct RunArgs {
     /// At most this many hooks at once while starting (default: the manager's).
     #[arg(long, value_name = "N")]
     pub max_concurrency: Option<usize>,
-    /// How long stopping everything may take (`500ms`, `30s`, `2m`).
+    /// How long stopping everything may take (`500ms`, `30s`, `2m`, `1h`).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
     /// The state store (redb file): availability, operator stops and configurations survive
@@ -50,38 +50,9 @@ pub struct RunArgs {
     pub watch: bool,
 }
 
-/// Where `run` keeps its state unless told otherwise: a hidden folder of the modules
-/// directory, which discovery passes over.
-pub fn default_state_path(dir: &std::path::Path) -> PathBuf {
-    dir.join(".symphra").join("state.redb")
-}
-
-/// Parses `250ms`, `30s`, `2m` or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration (try 500ms, 30s, 2m)"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" | "min" => value * 60.0,
-        other => return Err(format!("unknown unit {other:?} (use ms, s or m)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|error| format!("{text:?}: {error}"))
-}
-
 /// Runs `run`: exit code 0 when every module started and stopped cleanly, 1 otherwise.
-pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
-    runtime.block_on(run_async(args))
+pub(crate) fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
+    session::block_on(run_async(args))
 }
 
 async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
@@ -92,7 +63,7 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         (_, true) => None,
         (Some(path), false) => Some(RedbStore::open(path)?),
         (None, false) => {
-            let path = default_state_path(&args.dir);
+            let path = session::default_state_path(&args.dir);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|source| CliError::Io {
                     path: parent.to_path_buf(),
@@ -106,23 +77,10 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     if let Some(store) = &store {
         options = options.ignore_recorded(store)?;
     }
-    let (modules, mut loaded) = load_directory(&args.dir, &options)?;
-    let mut builder = modules
-        .iter()
-        .cloned()
-        .fold(ModuleManager::builder(), |builder, module| {
-            builder.module(module)
-        });
-    // Hidden folders (the state under .symphra among them) are never modules: not worth a
-    // line each.
-    loaded.skipped.retain(|skipped| {
-        !skipped
-            .dir
-            .file_name()
-            .is_some_and(|name| name.to_string_lossy().starts_with('.'))
-    });
-    out_raw!("{loaded}");
-    let mut failed = !loaded.rejected.is_empty();
+    let mut loaded = session::load(&args.dir, &options)?;
+    let mut builder = loaded.builder();
+    session::print_load_report(&mut loaded.report);
+    let mut failed = !loaded.report.rejected.is_empty();
     if let Some(limit) = args.max_concurrency {
         builder = builder.max_concurrency(limit);
     }
@@ -130,14 +88,8 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     if let Some(store) = store {
         builder = builder.state_store(store);
     }
-    let names: Vec<&str> = loaded.loaded.iter().map(|m| m.name.as_str()).collect();
-    let builder = module_configs::configure(builder, configs, &names);
-    let manager = match builder.build() {
-        Ok(manager) => manager,
-        Err(error) => {
-            out!("{error}");
-            return Ok(ExitCode::from(1));
-        }
+    let Some(manager) = session::build(builder, configs, &loaded.names()) else {
+        return Ok(session::exit_code(false));
     };
     let live = args.progress.is_live();
     let order: Vec<String> = manager
@@ -147,16 +99,12 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         .collect();
 
     let progress = Progress::begin(&manager, &order, live, "start")?;
-    let started = match args.max_concurrency {
-        Some(limit) => manager.start_all_concurrent(limit).await,
-        None => manager.start_all().await,
-    };
-    let report = report_of(started, true)?;
+    let report = session::start(&manager, args.max_concurrency).await?;
     progress.finish(&report);
     failed |= !report.is_success();
     out!("{report}");
     let mut watcher = if args.watch {
-        let watcher = Watcher::new(manager.clone(), modules)?;
+        let watcher = Watcher::new(manager.clone(), loaded.modules)?;
         out!("watching the module folders: a changed module.toml or component reloads its module");
         Some(watcher)
     } else {
@@ -178,28 +126,19 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     out!("received {signal}, stopping");
     let stop_order: Vec<String> = order.into_iter().rev().collect();
     let progress = Progress::begin(&manager, &stop_order, live, "stop")?;
-    let report = report_of(manager.stop_all().await, false)?;
+    let report = session::stop(&manager).await?;
     progress.finish(&report);
     failed |= !report.is_success();
     out!("{report}");
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// The report of a start or stop, whether it succeeded or not.
-pub(crate) fn report_of(result: Result<Report, Error>, start: bool) -> Result<Report, CliError> {
-    match result {
-        Ok(report) => Ok(report),
-        Err(Error::Start(error)) if start => Ok(error.into_report()),
-        Err(Error::Stop(error)) if !start => Ok(error.into_report()),
-        Err(error) => Err(error.into()),
-    }
+    Ok(session::exit_code(!failed))
 }
 
 /// SIGINT and SIGTERM, listened for from creation on.
+///
+/// Not [`symphra::signal::shutdown_signal`]: that future installs its listeners only when
+/// first polled, so a signal sent while the modules load and start would be lost, or end
+/// the process before the modules are stopped. `run` needs them installed before anything
+/// starts; the core's function serves as the fallback when that fails.
 struct Shutdown {
     #[cfg(unix)]
     streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
@@ -242,14 +181,35 @@ impl Shutdown {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn shutdown_timeout(text: &str) -> Result<Duration, clap::Error> {
+        Command::try_parse_from(["run", "DIR", "--shutdown-timeout", text])
+            .map(|command| command.run.shutdown_timeout)
+    }
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
-        assert!(parse_duration("forever").is_err());
-        assert!(parse_duration("3h").is_err());
+        // The core's grammar: what the manifests and the configuration accept, `h` too.
+        assert_eq!(shutdown_timeout("30s").ok(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            shutdown_timeout("250ms").ok(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(shutdown_timeout("2m").ok(), Some(Duration::from_secs(120)));
+        assert_eq!(shutdown_timeout("5").ok(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            shutdown_timeout("3h").ok(),
+            Some(Duration::from_secs(3 * 3600))
+        );
+        assert!(shutdown_timeout("forever").is_err());
+        let default = Command::try_parse_from(["run", "DIR"]).map(|c| c.run.shutdown_timeout);
+        assert_eq!(default.ok(), Some(Duration::from_secs(30)));
     }
 }

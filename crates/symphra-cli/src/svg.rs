@@ -4,20 +4,21 @@
 use std::fmt::Write as _;
 
 /// The font every label uses; the width estimate below is for it.
-pub const FONT: &str = "font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\" font-size=\"13\"";
+pub(crate) const FONT: &str =
+    "font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\" font-size=\"13\"";
 
 /// Roughly how wide `text` is drawn in [`FONT`], in pixels: sans-serif glyphs at 13px
 /// average a little under 8px (no font metrics without a renderer, so this errs wide).
-pub fn text_width(text: &str) -> f64 {
+pub(crate) fn text_width(text: &str) -> f64 {
     text.chars().count() as f64 * 7.8
 }
 
 /// How far below a line's vertical centre to put the baseline of text in [`FONT`] so
 /// that it looks centred; `dominant-baseline` would say it, but renderers differ on it.
-pub const CENTRE_TO_BASELINE: f64 = 4.5;
+pub(crate) const CENTRE_TO_BASELINE: f64 = 4.5;
 
 /// `text` with the five XML special characters escaped, for text and attribute values.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -34,7 +35,7 @@ pub fn escape(text: &str) -> String {
 
 /// An SVG document of `width` by `height` pixels on a white background, with `title` for
 /// viewers that show one; `body` is the content.
-pub fn document(width: f64, height: f64, title: &str, body: &str) -> String {
+pub(crate) fn document(width: f64, height: f64, title: &str, body: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
     let _ = writeln!(

@@ -1,5 +1,5 @@
-//! `analyze --svg`: a timeline of the start, one row per module and one bar per hook, in
-//! the manner of `systemd-analyze plot`.
+//! `analyze --svg`: a timeline of the start, one row per module and one bar per hook, on
+//! an axis in milliseconds.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -14,7 +14,7 @@ const PLOT_WIDTH: f64 = 760.0;
 const LEGEND: f64 = 40.0;
 
 /// One hook a module ran while starting.
-pub struct HookBar {
+pub(crate) struct HookBar {
     /// The hook's name (`bootstrap`, `install`, `start`).
     pub hook: String,
     /// When it began, from the start of the operation.
@@ -24,7 +24,7 @@ pub struct HookBar {
 }
 
 /// One module's row.
-pub struct Row {
+pub(crate) struct Row {
     /// The module.
     pub name: String,
     /// Its hooks, in the order they ran.
@@ -100,7 +100,7 @@ fn tick_label(value: f64, step: f64) -> String {
 
 /// The SVG timeline of `rows` (sorted here by when each module began); the operation took
 /// `elapsed`.
-pub fn render(title: &str, mut rows: Vec<Row>, elapsed: Duration) -> String {
+pub(crate) fn render(title: &str, mut rows: Vec<Row>, elapsed: Duration) -> String {
     rows.sort_by(|a, b| a.began().cmp(&b.began()).then_with(|| a.name.cmp(&b.name)));
     let end = rows
         .iter()

@@ -4,7 +4,7 @@
 use symphra_wasm::{ReloadOutcome, ReloadReport, Watcher};
 
 /// The next reload of `watcher`; never, when there is no watcher (or it stopped).
-pub async fn next(watcher: &mut Option<Watcher>) -> ReloadReport {
+pub(crate) async fn next(watcher: &mut Option<Watcher>) -> ReloadReport {
     if let Some(watching) = watcher {
         if let Some(report) = watching.next_report().await {
             return report;
@@ -15,7 +15,7 @@ pub async fn next(watcher: &mut Option<Watcher>) -> ReloadReport {
 }
 
 /// One line on `report`, and whether everything runs as it should afterwards.
-pub fn describe(report: &ReloadReport) -> (String, bool) {
+pub(crate) fn describe(report: &ReloadReport) -> (String, bool) {
     let module = &report.module;
     let others: Vec<&str> = report
         .stopped
