@@ -20,36 +20,74 @@ impl fmt::Display for Signal {
     }
 }
 
-/// Completes when SIGINT or SIGTERM arrives. If the handlers cannot be installed, logs why
-/// and never completes (the process then keeps the default signal behaviour).
-pub async fn shutdown_signal() -> Signal {
-    let interrupt = async {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => Signal::Interrupt,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGINT");
-                std::future::pending().await
-            }
-        }
-    };
+/// Listens for SIGINT and SIGTERM from the moment it is made: a signal that arrives
+/// between [`listen`](Self::listen) and [`next`](Self::next) is not lost, and each further
+/// signal is delivered too, so a second Ctrl-C can be told from the first.
+///
+/// Make it before the first hook runs: until a process listens, SIGINT and SIGTERM end it
+/// at once, and modules that had started are never stopped.
+///
+/// ```no_run
+/// use symphra::signal::Signals;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mut signals = Signals::listen(); // before anything starts
+/// // ... start the modules ...
+/// let first = signals.next().await;
+/// println!("received {first}, stopping; send it again to exit at once");
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-                Signal::Terminate
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending().await
-            }
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Installs the handlers now. Must be called inside a tokio runtime. If they cannot be
+    /// installed, logs why; [`next`](Self::next) then never completes (the process keeps the
+    /// default signal behaviour).
+    pub fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(interrupt), Ok(terminate)) => Some((interrupt, terminate)),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(%error, "cannot listen for SIGINT and SIGTERM");
+                    None
+                }
+            };
+            Self { streams }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<Signal>();
-    tokio::select! {
-        signal = interrupt => signal,
-        signal = terminate => signal,
+        #[cfg(not(unix))]
+        Self {}
     }
+
+    /// The next signal.
+    pub async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.streams {
+            return tokio::select! {
+                Some(()) = interrupt.recv() => Signal::Interrupt,
+                Some(()) = terminate.recv() => Signal::Terminate,
+                else => std::future::pending().await,
+            };
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_ok() {
+            return Signal::Interrupt;
+        }
+        std::future::pending().await
+    }
+}
+
+/// Completes when SIGINT or SIGTERM arrives; listens from its first poll. To listen from an
+/// earlier point, or for more than one signal, use [`Signals`].
+pub async fn shutdown_signal() -> Signal {
+    Signals::listen().next().await
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use symphra::signal::Signals;
 use symphra::state::RedbStore;
 use symphra::util::parse_duration;
 use symphra_wasm::{LoadOptions, Watcher};
@@ -57,7 +58,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
 
 async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     // Listen for signals before anything starts, so that an early one is not lost.
-    let mut shutdown = Shutdown::listen();
+    let mut shutdown = Signals::listen();
     let configs = module_configs::read_file(args.config.as_deref())?;
     let store = match (&args.state, args.no_state) {
         (_, true) => None,
@@ -114,7 +115,7 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
 
     let signal = loop {
         tokio::select! {
-            signal = shutdown.wait() => break signal,
+            signal = shutdown.next() => break signal,
             report = watch::next(&mut watcher) => {
                 let (line, ok) = watch::describe(&report);
                 failed |= !ok;
@@ -131,51 +132,6 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     failed |= !report.is_success();
     out!("{report}");
     Ok(session::exit_code(!failed))
-}
-
-/// SIGINT and SIGTERM, listened for from creation on.
-///
-/// Not [`symphra::signal::shutdown_signal`]: that future installs its listeners only when
-/// first polled, so a signal sent while the modules load and start would be lost, or end
-/// the process before the modules are stopped. `run` needs them installed before anything
-/// starts; the core's function serves as the fallback when that fails.
-struct Shutdown {
-    #[cfg(unix)]
-    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-}
-
-impl Shutdown {
-    fn listen() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let streams = match (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) {
-                (Ok(interrupt), Ok(terminate)) => Some((interrupt, terminate)),
-                (Err(error), _) | (_, Err(error)) => {
-                    tracing::warn!(%error, "cannot listen for signals early");
-                    None
-                }
-            };
-            Self { streams }
-        }
-        #[cfg(not(unix))]
-        Self {}
-    }
-
-    async fn wait(&mut self) -> symphra::signal::Signal {
-        use symphra::signal::Signal;
-        #[cfg(unix)]
-        if let Some((interrupt, terminate)) = &mut self.streams {
-            return tokio::select! {
-                _ = interrupt.recv() => Signal::Interrupt,
-                _ = terminate.recv() => Signal::Terminate,
-            };
-        }
-        symphra::signal::shutdown_signal().await
-    }
 }
 
 #[cfg(test)]
