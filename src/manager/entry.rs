@@ -56,8 +56,8 @@ impl Entry {
             availability: AtomicU8::new(0),
             held_stopped: AtomicBool::new(false),
             subscribed: AtomicBool::new(false),
-            has_schema: metadata.schema().is_some(),
-            has_default: metadata.default_config_value().is_some(),
+            has_schema: metadata.get_config_schema().is_some(),
+            has_default: metadata.get_default_config().is_some(),
             name: Arc::from(metadata.name()),
             has_configured: AtomicBool::new(false),
             has_installed: AtomicBool::new(false),
@@ -72,7 +72,7 @@ impl Entry {
     /// The schema the configuration to install must satisfy, if any.
     pub(crate) fn schema(&self) -> Option<&ConfigSchema> {
         if self.has_schema {
-            self.metadata.schema()
+            self.metadata.get_config_schema()
         } else {
             None
         }
@@ -165,7 +165,7 @@ impl Entry {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let default = if self.has_default {
-            self.metadata.default_config_value()
+            self.metadata.get_default_config()
         } else {
             None
         };

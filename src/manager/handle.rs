@@ -30,7 +30,7 @@ impl ModuleHandle {
 
     /// The module's version.
     pub fn version(&self) -> &Version {
-        self.entry.metadata.semver()
+        self.entry.metadata.get_version()
     }
 
     /// The module's metadata.

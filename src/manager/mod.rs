@@ -30,10 +30,7 @@ pub use builder::ModuleManagerBuilder;
 pub use events::{ModuleEvent, STATE_CHANGED};
 pub use handle::ModuleHandle;
 pub use options::{DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
-pub use report::{
-    HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StartReport, StopError,
-    StopReport,
-};
+pub use report::{HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StopError};
 pub use scope::ScopeExit;
 
 use crate::bus::EventBus;
@@ -219,7 +216,7 @@ impl ModuleManager {
     ///
     /// An operator's start: a module held stopped by [`stop`](Self::stop) is released. A
     /// disabled or ignored module is refused ([`Error::Unavailable`]).
-    pub async fn start(&self, name: &str) -> Result<StartReport, Error> {
+    pub async fn start(&self, name: &str) -> Result<Report, Error> {
         let _guard = self.lock("start").await?;
         let graph = self.graph();
         let id = graph.find(name)?;
@@ -242,12 +239,12 @@ impl ModuleManager {
     ///
     /// An operator's stop: `start_all` leaves the module down (also after a restart, with a
     /// state store) until it is started by name.
-    pub async fn stop(&self, name: &str) -> Result<StopReport, Error> {
+    pub async fn stop(&self, name: &str) -> Result<Report, Error> {
         self.stop_module(name, true).await
     }
 
     /// Stops `name` and its dependents; `hold` records an operator's stop.
-    pub(crate) async fn stop_module(&self, name: &str, hold: bool) -> Result<StopReport, Error> {
+    pub(crate) async fn stop_module(&self, name: &str, hold: bool) -> Result<Report, Error> {
         let _guard = self.lock("stop").await?;
         let graph = self.graph();
         let id = graph.find(name)?;
@@ -266,13 +263,13 @@ impl ModuleManager {
     ///
     /// A module whose hook fails is `Failed`; the modules that require it are skipped;
     /// independent modules still start. The error holds the full report.
-    pub async fn start_all(&self) -> Result<StartReport, Error> {
+    pub async fn start_all(&self) -> Result<Report, Error> {
         self.start_all_concurrent(self.inner.options.max_concurrency)
             .await
     }
 
     /// [`start_all`](Self::start_all) with a concurrency limit for this call.
-    pub async fn start_all_concurrent(&self, max_concurrency: usize) -> Result<StartReport, Error> {
+    pub async fn start_all_concurrent(&self, max_concurrency: usize) -> Result<Report, Error> {
         let _guard = self.lock("start_all").await?;
         let graph = self.graph();
         let report = Schedule {
@@ -288,7 +285,7 @@ impl ModuleManager {
     /// Stops every started module, dependents first, within the shutdown deadline (see
     /// [`ModuleManagerBuilder::shutdown_timeout`]). A stop hook that fails or runs out of
     /// time is abandoned and reported; the rest still stop.
-    pub async fn stop_all(&self) -> Result<StopReport, Error> {
+    pub async fn stop_all(&self) -> Result<Report, Error> {
         let _guard = self.lock("stop_all").await?;
         let graph = self.graph();
         let deadline = Instant::now() + self.inner.options.shutdown_timeout;
@@ -347,7 +344,7 @@ impl ModuleManager {
     }
 }
 
-fn into_start_result(report: Report) -> Result<StartReport, Error> {
+fn into_start_result(report: Report) -> Result<Report, Error> {
     if report.is_success() {
         Ok(report)
     } else {
@@ -355,7 +352,7 @@ fn into_start_result(report: Report) -> Result<StartReport, Error> {
     }
 }
 
-fn into_stop_result(report: Report) -> Result<StopReport, Error> {
+fn into_stop_result(report: Report) -> Result<Report, Error> {
     if report.is_success() {
         Ok(report)
     } else {

@@ -46,7 +46,7 @@ impl Persistence {
             ),
             Hook::Start => self.record(
                 &entry.name,
-                Change::Started(entry.metadata.semver().to_string()),
+                Change::Started(entry.metadata.get_version().to_string()),
             ),
             _ => {}
         }

@@ -17,11 +17,6 @@ pub struct Report {
     pub(crate) rollback: Option<Box<Report>>,
 }
 
-/// The report of a start; see [`Report`].
-pub type StartReport = Report;
-/// The report of a stop; see [`Report`].
-pub type StopReport = Report;
-
 impl Report {
     /// Whether it was a start or a stop.
     pub fn operation(&self) -> Operation {

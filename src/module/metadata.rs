@@ -28,7 +28,7 @@ use crate::module::{MetadataError, validate_name};
 ///     }));
 /// assert!(meta.validate().is_ok());
 /// assert_eq!(meta.dependencies().len(), 2);
-/// assert_eq!(meta.semver().to_string(), "2.1.0");
+/// assert_eq!(meta.get_version().to_string(), "2.1.0");
 /// ```
 #[derive(Clone)]
 pub struct ModuleMetadata {
@@ -131,13 +131,14 @@ impl ModuleMetadata {
         &self.name
     }
 
-    /// The module's version (`0.1.0` unless set).
-    pub fn semver(&self) -> &Version {
+    /// The module's version (`0.1.0` unless set). Getters of what a builder method sets
+    /// are named after it with `get_`, as in `std::process::Command`.
+    pub fn get_version(&self) -> &Version {
         &self.version
     }
 
     /// The description, if one was set.
-    pub fn summary(&self) -> Option<&str> {
+    pub fn get_description(&self) -> Option<&str> {
         self.description.as_deref()
     }
 
@@ -147,12 +148,12 @@ impl ModuleMetadata {
     }
 
     /// The compiled configuration schema, if one was set.
-    pub fn schema(&self) -> Option<&ConfigSchema> {
+    pub fn get_config_schema(&self) -> Option<&ConfigSchema> {
         self.config_schema.as_ref()
     }
 
     /// The default configuration, if one was set.
-    pub fn default_config_value(&self) -> Option<&Value> {
+    pub fn get_default_config(&self) -> Option<&Value> {
         self.default_config.as_ref()
     }
 
@@ -255,7 +256,7 @@ mod tests {
     #[test]
     fn defaults_to_version_0_1_0_without_dependencies() {
         let meta = ModuleMetadata::new("cache");
-        assert_eq!(meta.semver(), &Version::new(0, 1, 0));
+        assert_eq!(meta.get_version(), &Version::new(0, 1, 0));
         assert!(meta.dependencies().is_empty());
         assert!(meta.validate().is_ok());
     }

@@ -181,7 +181,7 @@ pub(crate) fn resolve_named(
                 }
                 continue;
             };
-            let found = modules[target].semver();
+            let found = modules[target].get_version();
             if !dependency.requirement().matches(found) {
                 dependency_problems.push(Problem::VersionMismatch {
                     module: meta.name().to_owned(),

@@ -8,9 +8,7 @@ use serde_json::Value;
 use crate::bus::EventBus;
 use crate::error::Error;
 use crate::lifecycle::{Hook, ModuleState};
-use crate::manager::{
-    ModuleEvent, ModuleHandle, ModuleManager, ModuleManagerBuilder, StartReport, StopReport,
-};
+use crate::manager::{ModuleEvent, ModuleHandle, ModuleManager, ModuleManagerBuilder, Report};
 use crate::module::{Module, ModuleMetadata};
 use crate::testing::{CallLog, EventRecorder, Probe};
 
@@ -79,12 +77,12 @@ impl Harness {
     }
 
     /// Runs `bootstrap`, `install` and `start` on the module (its stand-ins first).
-    pub async fn start(&self) -> Result<StartReport, Error> {
+    pub async fn start(&self) -> Result<Report, Error> {
         self.manager.start(&self.name).await
     }
 
     /// Runs `stop` on the module.
-    pub async fn stop(&self) -> Result<StopReport, Error> {
+    pub async fn stop(&self) -> Result<Report, Error> {
         self.manager.stop(&self.name).await
     }
 

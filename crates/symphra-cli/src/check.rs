@@ -101,15 +101,15 @@ pub(crate) fn run(
     // application's (from `--config` and the environment) laid over the manifest's
     // default, or `{}`.
     for meta in &metas {
-        let Some(schema) = meta.schema() else {
+        let Some(schema) = meta.get_config_schema() else {
             continue;
         };
         let configured = configs.get(meta.name());
         // Neither given: the manager installs `{}`.
         let effective =
-            Config::effective(meta.default_config_value(), configured.cloned()).unwrap_or_default();
+            Config::effective(meta.get_default_config(), configured.cloned()).unwrap_or_default();
         if let Err(violations) = schema.check(effective.as_value()) {
-            let which = match (configured, meta.default_config_value()) {
+            let which = match (configured, meta.get_default_config()) {
                 (Some(_), _) => "configuration",
                 (None, Some(_)) => "default configuration",
                 (None, None) => "configuration (none given, so `{}`)",

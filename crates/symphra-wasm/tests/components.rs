@@ -9,7 +9,7 @@ use common::{Guest, encode, host, write_module};
 use symphra::prelude::*;
 use symphra_wasm::{DirectoryExt, LoadError, LoadOptions, Manifest, WasmModule};
 
-async fn start_report(manager: &ModuleManager) -> symphra::manager::StartReport {
+async fn start_report(manager: &ModuleManager) -> symphra::manager::Report {
     match manager.start_all().await {
         Ok(report) => report,
         Err(symphra::Error::Start(error)) => error.into_report(),
