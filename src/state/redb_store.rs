@@ -44,6 +44,8 @@ impl RedbStore {
         if path.exists() {
             // Look before writing anything: the checks below only read.
             check_existing(&path)?;
+        } else {
+            create_new(&path)?;
         }
         let db = Database::create(&path).map_err(|error| match error {
             DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
@@ -176,6 +178,37 @@ fn format_of(db: &impl ReadableDatabase, path: &Path) -> Result<Option<u32>, Sta
 
 /// Refuses, without writing, a file that is not a store, is locked, or is of a newer
 /// format.
+/// Makes a new, empty store at `path` as a whole: written under a temporary name beside it,
+/// then linked into place. A process killed while creating the store leaves at most the
+/// temporary file, never a half-written store at `path` that later opens refuse.
+fn create_new(path: &Path) -> Result<(), StateError> {
+    let io = |source: std::io::Error| StateError::Storage {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    };
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(format!(".new-{}", std::process::id()));
+    let temporary = path.with_file_name(name);
+    // A leftover of this process id's earlier crash is no store of anyone's.
+    let _ = std::fs::remove_file(&temporary);
+    let created = Database::create(&temporary).map_err(|error| open_error(&temporary, error));
+    let linked = created.and_then(|db| {
+        drop(db);
+        // A link, unlike a rename, refuses to replace a store another process made
+        // meanwhile; that one is then opened instead.
+        match std::fs::hard_link(&temporary, path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(error) => Err(io(error)),
+        }
+    });
+    let _ = std::fs::remove_file(&temporary);
+    linked
+}
+
 fn check_existing(path: &Path) -> Result<(), StateError> {
     let db = match ReadOnlyDatabase::open(path) {
         Ok(db) => db,
