@@ -89,13 +89,19 @@
 #![deny(missing_docs)]
 
 mod bridge;
+mod builder;
 mod config;
+mod connection;
 mod error;
+mod export;
+mod import;
 mod stats;
 mod subject;
 pub mod wire;
 
-pub use bridge::{ConnectionState, NatsBridge, NatsBridgeBuilder};
+pub use bridge::NatsBridge;
+pub use builder::NatsBridgeBuilder;
 pub use config::{BridgeConfig, ImportConfig};
+pub use connection::ConnectionState;
 pub use error::BridgeError;
 pub use stats::BridgeStats;
