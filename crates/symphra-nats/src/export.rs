@@ -7,10 +7,10 @@
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::Poll;
 
 use async_nats::Client;
 use symphra::bus::{Event, EventBus, Pattern, SubscribeOptions, Subscription};
+use symphra::util::poll_once;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -112,10 +112,7 @@ impl Exporter {
             let Some(message) = message else { return };
             let mut publish = pin!(publish(&self.shared, &self.client, message, event.topic()));
             // Usually the client has room and this is done at the first poll.
-            if std::future::poll_fn(|cx| Poll::Ready(publish.as_mut().poll(cx)))
-                .await
-                .is_ready()
-            {
+            if poll_once(&mut publish).await.is_ready() {
                 return;
             }
             // The client's queue is full: wait for it, unless the connection is lost
