@@ -87,6 +87,8 @@
 //! [`Event::origin`]: symphra::bus::Event::origin
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub, missing_debug_implementations)]
 
 mod bridge;
 mod builder;
