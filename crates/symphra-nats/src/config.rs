@@ -3,6 +3,10 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use symphra::bus::Pattern;
+
+use crate::error::BridgeError;
+use crate::subject::Prefix;
 
 /// One import: a bus pattern whose NATS subject the bridge subscribes to, optionally in a
 /// queue group.
@@ -133,4 +137,57 @@ impl BridgeConfig {
     pub(crate) fn max_reconnect_delay(&self) -> Duration {
         Duration::from_millis(self.max_reconnect_delay_ms.max(1))
     }
+
+    /// Checks everything that can be checked without a server, so that a wrong configuration
+    /// fails before anything connects: the patterns (exports first, in order), the queue
+    /// groups, that there is something to bridge, and the prefix.
+    pub(crate) fn validate(&self) -> Result<Validated, BridgeError> {
+        let parse = |direction, pattern: &str| {
+            Pattern::parse(pattern)
+                .map_err(|source| BridgeError::InvalidPattern { direction, source })
+        };
+        let exports = self
+            .export
+            .iter()
+            .map(|p| parse("export", p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let imports = self
+            .import
+            .iter()
+            .map(|i| {
+                if let Some(group) = &i.queue_group
+                    && (group.is_empty() || group.chars().any(char::is_whitespace))
+                {
+                    return Err(BridgeError::InvalidQueueGroup {
+                        pattern: i.pattern.clone(),
+                        group: group.clone(),
+                    });
+                }
+                Ok((parse("import", &i.pattern)?, i.queue_group.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if exports.is_empty() && imports.is_empty() {
+            return Err(BridgeError::NothingToBridge);
+        }
+        let prefix = Prefix::new(self.subject_prefix.as_deref())?;
+        Ok(Validated {
+            exports,
+            imports,
+            prefix,
+        })
+    }
 }
+
+/// A [`BridgeConfig`] found valid: its patterns parsed and its prefix checked.
+#[derive(Debug)]
+pub(crate) struct Validated {
+    /// The export patterns, in the configuration's order.
+    pub(crate) exports: Vec<Pattern>,
+    /// The import patterns, each with its queue group if it has one.
+    pub(crate) imports: Vec<(Pattern, Option<String>)>,
+    /// The subject prefix.
+    pub(crate) prefix: Prefix,
+}
+
+#[cfg(test)]
+mod tests;

@@ -87,15 +87,23 @@
 //! [`Event::origin`]: symphra::bus::Event::origin
 
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub, missing_debug_implementations)]
 
 mod bridge;
+mod builder;
 mod config;
+mod connection;
 mod error;
+mod export;
+mod import;
 mod stats;
 mod subject;
 pub mod wire;
 
-pub use bridge::{ConnectionState, NatsBridge, NatsBridgeBuilder};
+pub use bridge::NatsBridge;
+pub use builder::NatsBridgeBuilder;
 pub use config::{BridgeConfig, ImportConfig};
+pub use connection::ConnectionState;
 pub use error::BridgeError;
 pub use stats::BridgeStats;

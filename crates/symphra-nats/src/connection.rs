@@ -1,0 +1,206 @@
+//! The connection to the NATS server: its state, what the bridge's tasks share about it, and
+//! the round trip that tells when the server has seen everything sent before.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_nats::{Client, ConnectOptions};
+use tokio::sync::watch;
+
+use crate::config::BridgeConfig;
+use crate::error::BridgeError;
+use crate::stats::{Counters, bump};
+use crate::subject::Prefix;
+
+/// Whether a bridge is connected to its NATS server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Connected: exports are sent and imports received.
+    Connected,
+    /// The server is away and the client is reconnecting: exports are held in the export
+    /// buffer (then dropped once it is full), nothing is received.
+    Disconnected,
+    /// The connection is closed for good (the bridge was closed or stopped).
+    Closed,
+}
+
+/// What the bridge's tasks and the client's event callback share.
+pub(crate) struct Shared {
+    pub(crate) origin: Arc<str>,
+    pub(crate) prefix: Prefix,
+    pub(crate) max_payload: usize,
+    pub(crate) counters: Counters,
+    pub(crate) state: watch::Sender<ConnectionState>,
+    /// `buffered_while_disconnected` and `dropped_while_disconnected` when the connection was
+    /// last lost, to state what happened while it was away.
+    at_disconnect: [AtomicU64; 2],
+}
+
+impl Shared {
+    /// Whether the connection is up now.
+    // Asked once per exported event from `export`, another module (so possibly another
+    // codegen unit): `inline` keeps it as cheap as when the two were in one file.
+    #[inline]
+    pub(crate) fn is_connected(&self) -> bool {
+        *self.state.borrow() == ConnectionState::Connected
+    }
+
+    fn on_client_event(&self, event: async_nats::Event) {
+        use async_nats::Event as E;
+        let c = &self.counters;
+        match event {
+            E::Connected => {
+                let was = self.state.send_replace(ConnectionState::Connected);
+                if was == ConnectionState::Disconnected {
+                    bump(&c.reconnects);
+                    let buffered = c.buffered_while_disconnected.load(Ordering::Relaxed)
+                        - self.at_disconnect[0].load(Ordering::Relaxed);
+                    let dropped = c.dropped_while_disconnected.load(Ordering::Relaxed)
+                        - self.at_disconnect[1].load(Ordering::Relaxed);
+                    tracing::info!(
+                        origin = %self.origin,
+                        buffered,
+                        dropped,
+                        "reconnected to NATS; while it was away {buffered} exported events were \
+                         buffered (sent now) and {dropped} dropped (export buffer full)"
+                    );
+                }
+            }
+            E::Disconnected => {
+                self.at_disconnect[0].store(
+                    c.buffered_while_disconnected.load(Ordering::Relaxed),
+                    Ordering::Relaxed,
+                );
+                self.at_disconnect[1].store(
+                    c.dropped_while_disconnected.load(Ordering::Relaxed),
+                    Ordering::Relaxed,
+                );
+                self.state.send_replace(ConnectionState::Disconnected);
+                bump(&c.disconnects);
+                tracing::warn!(
+                    origin = %self.origin,
+                    "lost the connection to NATS; reconnecting, holding exported events in the \
+                     export buffer meanwhile"
+                );
+            }
+            E::Closed => {
+                self.state.send_replace(ConnectionState::Closed);
+                tracing::info!(origin = %self.origin, "NATS connection closed");
+            }
+            E::SlowConsumer(sid) => {
+                let n = c.slow_consumer_drops.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_power_of_two() {
+                    tracing::warn!(
+                        origin = %self.origin,
+                        sid,
+                        drops = n,
+                        "a local subscriber is too slow for an import: NATS messages are being \
+                         dropped; give slow subscribers a queue (`SubscribeOptions::queue`) or \
+                         raise `import_buffer`"
+                    );
+                }
+            }
+            E::LameDuckMode => {
+                tracing::info!(origin = %self.origin, "NATS server entered lame duck mode")
+            }
+            E::Draining => tracing::debug!(origin = %self.origin, "NATS connection draining"),
+            E::ServerError(error) => {
+                tracing::warn!(origin = %self.origin, %error, "NATS server error")
+            }
+            E::ClientError(error) => {
+                tracing::warn!(origin = %self.origin, %error, "NATS client error")
+            }
+        }
+    }
+}
+
+/// Connects to the server of `config`, under a fresh origin, and returns the client with the
+/// state its event callback keeps up to date.
+pub(crate) async fn open(
+    config: &BridgeConfig,
+    prefix: Prefix,
+) -> Result<(Arc<Shared>, Client), BridgeError> {
+    let name = config.name.as_deref().unwrap_or("symphra");
+    let (state, _) = watch::channel(ConnectionState::Disconnected);
+    let shared = Arc::new(Shared {
+        origin: make_origin(name).into(),
+        prefix,
+        max_payload: config.max_payload,
+        counters: Counters::default(),
+        state,
+        at_disconnect: Default::default(),
+    });
+
+    let max_delay = config.max_reconnect_delay();
+    // Weak, so that the client (which keeps the callback) does not keep the bridge alive.
+    let callback_shared = Arc::downgrade(&shared);
+    let client = ConnectOptions::new()
+        .name(name)
+        .no_echo()
+        // Subjects come from validated topics and a validated prefix.
+        .skip_subject_validation(true)
+        .max_reconnects(None)
+        .subscription_capacity(config.import_buffer.max(1))
+        .reconnect_delay_callback(move |attempts| {
+            let shift = u32::try_from(attempts.min(16)).unwrap_or(16);
+            Duration::from_millis(10u64 << shift).min(max_delay)
+        })
+        .event_callback(move |event| {
+            let shared = callback_shared.upgrade();
+            async move {
+                if let Some(shared) = shared {
+                    shared.on_client_event(event);
+                }
+            }
+        })
+        .connect(config.url.as_str())
+        .await
+        .map_err(|source| BridgeError::Connect {
+            url: config.url.clone(),
+            source,
+        })?;
+    shared.state.send_replace(ConnectionState::Connected);
+    Ok((shared, client))
+}
+
+/// A name for this bridge unique per bridge and process: the name (without spaces or control
+/// characters, which the wire header cannot carry), the process id, a counter and the time's
+/// nanoseconds (so that a restarted process with the same id differs too).
+fn make_origin(name: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    format!(
+        "{clean}/{}/{}-{nanos:08x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Waits until the server has processed everything this client sent before: `flush` only
+/// empties the socket, so this sends a request nobody answers and waits for the server's
+/// "no responders" reply, which comes after everything sent earlier on the connection.
+pub(crate) async fn round_trip(client: &Client) -> Result<(), String> {
+    use async_nats::RequestErrorKind;
+    client.flush().await.map_err(|e| e.to_string())?;
+    match client
+        .request(client.new_inbox(), bytes::Bytes::new())
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == RequestErrorKind::NoResponders => Ok(()),
+        Err(error) => Err(error.to_string()),
+    }
+}

@@ -1,0 +1,244 @@
+//! Export: local bus events to NATS.
+//!
+//! While connected and with nothing waiting in the export buffer, an event is encoded and
+//! handed to the client on the publisher's task ([`Exporter::accept`]). Otherwise it goes to
+//! the export buffer, which the export task ([`run_export`]) sends once connected.
+
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_nats::Client;
+use symphra::bus::{Event, EventBus, Pattern, SubscribeOptions, Subscription};
+use symphra::util::poll_once;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::connection::{ConnectionState, Shared, round_trip};
+use crate::error::BridgeError;
+use crate::stats::bump;
+use crate::wire::{EncodeError, Encoder, Outbound};
+
+/// What goes through the export buffer to the export task.
+pub(crate) enum Outgoing {
+    /// An event to send.
+    Event(Event),
+    /// A flush: answered once everything before it is sent and the server has seen it.
+    Flush(oneshot::Sender<Result<(), String>>),
+}
+
+/// The running export side: the export buffer's sender, the bus subscriptions that feed
+/// it, and the export task.
+pub(crate) struct Exports {
+    pub(crate) out: mpsc::Sender<Outgoing>,
+    pub(crate) subscriptions: Vec<Subscription>,
+    pub(crate) task: JoinHandle<()>,
+}
+
+/// Starts the export task and subscribes one exporter to `patterns` on `bus`.
+///
+/// # Errors
+/// [`BridgeError::Bus`] if the bus refuses a subscription.
+pub(crate) fn start(
+    patterns: &[Pattern],
+    export_buffer: usize,
+    bus: &EventBus,
+    client: &Client,
+    shared: &Arc<Shared>,
+) -> Result<Exports, BridgeError> {
+    let (out, receiver) = mpsc::channel(export_buffer.max(1));
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let task = tokio::spawn(run_export(
+        receiver,
+        client.clone(),
+        shared.clone(),
+        waiting.clone(),
+    ));
+    let exporter = Arc::new(Exporter {
+        out: out.clone(),
+        shared: shared.clone(),
+        client: client.clone(),
+        encoder: Mutex::new(Encoder::new(
+            &shared.origin,
+            shared.prefix.clone(),
+            shared.max_payload,
+        )),
+        waiting,
+    });
+    let mut subscriptions = Vec::with_capacity(patterns.len());
+    for (i, pattern) in patterns.iter().enumerate() {
+        // An event matching several export patterns is sent once, by the first.
+        let earlier: Vec<Pattern> = patterns[..i].to_vec();
+        let options = SubscribeOptions::new().condition(move |event: &Event| {
+            event.origin().is_none() && !earlier.iter().any(|p| p.matches(event.topic()))
+        });
+        let exporter = exporter.clone();
+        subscriptions.push(
+            bus.subscribe_async_with(pattern.as_str(), options, move |event| {
+                let exporter = exporter.clone();
+                async move { exporter.accept(event).await }
+            })?,
+        );
+    }
+    Ok(Exports {
+        out,
+        subscriptions,
+        task,
+    })
+}
+
+/// The local half of an export: runs on the publisher's task.
+///
+/// While connected and with nothing waiting in the export buffer, an event is encoded and
+/// handed to the client right here, with no hop through the export task. Otherwise (the
+/// server is away, or events are still waiting from when it was) it joins the export buffer,
+/// behind those, and the export task sends it.
+struct Exporter {
+    out: mpsc::Sender<Outgoing>,
+    shared: Arc<Shared>,
+    client: Client,
+    encoder: Mutex<Encoder>,
+    /// Events in the export buffer not yet handed to the client.
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Exporter {
+    async fn accept(&self, event: Event) {
+        if self.shared.is_connected() && self.waiting.load(Ordering::Acquire) == 0 {
+            let message = {
+                let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
+                encode(&self.shared, &mut encoder, &event)
+            };
+            let Some(message) = message else { return };
+            let mut publish = pin!(publish(&self.shared, &self.client, message, event.topic()));
+            // Usually the client has room and this is done at the first poll.
+            if poll_once(&mut publish).await.is_ready() {
+                return;
+            }
+            // The client's queue is full: wait for it, unless the connection is lost
+            // meanwhile (then the client stops taking messages until it reconnects, and the
+            // event goes to the export buffer instead, not sent, as cancelling `publish`
+            // before it has a place in the queue sends nothing).
+            let mut state = self.shared.state.subscribe();
+            tokio::select! {
+                biased;
+                () = &mut publish => return,
+                _ = state.wait_for(|s| *s != ConnectionState::Connected) => {}
+            }
+        }
+        self.queue(event).await;
+    }
+
+    /// Puts `event` in the export buffer.
+    async fn queue(&self, event: Event) {
+        let connected = self.shared.is_connected();
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        match self.out.try_send(Outgoing::Event(event)) {
+            Ok(()) => {
+                if !connected {
+                    bump(&self.shared.counters.buffered_while_disconnected);
+                }
+                return;
+            }
+            Err(mpsc::error::TrySendError::Full(item)) if connected => {
+                // Back-pressure while connected, until the connection is lost.
+                let mut state = self.shared.state.subscribe();
+                tokio::select! {
+                    permit = self.out.reserve() => {
+                        if let Ok(permit) = permit {
+                            permit.send(item);
+                            return;
+                        }
+                    }
+                    _ = state.wait_for(|s| *s != ConnectionState::Connected) => {
+                        bump(&self.shared.counters.dropped_while_disconnected);
+                    }
+                }
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                bump(&self.shared.counters.dropped_while_disconnected);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Sends the events of the export buffer while connected; holds them (in the channel) while
+/// not.
+async fn run_export(
+    mut receiver: mpsc::Receiver<Outgoing>,
+    client: Client,
+    shared: Arc<Shared>,
+    waiting: Arc<AtomicUsize>,
+) {
+    const BATCH: usize = 256;
+    let mut encoder = Encoder::new(&shared.origin, shared.prefix.clone(), shared.max_payload);
+    let mut state = shared.state.subscribe();
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        match state
+            .wait_for(|s| *s != ConnectionState::Disconnected)
+            .await
+            .map(|s| *s)
+        {
+            Ok(ConnectionState::Connected) => {}
+            _ => return,
+        }
+        if receiver.recv_many(&mut batch, BATCH).await == 0 {
+            return;
+        }
+        for item in batch.drain(..) {
+            match item {
+                Outgoing::Event(event) => {
+                    if let Some(message) = encode(&shared, &mut encoder, &event) {
+                        publish(&shared, &client, message, event.topic()).await;
+                    }
+                    // Only now may new events skip the buffer: they go out after this one.
+                    waiting.fetch_sub(1, Ordering::AcqRel);
+                }
+                Outgoing::Flush(done) => {
+                    let _ = done.send(round_trip(&client).await);
+                }
+            }
+        }
+    }
+}
+
+/// The message for a local event, or `None` (counted and logged) if it cannot be sent.
+fn encode(shared: &Shared, encoder: &mut Encoder, event: &Event) -> Option<Outbound> {
+    match encoder.encode(event) {
+        Ok(message) => Some(message),
+        Err(EncodeError::NotJson(error)) => {
+            bump(&shared.counters.not_exportable);
+            tracing::warn!(topic = event.topic(), %error, "not exported: the payload has no JSON form");
+            None
+        }
+        Err(EncodeError::TooLarge(len)) => {
+            bump(&shared.counters.not_exportable);
+            tracing::warn!(
+                topic = event.topic(),
+                len,
+                max_payload = shared.max_payload,
+                "not exported: the payload is larger than `max_payload`"
+            );
+            None
+        }
+    }
+}
+
+/// Hands a message to the client: waits while the client's own queue is full.
+async fn publish(shared: &Shared, client: &Client, message: Outbound, topic: &str) {
+    let Outbound {
+        subject,
+        headers,
+        body,
+    } = message;
+    match client.publish_with_headers(subject, headers, body).await {
+        Ok(()) => bump(&shared.counters.exported),
+        Err(error) => {
+            bump(&shared.counters.publish_errors);
+            tracing::warn!(topic, %error, "the NATS client refused to send an event");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Import: NATS messages to the local bus, one task per import.
+
+use std::sync::Arc;
+
+use async_nats::{Client, Message, Subscriber};
+use futures_util::StreamExt;
+use serde_json::Value;
+use symphra::bus::{Event, EventBus, Pattern};
+use tokio::task::JoinHandle;
+
+use crate::connection::Shared;
+use crate::error::BridgeError;
+use crate::stats::bump;
+use crate::wire::{self, FOREIGN_ORIGIN, Interned};
+
+/// Subscribes to the subject of each import (in its queue group, if any) and starts the task
+/// that publishes its messages on `bus`; returns those tasks.
+///
+/// # Errors
+/// [`BridgeError::Subscribe`] if the client refuses a subscription.
+pub(crate) async fn start(
+    imports: &[(Pattern, Option<String>)],
+    bus: &EventBus,
+    client: &Client,
+    shared: &Arc<Shared>,
+) -> Result<Vec<JoinHandle<()>>, BridgeError> {
+    // One more for the export task, which joins them.
+    let mut tasks = Vec::with_capacity(imports.len() + 1);
+    for (pattern, group) in imports {
+        let subject = shared.prefix.subject_for_pattern(pattern);
+        let subscribed = match group {
+            Some(group) => client.queue_subscribe(subject.clone(), group.clone()).await,
+            None => client.subscribe(subject.clone()).await,
+        };
+        let subscriber = subscribed.map_err(|source| BridgeError::Subscribe { subject, source })?;
+        tasks.push(tokio::spawn(run_import(
+            subscriber,
+            bus.clone(),
+            shared.clone(),
+        )));
+    }
+    Ok(tasks)
+}
+
+/// Publishes one import's messages on the local bus.
+async fn run_import(mut subscriber: Subscriber, bus: EventBus, shared: Arc<Shared>) {
+    let mut seen = Seen::default();
+    while let Some(message) = subscriber.next().await {
+        if let Some(event) = receive(&shared, &message, &mut seen) {
+            bump(&shared.counters.imported);
+            bus.publish_event(event).await;
+        }
+    }
+}
+
+/// What an import remembers from one message to the next, so that a stream of messages
+/// with the same subject, origin and source checks and allocates them once.
+#[derive(Default)]
+struct Seen {
+    origins: Interned,
+    sources: Interned,
+    /// The last subject found to be a valid topic.
+    subject: Option<async_nats::Subject>,
+}
+
+/// The event for a received message, or `None` (counted and logged) if it is skipped.
+fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event> {
+    let c = &shared.counters;
+    let subject = message.subject.as_str();
+    if message.payload.len() > shared.max_payload {
+        bump(&c.oversized);
+        tracing::warn!(
+            subject,
+            len = message.payload.len(),
+            max_payload = shared.max_payload,
+            "skipped a NATS message larger than `max_payload`"
+        );
+        return None;
+    }
+    let meta = wire::decode_headers(message.headers.as_ref());
+    if meta.origin == Some(&*shared.origin) {
+        bump(&c.own_ignored);
+        return None;
+    }
+    let topic = if seen.subject.as_ref() == Some(&message.subject) {
+        shared.prefix.strip(subject)
+    } else {
+        match shared.prefix.topic_for_subject(subject) {
+            Ok(topic) => {
+                seen.subject = Some(message.subject.clone());
+                topic
+            }
+            Err(error) => {
+                bump(&c.invalid_subject);
+                tracing::warn!(subject, %error, "skipped a NATS message whose subject is not a bus topic");
+                return None;
+            }
+        }
+    };
+    let value: Value = match serde_json::from_slice(&message.payload) {
+        Ok(value) => value,
+        Err(error) => {
+            bump(&c.invalid_json);
+            tracing::warn!(
+                subject,
+                %error,
+                "skipped a NATS message whose payload is not valid JSON"
+            );
+            return None;
+        }
+    };
+    let event = match Event::json(topic, value) {
+        Ok(event) => event,
+        Err(error) => {
+            bump(&c.invalid_subject);
+            tracing::warn!(subject, %error, "skipped a NATS message whose subject is not a bus topic");
+            return None;
+        }
+    };
+    let mut event = event.with_origin(seen.origins.get(meta.origin.unwrap_or(FOREIGN_ORIGIN)));
+    if let Some(source) = meta.source {
+        event = event.with_source(seen.sources.get(source));
+    }
+    if let Some(time) = meta.time {
+        event = event.with_time(time);
+    }
+    Some(event)
+}

@@ -1,0 +1,100 @@
+//! The wire format: headers written and read back, bodies and subjects, shared strings.
+
+use super::*;
+use serde_json::json;
+
+fn encoder(max_payload: usize) -> Encoder {
+    Encoder::new("me", Prefix::default(), max_payload)
+}
+
+#[test]
+fn metadata_round_trips() {
+    let time = UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789);
+    let event = Event::json("a.b", json!({"x": 1}))
+        .unwrap()
+        .with_source("orders")
+        .with_time(time);
+    let encoder = encoder(1024);
+    let headers = encoder.headers(&event);
+    let meta = decode_headers(Some(&headers));
+    assert_eq!(meta.origin, Some("me"));
+    assert_eq!(meta.source, Some("orders"));
+    assert_eq!(meta.time, Some(time));
+    assert_eq!(
+        headers.get(EVENT_HEADER).map(HeaderValue::as_str),
+        Some(format!("me {} 1700000000123456789 orders", event.id().get()).as_str())
+    );
+    let spaced = event.clone().with_source("order desk");
+    let headers = encoder.headers(&spaced);
+    assert_eq!(decode_headers(Some(&headers)).source, Some("order desk"));
+    let broken = event.clone().with_source("a\r\nInjected: yes");
+    let headers = encoder.headers(&broken);
+    assert_eq!(decode_headers(Some(&headers)).source, None);
+    let bare = Event::json("a.b", json!(1)).unwrap();
+    let headers = encoder.headers(&bare);
+    let meta = decode_headers(Some(&headers));
+    assert_eq!((meta.origin, meta.source), (Some("me"), None));
+    assert!(decode_headers(None).origin.is_none());
+    let mut partial = HeaderMap::new();
+    partial.insert(EVENT_HEADER, "them 7");
+    let meta = decode_headers(Some(&partial));
+    assert_eq!(
+        (meta.origin, meta.time, meta.source),
+        (Some("them"), None, None)
+    );
+    partial.insert(EVENT_HEADER, "them 7 12 the desk");
+    let meta = decode_headers(Some(&partial));
+    assert_eq!(meta.time, UNIX_EPOCH.checked_add(Duration::from_nanos(12)));
+    assert_eq!(meta.source, Some("the desk"));
+    let mut other = HeaderMap::new();
+    other.insert("Other", "x y z");
+    assert!(decode_headers(Some(&other)).origin.is_none());
+}
+
+#[test]
+fn bodies_and_subjects() {
+    let mut encoder = encoder(1024);
+    let event = Event::json("a.b", json!({"x": 1})).unwrap();
+    let first = encoder.encode(&event).ok().unwrap();
+    assert_eq!(&first.body[..], br#"{"x":1}"#);
+    assert_eq!(first.subject.as_str(), "a.b");
+    // Bodies split off one buffer stay apart, and the subject follows the topic.
+    let second = encoder
+        .encode(&Event::json("c", json!("y")).unwrap())
+        .ok()
+        .unwrap();
+    assert_eq!(
+        (&first.body[..], &second.body[..]),
+        (&br#"{"x":1}"#[..], &br#""y""#[..])
+    );
+    assert_eq!(second.subject.as_str(), "c");
+    assert_eq!(encoder.encode(&event).ok().unwrap().subject.as_str(), "a.b");
+    let big = Event::json("a.b", json!("z".repeat(4 * BODY_CHUNK))).unwrap();
+    assert!(matches!(
+        encoder.encode(&big),
+        Err(EncodeError::TooLarge(n)) if n == 4 * BODY_CHUNK + 2
+    ));
+    assert!(matches!(
+        encoder.encode(&Event::new("a.b", 5_u8).unwrap()),
+        Err(EncodeError::NotJson(_))
+    ));
+    // Nothing of a refused body is left to be sent with the next one.
+    let after = encoder.encode(&event).ok().unwrap();
+    assert_eq!(&after.body[..], br#"{"x":1}"#);
+    let typed = Event::serializable("a.b", vec![1_u8, 2]).unwrap();
+    assert_eq!(&encoder.encode(&typed).ok().unwrap().body[..], b"[1,2]");
+    let mut prefixed = Encoder::new("me", Prefix::new(Some("app")).unwrap(), 1024);
+    assert_eq!(
+        prefixed.encode(&event).ok().unwrap().subject.as_str(),
+        "app.a.b"
+    );
+}
+
+#[test]
+fn interned_strings_are_shared() {
+    let mut interned = Interned::default();
+    let a = interned.get("x");
+    let b = interned.get("x");
+    assert!(Arc::ptr_eq(&a, &b));
+    assert_eq!(&*interned.get("y"), "y");
+}
