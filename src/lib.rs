@@ -78,6 +78,7 @@ mod prefetch;
 pub mod resolver;
 pub mod signal;
 pub mod state;
+pub mod supervision;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod util;
