@@ -33,51 +33,46 @@ pub struct ModuleEvent {
 /// Published besides the specific event for every change.
 pub const STATE_CHANGED: &str = LifecycleTopic::StateChanged.as_str();
 
-/// A lifecycle topic; its discriminant is its bit in [`Listeners`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LifecycleTopic {
-    Failed,
-    Loaded,
-    Installed,
-    Starting,
-    Started,
-    Stopping,
-    Stopped,
-    Uninstalled,
-    Reloaded,
-    StateChanged,
+/// Declares the lifecycle topics from one list: the enum, `ALL` and the topic strings, so
+/// that a new topic cannot be left out of the listener bits.
+macro_rules! lifecycle_topics {
+    ($($topic:ident => $name:literal,)*) => {
+        /// A lifecycle topic; its discriminant is its bit in [`Listeners`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum LifecycleTopic {
+            $($topic,)*
+        }
+
+        impl LifecycleTopic {
+            /// Every topic, in discriminant order.
+            const ALL: [Self; [$(Self::$topic),*].len()] = [$(Self::$topic),*];
+
+            const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$topic => $name,)*
+                }
+            }
+        }
+    };
 }
 
+lifecycle_topics! {
+    Failed => "module.failed",
+    Loaded => "module.loaded",
+    Installed => "module.installed",
+    Starting => "module.starting",
+    Started => "module.started",
+    Stopping => "module.stopping",
+    Stopped => "module.stopped",
+    Uninstalled => "module.uninstalled",
+    Reloaded => "module.reloaded",
+    StateChanged => "module.state_changed",
+}
+
+// Each topic is a bit of a `u32`.
+const _: () = assert!(LifecycleTopic::ALL.len() <= u32::BITS as usize);
+
 impl LifecycleTopic {
-    /// Every topic, in discriminant order.
-    const ALL: [Self; 10] = [
-        Self::Failed,
-        Self::Loaded,
-        Self::Installed,
-        Self::Starting,
-        Self::Started,
-        Self::Stopping,
-        Self::Stopped,
-        Self::Uninstalled,
-        Self::Reloaded,
-        Self::StateChanged,
-    ];
-
-    const fn as_str(self) -> &'static str {
-        match self {
-            Self::Failed => "module.failed",
-            Self::Loaded => "module.loaded",
-            Self::Installed => "module.installed",
-            Self::Starting => "module.starting",
-            Self::Started => "module.started",
-            Self::Stopping => "module.stopping",
-            Self::Stopped => "module.stopped",
-            Self::Uninstalled => "module.uninstalled",
-            Self::Reloaded => "module.reloaded",
-            Self::StateChanged => "module.state_changed",
-        }
-    }
-
     /// The specific topic of a change caused by `hook` that led to `to`.
     fn of(hook: Hook, to: ModuleState) -> Self {
         match (hook, to) {
@@ -98,16 +93,6 @@ impl LifecycleTopic {
         1 << self as u32
     }
 }
-
-// `ALL` lists every topic once, in discriminant order, so that bits and topics agree.
-const _: () = {
-    let mut i = 0;
-    while i < LifecycleTopic::ALL.len() {
-        assert!(LifecycleTopic::ALL[i] as usize == i);
-        i += 1;
-    }
-    assert!(LifecycleTopic::ALL.len() == LifecycleTopic::StateChanged as usize + 1);
-};
 
 /// Which lifecycle topics anyone listens to, as a bit per [`LifecycleTopic`], kept until
 /// the bus's subscriptions change: starting 10,000 modules raises 50,000 events, and mostly
