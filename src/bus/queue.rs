@@ -84,7 +84,7 @@ struct Items {
 impl Items {
     /// Marks every departed event done, unless the task still handles one: that one, and
     /// any dropped after it, are done when it finishes.
-    fn settle(&mut self) {
+    fn settle_departed(&mut self) {
         if !self.busy {
             self.settled = self.departed;
         }
@@ -155,10 +155,10 @@ impl SubscriberQueue {
                     items.events.push_back(event);
                     items.accepted += 1;
                     items.departed += 1;
-                    items.settle();
+                    items.settle_departed();
                     drop(items); // a payload's drop runs unlocked
                     drop(oldest);
-                    self.settled();
+                    self.wake_drainers();
                     Pushed::ReplacedOldest
                 } else {
                     drop(items);
@@ -211,13 +211,13 @@ impl SubscriberQueue {
         {
             let mut items = self.items.lock();
             items.busy = false;
-            items.settle();
+            items.settle_departed();
         }
-        self.settled();
+        self.wake_drainers();
     }
 
     /// Wakes the drainers, if any, after `settled` grew.
-    fn settled(&self) {
+    fn wake_drainers(&self) {
         // A drainer registers before it reads `settled` under the items lock, and this runs
         // after the update under that lock: either it sees the new count, or this sees it.
         if self.drainers.load(Ordering::SeqCst) > 0 {
