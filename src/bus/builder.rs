@@ -66,6 +66,7 @@ impl EventBusBuilder {
                 emit_queue_capacity: self.emit_queue_capacity,
                 handler_failures: AtomicU64::new(0),
                 emit_rejected: AtomicU64::new(0),
+                unconsumed: AtomicU64::new(0),
                 changes: AtomicU64::new(0),
             }),
         }
@@ -86,6 +87,9 @@ pub struct BusStats {
     pub queue_dropped: u64,
     /// Fire-and-forget events rejected because the emit queue was full.
     pub emit_rejected: u64,
+    /// Published events that reached no subscriber; see [`EventBus::unconsumed`], which
+    /// reads this one counter without the locks that `stats` takes.
+    pub unconsumed: u64,
 }
 
 impl BusInner {
@@ -103,6 +107,7 @@ impl BusInner {
                 .map(|q| q.stats().dropped)
                 .sum(),
             emit_rejected: self.emit_rejected.load(Ordering::Relaxed),
+            unconsumed: self.unconsumed.load(Ordering::Relaxed),
         }
     }
 }

@@ -188,10 +188,19 @@ impl BusInner {
             history.record(event);
         }
         let report = self.dispatch(event, route, start).await;
+        if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
+            self.count_unconsumed();
+        }
         if !report.failures.is_empty() {
             self.announce(event, &report.failures).await;
         }
         report
+    }
+
+    /// Counts a published event that reached no subscriber.
+    #[inline]
+    pub(super) fn count_unconsumed(&self) {
+        self.unconsumed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a

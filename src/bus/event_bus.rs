@@ -36,6 +36,8 @@ pub(crate) struct BusInner {
     pub(super) emit_queue_capacity: usize,
     pub(super) handler_failures: AtomicU64,
     pub(super) emit_rejected: AtomicU64,
+    /// Published events that reached no subscriber; see [`EventBus::unconsumed`].
+    pub(super) unconsumed: AtomicU64,
     /// Bumped on every subscribe and unsubscribe; see [`EventBus::subscription_changes`].
     pub(super) changes: AtomicU64,
 }
@@ -209,7 +211,10 @@ impl EventBus {
         payload: T,
     ) -> Result<DeliveryReport, BusError> {
         let route = match self.inner.lookup(topic)? {
-            Lookup::Nobody => return Ok(DeliveryReport::empty(None)),
+            Lookup::Nobody => {
+                self.inner.count_unconsumed();
+                return Ok(DeliveryReport::empty(None));
+            }
             Lookup::Route(route) => route,
         };
         let event = Event::unchecked(route.topic.clone(), payload);
@@ -248,7 +253,10 @@ impl EventBus {
     /// [`BusError::EmitQueueFull`] if the bus is that far behind.
     pub fn emit<T: Send + Sync + 'static>(&self, topic: &str, payload: T) -> Result<(), BusError> {
         match self.inner.lookup(topic)? {
-            Lookup::Nobody => Ok(()),
+            Lookup::Nobody => {
+                self.inner.count_unconsumed();
+                Ok(())
+            }
             Lookup::Route(route) => self.emit_event(Event::unchecked(route.topic.clone(), payload)),
         }
     }
@@ -322,5 +330,30 @@ impl EventBus {
     /// The bus's counters.
     pub fn stats(&self) -> BusStats {
         self.inner.stats()
+    }
+
+    /// How many published events reached no subscriber, since the bus was built: nothing
+    /// matched their topic, or every subscription that matched had gone (unsubscribed, used
+    /// up by `once`, its queue closed) by the time the event reached it. One atomic load, so
+    /// it may be read often; as [`BusStats::unconsumed`].
+    ///
+    /// Events that a subscriber's condition turned down were examined and are not counted,
+    /// nor are the bus's own [`HANDLER_FAILED`](super::HANDLER_FAILED) notices. Read it
+    /// before and after an operation for the events lost during it, such as a shutdown:
+    ///
+    /// ```
+    /// use symphra::bus::EventBus;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), symphra::bus::BusError> {
+    /// let bus = EventBus::new();
+    /// let before = bus.unconsumed();
+    /// bus.publish("user.created", 7_u32).await?; // nobody listens
+    /// assert_eq!(bus.unconsumed() - before, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn unconsumed(&self) -> u64 {
+        self.inner.unconsumed.load(Ordering::Relaxed)
     }
 }

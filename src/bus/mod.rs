@@ -66,6 +66,13 @@
 //! subscribe and unsubscribe. (A queued handler with [`QueuePolicy::Wait`] that publishes to
 //! its own full queue waits for itself; use a drop policy for such loops.)
 //!
+//! # Draining
+//!
+//! [`EventBus::drain_tag`] waits, up to a deadline, until the queued subscriptions of a tag
+//! have handled every event already in their queues: a module's queued handlers finish their
+//! backlog before the module stops. [`EventBus::unconsumed`] counts the events published
+//! while nobody listened.
+//!
 //! # Publishing
 //!
 //! [`EventBus::publish`] awaits the handlers and returns a [`DeliveryReport`];
@@ -99,6 +106,7 @@ mod buffer;
 mod builder;
 mod cache;
 mod dispatch;
+mod drain;
 mod error;
 mod event;
 mod event_bus;
@@ -117,6 +125,7 @@ mod trie;
 pub use buffer::{BufferConfig, EventBuffer};
 pub use builder::{BusStats, EventBusBuilder};
 pub use dispatch::HANDLER_FAILED;
+pub use drain::DrainReport;
 pub use error::BusError;
 pub use event::{Event, EventId};
 pub use event_bus::EventBus;

@@ -1,7 +1,8 @@
 //! Bounded queues for subscribers that run off the publisher's task, and their policies.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use tokio::sync::{Notify, Semaphore};
@@ -62,8 +63,36 @@ pub(crate) enum Pushed {
     Closed,
 }
 
+/// The events of a queue and, under the same lock, how far their handling has gone.
+///
+/// Events leave the queue from its front only, taken by the subscriber's task or dropped for
+/// a newer one, and the task handles one at a time: so the events handled or dropped so far
+/// are always the first ones accepted, and one count says which are done.
+struct Items {
+    events: VecDeque<Event>,
+    /// Events that entered the queue since it was made.
+    accepted: u64,
+    /// Events that left its front, taken or dropped.
+    departed: u64,
+    /// Events whose handling is over (handled, or dropped): always the first `settled`
+    /// accepted. Lags `departed` while the task handles one.
+    settled: u64,
+    /// Whether the task holds a taken event it has not finished handling.
+    busy: bool,
+}
+
+impl Items {
+    /// Marks every departed event done, unless the task still handles one: that one, and
+    /// any dropped after it, are done when it finishes.
+    fn settle_departed(&mut self) {
+        if !self.busy {
+            self.settled = self.departed;
+        }
+    }
+}
+
 pub(crate) struct SubscriberQueue {
-    items: Mutex<VecDeque<Event>>,
+    items: Mutex<Items>,
     config: QueueConfig,
     /// Free slots, for [`QueuePolicy::Wait`] only.
     room: Option<Semaphore>,
@@ -71,18 +100,31 @@ pub(crate) struct SubscriberQueue {
     closed: AtomicBool,
     taken: AtomicU64,
     dropped: AtomicU64,
+    /// Wakes [`settle`](Self::settle) callers when `settled` grows.
+    settled_changed: Notify,
+    /// How many [`settle`](Self::settle) calls wait: with none, the subscriber's task skips
+    /// the notification, and with it a lock inside `Notify`, for each event.
+    drainers: AtomicUsize,
 }
 
 impl SubscriberQueue {
     pub(crate) fn new(config: QueueConfig) -> Self {
         Self {
-            items: Mutex::new(VecDeque::with_capacity(config.capacity.min(1024))),
+            items: Mutex::new(Items {
+                events: VecDeque::with_capacity(config.capacity.min(1024)),
+                accepted: 0,
+                departed: 0,
+                settled: 0,
+                busy: false,
+            }),
             config,
             room: (config.policy == QueuePolicy::Wait).then(|| Semaphore::new(config.capacity)),
             ready: Notify::new(),
             closed: AtomicBool::new(false),
             taken: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            settled_changed: Notify::new(),
+            drainers: AtomicUsize::new(0),
         }
     }
 
@@ -95,21 +137,28 @@ impl SubscriberQueue {
                 // The slot is given back by `pop`, not by dropping the permit.
                 Ok(permit) => {
                     permit.forget();
-                    self.items.lock().push_back(event);
+                    let mut items = self.items.lock();
+                    items.events.push_back(event);
+                    items.accepted += 1;
                     Pushed::Queued
                 }
                 Err(_closed) => return Pushed::Closed,
             },
             None => {
                 let mut items = self.items.lock();
-                if items.len() < self.config.capacity {
-                    items.push_back(event);
+                if items.events.len() < self.config.capacity {
+                    items.events.push_back(event);
+                    items.accepted += 1;
                     Pushed::Queued
                 } else if self.config.policy == QueuePolicy::DropOldest {
-                    let oldest = items.pop_front();
-                    items.push_back(event);
+                    let oldest = items.events.pop_front();
+                    items.events.push_back(event);
+                    items.accepted += 1;
+                    items.departed += 1;
+                    items.settle_departed();
                     drop(items); // a payload's drop runs unlocked
                     drop(oldest);
+                    self.wake_drainers();
                     Pushed::ReplacedOldest
                 } else {
                     drop(items);
@@ -128,12 +177,21 @@ impl SubscriberQueue {
         pushed
     }
 
-    /// The next event, waiting for one; `None` once closed and drained.
+    /// The next event, waiting for one; `None` once closed and drained. The caller reports
+    /// the end of its handling with [`handled`](Self::handled).
     pub(crate) async fn pop(&self) -> Option<Event> {
         loop {
             // Take the notification before looking, so a push in between is not missed.
             let ready = self.ready.notified();
-            let next = self.items.lock().pop_front();
+            let next = {
+                let mut items = self.items.lock();
+                let next = items.events.pop_front();
+                if next.is_some() {
+                    items.departed += 1;
+                    items.busy = true;
+                }
+                next
+            };
             if let Some(event) = next {
                 if let Some(room) = &self.room {
                     room.add_permits(1);
@@ -148,6 +206,46 @@ impl SubscriberQueue {
         }
     }
 
+    /// The subscriber's task finished handling the event it last took.
+    pub(crate) fn handled(&self) {
+        {
+            let mut items = self.items.lock();
+            items.busy = false;
+            items.settle_departed();
+        }
+        self.wake_drainers();
+    }
+
+    /// Wakes the drainers, if any, after `settled` grew.
+    fn wake_drainers(&self) {
+        // A drainer registers before it reads `settled` under the items lock, and this runs
+        // after the update under that lock: either it sees the new count, or this sees it.
+        if self.drainers.load(Ordering::SeqCst) > 0 {
+            self.settled_changed.notify_waiters();
+        }
+    }
+
+    /// How many events were accepted so far, and how many of them are done.
+    pub(crate) fn progress(&self) -> (u64, u64) {
+        let items = self.items.lock();
+        (items.accepted, items.settled)
+    }
+
+    /// Waits until the first `target` events accepted are done: handled, or dropped for
+    /// newer ones. Events accepted later are not waited for.
+    pub(crate) async fn settle(&self, target: u64) {
+        let _drainer = Drainer::register(&self.drainers);
+        loop {
+            // Listen before looking, so that an update in between is not missed.
+            let mut changed = pin!(self.settled_changed.notified());
+            changed.as_mut().enable();
+            if self.items.lock().settled >= target {
+                return;
+            }
+            changed.await;
+        }
+    }
+
     /// Stops accepting events; those already queued are still handled.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
@@ -159,11 +257,28 @@ impl SubscriberQueue {
 
     pub(crate) fn stats(&self) -> QueueStats {
         QueueStats {
-            len: self.items.lock().len(),
+            len: self.items.lock().events.len(),
             capacity: self.config.capacity,
             taken: self.taken.load(Ordering::Relaxed),
             dropped: self.dropped.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// One waiting [`SubscriberQueue::settle`] call, counted for as long as it lives, however
+/// it ends (a drain's deadline drops it).
+struct Drainer<'a>(&'a AtomicUsize);
+
+impl<'a> Drainer<'a> {
+    fn register(drainers: &'a AtomicUsize) -> Self {
+        drainers.fetch_add(1, Ordering::SeqCst);
+        Self(drainers)
+    }
+}
+
+impl Drop for Drainer<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -16,7 +16,11 @@ pub(super) async fn run_queue(entry: Arc<SubEntry>, bus: Weak<BusInner>) {
         return;
     };
     while let Some(event) = queue.pop().await {
-        if let Err(error) = entry.handler.call(&event).await {
+        let result = entry.handler.call(&event).await;
+        // Handled, failed or not: a drain waits for the handler, not for the notice of its
+        // failure, which may itself wait on a full queue.
+        queue.handled();
+        if let Err(error) = result {
             match bus.upgrade() {
                 Some(bus) => {
                     let failure = bus.failure(&entry, &event, error);

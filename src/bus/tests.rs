@@ -320,3 +320,52 @@ async fn queued_subscriber_runs_off_the_publisher_task() {
     assert_eq!(rx.recv().await, Some(7));
     assert_eq!(sub.queue_stats().map(|s| s.taken), Some(1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn events_nobody_receives_are_counted() {
+    let bus = EventBus::new();
+    assert_eq!(bus.unconsumed(), 0);
+
+    // Nothing matches: publish and emit.
+    bus.publish("user.created", 1_u32).await.unwrap();
+    bus.emit("user.created", 2_u32).unwrap();
+    assert_eq!(bus.unconsumed(), 2);
+
+    // Received, or examined and turned down by a condition: not counted.
+    let sub = bus.subscribe("user.created", |_: &Event| ()).unwrap();
+    let _picky = bus
+        .subscribe_with("user.*", opts().condition(|_| false), |_: &Event| ())
+        .unwrap();
+    bus.publish("user.created", 3_u32).await.unwrap();
+    bus.publish("user.deleted", 4_u32).await.unwrap();
+    assert_eq!(bus.unconsumed(), 2);
+
+    // Emitted while someone listened, delivered after they left: counted at delivery.
+    bus.emit("user.created", 5_u32).unwrap();
+    drop(sub);
+    drop(_picky);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(bus.unconsumed(), 3);
+
+    // A `once` subscription used up.
+    bus.subscribe_with("job.done", opts().once(), |_: &Event| ())
+        .unwrap()
+        .detach();
+    bus.publish("job.done", ()).await.unwrap();
+    bus.publish("job.done", ()).await.unwrap();
+    assert_eq!(bus.unconsumed(), 4);
+    assert_eq!(bus.stats().unconsumed, 4);
+
+    // Invalid topics are errors, not losses.
+    assert!(bus.publish("a..b", ()).await.is_err());
+    assert_eq!(bus.unconsumed(), 4);
+}
+
+#[tokio::test]
+async fn with_history_an_event_nobody_receives_is_recorded_and_counted() {
+    let bus = EventBus::builder().history(8).build();
+    let report = bus.publish("user.created", 1_u32).await.unwrap();
+    assert_eq!(report.matched(), 0);
+    assert_eq!(bus.recent(8).len(), 1);
+    assert_eq!(bus.unconsumed(), 1);
+}

@@ -33,6 +33,9 @@ use crate::module::{MetadataError, validate_name};
 #[derive(Clone)]
 pub struct ModuleMetadata {
     dependencies: Vec<Dependency>,
+    /// Modules this one stops before (and starts after), without depending on them; empty,
+    /// and so unallocated, for almost every module.
+    stops_before: Vec<String>,
     problems: Vec<MetadataError>,
     version: Version,
     name: String,
@@ -53,6 +56,7 @@ impl ModuleMetadata {
             version: Version::new(0, 1, 0),
             description: None,
             dependencies: Vec::new(),
+            stops_before: Vec::new(),
             config_schema: None,
             default_config: None,
             problems,
@@ -93,6 +97,46 @@ impl ModuleMetadata {
     /// anyway.
     pub fn optionally_depends_on(self, spec: &str) -> Self {
         self.dependency(spec, true)
+    }
+
+    /// Declares that this module stops before the module called `name`, and so starts after
+    /// it, without depending on it: systemd's `Before=`/`After=` without `Requires=`.
+    ///
+    /// For modules coupled only through the event bus. If `api` publishes `user.created` and
+    /// `worker` consumes it, `api.stops_before("worker")` keeps the worker running (and
+    /// draining its queue) until the api, which publishes, has stopped; and starts the worker
+    /// first, so nothing the api publishes at start is missed.
+    ///
+    /// Unlike [`depends_on`](Self::depends_on) this grants no access: `ctx.get` still refuses
+    /// `name`. `name` need not be registered: the ordering applies only when both modules are
+    /// present, and starting or stopping one alone does not pull in the other. A failure of
+    /// either does not skip the other. Orderings that close a circle (with each other or with
+    /// dependencies) are reported by the resolver like dependency cycles.
+    ///
+    /// ```
+    /// use symphra::module::ModuleMetadata;
+    /// use symphra::resolver::resolve;
+    ///
+    /// let modules = [
+    ///     ModuleMetadata::new("api").stops_before("worker"),
+    ///     ModuleMetadata::new("worker"),
+    ///     // Absent: ignored, not an error.
+    ///     ModuleMetadata::new("mailer").stops_before("sms"),
+    /// ];
+    /// let resolution = resolve(&modules)?;
+    /// assert_eq!(resolution.order().collect::<Vec<_>>(), ["worker", "mailer", "api"]);
+    /// // Stopping goes in reverse: the api first, the worker last.
+    /// assert_eq!(resolution.order().rev().next(), Some("api"));
+    /// # Ok::<(), symphra::resolver::ResolveError>(())
+    /// ```
+    pub fn stops_before(mut self, name: &str) -> Self {
+        let name = name.trim();
+        // A name that cannot be a module's would be silently ignored as absent: report it.
+        match validate_name(name) {
+            Ok(()) => self.stops_before.push(name.to_owned()),
+            Err(error) => self.problems.push(error),
+        }
+        self
     }
 
     fn dependency(mut self, spec: &str, optional: bool) -> Self {
@@ -147,6 +191,11 @@ impl ModuleMetadata {
         &self.dependencies
     }
 
+    /// The modules this one [stops before](Self::stops_before), in declaration order.
+    pub fn stops_before_names(&self) -> &[String] {
+        &self.stops_before
+    }
+
     /// The compiled configuration schema, if one was set.
     pub fn get_config_schema(&self) -> Option<&ConfigSchema> {
         self.config_schema.as_ref()
@@ -178,6 +227,7 @@ impl fmt::Debug for ModuleMetadata {
             .field("version", &self.version.to_string())
             .field("description", &self.description)
             .field("dependencies", &self.dependencies)
+            .field("stops_before", &self.stops_before)
             .field("has_config_schema", &self.config_schema.is_some())
             .field("problems", &self.problems)
             .finish()
@@ -294,5 +344,26 @@ mod tests {
         assert!(kinds[3].contains("empty"));
         assert!(kinds[4].contains("schema"));
         assert!(meta.validate().is_err());
+    }
+
+    #[test]
+    fn records_orderings_and_reports_an_invalid_name() {
+        let meta = ModuleMetadata::new("api")
+            .stops_before(" worker ")
+            .stops_before("audit");
+        assert_eq!(meta.stops_before_names(), ["worker", "audit"]);
+        assert!(
+            meta.dependencies().is_empty(),
+            "an ordering is not a dependency"
+        );
+        assert!(meta.validate().is_ok());
+        assert!(format!("{meta:?}").contains("worker"));
+
+        let bad = ModuleMetadata::new("api").stops_before("Worker");
+        assert!(bad.stops_before_names().is_empty());
+        assert!(matches!(
+            bad.problems(),
+            [MetadataError::InvalidName { name, .. }] if name == "Worker"
+        ));
     }
 }

@@ -2,7 +2,15 @@
 
 use std::collections::VecDeque;
 
-use super::Edge;
+use super::{Edge, EdgeKind};
+
+/// A cycle found: `path` starts and ends with the same module; `kinds[k]` is the kind of
+/// the edge from `path[k]` to `path[k + 1]`.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Cycle {
+    pub(super) path: Vec<String>,
+    pub(super) kinds: Vec<EdgeKind>,
+}
 
 /// Returns one cycle per strongly connected group of modules that the sort left out, as a
 /// path of names that starts and ends with the group's alphabetically first module, shortest
@@ -11,13 +19,13 @@ pub(super) fn find<'r>(
     names: &[&str],
     dependencies: impl Fn(usize) -> &'r [Edge] + Copy,
     sorted: &[usize],
-) -> Vec<Vec<String>> {
+) -> Vec<Cycle> {
     let mut left_out = vec![true; names.len()];
     for &i in sorted {
         left_out[i] = false;
     }
     let components = strongly_connected(names.len(), dependencies, &left_out);
-    let mut cycles: Vec<Vec<String>> = components
+    let mut cycles: Vec<Cycle> = components
         .into_iter()
         .filter_map(|component| {
             let start = *component.iter().min_by_key(|&&i| names[i])?;
@@ -31,10 +39,24 @@ pub(super) fn find<'r>(
                 member[i] = true;
             }
             let path = shortest_cycle(start, dependencies, &member)?;
-            Some(path.into_iter().map(|i| names[i].to_owned()).collect())
+            // One edge per pair of modules, so each step names exactly one kind.
+            let kinds = path
+                .windows(2)
+                .filter_map(|step| {
+                    dependencies(step[0])
+                        .iter()
+                        .find(|edge| edge.target == step[1])
+                        .map(|edge| edge.kind)
+                })
+                .collect();
+            Some(Cycle {
+                path: path.into_iter().map(|i| names[i].to_owned()).collect(),
+                kinds,
+            })
         })
         .collect();
-    cycles.sort();
+    // Paths of different groups start with different modules, so they never tie.
+    cycles.sort_by(|a, b| a.path.cmp(&b.path));
     cycles
 }
 

@@ -6,6 +6,12 @@
 //! waves, and the graph the manager schedules on. The same input always gives the same
 //! output.
 //!
+//! Two kinds of edge order modules ([`EdgeKind`]): declared dependencies
+//! ([`ModuleMetadata::depends_on`], [`ModuleMetadata::optionally_depends_on`]) and orderings
+//! ([`ModuleMetadata::stops_before`]). Both place a module after its target in the start
+//! order and the waves, and before it when stopping; only a dependency grants access to its
+//! target, must be registered, or blocks the module when its target fails to start.
+//!
 //! ```
 //! use symphra::module::ModuleMetadata;
 //! use symphra::resolver::resolve;
@@ -28,7 +34,7 @@ mod problem;
 use std::sync::Arc;
 
 use index::NameIndex;
-pub use problem::{Problem, ResolveError};
+pub use problem::{EdgeKind, Problem, ResolveError};
 
 use crate::module::ModuleMetadata;
 use crate::prefetch::prefetch;
@@ -44,32 +50,49 @@ pub struct Resolution {
     wave: Vec<u32>,
     wave_count: u32,
     height: Vec<u32>,
-    /// Dependencies of module i: `edges[edge_start[i]..edge_start[i + 1]]`.
+    /// What module i starts after: `edges[edge_start[i]..edge_start[i + 1]]`, its declared
+    /// dependencies first, then its orderings.
     edge_start: Vec<usize>,
     edges: Vec<Edge>,
-    /// Dependents of module i: `dependents[dependent_start[i]..dependent_start[i + 1]]`.
+    /// What starts after module i: `dependents[dependent_start[i]..dependent_start[i + 1]]`.
     dependent_start: Vec<usize>,
     dependents: Vec<usize>,
 }
 
-/// A dependency edge that resolved to a registered module.
+/// An edge that resolved to a registered module: its source starts after `target` and
+/// stops before it.
+///
+/// One edge per pair of modules: a dependency and an ordering towards the same target make
+/// one dependency edge, since a dependency orders as well.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Edge {
-    /// The index of the module depended on.
+    /// The index of the module started first.
     pub(crate) target: usize,
-    /// Whether the dependency is optional (its failure does not block the dependent).
+    /// Whether the target's failure leaves the source free to start: true for an optional
+    /// dependency and for every ordering, which never skips anything.
     pub(crate) optional: bool,
+    /// A declared dependency, or an ordering that grants no access.
+    pub(crate) kind: EdgeKind,
+}
+
+impl Edge {
+    /// Whether the edge is a declared dependency (required or optional), which the source
+    /// may use through its context.
+    pub(crate) fn is_dependency(&self) -> bool {
+        self.kind == EdgeKind::DependsOn
+    }
 }
 
 impl Resolution {
-    /// Module names in start order: every module after all of its dependencies.
-    /// Stopping goes in the reverse order.
+    /// Module names in start order: every module after all of its dependencies and after
+    /// the modules it [stops before](ModuleMetadata::stops_before). Stopping goes in the
+    /// reverse order.
     pub fn order(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
         self.order.iter().map(|&i| &*self.names[i])
     }
 
     /// Modules grouped in waves: wave 0 has no dependencies, wave k depends only on waves
-    /// before it. Within a wave, registration order.
+    /// before it (orderings count as dependencies here). Within a wave, registration order.
     ///
     /// The manager does not start wave by wave (a module starts as soon as its own
     /// dependencies have started); waves are for display and analysis.
@@ -106,14 +129,43 @@ impl Resolution {
         &self.order
     }
 
-    /// The resolved dependencies of module `index` (absent optional ones left out).
+    /// Everything module `index` starts after and stops before, as the scheduler walks it:
+    /// its resolved dependencies (absent optional ones left out), then its orderings to
+    /// registered modules. Use [`declared_dependencies_of`](Self::declared_dependencies_of)
+    /// for what the module may access.
     pub(crate) fn dependencies_of(&self, index: usize) -> &[Edge] {
         &self.edges[self.edge_start[index]..self.edge_start[index + 1]]
     }
 
-    /// The modules that depend on module `index`, directly.
+    /// The resolved declared dependencies of module `index`, without its orderings: what
+    /// its context may hand out, and what a start of the module alone must start too.
+    pub(crate) fn declared_dependencies_of(&self, index: usize) -> &[Edge] {
+        let all = self.dependencies_of(index);
+        // Dependencies precede orderings in each module's list.
+        &all[..all.partition_point(Edge::is_dependency)]
+    }
+
+    /// The modules that start after module `index` and stop before it, directly: those that
+    /// depend on it and those ordered after it.
     pub(crate) fn dependents_of(&self, index: usize) -> &[usize] {
         &self.dependents[self.dependent_start[index]..self.dependent_start[index + 1]]
+    }
+
+    /// The modules that declared a dependency on module `index`, directly, without those
+    /// only ordered after it: what a stop or an unload of the module alone must stop too.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "Graph::with_dependents and unload will use it")
+    )]
+    pub(crate) fn declared_dependents_of(&self, index: usize) -> impl Iterator<Item = usize> {
+        self.dependents_of(index)
+            .iter()
+            .copied()
+            .filter(move |&dependent| {
+                self.declared_dependencies_of(dependent)
+                    .iter()
+                    .any(|edge| edge.target == index)
+            })
     }
 
     /// The number of modules on the longest chain of dependents above `index`, itself
@@ -195,6 +247,23 @@ pub(crate) fn resolve_named(
                 edges.push(Edge {
                     target,
                     optional: dependency.is_optional(),
+                    kind: EdgeKind::DependsOn,
+                });
+                dependent_count[target] += 1;
+            }
+        }
+        // Orderings after the dependencies, so that those are a prefix of the module's
+        // edges. An ordering to an absent module is no error: it orders nothing.
+        for name in meta.stops_before_names() {
+            let Some(target) = index.get(&names, name) else {
+                continue;
+            };
+            if !edges[first..].iter().any(|edge| edge.target == target) {
+                edges.push(Edge {
+                    target,
+                    // An ordering never holds its source back when its target fails.
+                    optional: true,
+                    kind: EdgeKind::StopsBefore,
                 });
                 dependent_count[target] += 1;
             }
@@ -246,7 +315,17 @@ pub(crate) fn resolve_named(
         problems.extend(
             cycles::find(&names, |i| resolution.dependencies_of(i), &resolution.order)
                 .into_iter()
-                .map(|path| Problem::Cycle { path }),
+                .map(|cycle| {
+                    // Cycles of dependencies alone are reported as they always were.
+                    if cycle.kinds.contains(&EdgeKind::StopsBefore) {
+                        Problem::OrderCycle {
+                            path: cycle.path,
+                            kinds: cycle.kinds,
+                        }
+                    } else {
+                        Problem::Cycle { path: cycle.path }
+                    }
+                }),
         );
     }
     if !problems.is_empty() {

@@ -47,6 +47,36 @@ pub enum Problem {
         /// The modules along the cycle, first repeated at the end.
         path: Vec<String>,
     },
+    /// Modules that must each start after the next in a circle, where at least one step is
+    /// an ordering ([`ModuleMetadata::stops_before`](crate::module::ModuleMetadata::stops_before))
+    /// rather than a dependency. A circle of dependencies alone is a [`Problem::Cycle`].
+    OrderCycle {
+        /// The modules along the cycle, first repeated at the end.
+        path: Vec<String>,
+        /// `kinds[k]` is the edge from `path[k]` to `path[k + 1]`: one fewer than `path`.
+        kinds: Vec<EdgeKind>,
+    },
+}
+
+/// Why one module starts after another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EdgeKind {
+    /// A declared dependency, required or optional
+    /// ([`depends_on`](crate::module::ModuleMetadata::depends_on)).
+    DependsOn,
+    /// An ordering without dependency
+    /// ([`stops_before`](crate::module::ModuleMetadata::stops_before)).
+    StopsBefore,
+}
+
+impl fmt::Display for EdgeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EdgeKind::DependsOn => "depends on",
+            EdgeKind::StopsBefore => "stops before",
+        })
+    }
 }
 
 impl fmt::Display for Problem {
@@ -92,6 +122,22 @@ impl fmt::Display for Problem {
                 "dependency cycle {}; remove one of these dependencies to break it",
                 path.join(" -> ")
             ),
+            Problem::OrderCycle { path, kinds } => {
+                // `a -(stops before)-> b -(depends on)-> a`: each step names its kind.
+                f.write_str("start-order cycle ")?;
+                for (k, module) in path.iter().enumerate() {
+                    if k > 0 {
+                        match kinds.get(k - 1) {
+                            Some(kind) => write!(f, " -({kind})-> ")?,
+                            None => f.write_str(" -> ")?,
+                        }
+                    }
+                    f.write_str(module)?;
+                }
+                f.write_str(
+                    "; remove one of these dependencies or stops_before orderings to break it",
+                )
+            }
         }
     }
 }
@@ -108,7 +154,8 @@ impl ResolveError {
     }
 
     /// Every problem, in a stable order: metadata, duplicates, missing dependencies and
-    /// version mismatches (in registration order), then cycles.
+    /// version mismatches (in registration order), then cycles (dependency and ordering
+    /// cycles together, by their first module's name).
     pub fn problems(&self) -> &[Problem] {
         &self.problems
     }

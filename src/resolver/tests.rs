@@ -164,6 +164,7 @@ fn reports_every_problem_at_once() {
             Problem::Missing { .. } => "missing",
             Problem::VersionMismatch { .. } => "version",
             Problem::Cycle { .. } => "cycle",
+            Problem::OrderCycle { .. } => "order cycle",
         })
         .collect();
     assert_eq!(
@@ -209,6 +210,189 @@ fn long_chains_do_not_overflow_the_stack() {
     let found = problems(&modules);
     match &found[..] {
         [Problem::Cycle { path }] => assert_eq!(path.len(), n + 1),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn ordered(name: &str, before: &[&str]) -> ModuleMetadata {
+    before
+        .iter()
+        .fold(ModuleMetadata::new(name), |meta, other| {
+            meta.stops_before(other)
+        })
+}
+
+#[test]
+fn an_ordering_changes_start_order_waves_and_stop_order() {
+    let plain = [meta("api", &[]), meta("worker", &[])];
+    let resolution = resolve(&plain).unwrap();
+    assert_eq!(resolution.order().collect::<Vec<_>>(), ["api", "worker"]);
+    assert_eq!(resolution.waves(), [vec!["api", "worker"]]);
+
+    // The api publishes, the worker consumes: the worker starts first and stops last.
+    let modules = [ordered("api", &["worker"]), meta("worker", &[])];
+    let resolution = resolve(&modules).unwrap();
+    assert_eq!(resolution.order().collect::<Vec<_>>(), ["worker", "api"]);
+    assert_eq!(resolution.waves(), [vec!["worker"], vec!["api"]]);
+    assert_eq!(
+        resolution.order().rev().collect::<Vec<_>>(),
+        ["api", "worker"]
+    );
+    // The scheduler waits along the edge: for a start the api waits for the worker, for a
+    // stop the worker waits for the api.
+    assert_eq!(resolution.dependencies_of(0).len(), 1);
+    assert_eq!(resolution.dependents_of(1), [0]);
+    assert_eq!(resolution.height_of(1), 2);
+}
+
+#[test]
+fn orderings_and_dependencies_combine() {
+    // database <- users (dependency); users stops before audit, audit before mail.
+    let modules = [
+        meta("users", &["database"]).stops_before("audit"),
+        ordered("mail", &[]),
+        ordered("audit", &["mail"]),
+        meta("database", &[]),
+    ];
+    let resolution = resolve(&modules).unwrap();
+    assert_eq!(
+        resolution.order().collect::<Vec<_>>(),
+        ["mail", "database", "audit", "users"]
+    );
+    assert_eq!(
+        resolution.waves(),
+        [vec!["mail", "database"], vec!["audit"], vec!["users"]]
+    );
+}
+
+#[test]
+fn an_ordering_grants_no_access_and_never_blocks() {
+    let modules = [ordered("api", &["worker"]), meta("worker", &[])];
+    let resolution = resolve(&modules).unwrap();
+    let [edge] = resolution.dependencies_of(0) else {
+        panic!("{:?}", resolution.dependencies_of(0));
+    };
+    assert_eq!(edge.kind, EdgeKind::StopsBefore);
+    assert!(!edge.is_dependency());
+    // `optional`: the scheduler's failure propagation releases the api, never skips it.
+    assert!(edge.optional, "a failed worker must not skip the api");
+    assert!(resolution.declared_dependencies_of(0).is_empty());
+    assert_eq!(resolution.dependents_of(1), [0]);
+    assert_eq!(resolution.declared_dependents_of(1).count(), 0);
+}
+
+#[test]
+fn a_dependency_and_an_ordering_to_the_same_module_make_one_dependency_edge() {
+    for api in [
+        meta("api", &["worker"]).stops_before("worker"),
+        ordered("api", &["worker"]).depends_on("worker"),
+    ] {
+        let modules = [api, meta("worker", &[]), ordered("cli", &["worker"])];
+        let resolution = resolve(&modules).unwrap();
+        let [edge] = resolution.dependencies_of(0) else {
+            panic!("{:?}", resolution.dependencies_of(0));
+        };
+        assert!(edge.is_dependency() && !edge.optional);
+        assert_eq!(resolution.declared_dependencies_of(0), [*edge]);
+        assert_eq!(resolution.dependents_of(1), [0, 2]);
+        assert_eq!(
+            resolution.declared_dependents_of(1).collect::<Vec<_>>(),
+            [0]
+        );
+    }
+}
+
+#[test]
+fn declared_dependencies_come_before_orderings() {
+    let modules = [
+        meta("api", &[]),
+        meta("cache", &[]),
+        meta("db", &[]),
+        ordered("app", &["api"])
+            .depends_on("db")
+            .optionally_depends_on("cache"),
+    ];
+    let resolution = resolve(&modules).unwrap();
+    let kinds: Vec<EdgeKind> = resolution
+        .dependencies_of(3)
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            EdgeKind::DependsOn,
+            EdgeKind::DependsOn,
+            EdgeKind::StopsBefore
+        ]
+    );
+    let declared: Vec<usize> = resolution
+        .declared_dependencies_of(3)
+        .iter()
+        .map(|e| e.target)
+        .collect();
+    assert_eq!(declared, [2, 1]);
+}
+
+#[test]
+fn an_ordering_to_an_absent_module_is_ignored() {
+    let modules = [ordered("api", &["worker", "audit"]), meta("mail", &[])];
+    let resolution = resolve(&modules).unwrap();
+    assert!(resolution.dependencies_of(0).is_empty());
+    assert_eq!(resolution.order().collect::<Vec<_>>(), ["api", "mail"]);
+    assert_eq!(resolution.waves(), [vec!["api", "mail"]]);
+}
+
+#[test]
+fn a_cycle_through_an_ordering_is_reported_with_its_edge_kinds() {
+    use EdgeKind::{DependsOn, StopsBefore};
+    let order_cycle = |path: &[&str], kinds: &[EdgeKind]| Problem::OrderCycle {
+        path: path.iter().map(|s| s.to_string()).collect(),
+        kinds: kinds.to_vec(),
+    };
+    let modules = [
+        // Mixed: a stops before b, b depends on a.
+        ordered("a", &["b"]),
+        meta("b", &["a"]),
+        // Orderings only.
+        ordered("ping", &["pong"]),
+        ordered("pong", &["ping"]),
+        ordered("selfish", &["selfish"]),
+        // Dependencies only: reported as before.
+        meta("x", &["y"]),
+        meta("y", &["x"]),
+    ];
+    let found = problems(&modules);
+    assert_eq!(
+        found,
+        [
+            order_cycle(&["a", "b", "a"], &[StopsBefore, DependsOn]),
+            order_cycle(&["ping", "pong", "ping"], &[StopsBefore, StopsBefore]),
+            order_cycle(&["selfish", "selfish"], &[StopsBefore]),
+            cycle(&["x", "y", "x"]),
+        ]
+    );
+    assert_eq!(
+        found[0].to_string(),
+        "start-order cycle a -(stops before)-> b -(depends on)-> a; \
+         remove one of these dependencies or stops_before orderings to break it"
+    );
+}
+
+#[test]
+fn a_long_cycle_through_one_ordering_names_its_kinds() {
+    let n = 10_000;
+    let mut modules: Vec<ModuleMetadata> = (1..n)
+        .map(|i| meta(&format!("m{i:05}"), &[&format!("m{:05}", i - 1)]))
+        .collect();
+    modules.push(ordered("m00000", &[&format!("m{:05}", n - 1)]));
+    match &problems(&modules)[..] {
+        [Problem::OrderCycle { path, kinds }] => {
+            assert_eq!(path.len(), n + 1);
+            assert_eq!(kinds.len(), n);
+            assert_eq!(kinds[0], EdgeKind::StopsBefore);
+            assert!(kinds[1..].iter().all(|&k| k == EdgeKind::DependsOn));
+        }
         other => panic!("{other:?}"),
     }
 }
