@@ -169,7 +169,7 @@ impl Context {
         self.shared
             .graph
             .resolution
-            .dependencies_of(self.id)
+            .declared_dependencies_of(self.id)
             .iter()
             .map(|edge| &self.shared.graph.entries[edge.target])
             .find(|entry| entry.object.type_id == wanted)
@@ -193,7 +193,7 @@ impl Context {
             .shared
             .graph
             .resolution
-            .dependencies_of(self.id)
+            .declared_dependencies_of(self.id)
             .iter()
             .find(|edge| &*self.shared.graph.entries[edge.target].name == name)
         else {

@@ -56,3 +56,35 @@ async fn a_failed_module_does_not_skip_the_module_ordered_after_it() {
         "the api still waited for the worker"
     );
 }
+
+/// An ordering grants no access: the ordered module is not a dependency.
+#[tokio::test(start_paused = true)]
+async fn an_ordering_gives_no_access_to_the_other_module() {
+    struct Api;
+    impl Module for Api {
+        fn metadata(&self) -> ModuleMetadata {
+            ModuleMetadata::new("api").stops_before("worker")
+        }
+        async fn start(&self, ctx: &Context) -> HookResult {
+            assert!(ctx.try_get::<Worker>().is_none());
+            assert!(ctx.get_named::<Worker>("worker").is_err());
+            Ok(())
+        }
+    }
+    struct Worker;
+    impl Module for Worker {
+        fn metadata(&self) -> ModuleMetadata {
+            ModuleMetadata::new("worker")
+        }
+    }
+    let manager = ModuleManager::builder()
+        .module(Api)
+        .module(Worker)
+        .build()
+        .unwrap();
+    let report = manager.start_all().await.unwrap();
+    assert!(report.is_success());
+    // Stopping the worker by name leaves the api running: it only orders itself after it.
+    manager.stop("worker").await.unwrap();
+    assert_eq!(manager.module("api").unwrap().state(), ModuleState::Started);
+}

@@ -47,7 +47,7 @@ impl Graph {
     pub(crate) fn with_dependencies(&self, id: usize) -> Vec<bool> {
         self.closure(id, |i| {
             self.resolution
-                .dependencies_of(i)
+                .declared_dependencies_of(i)
                 .iter()
                 .map(|edge| edge.target)
                 .collect()
@@ -56,7 +56,7 @@ impl Graph {
 
     /// Marks `id` and everything that depends on it, transitively.
     pub(crate) fn with_dependents(&self, id: usize) -> Vec<bool> {
-        self.closure(id, |i| self.resolution.dependents_of(i).to_vec())
+        self.closure(id, |i| self.resolution.declared_dependents_of(i).collect())
     }
 
     fn closure(&self, id: usize, next: impl Fn(usize) -> Vec<usize>) -> Vec<bool> {

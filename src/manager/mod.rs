@@ -311,9 +311,8 @@ impl ModuleManager {
             })?;
         let dependents: Vec<String> = graph
             .resolution
-            .dependents_of(id)
-            .iter()
-            .map(|&d| graph.entries[d].name.to_string())
+            .declared_dependents_of(id)
+            .map(|d| graph.entries[d].name.to_string())
             .collect();
         if !dependents.is_empty() {
             return Err(Error::HasDependents {

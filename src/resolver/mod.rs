@@ -153,10 +153,6 @@ impl Resolution {
 
     /// The modules that declared a dependency on module `index`, directly, without those
     /// only ordered after it: what a stop or an unload of the module alone must stop too.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "Graph::with_dependents and unload will use it")
-    )]
     pub(crate) fn declared_dependents_of(&self, index: usize) -> impl Iterator<Item = usize> {
         self.dependents_of(index)
             .iter()

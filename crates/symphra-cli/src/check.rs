@@ -178,7 +178,7 @@ fn problem_module(problem: &Problem) -> Option<String> {
         Problem::Missing { module, .. } | Problem::VersionMismatch { module, .. } => {
             Some(module.clone())
         }
-        Problem::Cycle { path } => path.first().cloned(),
+        Problem::Cycle { path } | Problem::OrderCycle { path, .. } => path.first().cloned(),
         _ => None,
     }
 }
