@@ -1,5 +1,6 @@
 //! What an operation over many modules did to each of them.
 
+use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +52,14 @@ impl Report {
     /// The modules that did not end where the operation meant them to.
     pub fn problems(&self) -> impl Iterator<Item = &ModuleReport> {
         self.modules.iter().filter(|m| !m.outcome.is_success())
+    }
+
+    /// The failure of the first module of the report whose hook failed, in report order.
+    fn first_failure(&self) -> Option<&HookFailure> {
+        self.modules.iter().find_map(|m| match &m.outcome {
+            Outcome::Failed(failure) => Some(failure),
+            _ => None,
+        })
     }
 
     /// With fail-fast on, the stop of the modules this start had started, in reverse order.
@@ -259,22 +268,38 @@ impl fmt::Display for SkipReason {
 }
 
 /// A start in which some modules did not start. Holds the whole report.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{}", summary(&self.report, "start"))]
+///
+/// Its [`source`](StdError::source) is the first hook failure of the report, so that a
+/// walk of the sources reaches the error a hook returned; the report has all of them.
+#[derive(Clone, Debug)]
 pub struct StartError {
     report: Report,
 }
 
 /// A stop in which some modules did not stop cleanly. Holds the whole report.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{}", summary(&self.report, "stop"))]
+///
+/// Its [`source`](StdError::source) is the first hook failure of the report, so that a
+/// walk of the sources reaches the error a hook returned; the report has all of them.
+#[derive(Clone, Debug)]
 pub struct StopError {
     report: Report,
 }
 
-/// The accessors shared by [`StartError`] and [`StopError`].
+/// The accessors and error impls shared by [`StartError`] and [`StopError`].
 macro_rules! report_error {
-    ($error:ident) => {
+    ($error:ident, $verb:literal) => {
+        impl fmt::Display for $error {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&summary(&self.report, $verb))
+            }
+        }
+
+        impl StdError for $error {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                self.report.first_failure().map(|failure| failure as _)
+            }
+        }
+
         impl $error {
             pub(crate) fn new(report: Report) -> Self {
                 Self { report }
@@ -293,8 +318,8 @@ macro_rules! report_error {
     };
 }
 
-report_error!(StartError);
-report_error!(StopError);
+report_error!(StartError, "start");
+report_error!(StopError, "stop");
 
 fn summary(report: &Report, verb: &str) -> String {
     let problems: Vec<String> = report
