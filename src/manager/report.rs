@@ -68,6 +68,9 @@ impl Report {
     }
 
     /// Counts of modules per outcome: (done or unchanged, failed, skipped).
+    ///
+    /// Modules a stop found not running are in none of the three: a stop did nothing to
+    /// them, so they are not "ok"; see [`not_running`](Self::not_running).
     pub fn counts(&self) -> (usize, usize, usize) {
         self.modules
             .iter()
@@ -75,7 +78,17 @@ impl Report {
                 Outcome::Done | Outcome::Unchanged => (ok + 1, failed, skipped),
                 Outcome::Failed(_) => (ok, failed + 1, skipped),
                 Outcome::Skipped(_) => (ok, failed, skipped + 1),
+                Outcome::NotRunning => (ok, failed, skipped),
             })
+    }
+
+    /// How many modules a stop found not running ([`Outcome::NotRunning`]); always 0 for
+    /// a start.
+    pub fn not_running(&self) -> usize {
+        self.modules
+            .iter()
+            .filter(|m| matches!(m.outcome, Outcome::NotRunning))
+            .count()
     }
 }
 
@@ -84,9 +97,13 @@ impl fmt::Display for Report {
         let (ok, failed, skipped) = self.counts();
         write!(
             f,
-            "{}: {ok} ok, {failed} failed, {skipped} skipped in {:?}",
-            self.operation, self.elapsed
+            "{}: {ok} ok, {failed} failed, {skipped} skipped",
+            self.operation
         )?;
+        if self.operation == Operation::Stop {
+            write!(f, ", {} not running", self.not_running())?;
+        }
+        write!(f, " in {:?}", self.elapsed)?;
         for module in &self.modules {
             write!(f, "\n  {module}")?;
         }
@@ -177,8 +194,12 @@ pub struct HookTiming {
 pub enum Outcome {
     /// The module was started (or stopped) by this operation.
     Done,
-    /// The module already was where the operation would take it.
+    /// The module already was where the operation would take it. Only a start reports
+    /// this (the module was already started); a stop reports [`Outcome::NotRunning`].
     Unchanged,
+    /// A stop found the module not running (never started, already stopped, or failed),
+    /// so there was nothing to stop.
+    NotRunning,
     /// A hook failed; the module is `Failed`.
     Failed(HookFailure),
     /// The module was left alone.
@@ -192,10 +213,20 @@ impl Outcome {
             self,
             Outcome::Done
                 | Outcome::Unchanged
+                | Outcome::NotRunning
                 | Outcome::Skipped(
                     SkipReason::Disabled | SkipReason::Ignored | SkipReason::HeldStopped
                 )
         )
+    }
+
+    /// The outcome of a module that `operation` found already where it would take it: a
+    /// stop that finds a module not running did nothing to it, which is not "ok".
+    pub(crate) fn unchanged(operation: Operation) -> Self {
+        match operation {
+            Operation::Stop => Outcome::NotRunning,
+            _ => Outcome::Unchanged,
+        }
     }
 
     /// Whether the module is where a start leaves it running (done or already started).
@@ -209,6 +240,7 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Done => f.write_str("done"),
             Outcome::Unchanged => f.write_str("unchanged"),
+            Outcome::NotRunning => f.write_str("not running"),
             Outcome::Failed(failure) => {
                 write!(f, "FAILED in {}: {}", failure.hook(), failure.cause())
             }

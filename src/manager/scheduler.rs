@@ -130,7 +130,7 @@ impl Schedule<'_> {
                 let chain = match entry.plan(operation) {
                     Ok(Plan::Run(chain)) => chain,
                     Ok(Plan::Unchanged) => {
-                        walk.finish(i, Outcome::Unchanged, self.graph);
+                        walk.finish(i, Outcome::unchanged(operation), self.graph);
                         continue;
                     }
                     Err(hint) => {
