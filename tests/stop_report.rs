@@ -1,4 +1,5 @@
-//! A stop report says what the stop did: modules it found not running are not "ok".
+//! A stop report says what the stop did: modules it found not running are not "ok", and
+//! it says which modules stopped together (waves).
 
 use symphra::manager::Outcome;
 use symphra::prelude::*;
@@ -92,5 +93,48 @@ async fn a_start_still_reports_already_started_modules_as_unchanged_and_ok() {
             .to_string()
             .starts_with("start: 4 ok, 0 failed, 0 skipped in "),
         "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_goes_through_the_start_waves_in_reverse() {
+    let manager = manager(&CallLog::default());
+    let started = manager.start_all().await.unwrap();
+    assert_eq!(
+        started.waves(),
+        [vec!["cache", "database"], vec!["users"], vec!["api"]]
+    );
+    assert!(
+        started
+            .to_string()
+            .contains("\n  waves: [cache, database] [users] [api]\n"),
+        "{started}"
+    );
+
+    let stopped = manager.stop_all().await.unwrap();
+    assert_eq!(
+        stopped.waves(),
+        [vec!["api"], vec!["users"], vec!["cache", "database"]]
+    );
+    assert!(
+        stopped
+            .to_string()
+            .contains("\n  waves: [api] [users] [cache, database]\n"),
+        "{stopped}"
+    );
+}
+
+#[tokio::test]
+async fn waves_hold_only_the_modules_the_report_covers() {
+    let manager = manager(&CallLog::default());
+    manager.start_all().await.unwrap();
+    // Stopping users stops api first, and leaves cache and database alone.
+    let stopped = manager.stop("users").await.unwrap();
+    assert_eq!(stopped.waves(), [vec!["api"], vec!["users"]]);
+    // Starting api again brings users back; database is already started.
+    let started = manager.start("api").await.unwrap();
+    assert_eq!(
+        started.waves(),
+        [vec!["database"], vec!["users"], vec!["api"]]
     );
 }

@@ -16,6 +16,10 @@ pub struct Report {
     pub(crate) modules: Vec<ModuleReport>,
     pub(crate) elapsed: Duration,
     pub(crate) rollback: Option<Box<Report>>,
+    /// The start wave of every module of the resolution the report was made on, by module
+    /// index (as `ModuleReport::index`). Shared with the resolution: one reference count
+    /// per report, and [`Report::waves`] groups the modules only when asked.
+    pub(crate) start_waves: Arc<[u32]>,
 }
 
 /// The report of a start; see [`Report`].
@@ -90,6 +94,45 @@ impl Report {
             .filter(|m| matches!(m.outcome, Outcome::NotRunning))
             .count()
     }
+
+    /// The modules of this report grouped in waves, in the order the operation went
+    /// through them: for a start, the resolution's start waves (wave 0 has no
+    /// dependencies); for a stop, the same waves in reverse (dependents first). Only the
+    /// modules the report covers are listed, and waves left empty by that are left out.
+    /// Within a wave, registration order.
+    ///
+    /// The scheduler does not go wave by wave (a module starts or stops as soon as the
+    /// modules it waits for are done); waves say which modules could go together.
+    pub fn waves(&self) -> Vec<Vec<&str>> {
+        // Grouped now rather than as the report is built: large reports are built on the
+        // hot path of every start and stop, and their waves are rarely asked for.
+        let mut members: Vec<(u32, u32, usize)> = self
+            .modules
+            .iter()
+            .enumerate()
+            .map(|(position, m)| {
+                // Every index is in the resolution the waves come from; a missing one
+                // would only misplace a name in this view, so it is not worth a panic.
+                let wave = self.start_waves.get(m.index as usize).copied().unwrap_or(0);
+                (wave, m.index, position)
+            })
+            .collect();
+        members.sort_unstable();
+        let mut waves: Vec<Vec<&str>> = Vec::new();
+        let mut current = None;
+        for (wave, _, position) in members {
+            let name = self.modules[position].name();
+            match waves.last_mut() {
+                Some(last) if current == Some(wave) => last.push(name),
+                _ => waves.push(vec![name]),
+            }
+            current = Some(wave);
+        }
+        if self.operation == Operation::Stop {
+            waves.reverse();
+        }
+        waves
+    }
 }
 
 impl fmt::Display for Report {
@@ -104,6 +147,12 @@ impl fmt::Display for Report {
             write!(f, ", {} not running", self.not_running())?;
         }
         write!(f, " in {:?}", self.elapsed)?;
+        if !self.modules.is_empty() {
+            f.write_str("\n  waves:")?;
+            for wave in self.waves() {
+                write!(f, " [{}]", wave.join(", "))?;
+            }
+        }
         for module in &self.modules {
             write!(f, "\n  {module}")?;
         }

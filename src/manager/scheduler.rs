@@ -435,6 +435,7 @@ impl<'g> Walk<'g> {
             modules: self.report,
             elapsed,
             rollback: None,
+            start_waves: Arc::clone(self.resolution.wave_numbers()),
         }
     }
 }
