@@ -17,6 +17,10 @@ pub type HookResult = Result<(), BoxError>;
 
 /// A hook of a module that did not complete.
 ///
+/// Its `Display` names the module and the hook and shows the whole chain of causes; its
+/// [`source`](StdError::source) is the [`FailureCause`], whose own source is the error the
+/// hook returned, if it returned one.
+///
 /// Cheap to clone and small to move (one pointer): the module's state, the report, and the
 /// error returned to the caller all share one value.
 #[derive(Clone)]
@@ -79,26 +83,75 @@ impl StdError for HookFailure {
 }
 
 /// How a hook failed.
-#[derive(Clone, Debug, thiserror::Error)]
+///
+/// Its `Display` shows the whole chain of causes of an error the hook returned
+/// (`opening sqlite:///app.db: unable to open database file (code 14)`), and
+/// [`source`](StdError::source) gives the hook's own error, so that a walk of the sources
+/// reaches the original error and everything under it.
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum FailureCause {
     /// The hook returned an error.
-    #[error("{0}")]
     Error(SharedError),
     /// The hook panicked; the text is the panic message.
-    #[error("it panicked: {0}")]
     Panic(String),
     /// The hook ran past its time limit and was abandoned.
-    #[error(
-        "it did not finish within {0:?} and was abandoned; make it faster or raise the hook timeout"
-    )]
     TimedOut(Duration),
     /// The configuration broke the module's schema, so `install` was not called.
-    #[error("its configuration is invalid: {}; fix the configuration to match the module's schema", list(.0))]
     InvalidConfig(Vec<Violation>),
     /// The hook was not run because the shutdown deadline had already passed.
-    #[error("the shutdown deadline passed before it could run")]
     DeadlinePassed,
+}
+
+impl fmt::Display for FailureCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureCause::Error(error) => write_chain(f, error.inner()),
+            FailureCause::Panic(message) => write!(f, "it panicked: {message}"),
+            FailureCause::TimedOut(limit) => write!(
+                f,
+                "it did not finish within {limit:?} and was abandoned; make it faster or raise the hook timeout"
+            ),
+            FailureCause::InvalidConfig(violations) => write!(
+                f,
+                "its configuration is invalid: {}; fix the configuration to match the module's schema",
+                list(violations)
+            ),
+            FailureCause::DeadlinePassed => {
+                f.write_str("the shutdown deadline passed before it could run")
+            }
+        }
+    }
+}
+
+impl StdError for FailureCause {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            // The hook's own error itself, not `SharedError` (whose `source` skips a level):
+            // a caller can then `downcast_ref` to the type the hook returned.
+            FailureCause::Error(error) => Some(error.inner()),
+            _ => None,
+        }
+    }
+}
+
+/// Writes `error` and each error under it, `: `-separated, outermost first.
+///
+/// Many errors already include their source in their own message (thiserror's
+/// `#[error("…: {0}")]`, anyhow's wrappers), so a source whose text the chain written so
+/// far already ends with is left out rather than shown twice.
+fn write_chain(f: &mut fmt::Formatter<'_>, error: &(dyn StdError + 'static)) -> fmt::Result {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        let message = source.to_string();
+        if !text.ends_with(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        next = source.source();
+    }
+    f.write_str(&text)
 }
 
 fn list(violations: &[Violation]) -> String {
@@ -179,5 +232,76 @@ mod tests {
         );
         assert_eq!(failure.module(), "database");
         assert_eq!(failure.hook(), Hook::Start);
+    }
+
+    /// The bottom of the chains below: an I/O-like root cause.
+    #[derive(Debug, thiserror::Error)]
+    #[error("unable to open database file (code 14)")]
+    struct Root;
+
+    /// A level that does not repeat its source in its message.
+    #[derive(Debug, thiserror::Error)]
+    #[error("opening sqlite:///nonexistent-dir/app.db")]
+    struct Opening(#[source] Root);
+
+    /// A level that does repeat its source, as thiserror's `{0}` and anyhow do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("connecting: {0}")]
+    struct Connecting(#[source] Opening);
+
+    fn failed_with(error: BoxError) -> HookFailure {
+        HookFailure::new(
+            Arc::from("database"),
+            Hook::Install,
+            FailureCause::Error(SharedError::from(error)),
+        )
+    }
+
+    #[test]
+    fn display_shows_every_cause_down_to_the_root() {
+        let failure = failed_with(Box::new(Opening(Root)));
+        assert_eq!(
+            failure.cause().to_string(),
+            "opening sqlite:///nonexistent-dir/app.db: unable to open database file (code 14)"
+        );
+        assert_eq!(
+            failure.to_string(),
+            "module \"database\" failed in its install hook: \
+             opening sqlite:///nonexistent-dir/app.db: unable to open database file (code 14)"
+        );
+    }
+
+    #[test]
+    fn a_cause_already_in_its_parents_message_is_shown_once() {
+        // `Connecting` prints `Opening`, which does not print `Root`: each level once.
+        let failure = failed_with(Box::new(Connecting(Opening(Root))));
+        assert_eq!(
+            failure.cause().to_string(),
+            "connecting: opening sqlite:///nonexistent-dir/app.db: \
+             unable to open database file (code 14)"
+        );
+    }
+
+    #[test]
+    fn sources_lead_to_the_hooks_own_error_and_below() {
+        let failure = failed_with(Box::new(Opening(Root)));
+        let cause = failure.source().expect("the cause");
+        assert!(cause.is::<FailureCause>());
+        let own = cause.source().expect("the hook's error");
+        assert!(own.is::<Opening>(), "{own:?}");
+        let root = own.source().expect("its source");
+        assert!(root.is::<Root>(), "{root:?}");
+        assert!(root.source().is_none());
+    }
+
+    #[test]
+    fn causes_that_are_not_errors_have_no_source() {
+        for cause in [
+            FailureCause::Panic("boom".into()),
+            FailureCause::TimedOut(Duration::from_secs(1)),
+            FailureCause::DeadlinePassed,
+        ] {
+            assert!(cause.source().is_none(), "{cause}");
+        }
     }
 }

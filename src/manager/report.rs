@@ -1,5 +1,6 @@
 //! What an operation over many modules did to each of them.
 
+use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,10 @@ pub struct Report {
     pub(crate) modules: Vec<ModuleReport>,
     pub(crate) elapsed: Duration,
     pub(crate) rollback: Option<Box<Report>>,
+    /// The start wave of every module of the resolution the report was made on, by module
+    /// index (as `ModuleReport::index`). Shared with the resolution: one reference count
+    /// per report, and [`Report::waves`] groups the modules only when asked.
+    pub(crate) start_waves: Arc<[u32]>,
 }
 
 impl Report {
@@ -48,12 +53,23 @@ impl Report {
         self.modules.iter().filter(|m| !m.outcome.is_success())
     }
 
+    /// The failure of the first module of the report whose hook failed, in report order.
+    fn first_failure(&self) -> Option<&HookFailure> {
+        self.modules.iter().find_map(|m| match &m.outcome {
+            Outcome::Failed(failure) => Some(failure),
+            _ => None,
+        })
+    }
+
     /// With fail-fast on, the stop of the modules this start had started, in reverse order.
     pub fn rollback(&self) -> Option<&Report> {
         self.rollback.as_deref()
     }
 
     /// Counts of modules per outcome: (done or unchanged, failed, skipped).
+    ///
+    /// Modules a stop found not running are in none of the three: a stop did nothing to
+    /// them, so they are not "ok"; see [`not_running`](Self::not_running).
     pub fn counts(&self) -> (usize, usize, usize) {
         self.modules
             .iter()
@@ -61,7 +77,56 @@ impl Report {
                 Outcome::Done | Outcome::Unchanged => (ok + 1, failed, skipped),
                 Outcome::Failed(_) => (ok, failed + 1, skipped),
                 Outcome::Skipped(_) => (ok, failed, skipped + 1),
+                Outcome::NotRunning => (ok, failed, skipped),
             })
+    }
+
+    /// How many modules a stop found not running ([`Outcome::NotRunning`]); always 0 for
+    /// a start.
+    pub fn not_running(&self) -> usize {
+        self.modules
+            .iter()
+            .filter(|m| matches!(m.outcome, Outcome::NotRunning))
+            .count()
+    }
+
+    /// The modules of this report grouped in waves, in the order the operation went
+    /// through them: for a start, the resolution's start waves (wave 0 has no
+    /// dependencies); for a stop, the same waves in reverse (dependents first). Only the
+    /// modules the report covers are listed, and waves left empty by that are left out.
+    /// Within a wave, registration order.
+    ///
+    /// The scheduler does not go wave by wave (a module starts or stops as soon as the
+    /// modules it waits for are done); waves say which modules could go together.
+    pub fn waves(&self) -> Vec<Vec<&str>> {
+        // Grouped now rather than as the report is built: large reports are built on the
+        // hot path of every start and stop, and their waves are rarely asked for.
+        let mut members: Vec<(u32, u32, usize)> = self
+            .modules
+            .iter()
+            .enumerate()
+            .map(|(position, m)| {
+                // Every index is in the resolution the waves come from; a missing one
+                // would only misplace a name in this view, so it is not worth a panic.
+                let wave = self.start_waves.get(m.index as usize).copied().unwrap_or(0);
+                (wave, m.index, position)
+            })
+            .collect();
+        members.sort_unstable();
+        let mut waves: Vec<Vec<&str>> = Vec::new();
+        let mut current = None;
+        for (wave, _, position) in members {
+            let name = self.modules[position].name();
+            match waves.last_mut() {
+                Some(last) if current == Some(wave) => last.push(name),
+                _ => waves.push(vec![name]),
+            }
+            current = Some(wave);
+        }
+        if self.operation == Operation::Stop {
+            waves.reverse();
+        }
+        waves
     }
 }
 
@@ -70,9 +135,19 @@ impl fmt::Display for Report {
         let (ok, failed, skipped) = self.counts();
         write!(
             f,
-            "{}: {ok} ok, {failed} failed, {skipped} skipped in {:?}",
-            self.operation, self.elapsed
+            "{}: {ok} ok, {failed} failed, {skipped} skipped",
+            self.operation
         )?;
+        if self.operation == Operation::Stop {
+            write!(f, ", {} not running", self.not_running())?;
+        }
+        write!(f, " in {:?}", self.elapsed)?;
+        if !self.modules.is_empty() {
+            f.write_str("\n  waves:")?;
+            for wave in self.waves() {
+                write!(f, " [{}]", wave.join(", "))?;
+            }
+        }
         for module in &self.modules {
             write!(f, "\n  {module}")?;
         }
@@ -163,8 +238,12 @@ pub struct HookTiming {
 pub enum Outcome {
     /// The module was started (or stopped) by this operation.
     Done,
-    /// The module already was where the operation would take it.
+    /// The module already was where the operation would take it. Only a start reports
+    /// this (the module was already started); a stop reports [`Outcome::NotRunning`].
     Unchanged,
+    /// A stop found the module not running (never started, already stopped, or failed),
+    /// so there was nothing to stop.
+    NotRunning,
     /// A hook failed; the module is `Failed`.
     Failed(HookFailure),
     /// The module was left alone.
@@ -178,10 +257,20 @@ impl Outcome {
             self,
             Outcome::Done
                 | Outcome::Unchanged
+                | Outcome::NotRunning
                 | Outcome::Skipped(
                     SkipReason::Disabled | SkipReason::Ignored | SkipReason::HeldStopped
                 )
         )
+    }
+
+    /// The outcome of a module that `operation` found already where it would take it: a
+    /// stop that finds a module not running did nothing to it, which is not "ok".
+    pub(crate) fn unchanged(operation: Operation) -> Self {
+        match operation {
+            Operation::Stop => Outcome::NotRunning,
+            _ => Outcome::Unchanged,
+        }
     }
 
     /// Whether the module is where a start leaves it running (done or already started).
@@ -195,6 +284,7 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::Done => f.write_str("done"),
             Outcome::Unchanged => f.write_str("unchanged"),
+            Outcome::NotRunning => f.write_str("not running"),
             Outcome::Failed(failure) => {
                 write!(f, "FAILED in {}: {}", failure.hook(), failure.cause())
             }
@@ -254,22 +344,38 @@ impl fmt::Display for SkipReason {
 }
 
 /// A start in which some modules did not start. Holds the whole report.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{}", summary(&self.report, "start"))]
+///
+/// Its [`source`](StdError::source) is the first hook failure of the report, so that a
+/// walk of the sources reaches the error a hook returned; the report has all of them.
+#[derive(Clone, Debug)]
 pub struct StartError {
     report: Report,
 }
 
 /// A stop in which some modules did not stop cleanly. Holds the whole report.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{}", summary(&self.report, "stop"))]
+///
+/// Its [`source`](StdError::source) is the first hook failure of the report, so that a
+/// walk of the sources reaches the error a hook returned; the report has all of them.
+#[derive(Clone, Debug)]
 pub struct StopError {
     report: Report,
 }
 
-/// The accessors shared by [`StartError`] and [`StopError`].
+/// The accessors and error impls shared by [`StartError`] and [`StopError`].
 macro_rules! report_error {
-    ($error:ident) => {
+    ($error:ident, $verb:literal) => {
+        impl fmt::Display for $error {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&summary(&self.report, $verb))
+            }
+        }
+
+        impl StdError for $error {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                self.report.first_failure().map(|failure| failure as _)
+            }
+        }
+
         impl $error {
             pub(crate) fn new(report: Report) -> Self {
                 Self { report }
@@ -288,8 +394,8 @@ macro_rules! report_error {
     };
 }
 
-report_error!(StartError);
-report_error!(StopError);
+report_error!(StartError, "start");
+report_error!(StopError, "stop");
 
 fn summary(report: &Report, verb: &str) -> String {
     let problems: Vec<String> = report

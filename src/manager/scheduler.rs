@@ -130,7 +130,7 @@ impl Schedule<'_> {
                 let chain = match entry.plan(operation) {
                     Ok(Plan::Run(chain)) => chain,
                     Ok(Plan::Unchanged) => {
-                        walk.finish(i, Outcome::Unchanged, self.graph);
+                        walk.finish(i, Outcome::unchanged(operation), self.graph);
                         continue;
                     }
                     Err(hint) => {
@@ -435,6 +435,7 @@ impl<'g> Walk<'g> {
             modules: self.report,
             elapsed,
             rollback: None,
+            start_waves: Arc::clone(self.resolution.wave_numbers()),
         }
     }
 }

@@ -47,7 +47,8 @@ pub struct Resolution {
     names: Arc<[Arc<str>]>,
     index: NameIndex,
     order: Vec<usize>,
-    wave: Vec<u32>,
+    /// Start wave of module i; shared, so that reports can hold them cheaply.
+    wave: Arc<[u32]>,
     wave_count: u32,
     height: Vec<u32>,
     /// What module i starts after: `edges[edge_start[i]..edge_start[i + 1]]`, its declared
@@ -122,6 +123,11 @@ impl Resolution {
     /// Every module's name, by index; shared, so that reports can hold them cheaply.
     pub(crate) fn names(&self) -> &Arc<[Arc<str>]> {
         &self.names
+    }
+
+    /// The start wave of every module, by index; see [`Resolution::waves`].
+    pub(crate) fn wave_numbers(&self) -> &Arc<[u32]> {
+        &self.wave
     }
 
     /// Start order as indices into the resolved sequence.
@@ -297,7 +303,7 @@ pub(crate) fn resolve_named(
         names: Arc::from(names),
         index,
         order: Vec::new(),
-        wave: Vec::new(),
+        wave: Arc::from([]),
         wave_count: 0,
         height: Vec::new(),
         edge_start,
@@ -347,7 +353,7 @@ pub(crate) fn resolve_named(
             .unwrap_or(0);
     }
     resolution.wave_count = wave.iter().max().map_or(0, |&w| w + 1);
-    resolution.wave = wave;
+    resolution.wave = Arc::from(wave);
     resolution.height = height;
     Ok(resolution)
 }
