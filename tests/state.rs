@@ -45,7 +45,7 @@ fn a_second_opener_is_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.redb");
     let _first = RedbStore::open(&path).unwrap();
-    let error = RedbStore::open(&path).err().expect("the file is locked");
+    let error = RedbStore::open(&path).expect_err("the file is locked");
     assert!(matches!(error, StateError::Locked { .. }), "{error}");
     assert!(
         error.to_string().contains("in use by another process"),
@@ -59,7 +59,7 @@ fn a_file_that_is_not_a_store_is_refused_and_left_untouched() {
     let path = dir.path().join("state.redb");
     let garbage = b"this is a text file, not a database\n".repeat(200);
     std::fs::write(&path, &garbage).unwrap();
-    let error = RedbStore::open(&path).err().expect("not a store");
+    let error = RedbStore::open(&path).expect_err("not a store");
     assert!(matches!(error, StateError::NotAStore { .. }), "{error}");
     assert!(error.to_string().contains("left untouched"), "{error}");
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
@@ -81,7 +81,7 @@ fn a_newer_format_is_refused_and_left_untouched() {
         txn.commit().unwrap();
     }
     let before = std::fs::read(&path).unwrap();
-    let error = RedbStore::open(&path).err().expect("newer format");
+    let error = RedbStore::open(&path).expect_err("newer format");
     match &error {
         StateError::NewerFormat {
             found, supported, ..

@@ -233,6 +233,24 @@ fn satisfying_version(requirement: &semver::VersionReq) -> Version {
         .unwrap_or_else(|| Version::new(0, 1, 0))
 }
 
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("module", &self.name)
+            .field("manager", &self.manager)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for HarnessBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HarnessBuilder")
+            .field("module", &self.name)
+            .field("provided", &self.provided)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,23 +267,5 @@ mod tests {
             let req = semver::VersionReq::parse(req).unwrap();
             assert_eq!(satisfying_version(&req).to_string(), expected, "{req}");
         }
-    }
-}
-
-impl std::fmt::Debug for Harness {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Harness")
-            .field("module", &self.name)
-            .field("manager", &self.manager)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for HarnessBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HarnessBuilder")
-            .field("module", &self.name)
-            .field("provided", &self.provided)
-            .finish_non_exhaustive()
     }
 }
