@@ -99,6 +99,13 @@ pub enum FailureCause {
     /// The hook was not run because the shutdown deadline had already passed.
     #[error("the shutdown deadline passed before it could run")]
     DeadlinePassed,
+    /// The module's owned tasks (see [`Context::spawn`](crate::Context::spawn)) named here
+    /// were still running at the stop deadline and were aborted.
+    #[error("tasks still running at the stop deadline were aborted: {}", tasks.join(", "))]
+    TasksAborted {
+        /// The names the tasks were spawned with.
+        tasks: Vec<Arc<str>>,
+    },
 }
 
 fn list(violations: &[Violation]) -> String {

@@ -15,6 +15,9 @@ mod report;
 pub(crate) mod runner;
 mod scheduler;
 mod scope;
+mod supervisor;
+mod task_error;
+pub(crate) mod tasks;
 pub(crate) mod timings;
 
 use std::any::Any;
@@ -35,6 +38,7 @@ pub use report::{
     StopReport,
 };
 pub use scope::ScopeExit;
+pub use task_error::{SpawnError, TaskError};
 
 use crate::bus::EventBus;
 use crate::context::Context;
@@ -71,6 +75,8 @@ pub(crate) struct Inner {
     operations: tokio::sync::Mutex<()>,
     /// Whether tokio's clock is paused, asked at the first operation.
     clock_paused: OnceLock<bool>,
+    /// Failures of running modules not yet dealt with.
+    supervision: supervisor::Supervision,
 }
 
 impl ModuleManager {
