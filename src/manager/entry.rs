@@ -22,7 +22,9 @@ use crate::state::Availability;
 #[repr(C)]
 pub(crate) struct Entry {
     /// The [`StateCell`], packed. Only lifecycle operations write it, and a manager runs
-    /// one at a time, so a read followed by a write cannot race with another write.
+    /// one at a time, so a read followed by a write cannot race with another write. The
+    /// one exception, a module failing while it runs, writes under the entry's task lock,
+    /// which a start and a stop of a module with tasks take too (see [`tasks`]).
     state: AtomicU16,
     /// The operator's [`Availability`], as its index.
     availability: AtomicU8,
