@@ -1,5 +1,5 @@
 //! What a hook can reach: its own module's name and configuration, its declared
-//! dependencies, and the manager.
+//! dependencies, the manager, and tasks the manager owns for the module.
 
 use std::any::{Any, TypeId};
 use std::fmt;
@@ -8,15 +8,58 @@ use std::sync::Arc;
 use crate::bus::{BusError, DeliveryReport, Event, EventBus, HandlerResult, SubscribeOptions};
 use crate::config::Config;
 use crate::error::Error;
+use crate::lifecycle::{BoxError, HookResult};
 use crate::manager::entry::Entry;
 use crate::manager::operation::OperationScope;
-use crate::manager::{Inner, ModuleManager};
+use crate::manager::tasks::{self, TaskKind};
+use crate::manager::{Inner, ModuleManager, SpawnError};
 use crate::module::ModuleMetadata;
+
+/// The shutdown signal an owned task receives (see [`Context::spawn`]): tokio-util's
+/// token, re-exported so that modules need no dependency of their own.
+pub use tokio_util::sync::CancellationToken;
 
 /// Given to every hook: the module's own name and configuration, typed access to the
 /// modules it declared as dependencies, and the manager.
 ///
 /// Cheap to clone; a clone can be moved into a spawned task.
+///
+/// # Owned tasks
+///
+/// What a module runs in the background — a consumer loop, a timer, a blocking reader —
+/// it spawns through its context: [`spawn`](Self::spawn) for work that serves until the
+/// module stops, [`spawn_finite`](Self::spawn_finite) for work that ends on its own, and
+/// [`spawn_blocking`](Self::spawn_blocking) for blocking work. The manager owns these
+/// tasks; each gets a [`CancellationToken`], its shutdown signal, fresh for every run of
+/// the module, and runs in a tracing span named `task` carrying the module's and the
+/// task's names.
+///
+/// When the module stops, in this order:
+///
+/// 1. the tasks are signalled (the token is cancelled), so they begin draining;
+/// 2. the `stop` hook runs, and closes what the tasks use — which also makes them end;
+/// 3. the tasks are joined, within the stop hook's time limit (or the operation's
+///    shutdown deadline, whichever comes first);
+/// 4. tasks still running then are aborted, and the stop is reported failed with
+///    [`FailureCause::TasksAborted`](crate::lifecycle::FailureCause::TasksAborted) naming
+///    them. A blocking task cannot be interrupted: it is let go and named the same way.
+///
+/// If `start` fails, the tasks it spawned are signalled and aborted at once.
+///
+/// # Failure while running
+///
+/// A task spawned with `spawn` that ends before its signal (`Ok`, `Err` or panic), a
+/// `spawn_finite` task that returns `Err` or panics, or a call to [`fail`](Self::fail)
+/// fails the module at once: it turns [`Failed`](crate::ModuleState::Failed) in the task
+/// that saw it, and `module.failed` is published. (While `start` still runs, the start
+/// fails instead.) Then the manager, as an operation of its own, stops the modules that
+/// require it (dependents first), and the module itself: its tasks are signalled and its
+/// `stop` hook runs. Modules that depend on it optionally keep running; they hear of the
+/// failure through `module.failed`. Both the failed module and those stopped with it can
+/// be started again; [`ModuleHandle::stopped_because`](crate::manager::ModuleHandle::stopped_because)
+/// says why they stopped, and
+/// [`ModuleManager::supervision_idle`](crate::ModuleManager::supervision_idle) waits for
+/// all this to be done.
 #[derive(Clone)]
 pub struct Context {
     shared: Arc<OperationScope>,
@@ -124,6 +167,97 @@ impl Context {
             .subscribed
             .store(true, std::sync::atomic::Ordering::Release);
         SubscribeOptions::new().tag(entry.subscription_tag())
+    }
+
+    /// Spawns a task that serves until the module stops, owned by the manager.
+    ///
+    /// `task` receives the module's shutdown signal and returns the task's future; the
+    /// future should return soon after the signal fires. Ending at all before the signal
+    /// — `Ok`, `Err` or a panic — fails the module (see the [type docs](Self)); use
+    /// [`spawn_finite`](Self::spawn_finite) for work that ends on its own.
+    ///
+    /// Refused ([`SpawnError::NotRunning`]) unless the module is starting or running:
+    /// spawn from `start`, or from a task of the module.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use symphra::prelude::*;
+    ///
+    /// struct Ticker;
+    ///
+    /// impl Module for Ticker {
+    ///     fn metadata(&self) -> ModuleMetadata {
+    ///         ModuleMetadata::new("ticker")
+    ///     }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         ctx.spawn("tick", |shutdown| async move {
+    ///             let mut every = tokio::time::interval(Duration::from_secs(1));
+    ///             loop {
+    ///                 tokio::select! {
+    ///                     _ = shutdown.cancelled() => return Ok(()), // the module stops
+    ///                     _ = every.tick() => tracing::info!("tick"),
+    ///                 }
+    ///             }
+    ///         })?;
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), symphra::Error> {
+    /// let manager = ModuleManager::builder().module(Ticker).build()?;
+    /// manager.start_all().await?;
+    /// tokio::time::sleep(Duration::from_secs(3)).await; // three ticks
+    /// manager.stop_all().await?; // signals `tick`, runs `stop`, joins `tick`
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn spawn<F, Fut>(&self, name: &str, task: F) -> Result<(), SpawnError>
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = HookResult> + Send + 'static,
+    {
+        tasks::spawn(self, name, TaskKind::LongRunning, task)
+    }
+
+    /// Spawns finite work owned by the manager: like [`spawn`](Self::spawn), except that
+    /// returning `Ok` is the task's normal end. An `Err` or a panic fails the module. If
+    /// the module stops first, the task is signalled and joined like any other.
+    pub fn spawn_finite<F, Fut>(&self, name: &str, task: F) -> Result<(), SpawnError>
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = HookResult> + Send + 'static,
+    {
+        tasks::spawn(self, name, TaskKind::Finite, task)
+    }
+
+    /// Spawns blocking work that serves until the module stops, on tokio's blocking
+    /// pool: the rules of [`spawn`](Self::spawn), with a closure that checks
+    /// [`CancellationToken::is_cancelled`] now and then and returns when it is. It cannot
+    /// be aborted: one still running at the stop deadline is let go (and named in the stop
+    /// report).
+    pub fn spawn_blocking<F>(&self, name: &str, task: F) -> Result<(), SpawnError>
+    where
+        F: FnOnce(CancellationToken) -> HookResult + Send + 'static,
+    {
+        tasks::spawn(self, name, TaskKind::LongRunning, |shutdown| async move {
+            // The blocking thread enters the task's span, so its logs carry the names.
+            let span = tracing::Span::current();
+            match tokio::task::spawn_blocking(move || span.in_scope(|| task(shutdown))).await {
+                Ok(result) => result,
+                // Re-raised here, where the task's watcher reports it as a panic.
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(error) => Err(error.into()),
+            }
+        })
+    }
+
+    /// Fails the running module with `error`, as a failing task would: it turns `Failed`
+    /// at once and is then stopped with the modules that require it (see the
+    /// [type docs](Self)). Called while `start` runs, it makes the start fail. Ignored,
+    /// and logged, when the module is not running or has already failed.
+    pub fn fail(&self, error: impl Into<BoxError>) {
+        tasks::fail(self, error.into());
     }
 
     /// The manager running this module. Lifecycle operations called on it from inside a

@@ -101,6 +101,12 @@ pub enum FailureCause {
     InvalidConfig(Vec<Violation>),
     /// The hook was not run because the shutdown deadline had already passed.
     DeadlinePassed,
+    /// The module's owned tasks (see [`Context::spawn`](crate::Context::spawn)) named here
+    /// were still running at the stop deadline and were aborted.
+    TasksAborted {
+        /// The names the tasks were spawned with.
+        tasks: Vec<Arc<str>>,
+    },
 }
 
 impl fmt::Display for FailureCause {
@@ -120,6 +126,11 @@ impl fmt::Display for FailureCause {
             FailureCause::DeadlinePassed => {
                 f.write_str("the shutdown deadline passed before it could run")
             }
+            FailureCause::TasksAborted { tasks } => write!(
+                f,
+                "tasks still running at the stop deadline were aborted: {}",
+                tasks.join(", ")
+            ),
         }
     }
 }

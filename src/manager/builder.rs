@@ -171,6 +171,7 @@ impl ModuleManagerBuilder {
             options,
             operations: tokio::sync::Mutex::new(()),
             clock_paused: OnceLock::new(),
+            supervision: Default::default(),
         })))
     }
 }

@@ -9,6 +9,7 @@ use crate::config::{Config, ConfigSchema};
 use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
 use crate::manager::driver::ModuleObject;
 use crate::manager::report::SkipReason;
+use crate::manager::tasks::{self, TaskSlot};
 use crate::module::ModuleMetadata;
 use crate::state::Availability;
 
@@ -21,7 +22,9 @@ use crate::state::Availability;
 #[repr(C)]
 pub(crate) struct Entry {
     /// The [`StateCell`], packed. Only lifecycle operations write it, and a manager runs
-    /// one at a time, so a read followed by a write cannot race with another write.
+    /// one at a time, so a read followed by a write cannot race with another write. The
+    /// one exception, a module failing while it runs, writes under the entry's task lock,
+    /// which a start and a stop of a module with tasks take too (see [`tasks`]).
     state: AtomicU16,
     /// The operator's [`Availability`], as its index.
     availability: AtomicU8,
@@ -29,6 +32,10 @@ pub(crate) struct Entry {
     pub(crate) held_stopped: AtomicBool,
     /// Whether the module subscribed to the bus since it last stopped.
     pub(crate) subscribed: AtomicBool,
+    /// Whether `tasks` holds anything a start or a stop must see, as the bits
+    /// [`tasks::TASKS`] and [`tasks::REASON`]: most modules never spawn a task, and then
+    /// this load is all their start and stop pay for it.
+    pub(crate) attention: AtomicU8,
     /// Whether the metadata has a configuration schema, and a default configuration: read
     /// here so that installing a module without either does not touch the metadata.
     has_schema: bool,
@@ -46,6 +53,8 @@ pub(crate) struct Entry {
     /// The last failure, kept after the module recovers so that handles can still say
     /// what happened last.
     failure: Mutex<Option<HookFailure>>,
+    /// The tasks the module spawned, and why supervision last stopped it.
+    pub(crate) tasks: TaskSlot,
     pub(crate) metadata: ModuleMetadata,
 }
 
@@ -56,6 +65,7 @@ impl Entry {
             availability: AtomicU8::new(0),
             held_stopped: AtomicBool::new(false),
             subscribed: AtomicBool::new(false),
+            attention: AtomicU8::new(0),
             has_schema: metadata.get_config_schema().is_some(),
             has_default: metadata.get_default_config().is_some(),
             name: Arc::from(metadata.name()),
@@ -65,6 +75,7 @@ impl Entry {
             installed: Mutex::new(None),
             object,
             failure: Mutex::new(None),
+            tasks: TaskSlot::default(),
             metadata,
         }
     }
@@ -202,6 +213,19 @@ impl Entry {
     /// Ends an operator's hold, as a start does; whether there was one.
     pub(crate) fn release_hold(&self) -> bool {
         take(&self.held_stopped)
+    }
+
+    /// What `tasks` holds that a start or stop must see ([`tasks::TASKS`],
+    /// [`tasks::REASON`]); zero for most modules.
+    #[inline]
+    pub(crate) fn attention(&self) -> u8 {
+        self.attention.load(Ordering::Acquire)
+    }
+
+    /// Whether the module has a run of owned tasks.
+    #[inline]
+    pub(crate) fn has_tasks(&self) -> bool {
+        self.attention() & tasks::TASKS != 0
     }
 
     /// Forgets that the module subscribed to the bus; whether it had.

@@ -59,6 +59,25 @@ impl Graph {
         self.closure(id, |i| self.resolution.declared_dependents_of(i).collect())
     }
 
+    /// Marks `id` and every module that requires it, transitively: those that declared it
+    /// (or a module marked) as a dependency that is not optional. A failure of `id` stops
+    /// them; optional dependents keep running.
+    pub(crate) fn with_required_dependents(&self, id: usize) -> Vec<bool> {
+        self.closure(id, |i| {
+            self.resolution
+                .dependents_of(i)
+                .iter()
+                .copied()
+                .filter(|&d| {
+                    self.resolution
+                        .dependencies_of(d)
+                        .iter()
+                        .any(|edge| edge.target == i && !edge.optional)
+                })
+                .collect()
+        })
+    }
+
     fn closure(&self, id: usize, next: impl Fn(usize) -> Vec<usize>) -> Vec<bool> {
         let mut marked = vec![false; self.entries.len()];
         let mut stack = vec![id];

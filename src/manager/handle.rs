@@ -9,6 +9,7 @@ use semver::Version;
 use crate::config::Config;
 use crate::lifecycle::{HookFailure, ModuleState};
 use crate::manager::entry::Entry;
+use crate::manager::tasks;
 use crate::module::ModuleMetadata;
 
 /// A registered module, as seen from outside: name, version, state, metadata, and the
@@ -46,6 +47,13 @@ impl ModuleHandle {
     /// The last hook failure, if any (kept after the module recovers, until the next one).
     pub fn failure(&self) -> Option<HookFailure> {
         self.entry.failure()
+    }
+
+    /// Why the manager stopped this module on its own, if it did: `"dependency \"db\"
+    /// failed"` for a module stopped because a module it requires failed while running,
+    /// `"it failed: …"` for the failed module itself. Kept until the module starts again.
+    pub fn stopped_because(&self) -> Option<String> {
+        tasks::reason(&self.entry).map(|reason| reason.to_string())
     }
 
     /// The configuration the module was installed with.

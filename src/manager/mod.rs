@@ -15,6 +15,9 @@ mod report;
 pub(crate) mod runner;
 mod scheduler;
 mod scope;
+mod supervisor;
+mod task_error;
+pub(crate) mod tasks;
 pub(crate) mod timings;
 
 use std::any::Any;
@@ -32,6 +35,7 @@ pub use handle::ModuleHandle;
 pub use options::{DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use report::{HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StopError};
 pub use scope::ScopeExit;
+pub use task_error::{SpawnError, TaskError};
 
 use crate::bus::EventBus;
 use crate::context::Context;
@@ -68,6 +72,8 @@ pub(crate) struct Inner {
     operations: tokio::sync::Mutex<()>,
     /// Whether tokio's clock is paused, asked at the first operation.
     clock_paused: OnceLock<bool>,
+    /// Failures of running modules not yet dealt with.
+    supervision: supervisor::Supervision,
 }
 
 impl ModuleManager {

@@ -24,6 +24,7 @@ use crate::manager::driver::{BoxFuture, CallHook};
 use crate::manager::entry::Entry;
 use crate::manager::events;
 use crate::manager::reentry::Mark;
+use crate::manager::tasks;
 use crate::manager::timings::Timings;
 use crate::util::poll_once;
 
@@ -104,6 +105,16 @@ fn run_chain<C: CallHook>(
                     Ok(to_install) => to_install,
                     Err(cause) => break 'hook Err(cause),
                 };
+                // Owned tasks: a stop signals them before its hook runs, so that they
+                // drain while the hook closes what they use. One load for most modules.
+                let attention = if matches!(hook, Hook::Start | Hook::Stop) {
+                    entry.attention()
+                } else {
+                    0
+                };
+                if attention != 0 {
+                    tasks::before_hook(entry, hook, attention);
+                }
                 if let Some((old, new)) = entry.begin(hook)
                     && let Some(publish) = events::announce(&ctx, hook, old, new, None)
                 {
@@ -117,16 +128,27 @@ fn run_chain<C: CallHook>(
                     let call = caller.call(hook, &ctx, config);
                     let mut guarded = pin!(AssertUnwindSafe(call).catch_unwind().instrument(span));
                     match poll_once(&mut guarded).await {
-                        Poll::Ready(returned) => returned,
+                        Poll::Ready(returned) => Ok(returned),
                         Poll::Pending => {
                             let timeout = ctx.inner().options.timeout(hook);
                             let (limit, began_at) = clock.hook_limit(began, timeout);
-                            match wait(guarded, limit, began_at).await {
-                                Ok(returned) => returned,
-                                Err(cause) => break 'hook Err(cause),
-                            }
+                            wait(guarded, limit, began_at).await
                         }
                     }
+                };
+                // After the stop hook, the tasks are joined within the hook's own limit,
+                // and those still running then are aborted. Boxed: only modules with
+                // tasks wait here.
+                let aborted = if hook == Hook::Stop && attention & tasks::TASKS != 0 {
+                    let timeout = ctx.inner().options.timeout(hook);
+                    let (limit, _) = clock.hook_limit(began, timeout);
+                    Box::pin(tasks::join(entry, limit)).await
+                } else {
+                    None
+                };
+                let returned = match returned {
+                    Ok(returned) => returned,
+                    Err(cause) => break 'hook Err(cause),
                 };
                 match returned {
                     Ok(Ok(())) => {}
@@ -135,8 +157,13 @@ fn run_chain<C: CallHook>(
                     }
                     Err(panic) => break 'hook Err(FailureCause::from_panic(panic)),
                 }
-                if let Some(publish) = succeed(&ctx, hook, to_install) {
-                    publish.await;
+                if let Some(cause) = aborted {
+                    break 'hook Err(cause);
+                }
+                match succeed(&ctx, hook, to_install) {
+                    Ok(Some(publish)) => publish.await,
+                    Ok(None) => {}
+                    Err(cause) => break 'hook Err(cause),
                 }
                 Ok(())
             };
@@ -154,6 +181,9 @@ fn run_chain<C: CallHook>(
                 }
                 if matches!(hook, Hook::Start | Hook::Stop) {
                     ctx.inner().drop_subscriptions(entry);
+                }
+                if hook == Hook::Start && entry.has_tasks() {
+                    tasks::abandon(entry);
                 }
                 result = Err(failure);
                 break;
@@ -179,18 +209,26 @@ fn prepare(entry: &Entry, hook: Hook) -> Result<Option<Config>, FailureCause> {
 }
 
 /// After `hook` returned `Ok`: the new state, recorded, and the publishing of the change
-/// when anyone listens.
-fn succeed(ctx: &Context, hook: Hook, installed: Option<Config>) -> Option<BoxFuture<'static, ()>> {
+/// when anyone listens. A start whose tasks failed before it returned fails with that.
+fn succeed(
+    ctx: &Context,
+    hook: Hook,
+    installed: Option<Config>,
+) -> Result<Option<BoxFuture<'static, ()>>, FailureCause> {
     let entry = ctx.entry();
     if hook == Hook::Install {
         entry.set_installed_config(installed);
     }
-    let (old, new) = entry.succeed(hook);
+    let (old, new) = if hook == Hook::Start && entry.has_tasks() {
+        tasks::start_succeeded(entry)?
+    } else {
+        entry.succeed(hook)
+    };
     ctx.inner().record_success(entry, hook);
     if hook == Hook::Stop {
         ctx.inner().drop_subscriptions(entry);
     }
-    events::announce(ctx, hook, old, new, None)
+    Ok(events::announce(ctx, hook, old, new, None))
 }
 
 /// Waits for a hook that began at `began` and did not finish at once, up to `limit`.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use symphra::ModuleManager;
 use symphra::bus::{Event, Subscription};
-use symphra::lifecycle::{ModuleState, Operation};
+use symphra::lifecycle::ModuleState;
 use symphra::manager::{ModuleEvent, Outcome, Report, STATE_CHANGED};
 
 use crate::CliError;
@@ -243,7 +243,6 @@ impl Live {
             return;
         }
         // Lines still open belong to modules no event settled: skipped, or unchanged.
-        let stopping = report.operation() == Operation::Stop;
         for module in report.modules() {
             let Some(line) = self.lines.get(module.name()) else {
                 continue;
@@ -262,7 +261,7 @@ impl Live {
                 ),
                 Outcome::Skipped(reason) => (&self.styles.skipped, format!("skipped: {reason}")),
                 // Nothing to do: a stop finds a module that never started.
-                Outcome::Unchanged if stopping => (&self.styles.skipped, "not running".to_owned()),
+                Outcome::NotRunning => (&self.styles.skipped, "not running".to_owned()),
                 outcome => (&self.styles.done, outcome.to_string()),
             };
             line.set_style(style.clone());
