@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::handler::Handler;
 use super::subscription::SubEntry;
 use super::trie::Trie;
 
@@ -17,6 +18,9 @@ pub(crate) struct Route {
     pub(crate) topic: Arc<str>,
     /// A `Vec`, not a boxed slice: shrinking it would cost a reallocation per match.
     pub(crate) subs: Vec<Arc<SubEntry>>,
+    /// Every subscriber is a sync handler run on the publisher's task: the delivery loop
+    /// then needs no await and checks for none (see `dispatch.rs`).
+    pub(crate) inline_sync: bool,
     /// The cache generation this route was matched in.
     generation: u64,
 }
@@ -31,9 +35,13 @@ impl Route {
     }
 
     fn new(topic: Arc<str>, subs: Vec<Arc<SubEntry>>, generation: u64) -> Self {
+        let inline_sync = subs
+            .iter()
+            .all(|s| s.queue.is_none() && matches!(s.handler, Handler::Sync(_)));
         Self {
             topic,
             subs,
+            inline_sync,
             generation,
         }
     }

@@ -83,8 +83,12 @@ impl<'a> Delivery<'a> {
     /// one whose step has to be awaited; `None` when the route is done. The caller awaits
     /// the step and hands its outcome to [`queued`](Self::queued) or
     /// [`handled`](Self::handled) before advancing again.
+    ///
+    /// `INLINE_SYNC` says the route holds only sync handlers without a queue (see
+    /// `Route::inline_sync`): the same loop, compiled without the checks for the others,
+    /// which measurably slowed routes of many sync handlers.
     #[inline]
-    fn advance(&mut self) -> Option<Wait<'a>> {
+    fn advance<const INLINE_SYNC: bool>(&mut self) -> Option<Wait<'a>> {
         while let Some(entry) = self.subs.next() {
             match admit(entry, self.event) {
                 Admit::Yes => self.report.matched += 1,
@@ -101,7 +105,7 @@ impl<'a> Delivery<'a> {
                     continue;
                 }
             }
-            if let Some(queue) = &entry.queue {
+            if !INLINE_SYNC && let Some(queue) = &entry.queue {
                 return Some(Wait::Queue(entry, queue));
             }
             match &entry.handler {
@@ -187,7 +191,14 @@ impl BusInner {
         if let Some(history) = &self.history {
             history.record(event);
         }
-        let report = self.dispatch(event, route, start).await;
+        // A route of sync handlers is delivered here, without entering another future.
+        // Delivered here rather than through `dispatch`: a route of sync handlers then
+        // enters no second future, which measurably slowed every publish.
+        let (delivery, first) = self.begin(event, route);
+        let report = match first {
+            None => delivery.finish(start),
+            Some(wait) => self.deliver_rest(delivery, wait, start).await,
+        };
         if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
             self.count_unconsumed();
         }
@@ -206,18 +217,46 @@ impl BusInner {
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a
     /// handler runs, so handlers may publish, subscribe and unsubscribe.
     async fn dispatch(&self, event: &Event, route: &Route, start: Start) -> DeliveryReport {
+        let (delivery, first) = self.begin(event, route);
+        match first {
+            None => delivery.finish(start),
+            Some(wait) => self.deliver_rest(delivery, wait, start).await,
+        }
+    }
+
+    /// Starts delivering `event` along `route`: the sync handlers up to the first subscriber
+    /// whose step has to be awaited, if any.
+    #[inline]
+    fn begin<'a>(&'a self, event: &'a Event, route: &'a Route) -> (Delivery<'a>, Option<Wait<'a>>) {
         let mut delivery = Delivery::new(self, event, route);
-        while let Some(wait) = delivery.advance() {
+        let first = if route.inline_sync {
+            delivery.advance::<true>()
+        } else {
+            delivery.advance::<false>()
+        };
+        (delivery, first)
+    }
+
+    /// Goes on with a delivery from the first subscriber whose step has to be awaited.
+    async fn deliver_rest<'a>(
+        &self,
+        mut delivery: Delivery<'a>,
+        first: Wait<'a>,
+        start: Start,
+    ) -> DeliveryReport {
+        let mut next = Some(first);
+        while let Some(wait) = next {
             match wait {
                 Wait::Queue(entry, queue) => {
-                    let pushed = queue.push(event.clone()).await;
+                    let pushed = queue.push(delivery.event.clone()).await;
                     delivery.queued(entry, pushed);
                 }
                 Wait::Handler(entry) => {
-                    let result = entry.handler.call(event).await;
+                    let result = entry.handler.call(delivery.event).await;
                     delivery.handled(entry, result);
                 }
             }
+            next = delivery.advance::<false>();
         }
         delivery.finish(start)
     }
