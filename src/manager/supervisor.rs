@@ -31,12 +31,17 @@ use crate::manager::{Inner, ModuleManager, events, tasks};
 #[derive(Debug)]
 pub(crate) struct Supervision {
     pending: watch::Sender<usize>,
+    /// Cancelled when a module has used up its restarts and the manager's escalation is
+    /// [`Escalation::Shutdown`](crate::supervision::Escalation::Shutdown): whatever runs the
+    /// application (`ModuleManager::run_until`) stops everything and reports failure.
+    pub(crate) escalated: tokio_util::sync::CancellationToken,
 }
 
 impl Default for Supervision {
     fn default() -> Self {
         Self {
             pending: watch::Sender::new(0),
+            escalated: tokio_util::sync::CancellationToken::new(),
         }
     }
 }
