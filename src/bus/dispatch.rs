@@ -134,26 +134,34 @@ impl<'a> Delivery<'a> {
         self.used(entry);
     }
 
-    /// Counts what a handler on the publisher's task returned.
+    /// Counts what a handler on the publisher's task returned. Inlined: it runs once per
+    /// handler, and as a call it cost a route of 100 sync handlers half as much again.
+    #[inline(always)]
     fn handled(&mut self, entry: &Arc<SubEntry>, result: Result<(), HandlerError>) {
         self.used(entry);
         match result {
             Ok(()) => self.report.succeeded += 1,
-            Err(error) => {
-                let failure = self.bus.failure(entry, self.event, error);
-                self.report.failures.push(failure);
-            }
+            Err(error) => self.failed(entry, error),
         }
     }
 
+    /// Records a handler's failure.
+    #[cold]
+    #[inline(never)]
+    fn failed(&mut self, entry: &Arc<SubEntry>, error: HandlerError) {
+        let failure = self.bus.failure(entry, self.event, error);
+        self.report.failures.push(failure);
+    }
+
     /// Ends a `once` subscription after its delivery.
-    #[inline]
+    #[inline(always)]
     fn used(&self, entry: &Arc<SubEntry>) {
         if entry.once {
             self.bus.remove(entry);
         }
     }
 
+    #[inline(always)]
     fn finish(self, start: Start) -> DeliveryReport {
         let mut report = self.report;
         report.elapsed = start.elapsed();
@@ -226,7 +234,7 @@ impl BusInner {
 
     /// Starts delivering `event` along `route`: the sync handlers up to the first subscriber
     /// whose step has to be awaited, if any.
-    #[inline]
+    #[inline(always)]
     fn begin<'a>(&'a self, event: &'a Event, route: &'a Route) -> (Delivery<'a>, Option<Wait<'a>>) {
         let mut delivery = Delivery::new(self, event, route);
         let first = if route.inline_sync {

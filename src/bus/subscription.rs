@@ -148,6 +148,8 @@ impl SubEntry {
         (Reverse(self.priority), self.id)
     }
 
+    /// Inlined: the delivery loop, in another file, asks it once per subscriber.
+    #[inline]
     pub(crate) fn is_active(&self) -> bool {
         self.active.load(Ordering::Acquire)
     }
