@@ -12,7 +12,7 @@ use serde_json::json;
 use symphra::prelude::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use tokio::task::JoinSet;
 
 /// An in-memory table standing in for a database pool.
 #[derive(Default)]
@@ -107,9 +107,13 @@ impl Module for Users {
 }
 
 /// Answers `GET <id>` lines with the user's name, on a port of 127.0.0.1.
+///
+/// The accept loop is a task the module owns (`ctx.spawn`): the manager signals it when the
+/// module stops, and joins it after `stop` returns, so the module keeps no task handle and
+/// no shutdown channel of its own.
 #[derive(Default)]
 struct Api {
-    server: Mutex<Option<(String, JoinHandle<()>)>>,
+    address: Mutex<Option<String>>,
 }
 
 impl Module for Api {
@@ -123,34 +127,28 @@ impl Module for Api {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?.to_string();
         let users = ctx.get::<Users>()?;
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let users = Arc::clone(&users);
-                tokio::spawn(async move {
-                    let (read, mut write) = stream.into_split();
-                    let mut lines = BufReader::new(read).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        let id = line.trim_start_matches("GET ").trim().parse().unwrap_or(0);
-                        let answer = users.name_of(id).unwrap_or_else(|| "not found".into());
-                        if write
-                            .write_all(format!("{answer}\n").as_bytes())
-                            .await
-                            .is_err()
-                        {
-                            break;
-                        }
+        ctx.spawn("accept", |shutdown| async move {
+            // Dropped when the loop ends: that aborts the connections still open.
+            let mut connections = JoinSet::new();
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    accepted = listener.accept() => {
+                        let (stream, _) = accepted?;
+                        connections.spawn(serve(stream, Arc::clone(&users)));
                     }
-                });
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
             }
-        });
+        })?;
         println!("  api: listening on {address}");
-        *self.server.lock().map_err(|_| "api lock poisoned")? = Some((address, task));
+        *self.address.lock().map_err(|_| "api lock poisoned")? = Some(address);
         Ok(())
     }
 
     async fn stop(&self, _ctx: &Context) -> HookResult {
-        if let Some((address, task)) = self.server.lock().map_err(|_| "api lock poisoned")?.take() {
-            task.abort();
+        // The accept task has been signalled already; the manager joins it after this.
+        if let Some(address) = self.address.lock().map_err(|_| "api lock poisoned")?.take() {
             println!("  api: closed {address}");
         }
         Ok(())
@@ -159,11 +157,24 @@ impl Module for Api {
 
 impl Api {
     fn address(&self) -> Option<String> {
-        self.server
-            .lock()
-            .ok()?
-            .as_ref()
-            .map(|(address, _)| address.clone())
+        self.address.lock().ok()?.clone()
+    }
+}
+
+/// One client: a name per `GET <id>` line, until the client hangs up.
+async fn serve(stream: TcpStream, users: Arc<Users>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let id = line.trim_start_matches("GET ").trim().parse().unwrap_or(0);
+        let answer = users.name_of(id).unwrap_or_else(|| "not found".into());
+        if write
+            .write_all(format!("{answer}\n").as_bytes())
+            .await
+            .is_err()
+        {
+            break;
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 //!   out under a timeout (the seed's `get_connection`).
 //! - `server` depends on `pool`. `start` binds a `TcpListener` on 127.0.0.1:0 and serves a
 //!   line protocol (`PING`, `ADD a b`) from a spawned task, one pool connection per
-//!   client; `stop` aborts the task, which drops the listener and every open connection.
+//!   client; the task is owned by the module (`ctx.spawn`): the stop signals it, runs
+//!   `stop`, then joins it, and its end drops the listener and every open connection.
 //!
 //! Run with `cargo run --example lifecycle_resource`. Takes about 150 ms.
 
@@ -17,13 +18,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
+use symphra::context::CancellationToken;
 use symphra::prelude::*;
 use symphra::util::{TimeoutError, timeout};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use tracing_subscriber::EnvFilter;
 
 // ---------------------------------------------------------------------------------------
@@ -137,7 +139,6 @@ impl Module for Pool {
 struct Server {
     banner: OnceLock<String>,
     addr: Mutex<Option<SocketAddr>>,
-    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Server {
@@ -175,22 +176,16 @@ impl Module for Server {
         let banner = self.banner.get().ok_or("not installed")?.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(serve(listener, pool, banner));
+        ctx.spawn("serve", |shutdown| serve(listener, pool, banner, shutdown))?;
         *self.addr.lock().map_err(|_| "poisoned")? = Some(addr);
-        *self.task.lock().map_err(|_| "poisoned")? = Some(task);
         println!("server: start, listening on {addr}");
         Ok(())
     }
 
     async fn stop(&self, _ctx: &Context) -> HookResult {
-        let task = self.task.lock().map_err(|_| "poisoned")?.take();
-        if let Some(task) = task {
-            task.abort();
-            // Once the aborted task is joined, its future — the listener and the set of
-            // connection tasks — has been dropped.
-            let _ = task.await;
-        }
-        println!("server: stop, listener closed");
+        // `serve` was signalled before this hook; the manager joins it after, and its end
+        // drops the listener and the connection tasks.
+        println!("server: stop, listener closing");
         Ok(())
     }
 
@@ -200,11 +195,18 @@ impl Module for Server {
     }
 }
 
-/// Accepts clients until aborted. Dropping the `JoinSet` aborts every connection task.
-async fn serve(listener: TcpListener, pool: Arc<Pool>, banner: String) {
+/// Accepts clients until the module stops. Dropping the `JoinSet` aborts every connection
+/// task.
+async fn serve(
+    listener: TcpListener,
+    pool: Arc<Pool>,
+    banner: String,
+    shutdown: CancellationToken,
+) -> HookResult {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     connections.spawn(handle(stream, Arc::clone(&pool), banner.clone()));

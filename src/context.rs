@@ -161,12 +161,47 @@ impl Context {
         Ok(())
     }
 
+    /// Like [`subscribe_async`](Self::subscribe_async), with options: a queue, so that
+    /// the handler runs on its own task and publishers do not wait for it, a priority, a
+    /// condition. The options' tag is replaced by the module's (`module:<name>`).
+    ///
+    /// The module's stop drains the queue first: events already queued when the stop
+    /// begins are handled before the `stop` hook runs, within its time limit; those left
+    /// at the limit are counted in the stop report ([`Report::lost_events`]).
+    ///
+    /// [`Report::lost_events`]: crate::manager::Report::lost_events
+    pub fn subscribe_async_with<F, Fut>(
+        &self,
+        pattern: &str,
+        options: SubscribeOptions,
+        handler: F,
+    ) -> Result<(), BusError>
+    where
+        F: Fn(Event) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerResult,
+    {
+        let options = self.module_tagged(options);
+        self.shared
+            .inner
+            .bus
+            .subscribe_async_with(pattern, options, handler)?
+            .detach();
+        Ok(())
+    }
+
     fn module_subscription(&self) -> SubscribeOptions {
+        self.module_tagged(SubscribeOptions::new())
+    }
+
+    /// `options` with the module's tag, the module marked as subscribed: its stop then
+    /// drains and removes what is tagged.
+    fn module_tagged(&self, options: SubscribeOptions) -> SubscribeOptions {
         let entry = &self.shared.graph.entries[self.id];
         entry
             .subscribed
             .store(true, std::sync::atomic::Ordering::Release);
-        SubscribeOptions::new().tag(entry.subscription_tag())
+        options.tag(entry.subscription_tag())
     }
 
     /// Spawns a task that serves until the module stops, owned by the manager.

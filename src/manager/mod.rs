@@ -7,6 +7,7 @@ pub(crate) mod entry;
 mod events;
 pub(crate) mod graph;
 mod handle;
+mod losses;
 pub(crate) mod operation;
 mod options;
 mod persistence;
@@ -206,6 +207,7 @@ impl ModuleManager {
             inner: Arc::clone(&self.inner),
             graph: Arc::clone(&graph),
             clock,
+            losses: losses::Losses::begin(&self.inner.bus),
         };
         let job = Job {
             ctx: Context::new(Arc::new(scope), id),

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use crate::manager::Inner;
 use crate::manager::clock::{Clock, Tick};
 use crate::manager::graph::Graph;
+use crate::manager::losses::Losses;
 use crate::manager::timings::Timings;
 
 /// What the contexts of one operation share: the manager, the graph the operation runs on,
@@ -21,6 +22,8 @@ pub(crate) struct OperationScope {
     pub(crate) inner: Arc<Inner>,
     pub(crate) graph: Arc<Graph>,
     pub(crate) clock: OperationClock,
+    /// What the bus could not deliver during the operation (reported by stops).
+    pub(crate) losses: Losses,
 }
 
 /// The clock of one operation.

@@ -16,6 +16,9 @@ pub struct Report {
     pub(crate) modules: Vec<ModuleReport>,
     pub(crate) elapsed: Duration,
     pub(crate) rollback: Option<Box<Report>>,
+    /// For a stop: the events the bus could not deliver while it ran (see
+    /// [`Report::lost_events`]); 0 for a start.
+    pub(crate) lost_events: u64,
     /// The start wave of every module of the resolution the report was made on, by module
     /// index (as `ModuleReport::index`). Shared with the resolution: one reference count
     /// per report, and [`Report::waves`] groups the modules only when asked.
@@ -90,6 +93,18 @@ impl Report {
             .count()
     }
 
+    /// How many events the bus could not deliver while this stop ran: events published
+    /// during the stop that reached no subscriber (their subscribers had stopped, or there
+    /// never were any), plus events still in a stopping module's queues when the drain
+    /// before its `stop` hook reached the hook's time limit or the stop's deadline. Always 0
+    /// for a start (its rollback, a stop, has its own count).
+    ///
+    /// Counted from the whole bus: events published by anyone during the stop, to topics no
+    /// module listens to, count too.
+    pub fn lost_events(&self) -> u64 {
+        self.lost_events
+    }
+
     /// The modules of this report grouped in waves, in the order the operation went
     /// through them: for a start, the resolution's start waves (wave 0 has no
     /// dependencies); for a stop, the same waves in reverse (dependents first). Only the
@@ -142,6 +157,10 @@ impl fmt::Display for Report {
             write!(f, ", {} not running", self.not_running())?;
         }
         write!(f, " in {:?}", self.elapsed)?;
+        // Only when something was lost: the usual report reads as it always did.
+        if self.lost_events > 0 {
+            write!(f, "\n  lost: {} events nobody consumed", self.lost_events)?;
+        }
         if !self.modules.is_empty() {
             f.write_str("\n  waves:")?;
             for wave in self.waves() {

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::Poll;
 
 use futures_util::FutureExt;
@@ -119,6 +120,15 @@ fn run_chain<C: CallHook>(
                     && let Some(publish) = events::announce(&ctx, hook, old, new, None)
                 {
                     publish.await;
+                }
+                // Queued handlers of the module's subscriptions finish their backlog
+                // before its stop hook closes what they use. One load for modules that
+                // never subscribed; boxed, since only the others wait here.
+                if hook == Hook::Stop && entry.subscribed.load(Ordering::Acquire) {
+                    let timeout = ctx.inner().options.timeout(hook);
+                    let (limit, _) = clock.hook_limit(began, timeout);
+                    let scope = ctx.operation();
+                    Box::pin(scope.losses.drain(&ctx.inner().bus, entry, limit)).await;
                 }
                 let returned = {
                     // Hooks other than `install` do not read their configuration argument.

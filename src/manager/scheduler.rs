@@ -21,6 +21,7 @@ use crate::context::Context;
 use crate::lifecycle::{Operation, Plan};
 use crate::manager::Inner;
 use crate::manager::graph::Graph;
+use crate::manager::losses::Losses;
 use crate::manager::operation::{JobStarts, OperationClock, OperationScope};
 use crate::manager::report::{ModuleReport, Outcome, Report, SkipReason};
 use crate::manager::runner::{Job, Run};
@@ -93,6 +94,7 @@ impl Schedule<'_> {
             inner: Arc::clone(self.inner),
             graph: Arc::clone(self.graph),
             clock,
+            losses: Losses::begin(&self.inner.bus),
         });
         // Contexts of finished jobs, for the next ones.
         let mut contexts: Vec<Context> = Vec::new();
@@ -171,7 +173,11 @@ impl Schedule<'_> {
             starts.waited();
             contexts.push(self.complete(&mut walk, i, run, fail_fast, &mut aborted_by));
         }
-        walk.into_report(clock.elapsed(), aborted_by)
+        let mut report = walk.into_report(clock.elapsed(), aborted_by);
+        if operation == Operation::Stop {
+            report.lost_events = scope.losses.total(&self.inner.bus);
+        }
+        report
     }
 }
 
@@ -435,6 +441,7 @@ impl<'g> Walk<'g> {
             modules: self.report,
             elapsed,
             rollback: None,
+            lost_events: 0,
             start_waves: Arc::clone(self.resolution.wave_numbers()),
         }
     }
