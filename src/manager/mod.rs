@@ -12,6 +12,7 @@ mod options;
 mod persistence;
 mod reentry;
 mod report;
+mod restart;
 pub(crate) mod runner;
 mod scheduler;
 mod scope;
@@ -34,6 +35,7 @@ pub use events::{ModuleEvent, STATE_CHANGED};
 pub use handle::ModuleHandle;
 pub use options::{DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use report::{HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StopError};
+pub use restart::{RESTARTED, RestartEvent};
 pub use scope::ScopeExit;
 pub use task_error::{SpawnError, TaskError};
 

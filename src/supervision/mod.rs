@@ -18,10 +18,7 @@
 //! ```
 
 mod policy;
-// The restart bookkeeping, ready for the supervisor that applies it (not wired in yet).
-#[allow(dead_code)]
 mod restarts;
 
 pub use policy::{Escalation, Restart, RestartPolicy};
-#[allow(unused_imports)]
 pub(crate) use restarts::{Decision, Restarts};
