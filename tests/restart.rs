@@ -28,6 +28,8 @@ enum Failing {
     AtOnce,
     /// Its task fails when notified.
     On(Arc<Notify>),
+    /// As `On` the first time; every later start fails.
+    ThenRefused(Arc<Notify>),
 }
 
 struct Svc {
@@ -66,12 +68,17 @@ impl Module for Svc {
         match self.failing.clone() {
             Failing::Never => {}
             Failing::AtOnce => ctx.spawn("pool", |_| async { Err("connection refused".into()) })?,
-            Failing::On(trigger) => ctx.spawn("pool", |shutdown| async move {
-                tokio::select! {
-                    _ = shutdown.cancelled() => Ok(()),
-                    _ = trigger.notified() => Err("connection lost".into()),
-                }
-            })?,
+            Failing::ThenRefused(_) if times_of(&self.log, ctx.name(), "start").len() > 1 => {
+                return Err("port in use".into());
+            }
+            Failing::On(trigger) | Failing::ThenRefused(trigger) => {
+                ctx.spawn("pool", |shutdown| async move {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => Ok(()),
+                        _ = trigger.notified() => Err("connection lost".into()),
+                    }
+                })?
+            }
         }
         Ok(())
     }
@@ -319,4 +326,50 @@ async fn without_a_policy_nothing_restarts_nor_escalates() {
     assert!(!reason.contains("restarts"), "{reason}");
     let escalated = tokio::time::timeout(Duration::from_secs(1), manager.escalated()).await;
     assert!(escalated.is_err(), "no escalation");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_whose_start_fails_counts_as_another_failure() {
+    let log = Log::default();
+    let trigger = Arc::new(Notify::new());
+    let manager = ModuleManager::builder()
+        .module(
+            Svc::new(ModuleMetadata::new("db").restart(policy(2)), &log)
+                .failing(Failing::ThenRefused(Arc::clone(&trigger))),
+        )
+        .module(Svc::new(ModuleMetadata::new("api").depends_on("db"), &log))
+        .build()
+        .unwrap();
+    let (_subscription, failed_at) = failure_times(&manager, "db");
+    let failed = EventRecorder::new(manager.bus(), "module.failed").unwrap();
+    let restarted = EventRecorder::new(manager.bus(), RESTARTED).unwrap();
+    manager.start_all().await.unwrap();
+    trigger.notify_one();
+    // One supervision sees the first failure through to the give-up.
+    failed.wait_for_count(1, LONG).await.unwrap();
+    manager.supervision_idle().await.unwrap();
+
+    let starts = times_of(&log, "db", "start");
+    let failures = times_of(&failed_at, "db", "failed");
+    assert_eq!(starts.len(), 3, "the first start and two refused restarts");
+    assert_eq!(failures.len(), 3);
+    assert_eq!(starts[1] - failures[0], 100 * MS);
+    assert_eq!(starts[2] - failures[1], 200 * MS);
+    assert!(restarted.events().is_empty(), "nothing was restarted");
+    assert_eq!(state(&manager, "db"), ModuleState::Failed);
+    let reason = because(&manager, "db").unwrap();
+    assert!(reason.contains("port in use"), "{reason}");
+    assert!(
+        reason.contains("restarts used up (2 within 60s)"),
+        "{reason}"
+    );
+    assert_eq!(
+        times_of(&log, "api", "start").len(),
+        1,
+        "api never restarted"
+    );
+    assert_eq!(
+        because(&manager, "api").as_deref(),
+        Some("dependency \"db\" failed")
+    );
 }
