@@ -373,3 +373,27 @@ async fn a_restart_whose_start_fails_counts_as_another_failure() {
         Some("dependency \"db\" failed")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn stopping_everything_during_the_backoff_cancels_the_restart() {
+    let log = Log::default();
+    let trigger = Arc::new(Notify::new());
+    let manager = ModuleManager::builder()
+        .module(
+            Svc::new(ModuleMetadata::new("db").restart(policy(3)), &log)
+                .failing(Failing::On(Arc::clone(&trigger))),
+        )
+        .module(Svc::new(ModuleMetadata::new("cache"), &log))
+        .build()
+        .unwrap();
+    let stopped = EventRecorder::new(manager.bus(), "module.stopped").unwrap();
+    manager.start_all().await.unwrap();
+    trigger.notify_one();
+    // Supervision has stopped db and now waits out its backoff: shut down.
+    stopped.wait_for_count(1, LONG).await.unwrap();
+    manager.stop_all().await.unwrap();
+    manager.supervision_idle().await.unwrap();
+    assert_eq!(times_of(&log, "db", "start").len(), 1, "not restarted");
+    assert_eq!(state(&manager, "db"), ModuleState::Stopped);
+    assert_eq!(state(&manager, "cache"), ModuleState::Stopped);
+}

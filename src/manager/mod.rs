@@ -295,6 +295,11 @@ impl ModuleManager {
     /// time is abandoned and reported; the rest still stop.
     pub async fn stop_all(&self) -> Result<Report, Error> {
         let _guard = self.lock("stop_all").await?;
+        // Pending restarts see it and leave their modules down.
+        self.inner
+            .supervision
+            .stop_alls
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let graph = self.graph();
         let deadline = Instant::now() + self.inner.options.shutdown_timeout;
         let report = self.schedule(&graph, None).stop(deadline).await;

@@ -65,7 +65,7 @@ pub(crate) async fn apply_policy(manager: &ModuleManager, mut stopped: Stopped) 
         let report = match manager.restart(&stopped).await {
             Ok(Some(report)) => report,
             Ok(None) => {
-                tracing::info!(module = %entry.name, "not restarted: an operator started or stopped it meanwhile");
+                tracing::info!(module = %entry.name, "not restarted: it, a dependency or everything was started or stopped meanwhile");
                 return;
             }
             Err(error) => {
@@ -133,7 +133,8 @@ fn still_down(entry: &Entry, reason: &Arc<str>) -> bool {
 impl ModuleManager {
     /// Starts the failed module of `stopped` and the dependents stopped with it that are
     /// still down for that reason and whose other dependencies run, in one start; `None`
-    /// when the failed module itself was started or stopped by someone else meanwhile.
+    /// when the failed module itself was started or stopped by someone else meanwhile, a
+    /// dependency it requires is down, or everything was stopped.
     async fn restart(&self, stopped: &Stopped) -> Result<Option<Report>, Error> {
         let _guard = self.lock("restart").await?;
         let graph = self.graph();
@@ -144,23 +145,31 @@ impl ModuleManager {
                 .ok()
                 .filter(|&i| Arc::ptr_eq(&graph.entries[i], entry))
         };
-        let Some(id) = index(&stopped.failed).filter(|_| still_down(&stopped.failed, &stopped.own))
-        else {
+        if self.inner.supervision.stop_alls.load(Ordering::Acquire) != stopped.stop_alls {
+            // Everything was stopped meanwhile: the application is shutting down.
             return Ok(None);
-        };
+        }
         let mut targets = vec![false; graph.entries.len()];
-        targets[id] = true;
-        // In start order, so that a dependent left down leaves its own dependents down.
-        for dependent in &stopped.dependents {
-            let Some(i) = index(dependent).filter(|_| still_down(dependent, &stopped.because))
-            else {
-                continue;
-            };
-            targets[i] = graph.resolution.dependencies_of(i).iter().all(|edge| {
+        // Started only with its required dependencies running (or starting with it): the
+        // start of a set does not start what lies outside it.
+        let ready = |i: usize, targets: &[bool]| {
+            graph.resolution.dependencies_of(i).iter().all(|edge| {
                 edge.optional
                     || targets[edge.target]
                     || graph.entries[edge.target].current_state() == ModuleState::Started
-            });
+            })
+        };
+        let Some(id) = index(&stopped.failed)
+            .filter(|&id| still_down(&stopped.failed, &stopped.own) && ready(id, &targets))
+        else {
+            return Ok(None);
+        };
+        targets[id] = true;
+        // In start order, so that a dependent left down leaves its own dependents down.
+        for dependent in &stopped.dependents {
+            if let Some(i) = index(dependent).filter(|_| still_down(dependent, &stopped.because)) {
+                targets[i] = ready(i, &targets);
+            }
         }
         let report = self.schedule(&graph, Some(&targets)).start(false).await;
         self.inner.flush_state().await?;

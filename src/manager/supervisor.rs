@@ -41,6 +41,9 @@ pub(crate) struct Supervision {
     /// [`Escalation::Shutdown`](crate::supervision::Escalation::Shutdown): whatever runs the
     /// application (`ModuleManager::run_until`) stops everything and reports failure.
     pub(crate) escalated: tokio_util::sync::CancellationToken,
+    /// Counts `stop_all` calls: a restart still waiting when everything was stopped must
+    /// not bring its module back.
+    pub(crate) stop_alls: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Supervision {
@@ -48,6 +51,7 @@ impl Default for Supervision {
         Self {
             pending: watch::Sender::new(0),
             escalated: tokio_util::sync::CancellationToken::new(),
+            stop_alls: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -110,6 +114,8 @@ pub(crate) struct Stopped {
     pub(crate) dependents: Vec<Arc<Entry>>,
     /// Their reason, "dependency … failed".
     pub(crate) because: Arc<str>,
+    /// [`Supervision::stop_alls`] when they were stopped.
+    pub(crate) stop_alls: u64,
 }
 
 /// Publishes the failure, stops the failed module's required dependents and the module
@@ -187,6 +193,11 @@ impl ModuleManager {
             own,
             dependents,
             because,
+            stop_alls: self
+                .inner
+                .supervision
+                .stop_alls
+                .load(std::sync::atomic::Ordering::Acquire),
         };
         Ok(Some((report, stopped)))
     }
