@@ -17,6 +17,7 @@ use crate::manager::persistence::Persistence;
 use crate::manager::{Inner, ModuleManager};
 use crate::module::{Module, SyncModule};
 use crate::state::StateStore;
+use crate::supervision::Escalation;
 
 /// Collects modules and settings for a [`ModuleManager`].
 ///
@@ -119,6 +120,16 @@ impl ModuleManagerBuilder {
     /// what was started. Off by default: independent modules keep starting.
     pub fn fail_fast(mut self, on: bool) -> Self {
         self.options.fail_fast = on;
+        self
+    }
+
+    /// What happens when a module whose [restart policy](crate::module::ModuleMetadata::restart)
+    /// restarts it has used up its restarts: [`Escalation::KeepRunning`] (the default)
+    /// leaves it stopped and the rest running; [`Escalation::Shutdown`] raises
+    /// [`ModuleManager::escalated`], which `run_until` answers by stopping everything and
+    /// reporting failure. A module that is never restarted does not escalate.
+    pub fn escalation(mut self, escalation: Escalation) -> Self {
+        self.options.escalation = escalation;
         self
     }
 

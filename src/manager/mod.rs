@@ -13,6 +13,7 @@ mod options;
 mod persistence;
 mod reentry;
 mod report;
+mod restart;
 pub(crate) mod runner;
 mod scheduler;
 mod scope;
@@ -35,6 +36,7 @@ pub use events::{ModuleEvent, STATE_CHANGED};
 pub use handle::ModuleHandle;
 pub use options::{DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use report::{HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StopError};
+pub use restart::{RESTARTED, RestartEvent};
 pub use scope::ScopeExit;
 pub use task_error::{SpawnError, TaskError};
 
@@ -295,6 +297,11 @@ impl ModuleManager {
     /// time is abandoned and reported; the rest still stop.
     pub async fn stop_all(&self) -> Result<Report, Error> {
         let _guard = self.lock("stop_all").await?;
+        // Pending restarts see it and leave their modules down.
+        self.inner
+            .supervision
+            .stop_alls
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let graph = self.graph();
         let deadline = Instant::now() + self.inner.options.shutdown_timeout;
         let report = self.schedule(&graph, None).stop(deadline).await;

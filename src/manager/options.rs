@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::lifecycle::Hook;
+use crate::supervision::Escalation;
 
 /// How the manager runs hooks. Set through [`ModuleManagerBuilder`](crate::ModuleManagerBuilder).
 #[derive(Clone, Debug)]
@@ -15,6 +16,8 @@ pub(crate) struct Options {
     pub(crate) shutdown_timeout: Duration,
     /// Whether `start_all` stops everything it started when a module fails.
     pub(crate) fail_fast: bool,
+    /// What happens when a module has used up its restarts.
+    pub(crate) escalation: Escalation,
 }
 
 /// The time limit of every hook unless configured otherwise.
@@ -30,6 +33,7 @@ impl Default for Options {
             timeouts: [Some(DEFAULT_HOOK_TIMEOUT); Hook::ALL.len()],
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             fail_fast: false,
+            escalation: Escalation::KeepRunning,
         }
     }
 }

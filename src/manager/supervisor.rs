@@ -12,8 +12,13 @@
 //!    runs, so that it releases what it holds. It ends `Stopped` (or `Failed`, if its stop
 //!    fails), and a later `start` or `start_all` starts it again.
 //!
-//! [`ModuleManager::supervision_idle`] waits until no supervision is pending. A restart
-//! policy belongs after step 4, in [`settle`].
+//! 5. the module's [restart policy](crate::supervision::RestartPolicy) is applied (see
+//!    [`restart`](super::restart)): after the backoff the module and the dependents stopped
+//!    with it start again, or it gives up and, with
+//!    [`Escalation::Shutdown`](crate::supervision::Escalation::Shutdown), escalates.
+//!
+//! [`ModuleManager::supervision_idle`] waits until no supervision is pending, restarts
+//! included.
 
 use std::sync::Arc;
 
@@ -24,8 +29,9 @@ use tracing::Instrument;
 use crate::context::Context;
 use crate::error::Error;
 use crate::lifecycle::{Hook, HookFailure, ModuleState};
+use crate::manager::entry::Entry;
 use crate::manager::report::Report;
-use crate::manager::{Inner, ModuleManager, events, tasks};
+use crate::manager::{Inner, ModuleManager, events, restart, tasks};
 
 /// The supervisions pending on one manager: begun (a module failed) and not yet settled.
 #[derive(Debug)]
@@ -35,6 +41,9 @@ pub(crate) struct Supervision {
     /// [`Escalation::Shutdown`](crate::supervision::Escalation::Shutdown): whatever runs the
     /// application (`ModuleManager::run_until`) stops everything and reports failure.
     pub(crate) escalated: tokio_util::sync::CancellationToken,
+    /// Counts `stop_all` calls: a restart still waiting when everything was stopped must
+    /// not bring its module back.
+    pub(crate) stop_alls: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Supervision {
@@ -42,6 +51,7 @@ impl Default for Supervision {
         Self {
             pending: watch::Sender::new(0),
             escalated: tokio_util::sync::CancellationToken::new(),
+            stop_alls: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -93,9 +103,23 @@ pub(crate) fn supervise(ctx: Context, failure: HookFailure, generation: u64) {
     );
 }
 
-/// Publishes the failure, then stops the failed module's required dependents and the
-/// module itself. The place for a restart policy is at its end, where the report says
-/// what was stopped.
+/// What supervision stopped after a failure, and the reasons it recorded: a restart starts
+/// those of them still down for that reason.
+pub(crate) struct Stopped {
+    /// The failed module.
+    pub(crate) failed: Arc<Entry>,
+    /// Its reason, "it failed: …".
+    pub(crate) own: Arc<str>,
+    /// The required dependents that were running, in start order.
+    pub(crate) dependents: Vec<Arc<Entry>>,
+    /// Their reason, "dependency … failed".
+    pub(crate) because: Arc<str>,
+    /// [`Supervision::stop_alls`] when they were stopped.
+    pub(crate) stop_alls: u64,
+}
+
+/// Publishes the failure, stops the failed module's required dependents and the module
+/// itself, then applies its restart policy.
 async fn settle(ctx: Context, failure: HookFailure, generation: u64) {
     if let Some(publish) = events::announce(
         &ctx,
@@ -107,19 +131,28 @@ async fn settle(ctx: Context, failure: HookFailure, generation: u64) {
         publish.await;
     }
     let manager = ctx.manager();
-    match manager.stop_failed(&failure, generation).await {
-        Ok(Some(report)) if report.is_success() => {
-            tracing::info!(
-                stopped = report.modules().len(),
-                "failed module and its required dependents stopped"
-            );
+    let stopped = match manager.stop_failed(&failure, generation).await {
+        Ok(Some((report, stopped))) => {
+            if report.is_success() {
+                tracing::info!(
+                    stopped = report.modules().len(),
+                    "failed module and its required dependents stopped"
+                );
+            } else {
+                tracing::warn!(%report, "failed module or its dependents did not stop cleanly");
+            }
+            stopped
         }
-        Ok(Some(report)) => {
-            tracing::warn!(%report, "failed module or its dependents did not stop cleanly");
+        Ok(None) => {
+            tracing::debug!("the failed module was stopped or restarted meanwhile");
+            return;
         }
-        Ok(None) => tracing::debug!("the failed module was stopped or restarted meanwhile"),
-        Err(error) => tracing::error!(%error, "supervision could not stop the failed module"),
-    }
+        Err(error) => {
+            tracing::error!(%error, "supervision could not stop the failed module");
+            return;
+        }
+    };
+    restart::apply_policy(&manager, stopped).await;
 }
 
 impl ModuleManager {
@@ -130,7 +163,7 @@ impl ModuleManager {
         &self,
         failure: &HookFailure,
         generation: u64,
-    ) -> Result<Option<Report>, Error> {
+    ) -> Result<Option<(Report, Stopped)>, Error> {
         let _guard = self.lock("supervise").await?;
         let graph = self.graph();
         let Ok(id) = graph.find(failure.module()) else {
@@ -141,21 +174,32 @@ impl ModuleManager {
         }
         let targets = graph.with_required_dependents(id);
         let because: Arc<str> = Arc::from(format!("dependency {:?} failed", failure.module()));
-        for (i, _) in targets.iter().enumerate().filter(|&(i, &t)| t && i != id) {
+        let mut dependents = Vec::new();
+        for &i in graph.resolution.order_indices() {
             let entry = &graph.entries[i];
-            if entry.cell().effective() == ModuleState::Started {
+            if targets[i] && i != id && entry.cell().effective() == ModuleState::Started {
                 tracing::warn!(module = %entry.name, dependency = failure.module(), "stopping: its dependency failed");
                 tasks::set_reason(entry, Arc::clone(&because));
+                dependents.push(Arc::clone(entry));
             }
         }
-        tasks::set_reason(
-            &graph.entries[id],
-            Arc::from(format!("it failed: {}", failure.cause())),
-        );
+        let own: Arc<str> = Arc::from(format!("it failed: {}", failure.cause()));
+        tasks::set_reason(&graph.entries[id], Arc::clone(&own));
         let deadline = Instant::now() + self.inner.options.shutdown_timeout;
         let report = self.schedule(&graph, Some(&targets)).stop(deadline).await;
         self.inner.flush_state().await?;
-        Ok(Some(report))
+        let stopped = Stopped {
+            failed: Arc::clone(&graph.entries[id]),
+            own,
+            dependents,
+            because,
+            stop_alls: self
+                .inner
+                .supervision
+                .stop_alls
+                .load(std::sync::atomic::Ordering::Acquire),
+        };
+        Ok(Some((report, stopped)))
     }
 
     /// Waits until every failure of a running module seen so far has been dealt with: its

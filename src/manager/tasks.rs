@@ -27,6 +27,7 @@ use crate::lifecycle::{BoxError, FailureCause, Hook, HookFailure, HookResult, Mo
 use crate::manager::entry::Entry;
 use crate::manager::supervisor;
 use crate::manager::task_error::{SpawnError, TaskError};
+use crate::supervision::{Decision, Restart, Restarts};
 
 /// [`Entry::attention`]: the module has a task run (its stop must signal and join it, its
 /// start must go through the task lock).
@@ -34,6 +35,9 @@ pub(crate) const TASKS: u8 = 1;
 /// [`Entry::attention`]: the module keeps a reason why supervision stopped it, to be
 /// forgotten when it starts again.
 pub(crate) const REASON: u8 = 2;
+/// [`Entry::attention`]: the module has restart bookkeeping, begun at its first failure
+/// under a policy that restarts it; its starts are noted there (for the stable period).
+pub(crate) const RESTARTS: u8 = 4;
 
 /// How a task's end is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +59,8 @@ struct Slot {
     /// Counts runs, so that a late failure or supervision recognises its own run.
     runs: u64,
     reason: Option<Arc<str>>,
+    /// The restarts so far; only for a module with a restarting policy that has failed.
+    restarts: Option<Box<Restarts>>,
 }
 
 /// The owned tasks of one run of a module.
@@ -271,6 +277,13 @@ pub(crate) fn before_hook(entry: &Entry, hook: Hook, attention: u8) {
         slot.reason = None;
         entry.attention.fetch_and(!REASON, Ordering::AcqRel);
     }
+    if hook == Hook::Start
+        && attention & RESTARTS != 0
+        && let Some(restarts) = slot.restarts.as_deref_mut()
+    {
+        // Whoever starts it (supervision or an operator), it is up from now.
+        restarts.started(Instant::now());
+    }
     if hook == Hook::Stop
         && let Some(run) = slot.run.as_deref_mut()
     {
@@ -353,6 +366,35 @@ pub(crate) fn failed_run(entry: &Entry, generation: u64) -> bool {
 pub(crate) fn set_reason(entry: &Entry, reason: Arc<str>) {
     entry.tasks.0.lock().reason = Some(reason);
     entry.attention.fetch_or(REASON, Ordering::AcqRel);
+}
+
+/// Whether the reason supervision recorded is still `reason`: the module has not started
+/// since, nor been stopped by supervision for another failure.
+pub(crate) fn reason_is(entry: &Entry, reason: &Arc<str>) -> bool {
+    entry
+        .tasks
+        .0
+        .lock()
+        .reason
+        .as_ref()
+        .is_some_and(|current| Arc::ptr_eq(current, reason))
+}
+
+/// Asks the module's restart bookkeeping about a failure at `now` (`failed`: see
+/// [`Restarts::decide`]), and returns its decision with the restart's attempt number.
+/// `None` for a module whose policy never restarts it: it gets no bookkeeping at all.
+pub(crate) fn decide_restart(entry: &Entry, now: Instant, failed: bool) -> Option<(Decision, u32)> {
+    let policy = entry
+        .metadata
+        .get_restart()
+        .filter(|policy| policy.restart() != Restart::Never)?;
+    let mut slot = entry.tasks.0.lock();
+    let restarts = slot.restarts.get_or_insert_with(|| {
+        entry.attention.fetch_or(RESTARTS, Ordering::AcqRel);
+        Box::new(Restarts::new(policy.clone()))
+    });
+    let decision = restarts.decide(now, failed);
+    Some((decision, restarts.attempt()))
 }
 
 /// Why supervision stopped the module, if it did and the module has not started since.

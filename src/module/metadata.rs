@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::config::ConfigSchema;
 use crate::module::{MetadataError, validate_name};
+use crate::supervision::RestartPolicy;
 
 /// A module's description of itself, built with a fluent builder.
 ///
@@ -42,6 +43,8 @@ pub struct ModuleMetadata {
     description: Option<String>,
     config_schema: Option<ConfigSchema>,
     default_config: Option<Value>,
+    /// Boxed: most modules keep the default (never restarted) and the metadata stays small.
+    restart: Option<Box<RestartPolicy>>,
 }
 
 impl ModuleMetadata {
@@ -59,6 +62,7 @@ impl ModuleMetadata {
             stops_before: Vec::new(),
             config_schema: None,
             default_config: None,
+            restart: None,
             problems,
         }
     }
@@ -170,6 +174,34 @@ impl ModuleMetadata {
         self
     }
 
+    /// Sets how the module is restarted when it fails while running (see
+    /// [`supervision`](crate::supervision)). Without a policy it is never restarted: it
+    /// stays stopped, with [`stopped_because`](crate::manager::ModuleHandle::stopped_because)
+    /// saying why, until an operator starts it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use symphra::module::ModuleMetadata;
+    /// use symphra::supervision::{Restart, RestartPolicy};
+    ///
+    /// let meta = ModuleMetadata::new("db").restart(
+    ///     RestartPolicy::new(Restart::OnFailure)
+    ///         .intensity(3, Duration::from_secs(60))
+    ///         .backoff(Duration::from_millis(100), Duration::from_secs(5)),
+    /// );
+    /// assert_eq!(meta.get_restart().map(|p| p.restart()), Some(Restart::OnFailure));
+    /// assert!(ModuleMetadata::new("cache").get_restart().is_none());
+    /// ```
+    pub fn restart(mut self, policy: RestartPolicy) -> Self {
+        self.restart = Some(Box::new(policy));
+        self
+    }
+
+    /// The restart policy, if one was set; `None` means [`Restart::Never`](crate::supervision::Restart::Never).
+    pub fn get_restart(&self) -> Option<&RestartPolicy> {
+        self.restart.as_deref()
+    }
+
     /// The module's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -229,6 +261,7 @@ impl fmt::Debug for ModuleMetadata {
             .field("dependencies", &self.dependencies)
             .field("stops_before", &self.stops_before)
             .field("has_config_schema", &self.config_schema.is_some())
+            .field("restart", &self.restart)
             .field("problems", &self.problems)
             .finish()
     }

@@ -6,6 +6,20 @@
 //! for a stable period). The manager's [`Escalation`] says what happens when a module
 //! gives up.
 //!
+//! Where they are applied: a module gets its policy from
+//! [`ModuleMetadata::restart`](crate::module::ModuleMetadata::restart), the manager its
+//! escalation from [`ModuleManagerBuilder::escalation`](crate::ModuleManagerBuilder::escalation).
+//! When a module fails while running, the manager's supervision stops its required
+//! dependents and then the module, and then applies the policy: it waits out the backoff
+//! on tokio's clock and starts the module and those dependents again, in dependency order,
+//! publishing [`module.restarted`](crate::manager::RESTARTED) for each restart; a restart
+//! whose start fails counts as another failure. Once the restarts are used up the module
+//! stays stopped, [`stopped_because`](crate::manager::ModuleHandle::stopped_because) says
+//! why, and with [`Escalation::Shutdown`] [`ModuleManager::escalated`](crate::ModuleManager::escalated)
+//! resolves. A module that an operator starts or stops while supervision waits is left to
+//! the operator. [`ModuleManager::supervision_idle`](crate::ModuleManager::supervision_idle)
+//! waits for restarts too.
+//!
 //! ```
 //! use std::time::Duration;
 //! use symphra::supervision::{Restart, RestartPolicy};
@@ -18,10 +32,7 @@
 //! ```
 
 mod policy;
-// The restart bookkeeping, ready for the supervisor that applies it (not wired in yet).
-#[allow(dead_code)]
 mod restarts;
 
 pub use policy::{Escalation, Restart, RestartPolicy};
-#[allow(unused_imports)]
 pub(crate) use restarts::{Decision, Restarts};

@@ -15,17 +15,25 @@ pub enum Restart {
     OnFailure,
     /// After a failure, and also when all of its tasks ended without one while it was
     /// started (OTP `permanent`).
+    ///
+    /// For now the manager applies it like [`OnFailure`](Self::OnFailure): a module whose
+    /// tasks all ended cleanly keeps running (it is not seen as having ended), and a
+    /// long-running task that ends early is already a failure.
     Always,
 }
 
 /// What the manager does when a module has used up its restarts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Escalation {
-    /// The module stays `Failed`, its dependents stay stopped, the rest keeps running.
+    /// The module stays down (stopped, or `Failed` if its stop failed), its dependents stay
+    /// stopped, the rest keeps running.
     #[default]
     KeepRunning,
     /// Everything is stopped in reverse order and the run reports failure, so that an
-    /// outer supervisor (systemd, Kubernetes) restarts the process.
+    /// outer supervisor (systemd, Kubernetes) restarts the process. Supervision raises
+    /// [`ModuleManager::escalated`](crate::ModuleManager::escalated); `run_until` does the
+    /// stopping. Only modules whose policy restarts them escalate: one that is never
+    /// restarted (OTP `temporary`) just stays down.
     Shutdown,
 }
 

@@ -27,6 +27,9 @@ pub(crate) struct Restarts {
     delays: Box<dyn Iterator<Item = Duration> + Send + Sync>,
     /// When the module last started (after a restart, or first).
     up_since: Option<Instant>,
+    /// Restarts since the module was last stable (or first failed): the attempt number of
+    /// the latest restart.
+    streak: u32,
 }
 
 impl Restarts {
@@ -37,7 +40,14 @@ impl Restarts {
             recent: VecDeque::new(),
             delays,
             up_since: None,
+            streak: 0,
         }
+    }
+
+    /// The number of the restart last decided on, counted since the module was last
+    /// stable: 1 for the first.
+    pub(crate) fn attempt(&self) -> u32 {
+        self.streak
     }
 
     /// The module started (or started again) at `now`.
@@ -62,6 +72,7 @@ impl Restarts {
             // It stayed up long enough: the backoff and the count start over.
             self.recent.clear();
             self.delays = schedule(&self.policy);
+            self.streak = 0;
         }
         while self
             .recent
@@ -75,6 +86,7 @@ impl Restarts {
         }
         self.recent.push_back(now);
         self.up_since = None;
+        self.streak = self.streak.saturating_add(1);
         let wait = self.delays.next().unwrap_or(self.policy.backoff_range().1);
         Decision::RestartAfter(wait)
     }
@@ -86,6 +98,7 @@ impl std::fmt::Debug for Restarts {
             .field("policy", &self.policy)
             .field("recent", &self.recent.len())
             .field("up_since", &self.up_since)
+            .field("streak", &self.streak)
             .finish_non_exhaustive()
     }
 }
