@@ -16,6 +16,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
 use crate::lifecycle::{Operation, Plan};
@@ -37,6 +38,9 @@ pub(crate) struct Schedule<'g> {
     /// dependency of its members, for a stop every dependent.
     pub(crate) targets: Option<&'g [bool]>,
     pub(crate) limit: usize,
+    /// Cancels a start (see [`OperationScope::cancel`]); a fail-fast rollback after it is
+    /// not cancelled.
+    pub(crate) cancel: Option<&'g CancellationToken>,
 }
 
 impl Schedule<'_> {
@@ -58,6 +62,7 @@ impl Schedule<'_> {
         let deadline = Instant::now() + self.inner.options.shutdown_timeout;
         let rollback = Schedule {
             targets: Some(&started),
+            cancel: None,
             ..self
         }
         .run(Operation::Stop, false, Some(deadline))
@@ -93,6 +98,7 @@ impl Schedule<'_> {
             inner: Arc::clone(self.inner),
             graph: Arc::clone(self.graph),
             clock,
+            cancel: self.cancel.cloned(),
         });
         // Contexts of finished jobs, for the next ones.
         let mut contexts: Vec<Context> = Vec::new();
@@ -103,6 +109,11 @@ impl Schedule<'_> {
 
         loop {
             while running.len() < self.limit && aborted_by.is_none() {
+                // Once cancelled, nothing more is launched. One load per module, and only
+                // for operations that can be cancelled.
+                if self.cancel.is_some_and(CancellationToken::is_cancelled) {
+                    break;
+                }
                 let Some(i) = walk.next_ready() else { break };
                 if let Some(next) = walk.peek_ready() {
                     prefetch(&*self.graph.entries[next]);
@@ -171,7 +182,8 @@ impl Schedule<'_> {
             starts.waited();
             contexts.push(self.complete(&mut walk, i, run, fail_fast, &mut aborted_by));
         }
-        walk.into_report(clock.elapsed(), aborted_by)
+        let cancelled = self.cancel.is_some_and(CancellationToken::is_cancelled);
+        walk.into_report(clock.elapsed(), aborted_by, cancelled)
     }
 }
 
@@ -420,7 +432,19 @@ impl<'g> Walk<'g> {
         }
     }
 
-    fn into_report(mut self, elapsed: Duration, aborted_by: Option<Arc<str>>) -> Report {
+    fn into_report(
+        mut self,
+        elapsed: Duration,
+        aborted_by: Option<Arc<str>>,
+        cancelled: bool,
+    ) -> Report {
+        if cancelled && aborted_by.is_none() {
+            for i in 0..self.pending.len() {
+                if self.pending[i] != FINISHED {
+                    self.entry(i).outcome = Outcome::Skipped(SkipReason::Cancelled);
+                }
+            }
+        }
         if let Some(failed) = aborted_by {
             for i in 0..self.pending.len() {
                 if self.pending[i] != FINISHED {
