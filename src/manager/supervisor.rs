@@ -35,6 +35,8 @@ pub(crate) struct Supervision {
     /// [`Escalation::Shutdown`](crate::supervision::Escalation::Shutdown): whatever runs the
     /// application (`ModuleManager::run_until`) stops everything and reports failure.
     pub(crate) escalated: tokio_util::sync::CancellationToken,
+    /// The module that gave up, when the escalation was raised with [`Supervision::escalate`].
+    escalated_by: parking_lot::Mutex<Option<String>>,
 }
 
 impl Default for Supervision {
@@ -42,7 +44,24 @@ impl Default for Supervision {
         Self {
             pending: watch::Sender::new(0),
             escalated: tokio_util::sync::CancellationToken::new(),
+            escalated_by: parking_lot::Mutex::new(None),
         }
+    }
+}
+
+impl Supervision {
+    /// Raises the escalation: `module` gave up, and the application is to shut down. The
+    /// first module named is the one reported.
+    pub(crate) fn escalate(&self, module: &str) {
+        self.escalated_by
+            .lock()
+            .get_or_insert_with(|| module.to_owned());
+        self.escalated.cancel();
+    }
+
+    /// The module named by [`escalate`](Self::escalate), if any.
+    pub(crate) fn escalated_by(&self) -> Option<String> {
+        self.escalated_by.lock().clone()
     }
 }
 
