@@ -52,6 +52,10 @@ impl Default for Supervision {
 impl Supervision {
     /// Raises the escalation: `module` gave up, and the application is to shut down. The
     /// first module named is the one reported.
+    #[cfg_attr(
+        not(feature = "testing"),
+        allow(dead_code, reason = "raised by restart policies, and by the test kit")
+    )]
     pub(crate) fn escalate(&self, module: &str) {
         self.escalated_by
             .lock()
