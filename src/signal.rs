@@ -1,6 +1,10 @@
 //! Shutdown signals: SIGINT (Ctrl-C) and, on Unix, SIGTERM.
 
 use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::Stream;
 
 /// A request to shut down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,10 +42,18 @@ impl fmt::Display for Signal {
 /// println!("received {first}, stopping; send it again to exit at once");
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct Signals {
     #[cfg(unix)]
     streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+    /// The pending wait for Ctrl-C, made at the first poll.
+    #[cfg(not(unix))]
+    ctrl_c: Option<Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>>,
+}
+
+impl fmt::Debug for Signals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signals").finish_non_exhaustive()
+    }
 }
 
 impl Signals {
@@ -65,7 +77,7 @@ impl Signals {
             Self { streams }
         }
         #[cfg(not(unix))]
-        Self {}
+        Self { ctrl_c: None }
     }
 
     /// The next signal.
@@ -83,6 +95,39 @@ impl Signals {
             return Signal::Interrupt;
         }
         std::future::pending().await
+    }
+}
+
+/// Every signal, as it arrives: what [`ModuleManager::run_until`](crate::ModuleManager::run_until)
+/// takes. The stream never ends (if the handlers could not be installed, it never yields).
+impl Stream for Signals {
+    type Item = Signal;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Signal>> {
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.get_mut().streams {
+            // A closed stream (it cannot close while `self` holds it) yields nothing more.
+            if let Poll::Ready(Some(())) = interrupt.poll_recv(cx) {
+                return Poll::Ready(Some(Signal::Interrupt));
+            }
+            if let Poll::Ready(Some(())) = terminate.poll_recv(cx) {
+                return Poll::Ready(Some(Signal::Terminate));
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let this = self.get_mut();
+            let ctrl_c = this
+                .ctrl_c
+                .get_or_insert_with(|| Box::pin(tokio::signal::ctrl_c()));
+            if let Poll::Ready(result) = ctrl_c.as_mut().poll(cx) {
+                this.ctrl_c = None;
+                if result.is_ok() {
+                    return Poll::Ready(Some(Signal::Interrupt));
+                }
+            }
+        }
+        Poll::Pending
     }
 }
 

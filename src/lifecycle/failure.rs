@@ -107,6 +107,10 @@ pub enum FailureCause {
         /// The names the tasks were spawned with.
         tasks: Vec<Arc<str>>,
     },
+    /// The hook was waiting when its operation was cancelled (a shutdown signal arrived
+    /// during a start, see [`ModuleManager::run_until`](crate::ModuleManager::run_until)),
+    /// and was abandoned.
+    Cancelled,
 }
 
 impl fmt::Display for FailureCause {
@@ -126,6 +130,7 @@ impl fmt::Display for FailureCause {
             FailureCause::DeadlinePassed => {
                 f.write_str("the shutdown deadline passed before it could run")
             }
+            FailureCause::Cancelled => f.write_str("cancelled by shutdown"),
             FailureCause::TasksAborted { tasks } => write!(
                 f,
                 "tasks still running at the stop deadline were aborted: {}",

@@ -14,6 +14,7 @@ mod persistence;
 mod reentry;
 mod report;
 mod restart;
+mod run;
 pub(crate) mod runner;
 mod scheduler;
 mod scope;
@@ -30,6 +31,7 @@ use futures_util::Stream;
 use serde_json::Value;
 use tokio::sync::MutexGuard;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 pub use builder::ModuleManagerBuilder;
 pub use events::{ModuleEvent, STATE_CHANGED};
@@ -37,6 +39,7 @@ pub use handle::ModuleHandle;
 pub use options::{DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use report::{HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StopError};
 pub use restart::{RESTARTED, RestartEvent};
+pub use run::{RunEnd, RunOutcome};
 pub use scope::ScopeExit;
 pub use task_error::{SpawnError, TaskError};
 
@@ -210,6 +213,7 @@ impl ModuleManager {
             graph: Arc::clone(&graph),
             clock,
             losses: losses::Losses::begin(&self.inner.bus),
+            cancel: None,
         };
         let job = Job {
             ctx: Context::new(Arc::new(scope), id),
@@ -280,10 +284,31 @@ impl ModuleManager {
 
     /// [`start_all`](Self::start_all) with a concurrency limit for this call.
     pub async fn start_all_concurrent(&self, max_concurrency: usize) -> Result<Report, Error> {
+        self.start_all_with(max_concurrency, None).await
+    }
+
+    /// [`start_all`](Self::start_all), cancelled when `cancel` is: then no further module
+    /// is launched, and hooks that are waiting end
+    /// [`FailureCause::Cancelled`](crate::lifecycle::FailureCause::Cancelled) — their
+    /// modules are `Failed`, not left `Starting`. Hooks that complete without waiting are
+    /// not interrupted. Modules that started stay started: stop them with
+    /// [`stop_all`](Self::stop_all). [`run_until`](Self::run_until) does all this on a
+    /// shutdown signal.
+    pub async fn start_all_until(&self, cancel: &CancellationToken) -> Result<Report, Error> {
+        self.start_all_with(self.inner.options.max_concurrency, Some(cancel))
+            .await
+    }
+
+    async fn start_all_with(
+        &self,
+        max_concurrency: usize,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<Report, Error> {
         let _guard = self.lock("start_all").await?;
         let graph = self.graph();
         let report = Schedule {
             limit: max_concurrency.max(1),
+            cancel,
             ..self.schedule(&graph, None)
         }
         .start(self.inner.options.fail_fast)
@@ -354,6 +379,7 @@ impl ModuleManager {
             graph,
             targets,
             limit: self.inner.options.max_concurrency,
+            cancel: None,
         }
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::manager::Inner;
 use crate::manager::clock::{Clock, Tick};
@@ -24,6 +25,10 @@ pub(crate) struct OperationScope {
     pub(crate) clock: OperationClock,
     /// What the bus could not deliver during the operation (reported by stops).
     pub(crate) losses: Losses,
+    /// Cancels the operation: the scheduler launches nothing more, and hooks that are
+    /// waiting end as [`FailureCause::Cancelled`](crate::lifecycle::FailureCause::Cancelled).
+    /// `None` for operations nothing can cancel, which then pay nothing for it.
+    pub(crate) cancel: Option<CancellationToken>,
 }
 
 /// The clock of one operation.

@@ -327,6 +327,9 @@ pub enum SkipReason {
         /// The module whose failure stopped the operation.
         failed: Arc<str>,
     },
+    /// The operation was cancelled (a shutdown signal arrived during a start) before the
+    /// module's turn came.
+    Cancelled,
     /// An operator disabled the module.
     Disabled,
     /// An operator set the module to be ignored.
@@ -358,6 +361,7 @@ impl fmt::Display for SkipReason {
                 )
             }
             SkipReason::Illegal { hint } => f.write_str(hint),
+            SkipReason::Cancelled => f.write_str("the start was cancelled by shutdown first"),
         }
     }
 }

@@ -200,7 +200,7 @@ impl ModuleManager {
         tracing::warn!(module = %entry.name, max_restarts = max, ?within, "restarts used up: the module stays down");
         if self.inner.options.escalation == Escalation::Shutdown {
             tracing::error!(module = %entry.name, "restarts used up: escalating to shut down the application");
-            self.inner.supervision.escalated.cancel();
+            self.inner.supervision.escalate(&entry.name);
         }
     }
 

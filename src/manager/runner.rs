@@ -13,6 +13,7 @@ use std::task::Poll;
 
 use futures_util::FutureExt;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::Config;
@@ -142,7 +143,8 @@ fn run_chain<C: CallHook>(
                         Poll::Pending => {
                             let timeout = ctx.inner().options.timeout(hook);
                             let (limit, began_at) = clock.hook_limit(began, timeout);
-                            wait(guarded, limit, began_at).await
+                            let cancel = ctx.operation().cancel.as_ref();
+                            wait(guarded, limit, began_at, cancel).await
                         }
                     }
                 };
@@ -241,17 +243,37 @@ fn succeed(
     Ok(events::announce(ctx, hook, old, new, None))
 }
 
-/// Waits for a hook that began at `began` and did not finish at once, up to `limit`.
+/// Waits for a hook that began at `began` and did not finish at once, up to `limit`, or
+/// until `cancel` is cancelled (the hook is then dropped: abandoned, like one that ran out
+/// of time).
 async fn wait<F: Future>(
     hook: Pin<&mut F>,
     limit: Option<Instant>,
     began: Instant,
+    cancel: Option<&CancellationToken>,
 ) -> Result<F::Output, FailureCause> {
-    match limit {
-        // Boxed: the timer is large and only hooks that wait need it.
-        Some(limit) => Box::pin(tokio::time::timeout_at(limit, hook))
+    let limited = async move {
+        match limit {
+            // Boxed: the timer is large and only hooks that wait need it.
+            Some(limit) => Box::pin(tokio::time::timeout_at(limit, hook))
+                .await
+                .map_err(|_| FailureCause::TimedOut(limit.saturating_duration_since(began))),
+            None => Ok(hook.await),
+        }
+    };
+    match cancel {
+        // `biased`: a hook that finished is not reported cancelled. Boxed, like the timer:
+        // it keeps the jobs' futures small for the hooks that never wait.
+        Some(cancel) => {
+            Box::pin(async move {
+                tokio::select! {
+                    biased;
+                    returned = limited => returned,
+                    () = cancel.cancelled() => Err(FailureCause::Cancelled),
+                }
+            })
             .await
-            .map_err(|_| FailureCause::TimedOut(limit.saturating_duration_since(began))),
-        None => Ok(hook.await),
+        }
+        None => limited.await,
     }
 }

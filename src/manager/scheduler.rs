@@ -16,6 +16,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
 use crate::lifecycle::{Operation, Plan};
@@ -38,6 +39,9 @@ pub(crate) struct Schedule<'g> {
     /// dependency of its members, for a stop every dependent.
     pub(crate) targets: Option<&'g [bool]>,
     pub(crate) limit: usize,
+    /// Cancels a start (see [`OperationScope::cancel`]); a fail-fast rollback after it is
+    /// not cancelled.
+    pub(crate) cancel: Option<&'g CancellationToken>,
 }
 
 impl Schedule<'_> {
@@ -59,6 +63,7 @@ impl Schedule<'_> {
         let deadline = Instant::now() + self.inner.options.shutdown_timeout;
         let rollback = Schedule {
             targets: Some(&started),
+            cancel: None,
             ..self
         }
         .run(Operation::Stop, false, Some(deadline))
@@ -95,6 +100,7 @@ impl Schedule<'_> {
             graph: Arc::clone(self.graph),
             clock,
             losses: Losses::begin(&self.inner.bus),
+            cancel: self.cancel.cloned(),
         });
         // Contexts of finished jobs, for the next ones.
         let mut contexts: Vec<Context> = Vec::new();
@@ -105,6 +111,11 @@ impl Schedule<'_> {
 
         loop {
             while running.len() < self.limit && aborted_by.is_none() {
+                // Once cancelled, nothing more is launched. One load per module, and only
+                // for operations that can be cancelled.
+                if self.cancel.is_some_and(CancellationToken::is_cancelled) {
+                    break;
+                }
                 let Some(i) = walk.next_ready() else { break };
                 if let Some(next) = walk.peek_ready() {
                     prefetch(&*self.graph.entries[next]);
@@ -173,7 +184,8 @@ impl Schedule<'_> {
             starts.waited();
             contexts.push(self.complete(&mut walk, i, run, fail_fast, &mut aborted_by));
         }
-        let mut report = walk.into_report(clock.elapsed(), aborted_by);
+        let cancelled = self.cancel.is_some_and(CancellationToken::is_cancelled);
+        let mut report = walk.into_report(clock.elapsed(), aborted_by, cancelled);
         if operation == Operation::Stop {
             report.lost_events = scope.losses.total(&self.inner.bus);
         }
@@ -426,7 +438,19 @@ impl<'g> Walk<'g> {
         }
     }
 
-    fn into_report(mut self, elapsed: Duration, aborted_by: Option<Arc<str>>) -> Report {
+    fn into_report(
+        mut self,
+        elapsed: Duration,
+        aborted_by: Option<Arc<str>>,
+        cancelled: bool,
+    ) -> Report {
+        if cancelled && aborted_by.is_none() {
+            for i in 0..self.pending.len() {
+                if self.pending[i] != FINISHED {
+                    self.entry(i).outcome = Outcome::Skipped(SkipReason::Cancelled);
+                }
+            }
+        }
         if let Some(failed) = aborted_by {
             for i in 0..self.pending.len() {
                 if self.pending[i] != FINISHED {

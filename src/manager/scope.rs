@@ -2,12 +2,13 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::pin;
 
 use futures_util::FutureExt;
 
 use crate::error::Error;
 use crate::manager::ModuleManager;
-use crate::signal::{Signal, shutdown_signal};
+use crate::signal::{Signal, Signals};
 
 /// How a scoped run ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -44,11 +45,19 @@ impl ModuleManager {
     /// # Ok(()) }
     /// ```
     pub async fn scope<F: Future>(&self, body: F) -> Result<ScopeExit<F::Output>, Error> {
-        self.scope_until(shutdown_signal(), body).await
+        // Listen before the first hook runs: a signal during the start then cancels it and
+        // stops what started, instead of killing the process.
+        let mut signals = Signals::listen();
+        self.scope_until(async move { signals.next().await }, body)
+            .await
     }
 
     /// Like [`scope`](Self::scope), but ends early when `shutdown` completes instead of on
     /// a signal — for tests, or for applications with their own shutdown trigger.
+    ///
+    /// `shutdown` is watched from the start on: completing during the start cancels it
+    /// (see [`run_until`](Self::run_until)), stops what started, and returns
+    /// [`ScopeExit::Interrupted`] without running `body`.
     pub async fn scope_until<S, F>(
         &self,
         shutdown: S,
@@ -58,7 +67,16 @@ impl ModuleManager {
         S: Future<Output = Signal>,
         F: Future,
     {
-        if let Err(start) = self.start_all().await {
+        let mut shutdown = pin!(shutdown);
+        let (started, interrupted) = self.start_watching(&mut shutdown).await;
+        if let Some(signal) = interrupted {
+            tracing::info!(%signal, "shutdown signal received during the start; stopping modules");
+            return self
+                .stop_all()
+                .await
+                .map(|_| ScopeExit::Interrupted(signal));
+        }
+        if let Err(start) = started {
             // Stop whatever did start; the start error is the one worth reporting.
             if let Err(stop) = self.stop_all().await {
                 tracing::warn!(error = %stop, "stopping after a failed start did not complete");
@@ -67,7 +85,7 @@ impl ModuleManager {
         }
         let ended = tokio::select! {
             outcome = AssertUnwindSafe(body).catch_unwind() => outcome.map(ScopeExit::Completed),
-            signal = shutdown => Ok(ScopeExit::Interrupted(signal)),
+            signal = &mut shutdown => Ok(ScopeExit::Interrupted(signal)),
         };
         if let Ok(ScopeExit::Interrupted(signal)) = &ended {
             tracing::info!(%signal, "shutdown signal received; stopping modules");

@@ -44,6 +44,8 @@ pub(crate) struct Supervision {
     /// Counts `stop_all` calls: a restart still waiting when everything was stopped must
     /// not bring its module back.
     pub(crate) stop_alls: std::sync::atomic::AtomicU64,
+    /// The module that gave up, when the escalation was raised with [`Supervision::escalate`].
+    escalated_by: parking_lot::Mutex<Option<String>>,
 }
 
 impl Default for Supervision {
@@ -52,7 +54,28 @@ impl Default for Supervision {
             pending: watch::Sender::new(0),
             escalated: tokio_util::sync::CancellationToken::new(),
             stop_alls: std::sync::atomic::AtomicU64::new(0),
+            escalated_by: parking_lot::Mutex::new(None),
         }
+    }
+}
+
+impl Supervision {
+    /// Raises the escalation: `module` gave up, and the application is to shut down. The
+    /// first module named is the one reported.
+    #[cfg_attr(
+        not(feature = "testing"),
+        allow(dead_code, reason = "raised by restart policies, and by the test kit")
+    )]
+    pub(crate) fn escalate(&self, module: &str) {
+        self.escalated_by
+            .lock()
+            .get_or_insert_with(|| module.to_owned());
+        self.escalated.cancel();
+    }
+
+    /// The module named by [`escalate`](Self::escalate), if any.
+    pub(crate) fn escalated_by(&self) -> Option<String> {
+        self.escalated_by.lock().clone()
     }
 }
 

@@ -1,14 +1,18 @@
 //! `symphra run`: start everything, run until a shutdown signal, stop everything.
 
 use std::path::PathBuf;
+use std::pin::pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use symphra::signal::Signals;
+use symphra::ModuleState;
+use symphra::manager::{ModuleManager, Report};
+use symphra::signal::{Signal, Signals};
 use symphra::state::RedbStore;
 use symphra::util::parse_duration;
 use symphra_wasm::{LoadOptions, Watcher};
+use tokio_util::sync::CancellationToken;
 
 use crate::CliError;
 use crate::module_configs;
@@ -51,7 +55,9 @@ pub struct RunArgs {
     pub watch: bool,
 }
 
-/// Runs `run`: exit code 0 when every module started and stopped cleanly, 1 otherwise.
+/// Runs `run`: exit code 0 when every module started (or a signal cancelled the start) and
+/// stopped cleanly; 1 otherwise; 130 (SIGINT) or 143 (SIGTERM) when a second signal ended
+/// the stop at once.
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
     session::block_on(run_async(args))
 }
@@ -100,38 +106,85 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         .collect();
 
     let progress = Progress::begin(&manager, &order, live, "start")?;
-    let report = session::start(&manager, args.max_concurrency).await?;
+    // A signal during the start cancels it (hooks that wait end "cancelled by shutdown")
+    // and goes straight to stopping what started.
+    let cancel = CancellationToken::new();
+    let (report, early) = {
+        let mut starting = pin!(start_until(&manager, &cancel));
+        tokio::select! {
+            report = &mut starting => (report?, None),
+            signal = shutdown.next() => {
+                cancel.cancel();
+                (starting.await?, Some(signal))
+            }
+        }
+    };
     progress.finish(&report);
-    failed |= !report.is_success();
+    // A start cancelled on request is not a failure; what it left undone is in the report.
+    failed |= early.is_none() && !report.is_success();
     out!("{report}");
-    let mut watcher = if args.watch {
+    let mut watcher = if args.watch && early.is_none() {
         let watcher = Watcher::new(manager.clone(), loaded.modules)?;
         out!("watching the module folders: a changed module.toml or component reloads its module");
         Some(watcher)
     } else {
         None
     };
-    out!("running; send SIGINT or SIGTERM to stop");
-
-    let signal = loop {
-        tokio::select! {
-            signal = shutdown.next() => break signal,
-            report = watch::next(&mut watcher) => {
-                let (line, ok) = watch::describe(&report);
-                failed |= !ok;
-                out!("{line}");
+    let signal = match early {
+        Some(signal) => signal,
+        None => {
+            out!("running; send SIGINT or SIGTERM to stop");
+            loop {
+                tokio::select! {
+                    signal = shutdown.next() => break signal,
+                    report = watch::next(&mut watcher) => {
+                        let (line, ok) = watch::describe(&report);
+                        failed |= !ok;
+                        out!("{line}");
+                    }
+                }
             }
         }
     };
     drop(watcher);
     out!("received {signal}, stopping");
+    out!("send a signal again to exit at once");
     let stop_order: Vec<String> = order.into_iter().rev().collect();
     let progress = Progress::begin(&manager, &stop_order, live, "stop")?;
-    let report = session::stop(&manager).await?;
+    let report = tokio::select! {
+        report = session::stop(&manager) => report?,
+        signal = shutdown.next() => {
+            drop(progress);
+            let abandoned: Vec<String> = manager
+                .handles()
+                .iter()
+                .filter(|m| matches!(m.state(), ModuleState::Starting | ModuleState::Stopping))
+                .map(|m| m.name().to_owned())
+                .collect();
+            out!("received {signal} again, exiting now; abandoned hooks of: {}", abandoned.join(", "));
+            // The shells' code for a death by that signal, as `RunOutcome::exit_code`.
+            return Ok(ExitCode::from(match signal {
+                Signal::Interrupt => 130,
+                Signal::Terminate => 143,
+            }));
+        }
+    };
     progress.finish(&report);
     failed |= !report.is_success();
     out!("{report}");
     Ok(session::exit_code(!failed))
+}
+
+/// Starts everything, cancelled when `cancel` is; a failed start's report is a report.
+async fn start_until(
+    manager: &ModuleManager,
+    cancel: &CancellationToken,
+) -> Result<Report, CliError> {
+    match manager.start_all_until(cancel).await {
+        Ok(report) => Ok(report),
+        Err(symphra::Error::Start(error)) => Ok(error.into_report()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 #[cfg(test)]
