@@ -95,12 +95,20 @@ impl SubscribeOptions {
 
 impl fmt::Debug for SubscribeOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Taken apart whole, like in `SubEntry::new`, so a new option is shown too.
+        let Self {
+            priority,
+            once,
+            tag,
+            condition,
+            queue,
+        } = self;
         f.debug_struct("SubscribeOptions")
-            .field("priority", &self.priority)
-            .field("once", &self.once)
-            .field("tag", &self.tag)
-            .field("condition", &self.condition.is_some())
-            .field("queue", &self.queue)
+            .field("priority", priority)
+            .field("once", once)
+            .field("tag", tag)
+            .field("condition", &condition.is_some())
+            .field("queue", queue)
             .finish()
     }
 }
@@ -129,15 +137,23 @@ impl SubEntry {
         options: SubscribeOptions,
         handler: Handler,
     ) -> Self {
+        // Taken apart whole (no `..`): a new option fails to build here until it is used.
+        let SubscribeOptions {
+            priority,
+            once,
+            tag,
+            condition,
+            queue,
+        } = options;
         Self {
             id,
             pattern,
-            priority: options.priority,
-            once: options.once,
-            tag: options.tag,
-            condition: options.condition,
+            priority,
+            once,
+            tag,
+            condition,
             handler,
-            queue: options.queue.map(|q| Arc::new(SubscriberQueue::new(q))),
+            queue: queue.map(|q| Arc::new(SubscriberQueue::new(q))),
             active: AtomicBool::new(true),
             fired: AtomicBool::new(false),
         }
