@@ -1,23 +1,34 @@
-//! Supervision: a flaky module whose owned task fails twice, and a dependent that follows
-//! it down and back up.
+//! Supervision: a flaky module whose owned task fails twice, restarted by its restart
+//! policy, and a dependent that follows it down and back up.
 //!
 //! `queue` runs a task (`ctx.spawn`) that returns an error shortly after its first two
-//! starts: the manager marks `queue` failed, stops `reports` (it requires `queue`), then
-//! `queue` itself. The application waits for that with `supervision_idle`, reads why each
-//! module stopped, and starts everything again. The third run holds; the example stops it
-//! and ends by itself.
+//! starts. Each time, the manager marks `queue` failed, stops `reports` (it requires
+//! `queue`) and then `queue`, waits out the backoff (50 ms, then 100 ms: jitter is off so
+//! the waits are exact), and starts `queue` and `reports` again, in dependency order. The
+//! third run holds. The application subscribes to `module.failed` and `module.restarted`
+//! and prints them; `run_until` runs it all, and a shutdown request sent once the second
+//! restart has held for a while ends the run, so the example ends by itself.
 //!
 //! Run: `cargo run --example supervision`
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use symphra::Error;
+use futures_util::stream;
+use symphra::bus::Event;
+use symphra::manager::{ModuleEvent, RESTARTED, RestartEvent};
 use symphra::prelude::*;
+use symphra::signal::Signal;
+use symphra::supervision::{Restart, RestartPolicy};
+use tokio::sync::Notify;
 
 /// How many of `queue`'s runs fail.
 const FAILING_RUNS: u32 = 2;
+
+/// How long the run that holds is watched before the example asks to shut down.
+const HOLDS_FOR: Duration = Duration::from_millis(100);
 
 /// Consumes a (simulated) broker connection that drops on its first runs.
 struct Queue {
@@ -26,7 +37,15 @@ struct Queue {
 
 impl Module for Queue {
     fn metadata(&self) -> ModuleMetadata {
-        ModuleMetadata::new("queue")
+        ModuleMetadata::new("queue").restart(
+            RestartPolicy::new(Restart::OnFailure)
+                // 50 ms before the first restart, 100 ms before the second…
+                .backoff(Duration::from_millis(50), Duration::from_secs(1))
+                // …exactly: jitter spreads replicas' restarts, but would blur the demo.
+                .jitter(false)
+                // A third failure within a minute would be one too many: it stays down.
+                .intensity(FAILING_RUNS, Duration::from_secs(60)),
+        )
     }
 
     async fn start(&self, ctx: &Context) -> HookResult {
@@ -73,17 +92,7 @@ impl Module for Reports {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    // ------------------------------------------------------------------------------------
-    // RESTART POLICY SPOT. Once `ModuleMetadata::restart` is on this branch, `queue`'s
-    // metadata says
-    //
-    //     ModuleMetadata::new("queue")
-    //         .restart(RestartPolicy::new(Restart::OnFailure) /* backoff, max restarts */)
-    //
-    // and the manager restarts `queue` and then `reports` itself: the loop below, which
-    // restarts them by hand with `start_all`, reduces to waiting and stopping.
-    // ------------------------------------------------------------------------------------
+async fn main() -> Result<ExitCode, symphra::Error> {
     let runs = Arc::new(AtomicU32::new(0));
     let manager = ModuleManager::builder()
         .module(Queue {
@@ -92,32 +101,46 @@ async fn main() -> Result<(), Error> {
         .module(Reports)
         .build()?;
 
-    println!("starting...");
-    manager.start_all().await?;
-    for _ in 0..=FAILING_RUNS {
-        // Long enough for a failing run to fail; then wait until supervision has stopped
-        // what the failure brought down.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        manager.supervision_idle().await?;
-        let queue = manager.module("queue")?;
-        // Supervision leaves the failed module stopped, with the reason until it restarts.
-        if queue.stopped_because().is_none() {
-            println!("queue is {}: it holds", queue.state());
-            break;
+    let _failed = manager.bus().subscribe("module.failed", |event: &Event| {
+        if let Some(failed) = event.payload::<ModuleEvent>() {
+            let error = failed.error.as_deref().unwrap_or("?");
+            println!("module.failed: {} ({error})", failed.module);
         }
-        for name in ["queue", "reports"] {
-            let module = manager.module(name)?;
-            let why = module.stopped_because().unwrap_or_default();
-            println!("{name} is {}: {why}", module.state());
+    })?;
+    // Told when the last failing run has been restarted: from then on the module holds.
+    let restarted_for_good = Arc::new(Notify::new());
+    let done = Arc::clone(&restarted_for_good);
+    let _restarted = manager.bus().subscribe(RESTARTED, move |event: &Event| {
+        if let Some(restart) = event.payload::<RestartEvent>() {
+            println!(
+                "module.restarted: {} (attempt {}, after {} ms)",
+                restart.module, restart.attempt, restart.wait_ms
+            );
+            if restart.attempt == FAILING_RUNS {
+                // A stored permit if the waiter below is not waiting yet.
+                done.notify_one();
+            }
         }
-        println!("restarting...");
-        let report = manager.start_all().await?;
-        println!("{report}");
-    }
+    })?;
 
-    println!("stopping...");
-    let report = manager.stop_all().await?;
-    println!("{report}");
-    println!("queue ran {} times", runs.load(Ordering::SeqCst));
-    Ok(())
+    // The shutdown requests: one, as an operator's Ctrl-C would be, once the demo is over.
+    let shutdown = Box::pin(stream::once(async move {
+        restarted_for_good.notified().await;
+        tokio::time::sleep(HOLDS_FOR).await;
+        println!("queue held for {HOLDS_FOR:?}: shutting down");
+        Signal::Interrupt
+    }));
+
+    println!("running...");
+    let outcome = manager.run_until(shutdown).await;
+    if let Some(stop) = &outcome.stop {
+        println!("{stop}");
+    }
+    println!(
+        "run ended: {:?}; queue ran {} times; exit code {}",
+        outcome.ended,
+        runs.load(Ordering::SeqCst),
+        outcome.exit_code()
+    );
+    Ok(ExitCode::from(outcome.exit_code()))
 }

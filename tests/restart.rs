@@ -397,3 +397,74 @@ async fn stopping_everything_during_the_backoff_cancels_the_restart() {
     assert_eq!(state(&manager, "db"), ModuleState::Stopped);
     assert_eq!(state(&manager, "cache"), ModuleState::Stopped);
 }
+
+/// Uses `db` optionally, and listens for failures through its own context.
+struct Watcher {
+    log: Log,
+    /// The modules named by the `module.failed` it heard.
+    heard: Arc<Mutex<Vec<String>>>,
+    told: Arc<Notify>,
+}
+
+impl Module for Watcher {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("metrics").optionally_depends_on("db")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        self.log
+            .lock()
+            .unwrap()
+            .push((ctx.name().to_owned(), "start", Instant::now()));
+        let (heard, told) = (Arc::clone(&self.heard), Arc::clone(&self.told));
+        ctx.subscribe("module.failed", move |event: &Event| {
+            let failed = event.payload::<ModuleEvent>().unwrap();
+            heard.lock().unwrap().push(failed.module.to_string());
+            told.notify_one();
+        })?;
+        Ok(())
+    }
+
+    async fn stop(&self, ctx: &Context) -> HookResult {
+        let line = (ctx.name().to_owned(), "stop", Instant::now());
+        self.log.lock().unwrap().push(line);
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_optional_dependent_hears_of_the_failure_and_runs_on_across_the_restart() {
+    let log = Log::default();
+    let trigger = Arc::new(Notify::new());
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let told = Arc::new(Notify::new());
+    let manager = ModuleManager::builder()
+        .module(
+            Svc::new(ModuleMetadata::new("db").restart(policy(3)), &log)
+                .failing(Failing::On(Arc::clone(&trigger))),
+        )
+        .module(Watcher {
+            log: Arc::clone(&log),
+            heard: Arc::clone(&heard),
+            told: Arc::clone(&told),
+        })
+        .build()
+        .unwrap();
+    let restarted = EventRecorder::new(manager.bus(), RESTARTED).unwrap();
+    manager.start_all().await.unwrap();
+    trigger.notify_one();
+    tokio::time::timeout(LONG, told.notified())
+        .await
+        .expect("metrics heard of the failure");
+    restarted.wait_for_count(1, LONG).await.unwrap();
+    manager.supervision_idle().await.unwrap();
+
+    assert_eq!(*heard.lock().unwrap(), ["db"]);
+    // Never stopped, never started again: one start, no stop, running throughout.
+    assert_eq!(times_of(&log, "metrics", "start").len(), 1);
+    assert!(times_of(&log, "metrics", "stop").is_empty());
+    assert_eq!(times_of(&log, "db", "start").len(), 2, "db restarted");
+    assert_eq!(state(&manager, "metrics"), ModuleState::Started);
+    assert_eq!(because(&manager, "metrics"), None);
+    assert_eq!(state(&manager, "db"), ModuleState::Started);
+}

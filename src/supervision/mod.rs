@@ -30,6 +30,50 @@
 //!     .stable_after(Duration::from_secs(30));
 //! assert_eq!(policy.restart(), Restart::OnFailure);
 //! ```
+//!
+//! A module that keeps failing, under [`Escalation::Shutdown`]: restarted once, then it
+//! gives up and [`run_until`](crate::ModuleManager::run_until) stops everything and
+//! reports it (the same program is in the guide, "Restart policies and escalation").
+//!
+//! ```
+//! use std::time::Duration;
+//! use symphra::manager::RunEnd;
+//! use symphra::prelude::*;
+//! use symphra::signal::Signal;
+//! use symphra::supervision::{Escalation, Restart, RestartPolicy};
+//!
+//! struct Db;
+//!
+//! impl Module for Db {
+//!     fn metadata(&self) -> ModuleMetadata {
+//!         ModuleMetadata::new("db").restart(
+//!             RestartPolicy::new(Restart::OnFailure)
+//!                 .intensity(1, Duration::from_secs(60))
+//!                 .backoff(Duration::from_millis(10), Duration::from_secs(1))
+//!                 .jitter(false),
+//!         )
+//!     }
+//!
+//!     async fn start(&self, ctx: &Context) -> HookResult {
+//!         // Ends before the module stops: a failure while running, every time.
+//!         ctx.spawn("pool", |_shutdown| async { Err("connection refused".into()) })?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), symphra::Error> {
+//! let manager = ModuleManager::builder()
+//!     .module(Db)
+//!     .escalation(Escalation::Shutdown)
+//!     .build()?;
+//! // No shutdown request ever comes: only the escalation ends the run.
+//! let outcome = manager.run_until(futures_util::stream::pending::<Signal>()).await;
+//! assert_eq!(outcome.ended, RunEnd::Escalation { module: Some("db".into()) });
+//! assert_eq!(outcome.exit_code(), 1);
+//! # Ok(())
+//! # }
+//! ```
 
 mod policy;
 mod restarts;
