@@ -50,6 +50,9 @@ pub(crate) fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError
             .collect();
         out!("  publish:      {}", list_or_none(&publish));
         out!("  subscribe:    {}", list_or_none(&subscribe));
+        if let Some(policy) = &manifest.restart {
+            out!("  restart:      {}", symphra_wasm::describe_restart(policy));
+        }
         if let Some(records) = &records {
             match records.get(&manifest.name) {
                 Some(record) => out!(

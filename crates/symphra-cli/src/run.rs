@@ -5,11 +5,13 @@ use std::pin::pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use symphra::ModuleState;
-use symphra::manager::{ModuleManager, Report};
+use symphra::bus::{Event, Subscription};
+use symphra::manager::{ModuleEvent, ModuleManager, RESTARTED, Report, RestartEvent};
 use symphra::signal::{Signal, Signals};
 use symphra::state::RedbStore;
+use symphra::supervision::Escalation;
 use symphra::util::parse_duration;
 use symphra_wasm::{LoadOptions, Watcher};
 use tokio_util::sync::CancellationToken;
@@ -19,6 +21,10 @@ use crate::module_configs;
 use crate::progress::{Progress, ProgressMode};
 use crate::session;
 use crate::watch;
+
+/// The manager's topic of a module turning `Failed` (its payload a [`ModuleEvent`]); the
+/// core exports no constant for it.
+const FAILED: &str = "module.failed";
 
 /// The arguments of `run`.
 #[derive(Debug, Args)]
@@ -53,6 +59,29 @@ pub struct RunArgs {
     /// fail to load or start leave the old code running.
     #[arg(long)]
     pub watch: bool,
+    /// What happens when a module has used up the restarts of its `[restart]` policy:
+    /// `keep-running` leaves it down and the rest running; `shutdown` stops everything and
+    /// exits 1, so that an outer supervisor (systemd, Kubernetes) restarts the process.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = EscalationArg::KeepRunning)]
+    pub escalation: EscalationArg,
+}
+
+/// The values of `--escalation` ([`Escalation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EscalationArg {
+    /// The module stays down, the rest keeps running.
+    KeepRunning,
+    /// Everything stops and `run` exits 1.
+    Shutdown,
+}
+
+impl From<EscalationArg> for Escalation {
+    fn from(arg: EscalationArg) -> Self {
+        match arg {
+            EscalationArg::KeepRunning => Escalation::KeepRunning,
+            EscalationArg::Shutdown => Escalation::Shutdown,
+        }
+    }
 }
 
 /// Runs `run`: exit code 0 when every module started (or a signal cancelled the start) and
@@ -91,7 +120,9 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     if let Some(limit) = args.max_concurrency {
         builder = builder.max_concurrency(limit);
     }
-    builder = builder.shutdown_timeout(args.shutdown_timeout);
+    builder = builder
+        .shutdown_timeout(args.shutdown_timeout)
+        .escalation(args.escalation.into());
     if let Some(store) = store {
         builder = builder.state_store(store);
     }
@@ -105,6 +136,8 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         .map(|handle| handle.name().to_owned())
         .collect();
 
+    // From before the start: a module can fail while running as soon as it started.
+    let _supervision = print_supervision(&manager)?;
     let progress = Progress::begin(&manager, &order, live, "start")?;
     // A signal during the start cancels it (hooks that wait end "cancelled by shutdown")
     // and goes straight to stopping what started.
@@ -131,12 +164,14 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         None
     };
     let signal = match early {
-        Some(signal) => signal,
+        Some(signal) => Some(signal),
         None => {
             out!("running; send SIGINT or SIGTERM to stop");
             loop {
                 tokio::select! {
-                    signal = shutdown.next() => break signal,
+                    signal = shutdown.next() => break Some(signal),
+                    // Resolves only with `--escalation shutdown`.
+                    () = manager.escalated() => break None,
                     report = watch::next(&mut watcher) => {
                         let (line, ok) = watch::describe(&report);
                         failed |= !ok;
@@ -147,7 +182,16 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         }
     };
     drop(watcher);
-    out!("received {signal}, stopping");
+    match signal {
+        Some(signal) => out!("received {signal}, stopping"),
+        None => {
+            failed = true;
+            out!(
+                "escalation: {} used up its restarts, stopping everything",
+                gave_up(&manager)
+            );
+        }
+    }
     out!("send a signal again to exit at once");
     let stop_order: Vec<String> = order.into_iter().rev().collect();
     let progress = Progress::begin(&manager, &stop_order, live, "stop")?;
@@ -173,6 +217,58 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     failed |= !report.is_success();
     out!("{report}");
     Ok(session::exit_code(!failed))
+}
+
+/// Prints a line when a module fails while running (`fragile failed while running: ...`)
+/// and when supervision restarts one (`fragile restarted (attempt 1, after 100 ms)`), for
+/// as long as the subscriptions live. A failed start is left to the start report.
+fn print_supervision(manager: &ModuleManager) -> Result<[Subscription; 2], CliError> {
+    let bus = manager.bus();
+    let bus_error = |error: symphra::bus::BusError| CliError::Bus(error.to_string());
+    let failed = bus
+        .subscribe(FAILED, |event: &Event| {
+            if let Some(change) = event.payload::<ModuleEvent>()
+                && change.from == ModuleState::Started
+            {
+                let error = change.error.as_deref().unwrap_or("no reason given");
+                // One line: a trap's message carries a multi-line wasm backtrace.
+                let error = error.split_whitespace().collect::<Vec<_>>().join(" ");
+                out!("{} failed while running: {error}", change.module);
+            }
+        })
+        .map_err(bus_error)?;
+    let restarted = bus
+        .subscribe(RESTARTED, |event: &Event| {
+            if let Some(restart) = event.payload::<RestartEvent>() {
+                out!(
+                    "{} restarted (attempt {}, after {} ms)",
+                    restart.module,
+                    restart.attempt,
+                    restart.wait_ms
+                );
+            }
+        })
+        .map_err(bus_error)?;
+    Ok([failed, restarted])
+}
+
+/// The modules that used up their restarts, as supervision recorded it.
+fn gave_up(manager: &ModuleManager) -> String {
+    let names: Vec<String> = manager
+        .handles()
+        .iter()
+        .filter(|handle| {
+            handle
+                .stopped_because()
+                .is_some_and(|why| why.contains("restarts used up"))
+        })
+        .map(|handle| handle.name().to_owned())
+        .collect();
+    if names.is_empty() {
+        "a module".to_owned()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// Starts everything, cancelled when `cancel` is; a failed start's report is a report.
@@ -201,6 +297,24 @@ mod tests {
     fn shutdown_timeout(text: &str) -> Result<Duration, clap::Error> {
         Command::try_parse_from(["run", "DIR", "--shutdown-timeout", text])
             .map(|command| command.run.shutdown_timeout)
+    }
+
+    #[test]
+    fn escalation() {
+        let parse = |args: &[&str]| {
+            Command::try_parse_from([&["run", "DIR"], args].concat())
+                .map(|command| Escalation::from(command.run.escalation))
+        };
+        assert_eq!(parse(&[]).ok(), Some(Escalation::KeepRunning));
+        assert_eq!(
+            parse(&["--escalation", "shutdown"]).ok(),
+            Some(Escalation::Shutdown)
+        );
+        assert_eq!(
+            parse(&["--escalation", "keep-running"]).ok(),
+            Some(Escalation::KeepRunning)
+        );
+        assert!(parse(&["--escalation", "panic"]).is_err());
     }
 
     #[test]

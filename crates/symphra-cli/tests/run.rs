@@ -290,3 +290,96 @@ fn run_watch_reloads_a_changed_module_and_its_dependents() {
         lines.join("\n")
     );
 }
+
+/// A modules directory for supervision: `fragile` subscribes to `trip.*` at start and traps
+/// on any event, restarted on failure after 10 ms (`max_restarts` times at most);
+/// `trigger` publishes `trip.now` at start, after `fragile` started: it `needs` it, or
+/// optionally depends on it (and is then left running when fragile fails).
+fn tripwire(needs: bool, max_restarts: u32) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let mut fragile = Guest::new();
+    let subscribe = fragile.subscribe("trip.*");
+    let fragile = fragile
+        .hook("start", subscribe)
+        .hook("on-event", "unreachable");
+    let fragile_manifest = format!(
+        "{}[capabilities]\nsubscribe = [\"trip.*\"]\n[restart]\npolicy = \"on-failure\"\n\
+         max-restarts = {max_restarts}\nbackoff = \"10ms\"\njitter = false\n",
+        manifest("fragile", &[])
+    );
+    write_module(
+        root.path(),
+        "fragile",
+        &fragile_manifest,
+        &fragile.component(),
+    );
+    let mut trigger = Guest::new();
+    let publish = trigger.publish("trip.now", "{}");
+    let trigger = trigger.hook("start", publish);
+    let dependency = if needs {
+        "[dependencies]"
+    } else {
+        "[optional-dependencies]"
+    };
+    let trigger_manifest = format!(
+        "name = \"trigger\"\nversion = \"1.0.0\"\n{dependency}\nfragile = \"*\"\n\
+         [capabilities]\npublish = [\"trip.*\"]\n"
+    );
+    write_module(
+        root.path(),
+        "trigger",
+        &trigger_manifest,
+        &trigger.component(),
+    );
+    root
+}
+
+#[test]
+fn run_prints_a_module_that_trapped_while_running_and_its_restart() {
+    let dir = tripwire(false, 3);
+    let cache = tempfile::tempdir().unwrap();
+    let mut running = Running::start(symphra(
+        &["run", dir.path().to_str().unwrap(), "--no-state"],
+        cache.path(),
+    ));
+    let failed = running.wait_for("fragile failed while running:");
+    assert!(failed.contains("trapped in `on-event`"), "{failed}");
+    assert!(failed.contains("unreachable"), "{failed}");
+    let restarted = running.wait_for("fragile restarted");
+    assert_eq!(restarted, "fragile restarted (attempt 1, after 10 ms)");
+    let (code, lines) = running.interrupt();
+    assert_eq!(code, Some(0), "{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l.starts_with("stop: 2 ok")),
+        "{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn run_with_escalation_shutdown_stops_everything_and_exits_1_when_restarts_run_out() {
+    // trigger requires fragile: each restart starts it again, and it trips fragile again.
+    let dir = tripwire(true, 1);
+    let cache = tempfile::tempdir().unwrap();
+    let running = Running::start(symphra(
+        &[
+            "run",
+            dir.path().to_str().unwrap(),
+            "--no-state",
+            "--escalation",
+            "shutdown",
+        ],
+        cache.path(),
+    ));
+    let (code, lines) = running.finish();
+    assert_eq!(code, Some(1), "{}", lines.join("\n"));
+    let text = lines.join("\n");
+    assert!(text.contains("fragile restarted (attempt 1"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "escalation: fragile used up its restarts, stopping everything"),
+        "{text}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("stop: ")), "{text}");
+}

@@ -72,7 +72,7 @@ pub use error::{HookError, HostError, LoadError};
 pub use host::{EPOCH_TICK, HostConfig, WIT_VERSION, WasmHost};
 pub use manifest::{
     Capabilities, DEFAULT_COMPONENT, DEFAULT_HOOK_TIMEOUT, DEFAULT_MEMORY_LIMIT, DirGrant,
-    MANIFEST_FILE, Manifest, ManifestError,
+    MANIFEST_FILE, Manifest, ManifestError, describe_restart,
 };
 pub use module::{EVENT_FAILED, WasmModule};
 pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};

@@ -1,6 +1,7 @@
 //! `module.toml`: what a module folder declares about itself and what it is granted.
 
 mod position;
+mod restart;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,10 +13,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use symphra::ModuleMetadata;
 use symphra::bus::Pattern;
+use symphra::supervision::RestartPolicy;
 use symphra::util::parse_duration;
 use toml::Spanned;
 
 use self::position::{key_at, line_column};
+use self::restart::RawRestart;
+pub use self::restart::describe_restart;
 
 /// The file name of a manifest inside a module folder.
 pub const MANIFEST_FILE: &str = "module.toml";
@@ -88,6 +92,9 @@ pub struct Manifest {
     pub default_config: Option<Value>,
     /// What the module may do.
     pub capabilities: Capabilities,
+    /// How the module is restarted after it fails while running (the `[restart]` table);
+    /// `None`: never.
+    pub restart: Option<RestartPolicy>,
     /// The manifest file it was read from.
     pub path: PathBuf,
 }
@@ -195,6 +202,7 @@ struct RawManifest {
     config: Option<RawConfig>,
     #[serde(default)]
     capabilities: Option<RawCapabilities>,
+    restart: Option<Spanned<RawRestart>>,
 }
 
 #[derive(Deserialize)]
@@ -384,6 +392,21 @@ impl Manifest {
             }
         }
 
+        let restart = match raw.restart {
+            None => None,
+            Some(table) => {
+                let span = table.span();
+                let policy =
+                    table
+                        .into_inner()
+                        .policy(span)
+                        .map_err(|(span, field, message)| {
+                            here(span, &format!("restart.{field}"), message)
+                        })?;
+                Some(policy)
+            }
+        };
+
         Ok(Self {
             name: raw.name.into_inner(),
             version,
@@ -394,6 +417,7 @@ impl Manifest {
             config_schema,
             default_config,
             capabilities,
+            restart,
             path: path.to_owned(),
         })
     }
@@ -415,6 +439,9 @@ impl Manifest {
         }
         if let Some(config) = &self.default_config {
             meta = meta.default_config(config.clone());
+        }
+        if let Some(policy) = &self.restart {
+            meta = meta.restart(policy.clone());
         }
         meta
     }

@@ -128,6 +128,23 @@ impl Running {
         }
     }
 
+    /// Reads to the end (until the binary closes its stdout, within the deadline) without
+    /// sending anything, and returns the exit code and every line read.
+    pub fn finish(mut self) -> (Option<i32>, Vec<String>) {
+        loop {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!("did not end:\n{}", self.seen.join("\n"));
+                }
+            }
+        }
+        (self.child.wait().unwrap().code(), self.seen)
+    }
+
     /// Sends SIGINT, reads to the end, and returns the exit code.
     pub fn interrupt(self) -> (Option<i32>, Vec<String>) {
         self.signal("-INT")

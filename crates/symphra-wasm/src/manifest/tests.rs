@@ -64,3 +64,129 @@ fn durations_and_sizes() {
     assert_eq!(parse_bytes("2 MiB"), Ok(2 * 1024 * 1024));
     assert_eq!(parse_bytes("4096"), Ok(4096));
 }
+
+const HEAD: &str = "name = \"x\"\nversion = \"1.0.0\"\n";
+
+/// Parses `HEAD` followed by `[restart]` and `table`.
+fn restart(table: &str) -> Result<Option<RestartPolicy>, ManifestError> {
+    Manifest::parse(&format!("{HEAD}[restart]\n{table}"), "m/module.toml").map(|m| m.restart)
+}
+
+#[test]
+fn restart_table() {
+    use symphra::supervision::Restart;
+
+    let policy = restart(
+        "policy = \"on-failure\"\nmax-restarts = 5\nwithin = \"60s\"\nbackoff = \"100ms\"\n\
+         backoff-max = \"10s\"\nstable-after = \"30s\"\njitter = false\n",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(policy.restart(), Restart::OnFailure);
+    assert_eq!(policy.max_restarts(), 5);
+    assert_eq!(policy.within(), Duration::from_secs(60));
+    assert_eq!(
+        policy.backoff_range(),
+        (Duration::from_millis(100), Duration::from_secs(10))
+    );
+    assert_eq!(policy.stable_period(), Duration::from_secs(30));
+    assert!(!policy.has_jitter());
+    assert_eq!(
+        describe_restart(&policy),
+        "on-failure, at most 5 within 60s, backoff 100ms..10s, stable after 30s"
+    );
+
+    // Left out: the core's defaults; the metadata carries the policy.
+    let manifest = Manifest::parse(
+        &format!("{HEAD}[restart]\npolicy = \"always\"\n"),
+        "m/module.toml",
+    )
+    .unwrap();
+    let expected = RestartPolicy::new(Restart::Always);
+    assert_eq!(manifest.restart.as_ref(), Some(&expected));
+    assert_eq!(manifest.metadata().get_restart(), Some(&expected));
+
+    // No table: never restarted, no policy in the metadata.
+    let manifest = Manifest::parse(HEAD, "m/module.toml").unwrap();
+    assert!(manifest.restart.is_none());
+    assert!(manifest.metadata().get_restart().is_none());
+}
+
+#[test]
+fn restart_table_errors_name_line_and_field() {
+    // (the table's lines after `[restart]`, the field blamed, its line, words of the message)
+    let cases: &[(&str, &str, usize, &str)] = &[
+        ("max-restarts = 3\n", "restart.policy", 3, "missing"),
+        (
+            "policy = \"sometimes\"\n",
+            "restart.policy",
+            4,
+            "not a policy",
+        ),
+        ("policy = 1\n", "restart.policy", 4, "string"),
+        (
+            "policy = \"on-failure\"\nmax-restarts = -1\n",
+            "restart.max-restarts",
+            5,
+            "whole number",
+        ),
+        (
+            "policy = \"on-failure\"\nmax-restarts = \"five\"\n",
+            "restart.max-restarts",
+            5,
+            "invalid type",
+        ),
+        (
+            "policy = \"on-failure\"\nwithin = \"a while\"\n",
+            "restart.within",
+            5,
+            "not a duration",
+        ),
+        (
+            "policy = \"on-failure\"\nwithin = \"0s\"\n",
+            "restart.within",
+            5,
+            "zero",
+        ),
+        (
+            "policy = \"on-failure\"\nbackoff = \"soon\"\n",
+            "restart.backoff",
+            5,
+            "not a duration",
+        ),
+        (
+            "policy = \"on-failure\"\nbackoff-max = \"later\"\n",
+            "restart.backoff-max",
+            5,
+            "not a duration",
+        ),
+        (
+            "policy = \"on-failure\"\nbackoff = \"2s\"\nbackoff-max = \"1s\"\n",
+            "restart.backoff-max",
+            6,
+            "shorter",
+        ),
+        (
+            "policy = \"on-failure\"\nstable-after = \"-3s\"\n",
+            "restart.stable-after",
+            5,
+            "duration",
+        ),
+        (
+            "policy = \"on-failure\"\njitter = \"yes\"\n",
+            "restart.jitter",
+            5,
+            "bool",
+        ),
+    ];
+    for (table, field, line, words) in cases {
+        let error = restart(table).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some(*field), "{table}: {error}");
+        assert_eq!(error.line, Some(*line), "{table}: {error}");
+        assert!(error.message.contains(words), "{table}: {error}");
+    }
+    // An unknown field is named with its line.
+    let error = restart("policy = \"on-failure\"\nretries = 3\n").unwrap_err();
+    assert_eq!(error.line, Some(5), "{error}");
+    assert!(error.message.contains("retries"), "{error}");
+}

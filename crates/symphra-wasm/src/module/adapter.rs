@@ -27,14 +27,34 @@ impl WasmModule {
                 shared.call(hook, config, Some(ctx)).await
             }
             Hook::Stop => {
-                let result = shared.call(hook, config, Some(ctx)).await;
+                let result = match shared.call(hook, config, Some(ctx)).await {
+                    // A trap dropped the instance, and with it all the guest held (its
+                    // store is its whole world): there is nothing left to stop. Failing
+                    // here would leave a module that failed while running `Failed` instead
+                    // of stopped, and supervision could not restart it.
+                    Err(HookError::NoInstance { .. }) => {
+                        tracing::debug!(module = %self.name(), "stop: no instance left to stop");
+                        Ok(())
+                    }
+                    other => other,
+                };
                 // Events queued for a stopped guest are not delivered.
                 shared.inbox.clear();
                 result
             }
-            Hook::Start | Hook::Uninstall | Hook::Reload => {
+            Hook::Start => {
+                if shared.live.lock().await.is_none() {
+                    // A trap dropped the instance (a failure while running, or a failed
+                    // start): a restart begins with a fresh one, as after loading, since
+                    // what `install` set up went with the old store.
+                    tracing::debug!(module = %self.name(), "start: instantiating anew");
+                    self.bootstrap_fresh(ctx).await?;
+                    let config = ctx.config().as_value().to_string();
+                    shared.call(Hook::Install, &config, Some(ctx)).await?;
+                }
                 shared.call(hook, config, Some(ctx)).await
             }
+            Hook::Uninstall | Hook::Reload => shared.call(hook, config, Some(ctx)).await,
         }
     }
 

@@ -69,8 +69,10 @@ pub(crate) struct Shared {
 /// The component is instantiated in its own store at `bootstrap`; every hook call is
 /// bounded by the manifest's `hook-timeout` (epoch interruption) and `memory-limit`. Events
 /// on subscribed patterns are queued and delivered when the module is not running a hook.
-/// A trap (time, memory, or a guest bug) drops the instance: later hooks fail until the
-/// module is loaded again.
+/// A trap (time, memory, or a guest bug) drops the instance; one in `on-event` also fails
+/// the running module (see [`Context::fail`]). Without an instance, `stop` has nothing to
+/// run and succeeds, and `start` and `install` instantiate the component anew (a restart
+/// runs `bootstrap`, `install` with the module's configuration, then `start`).
 #[derive(Clone)]
 pub struct WasmModule {
     shared: Arc<Shared>,
@@ -342,9 +344,20 @@ impl Recipient for Shared {
             }
             Err(error) => {
                 let error = classify("on-event", store, error);
-                tracing::error!(module = &*self.name, topic, %error, "the instance trapped and is dropped");
+                tracing::warn!(
+                    module = &*self.name,
+                    topic,
+                    %error,
+                    "on-event trapped: the instance is dropped and the module fails"
+                );
                 *live = None;
-                self.event_failed(&ctx, &topic, error.to_string()).await;
+                let message = error.to_string();
+                // A failure while running like any other: without an instance the module
+                // could only drop its events, so supervision stops it and its restart
+                // policy (a fresh instance at start) applies. Ignored by the core while the
+                // module starts or stops, when the hook's own outcome decides.
+                ctx.fail(error);
+                self.event_failed(&ctx, &topic, message).await;
             }
         }
     }
