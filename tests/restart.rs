@@ -295,9 +295,10 @@ async fn used_up_restarts_escalate_when_the_manager_is_to_shut_down() {
         .build()
         .unwrap();
     manager.start_all().await.unwrap();
-    tokio::time::timeout(LONG, manager.escalated())
+    let escalated_by = tokio::time::timeout(LONG, manager.escalated())
         .await
         .expect("escalated");
+    assert_eq!(escalated_by, "db");
     manager.supervision_idle().await.unwrap();
     assert_eq!(times_of(&log, "db", "start").len(), 2, "one restart");
     assert_eq!(state(&manager, "api"), ModuleState::Stopped);

@@ -33,6 +33,9 @@ pub struct ModuleEvent {
 /// Published besides the specific event for every change.
 pub const STATE_CHANGED: &str = LifecycleTopic::StateChanged.as_str();
 
+/// Published when a module fails: in a hook, or while it runs.
+pub const FAILED: &str = LifecycleTopic::Failed.as_str();
+
 /// Declares the lifecycle topics from one list: the enum, `ALL` and the topic strings, so
 /// that a new topic cannot be left out of the listener bits.
 macro_rules! lifecycle_topics {

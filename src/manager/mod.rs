@@ -34,7 +34,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use builder::ModuleManagerBuilder;
-pub use events::{ModuleEvent, STATE_CHANGED};
+pub use events::{FAILED, ModuleEvent, STATE_CHANGED};
 pub use handle::ModuleHandle;
 pub use options::{DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use report::{HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StopError};

@@ -210,7 +210,13 @@ impl ModuleManager {
     /// once if that already happened. Supervision itself only raises this signal and stops
     /// nothing more: `run_until` answers it by stopping everything and reporting failure,
     /// and an application that drives the manager itself should do the same here.
-    pub async fn escalated(&self) {
+    ///
+    /// Gives the name of the module that gave up.
+    pub async fn escalated(&self) -> String {
         self.inner.supervision.escalated.cancelled().await;
+        self.inner
+            .supervision
+            .escalated_by()
+            .unwrap_or_else(|| "a module".to_owned())
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use symphra::ModuleState;
 use symphra::bus::{Event, Subscription};
-use symphra::manager::{ModuleEvent, ModuleManager, RESTARTED, Report, RestartEvent};
+use symphra::manager::{FAILED, ModuleEvent, ModuleManager, RESTARTED, Report, RestartEvent};
 use symphra::signal::{Signal, Signals};
 use symphra::state::RedbStore;
 use symphra::supervision::Escalation;
@@ -21,10 +21,6 @@ use crate::module_configs;
 use crate::progress::{Progress, ProgressMode};
 use crate::session;
 use crate::watch;
-
-/// The manager's topic of a module turning `Failed` (its payload a [`ModuleEvent`]); the
-/// core exports no constant for it.
-const FAILED: &str = "module.failed";
 
 /// The arguments of `run`.
 #[derive(Debug, Args)]
@@ -163,15 +159,16 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     } else {
         None
     };
-    let signal = match early {
-        Some(signal) => Some(signal),
+    // Why the run ends: a signal, or the module whose escalation stops everything.
+    let ended = match early {
+        Some(signal) => Ok(signal),
         None => {
             out!("running; send SIGINT or SIGTERM to stop");
             loop {
                 tokio::select! {
-                    signal = shutdown.next() => break Some(signal),
+                    signal = shutdown.next() => break Ok(signal),
                     // Resolves only with `--escalation shutdown`.
-                    () = manager.escalated() => break None,
+                    module = manager.escalated() => break Err(module),
                     report = watch::next(&mut watcher) => {
                         let (line, ok) = watch::describe(&report);
                         failed |= !ok;
@@ -182,14 +179,11 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         }
     };
     drop(watcher);
-    match signal {
-        Some(signal) => out!("received {signal}, stopping"),
-        None => {
+    match ended {
+        Ok(signal) => out!("received {signal}, stopping"),
+        Err(module) => {
             failed = true;
-            out!(
-                "escalation: {} used up its restarts, stopping everything",
-                gave_up(&manager)
-            );
+            out!("escalation: {module} used up its restarts, stopping everything");
         }
     }
     out!("send a signal again to exit at once");
@@ -250,25 +244,6 @@ fn print_supervision(manager: &ModuleManager) -> Result<[Subscription; 2], CliEr
         })
         .map_err(bus_error)?;
     Ok([failed, restarted])
-}
-
-/// The modules that used up their restarts, as supervision recorded it.
-fn gave_up(manager: &ModuleManager) -> String {
-    let names: Vec<String> = manager
-        .handles()
-        .iter()
-        .filter(|handle| {
-            handle
-                .stopped_because()
-                .is_some_and(|why| why.contains("restarts used up"))
-        })
-        .map(|handle| handle.name().to_owned())
-        .collect();
-    if names.is_empty() {
-        "a module".to_owned()
-    } else {
-        names.join(", ")
-    }
 }
 
 /// Starts everything, cancelled when `cancel` is; a failed start's report is a report.
