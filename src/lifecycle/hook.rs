@@ -47,7 +47,11 @@ impl Hook {
     /// module moves on as if it had succeeded (and is reported `Failed`), so that shutdown
     /// always makes progress.
     pub const fn is_teardown(self) -> bool {
-        matches!(self, Hook::Stop | Hook::Uninstall)
+        // Every hook named, so that a new one must be decided on.
+        match self {
+            Hook::Stop | Hook::Uninstall => true,
+            Hook::Bootstrap | Hook::Install | Hook::Start | Hook::Reload => false,
+        }
     }
 }
 

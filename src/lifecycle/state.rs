@@ -245,10 +245,11 @@ impl StateCell {
     /// Marks the start of a hook that has a transient state (`Starting`, `Stopping`);
     /// returns (old, new) when the state changed.
     pub(crate) fn begin(&mut self, hook: Hook) -> Option<(ModuleState, ModuleState)> {
+        // Every hook named: a new one must say whether it has a state of its own meanwhile.
         let transient = match hook {
             Hook::Start => ModuleState::Starting,
             Hook::Stop => ModuleState::Stopping,
-            _ => return None,
+            Hook::Bootstrap | Hook::Install | Hook::Uninstall | Hook::Reload => return None,
         };
         let old = self.state;
         if old != ModuleState::Failed {

@@ -48,7 +48,8 @@ impl Persistence {
                 &entry.name,
                 Change::Started(entry.metadata.get_version().to_string()),
             ),
-            _ => {}
+            // Nothing to remember; every hook is named so that a new one is decided on.
+            Hook::Bootstrap | Hook::Stop | Hook::Uninstall | Hook::Reload => {}
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod position;
 mod restart;
+mod size;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,6 +21,7 @@ use toml::Spanned;
 use self::position::{key_at, line_column};
 use self::restart::RawRestart;
 pub use self::restart::describe_restart;
+use self::size::{ByteSize, parse_bytes};
 
 /// The file name of a manifest inside a module folder.
 pub const MANIFEST_FILE: &str = "module.toml";
@@ -238,13 +240,6 @@ struct RawDir {
     write: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ByteSize {
-    Bytes(u64),
-    Text(String),
-}
-
 impl Manifest {
     /// Reads and checks `dir/module.toml`.
     pub fn from_dir(dir: &Path) -> Result<Self, ManifestError> {
@@ -354,43 +349,57 @@ impl Manifest {
             }
         };
 
-        let mut capabilities = Capabilities::default();
-        if let Some(raw) = raw.capabilities {
-            let patterns = |list: Vec<Spanned<String>>, field: &str| {
-                list.into_iter()
-                    .map(|p| {
-                        Pattern::parse(p.get_ref()).map_err(|error| {
-                            here(p.span(), field, format!("not a topic pattern: {error}"))
+        let capabilities = match raw.capabilities {
+            None => Capabilities::default(),
+            Some(raw) => {
+                let patterns = |list: Vec<Spanned<String>>, field: &str| {
+                    list.into_iter()
+                        .map(|p| {
+                            Pattern::parse(p.get_ref()).map_err(|error| {
+                                here(p.span(), field, format!("not a topic pattern: {error}"))
+                            })
                         })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            };
-            capabilities.publish = patterns(raw.publish, "capabilities.publish")?;
-            capabilities.subscribe = patterns(raw.subscribe, "capabilities.subscribe")?;
-            capabilities.env = raw.env;
-            capabilities.stdio = raw.stdio;
-            capabilities.dirs = raw
-                .dirs
-                .into_iter()
-                .map(|d| DirGrant {
-                    guest: d.guest.unwrap_or_else(|| d.host.clone()),
-                    host: PathBuf::from(d.host),
-                    write: d.write,
-                })
-                .collect();
-            if let Some(limit) = raw.memory_limit {
-                let span = limit.span();
-                capabilities.memory_limit = match limit.into_inner() {
-                    ByteSize::Bytes(bytes) => bytes,
-                    ByteSize::Text(text) => parse_bytes(&text)
-                        .map_err(|message| here(span, "capabilities.memory-limit", message))?,
+                        .collect::<Result<Vec<_>, _>>()
                 };
+                let defaults = Capabilities::default();
+                let memory_limit = match raw.memory_limit {
+                    None => defaults.memory_limit,
+                    Some(limit) => {
+                        let span = limit.span();
+                        match limit.into_inner() {
+                            ByteSize::Bytes(bytes) => bytes,
+                            ByteSize::Text(text) => parse_bytes(&text).map_err(|message| {
+                                here(span, "capabilities.memory-limit", message)
+                            })?,
+                        }
+                    }
+                };
+                let hook_timeout = match raw.hook_timeout {
+                    None => defaults.hook_timeout,
+                    Some(timeout) => hook_timeout(timeout.get_ref())
+                        .map_err(|m| here(timeout.span(), "capabilities.hook-timeout", m))?,
+                };
+                // Every field named, without `..`: a new capability fails to build here
+                // until the manifest sets it.
+                Capabilities {
+                    publish: patterns(raw.publish, "capabilities.publish")?,
+                    subscribe: patterns(raw.subscribe, "capabilities.subscribe")?,
+                    env: raw.env,
+                    stdio: raw.stdio,
+                    dirs: raw
+                        .dirs
+                        .into_iter()
+                        .map(|d| DirGrant {
+                            guest: d.guest.unwrap_or_else(|| d.host.clone()),
+                            host: PathBuf::from(d.host),
+                            write: d.write,
+                        })
+                        .collect(),
+                    memory_limit,
+                    hook_timeout,
+                }
             }
-            if let Some(timeout) = raw.hook_timeout {
-                capabilities.hook_timeout = hook_timeout(timeout.get_ref())
-                    .map_err(|m| here(timeout.span(), "capabilities.hook-timeout", m))?;
-            }
-        }
+        };
 
         let restart = match raw.restart {
             None => None,
@@ -459,31 +468,6 @@ fn toml_to_json(value: toml::Value) -> Value {
             Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
         }
     }
-}
-
-fn parse_bytes(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => 1024 * 1024,
-        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {text:?}; write bytes as a number or with KiB, MiB or GiB, e.g. \"16 MiB\""
-            ));
-        }
-    };
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size; write e.g. \"16 MiB\" or 1048576"))?;
-    number
-        .checked_mul(multiplier)
-        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// A hook time limit: a duration in the core's grammar
