@@ -141,20 +141,25 @@ pub(crate) enum Plan {
     Unchanged,
 }
 
-/// The hooks one operation runs one after another: each hook at most once.
+/// The hooks one operation runs one after another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct HookChain {
-    hooks: [Hook; Hook::ALL.len()],
+    hooks: [Hook; HookChain::LONGEST],
     len: u8,
 }
 
 impl HookChain {
-    /// A chain of `hooks`, in order. Each appears at most once: a chain has room for every
-    /// hook, so a longer chain cannot be written.
+    /// The most hooks one operation runs: a start from `Registered` runs bootstrap,
+    /// install and start. Every report entry keeps a timing per hook of its chain, so the
+    /// room is not sized for every hook; a longer chain fails to build in [`of`](Self::of)
+    /// rather than being cut short at run time.
+    pub(crate) const LONGEST: usize = 3;
+
+    /// A chain of `hooks`, in order.
     fn of<const N: usize>(hooks: [Hook; N]) -> Self {
-        const { assert!(N <= Hook::ALL.len()) };
+        const { assert!(N <= HookChain::LONGEST, "raise HookChain::LONGEST") };
         let mut chain = Self {
-            hooks: [Hook::Bootstrap; Hook::ALL.len()],
+            hooks: [Hook::Bootstrap; HookChain::LONGEST],
             len: 0,
         };
         chain.hooks[..N].copy_from_slice(&hooks);
