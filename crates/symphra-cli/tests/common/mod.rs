@@ -152,24 +152,13 @@ impl Running {
 
     /// Sends `signal` (`-INT`, `-TERM`), reads to the end (until the binary closes its
     /// stdout), and returns the exit code and every line read.
-    pub fn signal(mut self, signal: &str) -> (Option<i32>, Vec<String>) {
+    pub fn signal(self, signal: &str) -> (Option<i32>, Vec<String>) {
         let status = Command::new("kill")
             .args([signal, &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        loop {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let _ = self.child.kill();
-                    panic!("did not stop:\n{}", self.seen.join("\n"));
-                }
-            }
-        }
-        (self.child.wait().unwrap().code(), self.seen)
+        self.finish()
     }
 }
 
