@@ -536,3 +536,70 @@ async fn metrics_keep_the_last_duration_of_each_hook() {
     let json = serde_json::to_value(manager.health()).unwrap();
     assert_eq!(json["modules"][0]["state"], "stopped");
 }
+
+/// Takes 5 s to start, then heartbeats every 300 ms from its task.
+struct SlowToStart;
+
+impl Module for SlowToStart {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("slow").watchdog(SEC)
+    }
+    async fn start(&self, ctx: &Context) -> HookResult {
+        tokio::time::sleep(5 * SEC).await;
+        let handle = ctx.clone();
+        ctx.spawn("loop", move |shutdown| async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_millis(300)) => handle.heartbeat(),
+                }
+            }
+        })?;
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_watchdog_period_counts_from_the_end_of_start() {
+    let manager = ModuleManager::builder()
+        .module(SlowToStart)
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    tokio::time::sleep(10 * SEC).await;
+    manager.supervision_idle().await.unwrap();
+    let snapshot = manager.health();
+    assert_eq!(snapshot.modules[0].state, ModuleState::Started);
+    assert_eq!(snapshot.modules[0].last_failure, None);
+}
+
+/// A blocking module's check runs on the blocking pool.
+struct SyncChecked;
+
+impl SyncModule for SyncChecked {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("files").health_check(HealthCheck::every(SEC))
+    }
+    fn health(&self, _ctx: &Context) -> Health {
+        Health::unhealthy("disk full")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sync_module_has_a_health_check_too() {
+    let manager = ModuleManager::builder()
+        .sync_module(SyncChecked)
+        .build()
+        .unwrap();
+    let changes = EventRecorder::new(manager.bus(), HEALTH_CHANGED).unwrap();
+    manager.start_all().await.unwrap();
+    while changes.events().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let snapshot = manager.health();
+    assert_eq!(
+        snapshot.modules[0].health,
+        Some(Health::unhealthy("disk full"))
+    );
+    assert!(!snapshot.is_ready() && !snapshot.is_live());
+}
