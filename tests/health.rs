@@ -603,3 +603,30 @@ async fn a_sync_module_has_a_health_check_too() {
     );
     assert!(!snapshot.is_ready() && !snapshot.is_live());
 }
+
+#[tokio::test(start_paused = true)]
+async fn probes_leave_out_modules_an_operator_disabled_or_stopped() {
+    let manager = ModuleManager::builder()
+        .module(Plain(ModuleMetadata::new("api")))
+        .module(Plain(ModuleMetadata::new("batch")))
+        .module(Plain(ModuleMetadata::new("legacy")))
+        .build()
+        .unwrap();
+    manager.disable("legacy").await.unwrap();
+    manager.start_all().await.unwrap();
+    let snapshot = manager.health();
+    assert!(!snapshot.module("legacy").unwrap().expected);
+    assert!(snapshot.is_started() && snapshot.is_ready() && snapshot.is_live());
+
+    manager.stop("batch").await.unwrap();
+    let snapshot = manager.health();
+    let batch = snapshot.module("batch").unwrap();
+    assert!(!batch.expected && !batch.ready);
+    assert!(snapshot.is_ready(), "an operator's stop is not unreadiness");
+
+    manager.enable("legacy").await.unwrap();
+    assert!(
+        !manager.health().is_ready(),
+        "enabled and not started: unready"
+    );
+}
