@@ -216,6 +216,26 @@ impl BusInner {
         report
     }
 
+    /// [`publish_routed`](Self::publish_routed) for a route of sync handlers only
+    /// (`route.inline_sync`), on the spot: no future, and no clock read, as no report is
+    /// kept. Returns the failures of handlers, for the caller to
+    /// [`announce`](Self::announce), which may have to await.
+    pub(super) fn publish_inline(&self, event: &Event, route: &Route) -> Vec<HandlerFailure> {
+        debug_assert!(route.inline_sync);
+        if let Some(history) = &self.history {
+            history.record(event);
+        }
+        let mut delivery = Delivery::new(self, event, route);
+        // A route of sync handlers has no subscriber to await: `advance` returns `None`.
+        let waits = delivery.advance::<true>();
+        debug_assert!(waits.is_none());
+        let report = delivery.report;
+        if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
+            self.count_unconsumed();
+        }
+        report.failures
+    }
+
     /// Counts a published event that reached no subscriber.
     #[inline]
     pub(super) fn count_unconsumed(&self) {

@@ -23,9 +23,21 @@ type ToJson = fn(&(dyn Any + Send + Sync)) -> Option<Result<Value, serde_json::E
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct EventId(u64);
 
+/// The next event id to give out.
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
 impl EventId {
+    /// The first of `count` consecutive ids, taken at once: for events created together.
+    pub(crate) fn reserve(count: u64) -> Self {
+        Self(NEXT.fetch_add(count, Ordering::Relaxed))
+    }
+
+    /// The id `n` after this one, within a [`reserve`](Self::reserve)d range.
+    pub(crate) fn nth(self, n: u64) -> Self {
+        Self(self.0 + n)
+    }
+
     fn next() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
         Self(NEXT.fetch_add(1, Ordering::Relaxed))
     }
 
@@ -123,6 +135,38 @@ impl Event {
         }
     }
 
+    /// An event with a JSON form on a topic known to be valid, with a payload already
+    /// shared, and an id taken with [`EventId::reserve`]: no allocation.
+    pub(crate) fn shared_serializable<T>(
+        topic: Arc<str>,
+        payload: Arc<T>,
+        source: Arc<str>,
+        id: EventId,
+        time: SystemTime,
+    ) -> Self
+    where
+        T: Serialize + Send + Sync + 'static,
+    {
+        Self {
+            topic,
+            payload,
+            type_name: std::any::type_name::<T>(),
+            to_json: Some(json_of::<T>),
+            source: Some(source),
+            origin: None,
+            id,
+            time,
+        }
+    }
+
+    /// Makes this event the next one of the same change: another topic (known to be
+    /// valid) and id, the same payload, source and time. Copies taken by handlers keep
+    /// what they saw.
+    pub(crate) fn retarget(&mut self, topic: Arc<str>, id: EventId) {
+        self.topic = topic;
+        self.id = id;
+    }
+
     /// Gives the payload, a `T`, its JSON form.
     pub(crate) fn serializable_as<T: Serialize + 'static>(mut self) -> Self {
         self.to_json = Some(json_of::<T>);
@@ -171,6 +215,11 @@ impl Event {
     /// The payload, if it is a `T`.
     pub fn payload<T: 'static>(&self) -> Option<&T> {
         self.payload.downcast_ref::<T>()
+    }
+
+    /// The payload, if it is a `T`, giving up the event.
+    pub(crate) fn into_payload<T: Send + Sync + 'static>(self) -> Option<Arc<T>> {
+        self.payload.downcast::<T>().ok()
     }
 
     /// The name of the payload's type, for diagnostics.

@@ -1,12 +1,13 @@
 //! Lifecycle events: every state change is published on the bus as `module.<event>` and as
 //! `module.state_changed`.
 
+use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::bus::{Event, EventBus};
+use crate::bus::{Event, EventBus, EventId, TopicSet};
 use crate::context::Context;
 use crate::lifecycle::{Hook, HookFailure, ModuleState};
 use crate::manager::driver::BoxFuture;
@@ -105,44 +106,51 @@ impl LifecycleTopic {
     }
 }
 
-/// Which lifecycle topics anyone listens to, as a bit per [`LifecycleTopic`], kept until
-/// the bus's subscriptions change: starting 10,000 modules raises 50,000 events, and mostly
-/// nobody listens, so the common answer must cost a couple of atomic loads.
-pub(crate) struct Listeners {
-    stamp: AtomicU64,
-    heard: AtomicU32,
-}
+/// Which lifecycle topics anyone listens to, and their routes, kept until the bus's
+/// subscriptions change: starting 10,000 modules raises 50,000 events, and mostly nobody
+/// listens, so the common answer must cost a couple of atomic loads; when someone does,
+/// each event skips validating, interning and looking up its topic.
+pub(crate) struct Listeners(TopicSet<{ LifecycleTopic::ALL.len() }>);
 
 impl Default for Listeners {
     fn default() -> Self {
-        Self {
-            stamp: AtomicU64::new(u64::MAX),
-            heard: AtomicU32::new(0),
-        }
+        Self(TopicSet::new(
+            LifecycleTopic::ALL.map(LifecycleTopic::as_str),
+        ))
     }
 }
 
 impl Listeners {
-    /// The topics heard now. When the subscriptions changed, all topics are asked again
-    /// (a cached lookup per topic, once per change).
+    /// The topics heard now, a bit each ([`LifecycleTopic::bit`]).
     #[inline]
     fn heard(&self, bus: &EventBus) -> u32 {
-        let changes = bus.subscription_changes();
-        if self.stamp.load(Ordering::Acquire) == changes {
-            return self.heard.load(Ordering::Acquire);
-        }
-        self.refresh(bus, changes)
+        self.0.heard(bus)
     }
+}
 
-    #[inline(never)]
-    fn refresh(&self, bus: &EventBus, changes: u64) -> u32 {
-        let heard = LifecycleTopic::ALL
-            .into_iter()
-            .filter(|topic| bus.has_subscribers(topic.as_str()))
-            .fold(0, |bits, topic| bits | topic.bit());
-        self.heard.store(heard, Ordering::Release);
-        self.stamp.store(changes, Ordering::Release);
-        heard
+thread_local! {
+    /// The payload of the last change this thread published, kept for the next change when
+    /// no handler kept a copy of its events: an allocation and a free less per change.
+    static SPARE_PAYLOAD: Cell<Option<Arc<ModuleEvent>>> = const { Cell::new(None) };
+}
+
+/// `change` in an `Arc`: the spare one of this thread if nothing else holds it.
+#[inline]
+fn new_payload(change: ModuleEvent) -> Arc<ModuleEvent> {
+    if let Some(mut spare) = SPARE_PAYLOAD.take()
+        && let Some(slot) = Arc::get_mut(&mut spare)
+    {
+        *slot = change;
+        return spare;
+    }
+    Arc::new(change)
+}
+
+/// Keeps the payload of a delivered `event` for the next change on this thread.
+#[inline]
+fn recycle(event: Event) {
+    if let Some(payload) = event.into_payload::<ModuleEvent>() {
+        SPARE_PAYLOAD.set(Some(payload));
     }
 }
 
@@ -178,11 +186,19 @@ pub(crate) fn announce(
     if heard & (topic.bit() | LifecycleTopic::StateChanged.bit()) == 0 {
         return None;
     }
-    Some(publish_change(ctx, hook, from, to, failure, heard))
+    publish_change(ctx, hook, from, to, failure)
 }
 
-/// Builds the publishing of a change someone listens to: the heavier half of
-/// [`announce`], kept out of line so that the common path stays small.
+/// Publishes a change someone listens to: the heavier half of [`announce`], kept out of
+/// line so that the common path stays small.
+///
+/// The change's events (on its specific topic, then on `module.state_changed`) share one
+/// payload, source and timestamp; their ids are taken together, in order, before either is
+/// delivered, as when each was built on its own. One event value is delivered, then
+/// retargeted to the second topic: copies that handlers took keep what they saw. Along
+/// routes of sync handlers, delivery happens here, under the module's mark, with no future;
+/// what needs awaiting (an async or queued subscriber, or announcing a handler's failure)
+/// and everything after it is left to the returned future, so the order is kept.
 #[inline(never)]
 fn publish_change(
     ctx: &Context,
@@ -190,32 +206,53 @@ fn publish_change(
     from: ModuleState,
     to: ModuleState,
     failure: Option<&HookFailure>,
-    heard: u32,
-) -> BoxFuture<'static, ()> {
+) -> Option<BoxFuture<'static, ()>> {
+    let inner = ctx.inner();
     let entry = ctx.entry();
-    let topics = [LifecycleTopic::of(hook, to), LifecycleTopic::StateChanged];
-    let payload = ModuleEvent {
+    let routes = inner.listeners.0.routes();
+    let mut heard = [LifecycleTopic::of(hook, to), LifecycleTopic::StateChanged]
+        .into_iter()
+        .map(|topic| topic as usize)
+        .filter(|&at| routes.topic(at).is_some());
+    let first = heard.next()?;
+    let second = heard.next();
+    let ids = EventId::reserve(1 + u64::from(second.is_some()));
+    let payload = new_payload(ModuleEvent {
         module: Arc::clone(&entry.name),
         from,
         to,
         hook,
         error: failure.map(|failure| failure.cause().to_string()),
-    };
-    let events: Vec<Event> = topics
-            .into_iter()
-            .filter(|topic| heard & topic.bit() != 0)
-            .filter_map(|topic| match Event::serializable(topic.as_str(), payload.clone()) {
-                Ok(event) => Some(event.with_source(Arc::clone(&entry.name))),
-                Err(error) => {
-                    tracing::error!(%error, topic = topic.as_str(), "cannot build a lifecycle event");
-                    None
-                }
-            })
-            .collect();
-    let bus = ctx.inner().bus.clone();
-    Box::pin(Mark::new(ctx.inner(), ctx.id()).on(async move {
-        for event in events {
-            bus.publish_event(event).await;
+    });
+    let mut event = Event::shared_serializable(
+        Arc::clone(routes.topic(first)?),
+        payload,
+        Arc::clone(&entry.name),
+        ids,
+        SystemTime::now(),
+    );
+    let mark = Mark::new(inner, ctx.id());
+    let bus = &inner.bus;
+    let left = mark.run(|| {
+        if let Some(unfinished) = routes.deliver_now(first, bus, &event) {
+            return Some((first, unfinished, second));
         }
-    }))
+        let second = second?;
+        event.retarget(Arc::clone(routes.topic(second)?), ids.nth(1));
+        Some((second, routes.deliver_now(second, bus, &event)?, None))
+    });
+    let Some((at, unfinished, next)) = left else {
+        recycle(event);
+        return None;
+    };
+    let bus = bus.clone();
+    Some(Box::pin(mark.on(async move {
+        routes.finish(at, &bus, &event, unfinished).await;
+        if let Some(next) = next
+            && let Some(topic) = routes.topic(next)
+        {
+            event.retarget(Arc::clone(topic), ids.nth(1));
+            routes.deliver(next, &bus, &event).await;
+        }
+    })))
 }

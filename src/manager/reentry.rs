@@ -42,6 +42,12 @@ impl Mark {
             .filter(|mark| mark.manager == address(manager))
     }
 
+    /// Runs `f` under this mark, as [`on`](Self::on) does around each poll of a future.
+    pub(crate) fn run<R>(self, f: impl FnOnce() -> R) -> R {
+        let _restore = Restore(POLLING.replace(Some(self)));
+        f()
+    }
+
     /// Runs `future` under this mark.
     pub(crate) fn on<F: Future>(self, future: F) -> Marked<F> {
         Marked { mark: self, future }
