@@ -115,7 +115,15 @@ async fn star_and_rest_wildcards() {
         "user.a, user.a.b, user.created"
     );
     assert_eq!(mid.load(Ordering::SeqCst), 1);
-    assert!(!bus.has_subscribers("user") || bus.has_subscribers("user.a"));
+    // The answers match the deliveries above: `user.>` needs at least one more token.
+    assert!(
+        !bus.has_subscribers("user"),
+        "no pattern matches a bare user"
+    );
+    assert!(bus.has_subscribers("user.a"));
+    assert!(bus.has_subscribers("user.a.b"));
+    assert!(bus.has_subscribers("order.created"));
+    assert!(!bus.has_subscribers("users.a"));
     assert!(!bus.has_subscribers("User.a"), "topics are case-sensitive");
 }
 
@@ -370,6 +378,50 @@ async fn a_thousand_concurrent_publishers_deliver_exactly_once() {
         assert!(seen.values().all(|&n| n == 1), "{name}: each exactly once");
     }
     assert!(exact.lock().keys().all(|(i, _)| i % 10 == 3));
+}
+
+#[test]
+fn a_once_subscription_raced_by_64_publishers_is_delivered_to_exactly_one() {
+    const PUBLISHERS: usize = 64;
+    let bus = EventBus::new();
+    // Every publisher's condition check waits at the barrier, so all 64 have passed the
+    // subscription's "still active" check before any of them can claim it: only the
+    // claim itself can keep the others out.
+    let barrier = Arc::new(std::sync::Barrier::new(PUBLISHERS));
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let _once = bus
+        .subscribe_with(
+            "race",
+            SubscribeOptions::new().once().condition({
+                let barrier = barrier.clone();
+                move |_: &Event| {
+                    barrier.wait();
+                    true
+                }
+            }),
+            {
+                let delivered = delivered.clone();
+                move |_: &Event| {
+                    delivered.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        )
+        .unwrap();
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|i| {
+            let bus = bus.clone();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+                Ok::<usize, BoxError>(runtime.block_on(bus.publish("race", i))?.succeeded())
+            })
+        })
+        .collect();
+    let reported: usize = publishers
+        .into_iter()
+        .map(|publisher| publisher.join().unwrap().unwrap())
+        .sum();
+    assert_eq!(delivered.load(Ordering::SeqCst), 1, "handler runs once");
+    assert_eq!(reported, 1, "exactly one publisher reports the delivery");
 }
 
 /// A queued subscriber whose handler waits on `gate`, reporting each payload it handled.

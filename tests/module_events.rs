@@ -106,14 +106,44 @@ async fn a_failure_is_published_with_its_error_and_has_a_json_form() {
 }
 
 #[tokio::test]
-async fn nothing_is_built_when_nobody_listens() {
+async fn nothing_is_published_when_nobody_listens() {
     let log = CallLog::default();
     let manager = ModuleManager::builder()
         .module(Probe::new("cache", &log))
         .build()
         .unwrap();
+    // The bus counts every published event that reached nobody: a lifecycle event built
+    // and published without a listener would show here.
+    let before = manager.bus().unconsumed();
     manager.start_all().await.unwrap();
-    assert_eq!(manager.bus().recent(10).len(), 0);
+    manager.stop_all().await.unwrap();
+    manager.uninstall("cache").await.unwrap();
+    assert_eq!(manager.bus().unconsumed(), before);
+    assert_eq!(log.hooks_of("cache").len(), 5, "the hooks did run");
+}
+
+#[tokio::test]
+async fn only_the_topics_someone_listens_to_are_published() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("cache", &log))
+        .build()
+        .unwrap();
+    let started = record(&manager, "module.started");
+    let before = manager.bus().unconsumed();
+    manager.start_all().await.unwrap();
+    manager.stop_all().await.unwrap();
+    assert_eq!(topics(&started, "cache"), ["module.started"]);
+    let delivered = started.lock().unwrap()[0].1.clone();
+    assert_eq!(delivered.from, ModuleState::Starting);
+    assert_eq!(delivered.to, ModuleState::Started);
+    assert_eq!(delivered.hook, Hook::Start);
+    assert_eq!(delivered.error, None);
+    assert_eq!(
+        manager.bus().unconsumed(),
+        before,
+        "no other lifecycle topic was published"
+    );
 }
 
 /// Counts `orders.*` events while it runs.

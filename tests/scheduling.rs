@@ -112,3 +112,32 @@ async fn stop_all_is_concurrent_in_reverse_order_too() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn under_a_limit_the_module_with_the_longest_chain_of_dependents_starts_first() {
+    // Two independent leaves registered first, then a chain base <- mid <- top. With one
+    // slot, the start prefers base (two modules wait above it), then mid, then the rest (all
+    // with nothing above them) in start order; without the preference base would wait for
+    // both leaves.
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("leaf-a", &log).delay(Hook::Start, HOOK))
+        .module(Probe::new("leaf-b", &log).delay(Hook::Start, HOOK))
+        .module(
+            Probe::new("top", &log)
+                .depends_on("mid")
+                .delay(Hook::Start, HOOK),
+        )
+        .module(
+            Probe::new("mid", &log)
+                .depends_on("base")
+                .delay(Hook::Start, HOOK),
+        )
+        .module(Probe::new("base", &log).delay(Hook::Start, HOOK))
+        .max_concurrency(1)
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    let started = log.modules_calling(Hook::Start);
+    assert_eq!(started, ["base", "mid", "leaf-a", "leaf-b", "top"]);
+}

@@ -138,13 +138,15 @@ fn concurrent_writers_lose_nothing() {
                     store
                         .apply(&[change(&module, Change::Started(format!("{n}.0.0")))])
                         .unwrap();
-                    // Read-modify-write of a shared record: every writer's change must land.
-                    store
-                        .apply(&[change(
-                            "shared",
-                            Change::Installed(serde_json::json!({ "last": writer })),
-                        )])
-                        .unwrap();
+                    // Read-modify-write of a shared record: even writers set its version,
+                    // odd ones its configuration. A lost update (a record read before
+                    // another writer's change and written after it) leaves a stale field.
+                    let shared = if writer % 2 == 0 {
+                        Change::Started(format!("{writer}.{n}.0"))
+                    } else {
+                        Change::Installed(serde_json::json!({ "writer": writer, "n": n }))
+                    };
+                    store.apply(&[change("shared", shared)]).unwrap();
                 }
             })
         })
@@ -159,5 +161,18 @@ fn concurrent_writers_lose_nothing() {
             Some("24.0.0")
         );
     }
-    assert!(all["shared"].config.is_some());
+    // Both fields hold the last change of one of their writers: each writer's last is n = 24.
+    let shared = &all["shared"];
+    let version = shared.started_version.as_deref().unwrap_or_default();
+    assert!(
+        (0..8).step_by(2).any(|w| version == format!("{w}.24.0")),
+        "stale version {version:?}"
+    );
+    assert!(
+        (1..8)
+            .step_by(2)
+            .any(|w| shared.config == Some(serde_json::json!({ "writer": w, "n": 24 }))),
+        "stale configuration {:?}",
+        shared.config
+    );
 }

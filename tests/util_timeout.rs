@@ -1,7 +1,7 @@
 //! `symphra::util::timeout` on tokio's paused clock.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use symphra::util::{TimeoutError, TimeoutExt, timeout};
@@ -73,7 +73,7 @@ async fn an_inner_error_is_passed_through_as_the_value() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_timed_out_future_is_dropped() {
+async fn a_timed_out_operation_stops_at_its_limit_and_is_dropped() {
     struct SetOnDrop(Arc<AtomicBool>);
     impl Drop for SetOnDrop {
         fn drop(&mut self) {
@@ -82,14 +82,33 @@ async fn the_timed_out_future_is_dropped() {
     }
 
     let dropped = Arc::new(AtomicBool::new(false));
+    let steps = Arc::new(AtomicUsize::new(0));
     let guard = SetOnDrop(Arc::clone(&dropped));
-    let fut = async move {
+    let counted = Arc::clone(&steps);
+    // One step per second, forever, unless the timeout ends it.
+    let work = async move {
         let _guard = guard;
-        std::future::pending::<()>().await;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
     };
-    let timed = timeout("hang", Duration::from_millis(10), fut);
-    assert!(timed.await.is_err());
-    assert!(dropped.load(Ordering::SeqCst));
+    let began = Instant::now();
+    let result: Result<(), _> = timeout("steps", Duration::from_millis(3_500), work).await;
+    assert_eq!(
+        result,
+        Err(TimeoutError::new("steps", Duration::from_millis(3_500)))
+    );
+    assert_eq!(Instant::now() - began, Duration::from_millis(3_500));
+    assert_eq!(
+        steps.load(Ordering::SeqCst),
+        3,
+        "three steps fit in the limit"
+    );
+    assert!(dropped.load(Ordering::SeqCst), "the operation was dropped");
+    // Nothing keeps running it in the background.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(steps.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test(start_paused = true)]

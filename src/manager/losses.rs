@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::bus::EventBus;
 use crate::manager::entry::Entry;
+use crate::util::FAR_FUTURE;
 
 /// The losses of one operation. Shared by its contexts, through the operation's scope.
 #[derive(Debug)]
@@ -43,7 +44,7 @@ impl Losses {
     pub(crate) async fn drain(&self, bus: &EventBus, entry: &Entry, limit: Option<Instant>) {
         // Without a timeout or a deadline the hook itself could wait forever; so may the
         // drain. A far instant rather than a second code path without a timer.
-        let limit = limit.unwrap_or_else(|| Instant::now() + FOREVER);
+        let limit = limit.unwrap_or_else(|| Instant::now() + FAR_FUTURE);
         let report = bus.drain_tag(&entry.subscription_tag(), limit).await;
         if report.left > 0 {
             tracing::warn!(
@@ -58,6 +59,3 @@ impl Losses {
         }
     }
 }
-
-/// About thirty years: later than any limit that matters, and far from `Instant`'s overflow.
-const FOREVER: std::time::Duration = std::time::Duration::from_secs(86_400 * 365 * 30);

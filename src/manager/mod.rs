@@ -279,7 +279,8 @@ impl ModuleManager {
             self.hold_stopped(&graph.entries[id], true);
         }
         let targets = graph.with_dependents(id);
-        let deadline = Instant::now() + self.inner.options.shutdown_timeout;
+        let deadline =
+            crate::util::deadline_after(Instant::now(), self.inner.options.shutdown_timeout);
         let report = self.schedule(&graph, Some(&targets)).stop(deadline).await;
         self.inner.flush_state().await?;
         into_stop_result(report)
@@ -341,7 +342,8 @@ impl ModuleManager {
             .stop_alls
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let graph = self.graph();
-        let deadline = Instant::now() + self.inner.options.shutdown_timeout;
+        let deadline =
+            crate::util::deadline_after(Instant::now(), self.inner.options.shutdown_timeout);
         let report = self.schedule(&graph, None).stop(deadline).await;
         self.inner.flush_state().await?;
         into_stop_result(report)

@@ -126,7 +126,7 @@ impl OperationClock {
         timeout: Option<Duration>,
     ) -> (Option<Instant>, Instant) {
         let began_at = self.started + self.clock.between(self.origin, began);
-        let own = timeout.map(|timeout| began_at + timeout);
+        let own = timeout.map(|timeout| crate::util::deadline_after(began_at, timeout));
         let limit = match (own, self.deadline.map(|deadline| deadline.at)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

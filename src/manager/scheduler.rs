@@ -60,7 +60,8 @@ impl Schedule<'_> {
         {
             started[module.index as usize] = true;
         }
-        let deadline = Instant::now() + self.inner.options.shutdown_timeout;
+        let deadline =
+            crate::util::deadline_after(Instant::now(), self.inner.options.shutdown_timeout);
         let rollback = Schedule {
             targets: Some(&started),
             cancel: None,

@@ -208,7 +208,8 @@ impl ModuleManager {
         }
         let own: Arc<str> = Arc::from(format!("it failed: {}", failure.cause()));
         tasks::set_reason(&graph.entries[id], Arc::clone(&own));
-        let deadline = Instant::now() + self.inner.options.shutdown_timeout;
+        let deadline =
+            crate::util::deadline_after(Instant::now(), self.inner.options.shutdown_timeout);
         let report = self.schedule(&graph, Some(&targets)).stop(deadline).await;
         self.inner.flush_state().await?;
         let stopped = Stopped {

@@ -92,12 +92,14 @@
 //! For spawned tasks, use [`Semaphore::acquire_owned`](tokio::sync::Semaphore::acquire_owned)
 //! on an `Arc<Semaphore>` and move the permit into the task.
 
+mod deadline;
 mod duration;
 mod panic;
 mod poll;
 mod retry;
 mod timeout;
 
+pub use deadline::{FAR_FUTURE, deadline_after};
 pub use duration::{DurationError, parse_duration};
 pub(crate) use panic::panic_message;
 pub use poll::poll_once;

@@ -67,12 +67,11 @@ fn new_scaffolds_a_c_module_that_builds_and_checks() {
     assert!(text(&out).contains("no problems"), "{}", text(&out));
 }
 
-/// componentize-py takes half a minute and 18 MB per build: opt-in, as the Python guest's
-/// own test (`SYMPHRA_TEST_PYTHON=1`).
+/// Needs componentize-py (half a minute and 18 MB per build): required in CI, like the
+/// Python guest's own test (`SYMPHRA_REQUIRE_PYTHON_GUEST`).
 #[test]
 fn new_scaffolds_a_python_module_that_builds_and_checks() {
-    if std::env::var_os("SYMPHRA_TEST_PYTHON").is_none() {
-        eprintln!("skipped: set SYMPHRA_TEST_PYTHON=1 (needs componentize-py)");
+    if !common::python_toolchain() {
         return;
     }
     let root = tempfile::tempdir().unwrap();

@@ -7,8 +7,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{
-    Guest, Running, manifest, modules, output, run_until_sigint, run_until_signal, symphra, text,
-    write_module,
+    Guest, Running, manifest, modules, output, run_until, run_until_sigint, run_until_signal,
+    symphra, text, write_module,
 };
 
 #[test]
@@ -82,6 +82,22 @@ fn run_stops_on_sigterm() {
     assert!(
         lines.iter().any(|l| l.starts_with("stop: 1 ok")),
         "{lines:#?}"
+    );
+}
+
+#[test]
+fn run_with_a_huge_shutdown_timeout_starts_and_stops_normally() {
+    // Longer than any instant can hold: it means "no practical limit", never a panic.
+    let dir = modules(&[("db", &[]), ("api", &["db"])]);
+    let cache = tempfile::tempdir().unwrap();
+    let mut command = symphra(&["run", dir.path().to_str().unwrap()], cache.path());
+    command.args(["--shutdown-timeout", "5000000000000h"]);
+    let (code, lines) = run_until(command, "-INT");
+    assert_eq!(code, Some(0), "{}", lines.join("\n"));
+    assert!(
+        lines.iter().any(|l| l.starts_with("stop: 2 ok")),
+        "{}",
+        lines.join("\n")
     );
 }
 

@@ -70,6 +70,11 @@ async fn wasi_guest_sees_only_granted_environment() {
         .find_map(|v| std::env::var(v).ok().map(|x| (*v, x)))
         .filter(|(_, x)| !x.contains(['"', '\\']))
     else {
+        // `.ci/test` sets PATH plainly; CI must never skip this.
+        assert!(
+            std::env::var_os("SYMPHRA_REQUIRE_WASI_ENV").is_none(),
+            "no plain HOME, USER or PATH in the environment, and SYMPHRA_REQUIRE_WASI_ENV is set"
+        );
         eprintln!("skipped: no plain HOME, USER or PATH in the environment");
         return;
     };

@@ -196,6 +196,24 @@ pub fn c_toolchain() -> bool {
     present
 }
 
+/// Whether componentize-py is here; missing, it fails the test under
+/// `SYMPHRA_REQUIRE_PYTHON_GUEST` (what `.ci/test` sets after installing it), and the test
+/// says it skipped otherwise.
+pub fn python_toolchain() -> bool {
+    let present = Command::new("componentize-py")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        present || std::env::var_os("SYMPHRA_REQUIRE_PYTHON_GUEST").is_none(),
+        "componentize-py missing; run .ci/install-wasm-toolchain"
+    );
+    if !present {
+        eprintln!("skipped: componentize-py missing (run .ci/install-wasm-toolchain)");
+    }
+    present
+}
+
 /// A module `web` whose configuration schema wants an integer port (default 80).
 pub fn web_with_a_port_schema() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
