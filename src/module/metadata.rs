@@ -1,5 +1,6 @@
 //! What a module says about itself: name, version, dependencies, configuration schema.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use semver::{Version, VersionReq};
@@ -45,6 +46,9 @@ pub struct ModuleMetadata {
     default_config: Option<Value>,
     /// Boxed: most modules keep the default (never restarted) and the metadata stays small.
     restart: Option<Box<RestartPolicy>>,
+    /// Where the module comes from (its Rust type, or its folder), for messages that must
+    /// tell two registrations apart.
+    origin: Option<Cow<'static, str>>,
 }
 
 impl ModuleMetadata {
@@ -63,6 +67,7 @@ impl ModuleMetadata {
             config_schema: None,
             default_config: None,
             restart: None,
+            origin: None,
             problems,
         }
     }
@@ -78,6 +83,19 @@ impl ModuleMetadata {
             }),
         }
         self
+    }
+
+    /// Says where the module comes from: its folder, a plugin's file, or (what the manager
+    /// sets when nothing else was) its Rust type's name. Messages that must tell two
+    /// registrations apart, such as a duplicate name, quote it.
+    pub fn origin(mut self, origin: impl Into<Cow<'static, str>>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Where the module comes from, if said; see [`origin`](Self::origin).
+    pub fn get_origin(&self) -> Option<&str> {
+        self.origin.as_deref()
     }
 
     /// Sets a one-line description for listings.
@@ -263,6 +281,7 @@ impl fmt::Debug for ModuleMetadata {
             .field("has_config_schema", &self.config_schema.is_some())
             .field("restart", &self.restart)
             .field("problems", &self.problems)
+            .field("origin", &self.origin)
             .finish()
     }
 }
