@@ -11,6 +11,8 @@ use super::history::History;
 use super::registry::Registry;
 
 const DEFAULT_CACHE_CAPACITY: usize = 4096;
+/// 2 MiB: some 10,000 routes of short topics, or 1,700 of the longest (1 KiB).
+const DEFAULT_CACHE_BYTES: usize = 2 << 20;
 const DEFAULT_EMIT_QUEUE_CAPACITY: usize = 65_536;
 
 /// Configures an [`EventBus`]; see [`EventBus::builder`].
@@ -19,6 +21,7 @@ const DEFAULT_EMIT_QUEUE_CAPACITY: usize = 65_536;
 pub struct EventBusBuilder {
     history_capacity: usize,
     cache_capacity: usize,
+    cache_bytes: usize,
     emit_queue_capacity: usize,
 }
 
@@ -27,6 +30,7 @@ impl Default for EventBusBuilder {
         Self {
             history_capacity: 0,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            cache_bytes: DEFAULT_CACHE_BYTES,
             emit_queue_capacity: DEFAULT_EMIT_QUEUE_CAPACITY,
         }
     }
@@ -47,6 +51,15 @@ impl EventBusBuilder {
         self
     }
 
+    /// How many bytes the cached routes may hold together: their topics, their lists of
+    /// subscribers and the cache's bookkeeping (default 2 MiB). Topics are at most
+    /// [`MAX_TOPIC_BYTES`](super::MAX_TOPIC_BYTES) long, so a publisher of many distinct
+    /// topics holds at most this much in the cache.
+    pub fn cache_bytes(mut self, bytes: usize) -> Self {
+        self.cache_bytes = bytes;
+        self
+    }
+
     /// How many fire-and-forget events may wait for delivery (default 65,536, at least 1);
     /// beyond that [`EventBus::emit`] returns [`BusError::EmitQueueFull`](super::BusError::EmitQueueFull).
     pub fn emit_queue_capacity(mut self, capacity: usize) -> Self {
@@ -59,12 +72,15 @@ impl EventBusBuilder {
         EventBus {
             inner: Arc::new(BusInner {
                 registry: RwLock::new(Registry::default()),
-                cache: RwLock::new(RouteCache::new(self.cache_capacity)),
+                cache: RwLock::new(RouteCache::new(self.cache_capacity, self.cache_bytes)),
                 next_id: AtomicU64::new(1),
                 history: (self.history_capacity > 0).then(|| History::new(self.history_capacity)),
                 emitter: OnceLock::new(),
                 emit_queue_capacity: self.emit_queue_capacity,
                 handler_failures: AtomicU64::new(0),
+                queue_dropped: AtomicU64::new(0),
+                emit_accepted: AtomicU64::new(0),
+                emit_delivered: AtomicU64::new(0),
                 emit_rejected: AtomicU64::new(0),
                 unconsumed: AtomicU64::new(0),
                 changes: AtomicU64::new(0),
@@ -81,10 +97,21 @@ pub struct BusStats {
     pub subscriptions: usize,
     /// Topics whose routes are cached now.
     pub cached_topics: usize,
+    /// What the cached routes hold now, in bytes; at most
+    /// [`EventBusBuilder::cache_bytes`].
+    pub cached_bytes: usize,
     /// Handler calls that returned an error or panicked, since the bus was built.
     pub handler_failures: u64,
-    /// Events dropped by full subscriber queues.
+    /// Events dropped by full subscriber queues, since the bus was built (also those of
+    /// subscriptions that have gone since).
     pub queue_dropped: u64,
+    /// Fire-and-forget events accepted by [`EventBus::emit`](super::EventBus::emit), since
+    /// the bus was built.
+    pub emit_accepted: u64,
+    /// Emitted events accepted and not delivered yet: queued, or held up behind a handler
+    /// that has not returned (the bus delivers emitted events one at a time, in order). A
+    /// number that keeps growing means a stalled handler.
+    pub emit_pending: u64,
     /// Fire-and-forget events rejected because the emit queue was full.
     pub emit_rejected: u64,
     /// Published events that reached no subscriber; see [`EventBus::unconsumed`], which
@@ -95,17 +122,20 @@ pub struct BusStats {
 impl BusInner {
     /// The counters now; see [`EventBus::stats`].
     pub(super) fn stats(&self) -> BusStats {
+        // Delivered first: read the other way round, an event delivered in between would be
+        // counted as delivered but not as accepted.
+        let emit_delivered = self.emit_delivered.load(Ordering::Acquire);
+        let emit_accepted = self.emit_accepted.load(Ordering::Acquire);
         let registry = self.registry.read();
+        let cache = self.cache.read();
         BusStats {
             subscriptions: registry.trie.len(),
-            cached_topics: self.cache.read().len(),
+            cached_topics: cache.len(),
+            cached_bytes: cache.bytes(),
             handler_failures: self.handler_failures.load(Ordering::Relaxed),
-            queue_dropped: registry
-                .queued
-                .values()
-                .filter_map(|e| e.queue.as_ref())
-                .map(|q| q.stats().dropped)
-                .sum(),
+            queue_dropped: self.queue_dropped.load(Ordering::Relaxed),
+            emit_accepted,
+            emit_pending: emit_accepted.saturating_sub(emit_delivered),
             emit_rejected: self.emit_rejected.load(Ordering::Relaxed),
             unconsumed: self.unconsumed.load(Ordering::Relaxed),
         }

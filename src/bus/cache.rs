@@ -1,7 +1,8 @@
 //! The route cache: for recently published topics, the subscribers in delivery order.
 //!
-//! Bounded: when full it is emptied before a new topic goes in, so it never grows with the
-//! number of distinct topics (subscribed or not). It stays exact across (un)subscribes:
+//! Bounded in routes and in bytes: when either bound would be passed it is emptied before a
+//! new topic goes in, so it never grows with the number of distinct topics (subscribed or
+//! not), nor with their length. It stays exact across (un)subscribes:
 //! an exact pattern patches the one cached route it concerns; a wildcard pattern bumps the
 //! cache's generation, an O(1) step that makes every older route stale, to be matched again
 //! when its topic is next published. So subscribing costs the same with a full cache.
@@ -32,6 +33,14 @@ impl Route {
         trie.collect(&topic, &mut subs);
         subs.sort_unstable_by_key(|s| s.order());
         Self::new(topic, subs, generation)
+    }
+
+    /// What this route holds on the heap, with the cache's entry for it: what the cache's
+    /// byte bound counts.
+    fn weight(&self) -> usize {
+        const ENTRY: usize =
+            size_of::<Route>() + size_of::<(Arc<str>, Arc<Route>)>() + 2 * size_of::<[usize; 2]>(); // the two `Arc` headers
+        ENTRY + self.topic.len() + self.subs.capacity() * size_of::<Arc<SubEntry>>()
     }
 
     fn new(topic: Arc<str>, subs: Vec<Arc<SubEntry>>, generation: u64) -> Self {
@@ -71,20 +80,31 @@ type Map = HashMap<Arc<str>, Arc<Route>, foldhash::fast::RandomState>;
 pub(crate) struct RouteCache {
     routes: Map,
     capacity: usize,
+    /// The sum of the cached routes' [`Route::weight`].
+    bytes: usize,
+    max_bytes: usize,
     generation: u64,
 }
 
 impl RouteCache {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A cache of at most `capacity` routes weighing at most `max_bytes` together.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             routes: HashMap::default(),
             capacity,
+            bytes: 0,
+            max_bytes,
             generation: 0,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.routes.len()
+    }
+
+    /// What the cached routes weigh, in bytes (see [`Route::weight`]).
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// The generation new routes must be built for.
@@ -109,14 +129,22 @@ impl RouteCache {
     /// after releasing its locks.
     pub(crate) fn insert(&mut self, route: Arc<Route>) -> Evicted {
         let mut evicted = Evicted::default();
-        if self.capacity == 0 || route.generation != self.generation {
+        let weight = route.weight();
+        if self.capacity == 0 || route.generation != self.generation || weight > self.max_bytes {
             return evicted;
         }
-        if self.routes.len() >= self.capacity && !self.routes.contains_key(&route.topic) {
-            // Emptying is O(1) amortized over the `capacity` inserts that refill it.
+        let replaced = self.routes.get(&route.topic).map_or(0, |old| old.weight());
+        let full = self.routes.len() >= self.capacity && replaced == 0;
+        if full || self.bytes - replaced + weight > self.max_bytes {
+            // Emptying is O(1) amortized over the inserts that refill it.
             evicted.all = Some(std::mem::take(&mut self.routes));
+            self.bytes = 0;
         }
+        self.bytes += weight;
         evicted.one = self.routes.insert(route.topic.clone(), route);
+        if let Some(old) = &evicted.one {
+            self.bytes -= old.weight();
+        }
         evicted
     }
 
@@ -132,6 +160,9 @@ impl RouteCache {
             } else {
                 route.without(entry)
             });
+            // A patch changes the weight by a few handles; the byte bound is checked again at
+            // the next insert.
+            self.bytes = self.bytes - route.weight() + patched.weight();
             evicted.one = Some(std::mem::replace(route, patched));
         }
         evicted
@@ -182,7 +213,7 @@ mod tests {
     #[test]
     fn cached_routes_stay_exact() {
         let mut trie = Trie::default();
-        let mut cache = RouteCache::new(8);
+        let mut cache = RouteCache::new(8, usize::MAX);
         let fill = |cache: &mut RouteCache, trie: &Trie<Arc<SubEntry>>, topic: &str| {
             let route = Arc::new(Route::build(topic.into(), trie, cache.generation()));
             let _ = cache.insert(route);
@@ -222,14 +253,40 @@ mod tests {
     #[test]
     fn cache_is_bounded() {
         let trie = Trie::default();
-        let mut cache = RouteCache::new(4);
+        let mut cache = RouteCache::new(4, usize::MAX);
         for i in 0..100 {
             let _ = cache.insert(Arc::new(Route::build(format!("t.{i}").into(), &trie, 0)));
             assert!(cache.len() <= 4);
         }
         assert!(cache.peek("t.99").is_some());
-        let mut none = RouteCache::new(0);
+        let mut none = RouteCache::new(0, usize::MAX);
         let _ = none.insert(Arc::new(Route::build("t".into(), &trie, 0)));
         assert_eq!(none.len(), 0);
+    }
+
+    #[test]
+    fn cache_is_bounded_in_bytes() {
+        let trie = Trie::default();
+        let long = |i: usize| -> Arc<str> { format!("{i:04}.{}", "x".repeat(1000)).into() };
+        let one = Route::build(long(0), &trie, 0).weight();
+        let mut cache = RouteCache::new(1000, 10 * one);
+        for i in 0..100 {
+            let _ = cache.insert(Arc::new(Route::build(long(i), &trie, 0)));
+            assert!(
+                cache.bytes() <= 10 * one,
+                "{} bytes after {i}",
+                cache.bytes()
+            );
+            assert!(cache.len() <= 10);
+        }
+        assert!(cache.peek(&long(99)).is_some());
+        // Re-inserting a cached topic replaces its weight rather than adding to it.
+        let _ = cache.insert(Arc::new(Route::build(long(99), &trie, 0)));
+        let expected: usize = cache.routes.values().map(|r| r.weight()).sum();
+        assert_eq!(cache.bytes(), expected);
+        // A route heavier than the whole bound is not cached at all.
+        let mut tiny = RouteCache::new(1000, one - 1);
+        let _ = tiny.insert(Arc::new(Route::build(long(1), &trie, 0)));
+        assert_eq!((tiny.len(), tiny.bytes()), (0, 0));
     }
 }

@@ -122,6 +122,9 @@ impl<'a> Delivery<'a> {
     /// Counts what a subscriber's queue did with the event.
     fn queued(&mut self, entry: &Arc<SubEntry>, pushed: Pushed) {
         let report = &mut self.report;
+        if matches!(pushed, Pushed::ReplacedOldest | Pushed::DroppedNewest) {
+            self.bus.queue_dropped.fetch_add(1, Ordering::Relaxed);
+        }
         match pushed {
             Pushed::Queued => report.queued += 1,
             Pushed::ReplacedOldest => {

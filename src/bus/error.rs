@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use super::topic::escaped;
+
 /// What went wrong in an [`EventBus`](super::EventBus) call.
 ///
 /// Every message says what was wrong and what to do about it.
@@ -10,13 +12,16 @@ use std::borrow::Cow;
 pub enum BusError {
     /// A published topic is not a valid topic.
     #[error(
-        "invalid topic `{topic}`: token {position} (`{token}`) {reason}; a topic is dot-separated \
-         non-empty tokens without whitespace or wildcards, e.g. `user.created`"
+        "invalid topic `{}`: token {position} (`{}`) {reason}; a topic is dot-separated \
+         non-empty tokens without whitespace, control or invisible characters, or wildcards, \
+         e.g. `user.created`",
+        escaped(.topic),
+        escaped(.token)
     )]
     InvalidTopic {
-        /// The topic as given.
+        /// The topic as given, cut to a short prefix.
         topic: String,
-        /// The offending token.
+        /// The offending token, cut to a short prefix.
         token: String,
         /// 1-based position of the offending token.
         position: usize,
@@ -26,19 +31,56 @@ pub enum BusError {
 
     /// A subscription pattern is not a valid pattern.
     #[error(
-        "invalid pattern `{pattern}`: token {position} (`{token}`) {reason}; a pattern is \
-         dot-separated non-empty tokens without whitespace, where `*` stands for one token and a \
-         final `>` for one or more, e.g. `user.*` or `user.>`"
+        "invalid pattern `{}`: token {position} (`{}`) {reason}; a pattern is dot-separated \
+         non-empty tokens without whitespace, control or invisible characters, where `*` \
+         stands for one token and a final `>` for one or more, e.g. `user.*` or `user.>`",
+        escaped(.pattern),
+        escaped(.token)
     )]
     InvalidPattern {
-        /// The pattern as given.
+        /// The pattern as given, cut to a short prefix.
         pattern: String,
-        /// The offending token.
+        /// The offending token, cut to a short prefix.
         token: String,
         /// 1-based position of the offending token.
         position: usize,
         /// Why the token is rejected.
         reason: Cow<'static, str>,
+    },
+
+    /// A topic or pattern is longer than [`MAX_TOPIC_BYTES`](super::topic::MAX_TOPIC_BYTES).
+    #[error(
+        "{kind} `{}` is {bytes} bytes long, more than the limit of {max}; use a shorter \
+         {kind} (put data in the payload, not the topic)",
+        escaped(.prefix)
+    )]
+    TooLong {
+        /// `topic` or `pattern`.
+        kind: &'static str,
+        /// The start of the value, cut to a short prefix.
+        prefix: String,
+        /// Its length in bytes.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// A topic or pattern has more tokens than
+    /// [`MAX_TOPIC_TOKENS`](super::topic::MAX_TOPIC_TOKENS).
+    #[error(
+        "{kind} `{}` has {tokens} dot-separated tokens, more than the limit of {max}; use \
+         fewer, or a `>` for the rest of a pattern",
+        escaped(.prefix)
+    )]
+    TooManyTokens {
+        /// `topic` or `pattern`.
+        kind: &'static str,
+        /// The start of the value, cut to a short prefix.
+        prefix: String,
+        /// How many tokens it has.
+        tokens: usize,
+        /// The limit.
+        max: usize,
     },
 
     /// The call needs a Tokio runtime and none is running on this thread.

@@ -35,6 +35,13 @@ pub(crate) struct BusInner {
     pub(super) emitter: OnceLock<mpsc::Sender<Event>>,
     pub(super) emit_queue_capacity: usize,
     pub(super) handler_failures: AtomicU64,
+    /// Events dropped by full subscriber queues, counted as they are dropped: a queue's own
+    /// count leaves with it.
+    pub(super) queue_dropped: AtomicU64,
+    /// Fire-and-forget events accepted into the emit queue, and those whose delivery ended:
+    /// the difference is every emitted event not (yet) delivered, stalled ones included.
+    pub(super) emit_accepted: AtomicU64,
+    pub(super) emit_delivered: AtomicU64,
     pub(super) emit_rejected: AtomicU64,
     /// Published events that reached no subscriber; see [`EventBus::unconsumed`].
     pub(super) unconsumed: AtomicU64,
@@ -267,9 +274,12 @@ impl EventBus {
     /// As for [`emit`](Self::emit).
     pub fn emit_event(&self, event: Event) -> Result<(), BusError> {
         let sender = self.emitter()?;
+        // Counted before it is sent, so that delivered never passes accepted.
+        self.inner.emit_accepted.fetch_add(1, Ordering::Relaxed);
         match sender.try_send(event) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(event)) => {
+                self.inner.emit_accepted.fetch_sub(1, Ordering::Relaxed);
                 self.inner.emit_rejected.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(topic = event.topic(), "emit queue full; event rejected");
                 Err(BusError::EmitQueueFull {
@@ -277,9 +287,12 @@ impl EventBus {
                     capacity: self.inner.emit_queue_capacity,
                 })
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(BusError::NoRuntime {
-                what: "EventBus::emit (the runtime that delivered emitted events has shut down)",
-            }),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.inner.emit_accepted.fetch_sub(1, Ordering::Relaxed);
+                Err(BusError::NoRuntime {
+                    what: "EventBus::emit (the runtime that delivered emitted events has shut down)",
+                })
+            }
         }
     }
 

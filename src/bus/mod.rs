@@ -47,6 +47,9 @@
 //! `user.a.b`; `user.>` matches `user.a.b` but not `user`. The pattern `*` alone matches every
 //! topic. See [`Pattern`].
 //!
+//! Both are bounded: at most [`MAX_TOPIC_BYTES`] (1,024) bytes and [`MAX_TOPIC_TOKENS`]
+//! (32) tokens; a token holds no whitespace, control or invisible formatting characters.
+//!
 //! # Handlers
 //!
 //! - Sync: [`EventBus::subscribe`] with `Fn(&Event) -> R`, run on the publisher's task.
@@ -136,4 +139,4 @@ pub(crate) use prepared::TopicSet;
 pub use queue::{QueueConfig, QueuePolicy, QueueStats};
 pub use report::{BatchReport, DeliveryReport, HandlerError, HandlerFailure};
 pub use subscription::{SubscribeOptions, Subscription, SubscriptionId};
-pub use topic::{Pattern, validate_topic};
+pub use topic::{MAX_TOPIC_BYTES, MAX_TOPIC_TOKENS, Pattern, validate_topic};

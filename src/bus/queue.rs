@@ -145,6 +145,10 @@ impl SubscriberQueue {
                 Err(_closed) => return Pushed::Closed,
             },
             None => {
+                // A drop policy never waits for room, so a publisher looping on a full queue
+                // would never yield: spend a unit of the task's cooperative budget, which
+                // yields to the scheduler once the budget is used up.
+                tokio::task::coop::consume_budget().await;
                 let mut items = self.items.lock();
                 if items.events.len() < self.config.capacity {
                     items.events.push_back(event);

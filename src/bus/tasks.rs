@@ -43,6 +43,8 @@ pub(super) async fn run_emitter(bus: Weak<BusInner>, mut events: mpsc::Receiver<
         let Some(bus) = bus.upgrade() else { break };
         let route = bus.route_valid(event.topic_arc());
         bus.publish_routed(&event, &route, Start::now()).await;
+        bus.emit_delivered
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 }
 

@@ -3,31 +3,117 @@
 //! A topic is dot-separated tokens, case-sensitive: `user.created`. A pattern may use `*` for
 //! exactly one token and, as its last token, `>` for one or more tokens (NATS subjects). The
 //! pattern `*` on its own matches every topic. `foo*` is an ordinary token.
+//!
+//! Both are input from modules, manifests and the network, so both are bounded: at most
+//! [`MAX_TOPIC_BYTES`] bytes and [`MAX_TOPIC_TOKENS`] tokens. A token may not hold
+//! whitespace, control characters, or invisible formatting characters (Unicode category
+//! `Cf`, such as a zero-width space), so that two topics that print alike are one topic.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use unicode_general_category::{GeneralCategory, get_general_category};
+
 use super::error::BusError;
+
+/// The longest topic or pattern, in bytes (UTF-8).
+pub const MAX_TOPIC_BYTES: usize = 1024;
+/// The most tokens a topic or pattern may have.
+pub const MAX_TOPIC_TOKENS: usize = 32;
 
 /// A wildcard token that stands for exactly one token.
 pub(crate) const ONE: &str = "*";
 /// A wildcard token that stands for one or more trailing tokens.
 pub(crate) const REST: &str = ">";
 
+/// How many characters of a bad topic, pattern or token an error keeps.
+const QUOTED_CHARS: usize = 48;
+
+/// At most the first [`QUOTED_CHARS`] characters of `text`, with `…` when it was cut: what
+/// an error keeps of a bad value, never the whole of a hostile one.
+pub(crate) fn short_prefix(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
+/// `text` with control, whitespace other than a space, and invisible characters escaped
+/// (`\n`, `\u{200b}`), for quoting in a message: a value never prints as something else.
+pub(crate) fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == ' ' || !(c.is_control() || c.is_whitespace() || is_invisible(c)) {
+            out.push(c);
+        } else {
+            out.extend(c.escape_default());
+        }
+    }
+    out
+}
+
+/// Whether `c` is an invisible formatting character (category `Cf`: zero-width space,
+/// joiners, direction marks, the byte-order mark, ...).
+fn is_invisible(c: char) -> bool {
+    !c.is_ascii() && get_general_category(c) == GeneralCategory::Format
+}
+
 /// Why a token is rejected, if it is.
 fn token_problem(token: &str) -> Option<Cow<'static, str>> {
     if token.is_empty() {
         return Some(Cow::Borrowed("is empty"));
     }
-    if let Some(c) = token.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Some(Cow::Owned(format!("contains whitespace ({c:?})")));
+    for c in token.chars() {
+        let kind = if c.is_control() {
+            "a control character"
+        } else if c.is_whitespace() {
+            "whitespace"
+        } else if is_invisible(c) {
+            "an invisible formatting character"
+        } else {
+            continue;
+        };
+        return Some(Cow::Owned(format!(
+            "contains {kind} (U+{:04X})",
+            u32::from(c)
+        )));
     }
     None
 }
 
-/// Checks that `topic` may be published: non-empty tokens, no whitespace, no wildcards.
+/// Checks the size of a topic or pattern before its tokens are looked at.
+fn check_size(text: &str, pattern: bool) -> Result<usize, BusError> {
+    let kind = if pattern { "pattern" } else { "topic" };
+    if text.len() > MAX_TOPIC_BYTES {
+        return Err(BusError::TooLong {
+            kind,
+            prefix: short_prefix(text),
+            bytes: text.len(),
+            max: MAX_TOPIC_BYTES,
+        });
+    }
+    let tokens = text.bytes().filter(|&b| b == b'.').count() + 1;
+    if tokens > MAX_TOPIC_TOKENS {
+        return Err(BusError::TooManyTokens {
+            kind,
+            prefix: short_prefix(text),
+            tokens,
+            max: MAX_TOPIC_TOKENS,
+        });
+    }
+    Ok(tokens)
+}
+
+/// Checks that `topic` may be published: at most [`MAX_TOPIC_BYTES`] bytes and
+/// [`MAX_TOPIC_TOKENS`] tokens, each non-empty, without whitespace, control or invisible
+/// characters, and no wildcards.
+///
+/// # Errors
+/// [`BusError::TooLong`], [`BusError::TooManyTokens`], or [`BusError::InvalidTopic`] naming
+/// the offending token; each quotes at most a short, escaped prefix of the topic.
 pub fn validate_topic(topic: &str) -> Result<(), BusError> {
+    check_size(topic, false)?;
     for (i, token) in topic.split('.').enumerate() {
         let reason = token_problem(token).or_else(|| {
             (token == ONE || token == REST)
@@ -35,8 +121,8 @@ pub fn validate_topic(topic: &str) -> Result<(), BusError> {
         });
         if let Some(reason) = reason {
             return Err(BusError::InvalidTopic {
-                topic: topic.to_owned(),
-                token: token.to_owned(),
+                topic: short_prefix(topic),
+                token: short_prefix(token),
                 position: i + 1,
                 reason,
             });
@@ -67,10 +153,12 @@ impl Pattern {
     /// Parses and validates a pattern.
     ///
     /// # Errors
-    /// [`BusError::InvalidPattern`] naming the offending token: an empty token, whitespace, or a
-    /// `>` that is not the last token.
+    /// [`BusError::TooLong`] or [`BusError::TooManyTokens`] past the limits
+    /// ([`MAX_TOPIC_BYTES`], [`MAX_TOPIC_TOKENS`]); [`BusError::InvalidPattern`] naming the
+    /// offending token: an empty token, whitespace, a control or invisible character, or a
+    /// `>` that is not the last token. Each quotes at most a short, escaped prefix.
     pub fn parse(pattern: &str) -> Result<Self, BusError> {
-        let count = pattern.split('.').count();
+        let count = check_size(pattern, true)?;
         let mut tokens = Vec::with_capacity(count);
         for (i, token) in pattern.split('.').enumerate() {
             let reason = token_problem(token).or_else(|| {
@@ -79,8 +167,8 @@ impl Pattern {
             });
             if let Some(reason) = reason {
                 return Err(BusError::InvalidPattern {
-                    pattern: pattern.to_owned(),
-                    token: token.to_owned(),
+                    pattern: short_prefix(pattern),
+                    token: short_prefix(token),
                     position: i + 1,
                     reason,
                 });

@@ -4,10 +4,16 @@
 //! entries whose pattern ends with `>` here. Matching a topic walks at most two children per
 //! token, so its cost depends on the topic's depth and on the matching patterns, not on the
 //! number of patterns that do not match.
+//!
+//! No walk recurses: a pattern's depth is input. Matching and removal loop with a stack or a
+//! second pass instead, and nodes nest at most `MAX_TOPIC_TOKENS` deep, which bounds the
+//! recursion of their drop.
 
 use std::collections::HashMap;
 
-use super::topic::{Pattern, PatternToken};
+use smallvec::SmallVec;
+
+use super::topic::{MAX_TOPIC_TOKENS, Pattern, PatternToken};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -31,6 +37,23 @@ impl<T> Default for Node<T> {
 }
 
 impl<T> Node<T> {
+    /// The child a pattern token leads to, if there is one (none for `>`).
+    fn child(&self, token: &PatternToken) -> Option<&Node<T>> {
+        match token {
+            PatternToken::Literal(l) => self.literals.get(l),
+            PatternToken::One => self.one.as_deref(),
+            PatternToken::Rest => None,
+        }
+    }
+
+    fn child_mut(&mut self, token: &PatternToken) -> Option<&mut Node<T>> {
+        match token {
+            PatternToken::Literal(l) => self.literals.get_mut(l),
+            PatternToken::One => self.one.as_deref_mut(),
+            PatternToken::Rest => None,
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.here.is_empty()
             && self.rest.is_empty()
@@ -81,62 +104,93 @@ impl<T: Clone> Trie<T> {
 
     /// Removes the first value under `pattern` for which `is_it` holds, pruning empty nodes.
     pub(crate) fn remove(&mut self, pattern: &Pattern, is_it: impl Fn(&T) -> bool) -> Option<T> {
-        let removed = Self::remove_in(&mut self.root, pattern.tokens(), &is_it);
-        if removed.is_some() {
-            self.len -= 1;
+        let (path, rest) = match pattern.tokens().split_last() {
+            Some((PatternToken::Rest, path)) => (path, true),
+            _ => (pattern.tokens(), false),
+        };
+        let mut node = &mut self.root;
+        for token in path {
+            node = node.child_mut(token)?;
         }
-        removed
+        let list = if rest { &mut node.rest } else { &mut node.here };
+        let removed = list.iter().position(is_it).map(|i| list.remove(i))?;
+        self.len -= 1;
+        self.prune(path);
+        Some(removed)
     }
 
-    fn remove_in(
-        node: &mut Node<T>,
-        tokens: &[PatternToken],
-        is_it: &impl Fn(&T) -> bool,
-    ) -> Option<T> {
-        let take = |list: &mut Vec<T>| list.iter().position(is_it).map(|i| list.remove(i));
-        let Some((first, rest)) = tokens.split_first() else {
-            return take(&mut node.here);
+    /// Removes the nodes along `path` that hold nothing any more: the longest run at its end
+    /// of nodes whose only content is the next node of the run. Two walks of the path, not
+    /// a recursion whose depth the pattern would decide.
+    fn prune(&mut self, path: &[PatternToken]) {
+        let mut cut = None;
+        let mut node = &self.root;
+        for (i, token) in path.iter().enumerate() {
+            let Some(child) = node.child(token) else {
+                return;
+            };
+            let holds_only_path = if i + 1 == path.len() {
+                child.is_empty()
+            } else {
+                child.here.is_empty()
+                    && child.rest.is_empty()
+                    && child.literals.len() + usize::from(child.one.is_some()) == 1
+            };
+            cut = match (holds_only_path, cut) {
+                (false, _) => None,
+                (true, None) => Some(i),
+                (true, kept) => kept,
+            };
+            node = child;
+        }
+        let Some(cut) = cut else {
+            return;
         };
-        match first {
-            PatternToken::Rest => take(&mut node.rest),
+        let mut parent = &mut self.root;
+        for token in &path[..cut] {
+            match parent.child_mut(token) {
+                Some(child) => parent = child,
+                None => return,
+            }
+        }
+        match &path[cut] {
             PatternToken::Literal(l) => {
-                let child = node.literals.get_mut(l)?;
-                let removed = Self::remove_in(child, rest, is_it);
-                if child.is_empty() {
-                    node.literals.remove(l);
-                }
-                removed
+                parent.literals.remove(l);
             }
-            PatternToken::One => {
-                let child = node.one.as_deref_mut()?;
-                let removed = Self::remove_in(child, rest, is_it);
-                if child.is_empty() {
-                    node.one = None;
-                }
-                removed
-            }
+            PatternToken::One => parent.one = None,
+            PatternToken::Rest => {}
         }
     }
 
     /// Appends every value whose pattern matches `topic` (assumed valid) to `out`.
+    ///
+    /// Depth first with a stack of its own: a valid topic has at most `MAX_TOPIC_TOKENS`
+    /// tokens, and at most one more node waits on the stack per token, so it stays inline.
     pub(crate) fn collect(&self, topic: &str, out: &mut Vec<T>) {
-        Self::collect_in(&self.root, topic.split('.'), out);
-    }
-
-    fn collect_in(node: &Node<T>, mut parts: std::str::Split<'_, char>, out: &mut Vec<T>) {
-        let Some(part) = parts.next() else {
-            out.extend_from_slice(&node.here);
-            return;
-        };
-        out.extend_from_slice(&node.rest);
-        if let Some(child) = node.literals.get(part) {
-            Self::collect_in(child, parts.clone(), out);
-        }
-        if let Some(child) = node.one.as_deref() {
-            Self::collect_in(child, parts, out);
+        let mut stack: SmallVec<[(&Node<T>, Option<&str>); STACK_INLINE]> = SmallVec::new();
+        stack.push((&self.root, Some(topic)));
+        while let Some((node, remaining)) = stack.pop() {
+            let Some(remaining) = remaining else {
+                out.extend_from_slice(&node.here);
+                continue;
+            };
+            let (part, after) = match remaining.split_once('.') {
+                Some((part, after)) => (part, Some(after)),
+                None => (remaining, None),
+            };
+            out.extend_from_slice(&node.rest);
+            if let Some(child) = node.one.as_deref() {
+                stack.push((child, after));
+            }
+            if let Some(child) = node.literals.get(part) {
+                stack.push((child, after));
+            }
         }
     }
 }
+
+/// Room for the matching stack of a topic of `MAX_TOPIC_TOKENS` tokens without allocating.
+const STACK_INLINE: usize = MAX_TOPIC_TOKENS + 2;
 
 #[cfg(test)]
 mod tests {

@@ -62,16 +62,24 @@ impl std::fmt::Debug for ModuleManagerBuilder {
     }
 }
 
+/// The module's metadata, with its Rust type as its origin unless it names one.
+fn with_origin<M>(metadata: crate::module::ModuleMetadata) -> crate::module::ModuleMetadata {
+    if metadata.get_origin().is_some() {
+        return metadata;
+    }
+    metadata.origin(std::any::type_name::<M>())
+}
+
 impl ModuleManagerBuilder {
     /// Registers a module with async hooks.
     pub fn module<M: Module>(self, module: M) -> Self {
-        let metadata = module.metadata();
+        let metadata = with_origin::<M>(module.metadata());
         self.register(Entry::new(metadata, ModuleObject::from_async(module)))
     }
 
     /// Registers a module with blocking hooks; they run on tokio's blocking pool.
     pub fn sync_module<M: SyncModule>(self, module: M) -> Self {
-        let metadata = module.metadata();
+        let metadata = with_origin::<M>(module.metadata());
         self.register(Entry::new(metadata, ModuleObject::from_sync(module)))
     }
 

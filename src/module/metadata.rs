@@ -1,5 +1,6 @@
 //! What a module says about itself: name, version, dependencies, configuration schema.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -50,6 +51,9 @@ pub struct ModuleMetadata {
     /// Boxed for the same reason: most modules declare no readiness signal, health check
     /// or watchdog.
     watch: Option<Box<WatchSettings>>,
+    /// Where the module comes from (its Rust type, or its folder), for messages that must
+    /// tell two registrations apart.
+    origin: Option<Cow<'static, str>>,
 }
 
 /// What a module declared about readiness, health and its watchdog.
@@ -77,6 +81,7 @@ impl ModuleMetadata {
             default_config: None,
             restart: None,
             watch: None,
+            origin: None,
             problems,
         }
     }
@@ -92,6 +97,19 @@ impl ModuleMetadata {
             }),
         }
         self
+    }
+
+    /// Says where the module comes from: its folder, a plugin's file, or (what the manager
+    /// sets when nothing else was) its Rust type's name. Messages that must tell two
+    /// registrations apart, such as a duplicate name, quote it.
+    pub fn origin(mut self, origin: impl Into<Cow<'static, str>>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Where the module comes from, if said; see [`origin`](Self::origin).
+    pub fn get_origin(&self) -> Option<&str> {
+        self.origin.as_deref()
     }
 
     /// Sets a one-line description for listings.
@@ -350,6 +368,7 @@ impl fmt::Debug for ModuleMetadata {
             .field("restart", &self.restart)
             .field("watch", &self.watch)
             .field("problems", &self.problems)
+            .field("origin", &self.origin)
             .finish()
     }
 }

@@ -200,15 +200,19 @@ pub(crate) fn resolve_named(
     // ask for those of the module a few places ahead while handling the current one.
     const AHEAD: usize = 4;
     let mut index = NameIndex::with_capacity(modules.len());
-    let mut duplicates: Vec<(&str, usize)> = Vec::new();
+    // Each duplicated name with the modules that carry it, in registration order.
+    let mut duplicates: Vec<(&str, Vec<usize>)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         if let Some(next) = names.get(i + AHEAD) {
             prefetch(&**next);
         }
         if !index.insert(&names, i) {
             match duplicates.iter_mut().find(|(n, _)| *n == &**name) {
-                Some((_, count)) => *count += 1,
-                None => duplicates.push((name, 2)),
+                Some((_, carriers)) => carriers.push(i),
+                None => {
+                    let first = index.get(&names, name).unwrap_or(i);
+                    duplicates.push((name, vec![first, i]));
+                }
             }
         }
     }
@@ -272,14 +276,19 @@ pub(crate) fn resolve_named(
         }
     }
     edge_start.push(edges.len());
-    problems.extend(
-        duplicates
-            .into_iter()
-            .map(|(name, count)| Problem::Duplicate {
-                name: name.to_owned(),
-                count,
-            }),
-    );
+    problems.extend(duplicates.into_iter().map(|(name, carriers)| {
+        Problem::Duplicate {
+            name: name.to_owned(),
+            count: carriers.len(),
+            origins: carriers
+                .iter()
+                .map(|&i| match modules[i].get_origin() {
+                    Some(origin) => format!("`{origin}`"),
+                    None => format!("registration {}", i + 1),
+                })
+                .collect(),
+        }
+    }));
     problems.append(&mut dependency_problems);
 
     // Dependents, laid out like the dependencies: counts, then offsets, then a fill pass.

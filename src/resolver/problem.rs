@@ -18,6 +18,10 @@ pub enum Problem {
         name: String,
         /// How many modules carry it.
         count: usize,
+        /// Where each of them comes from, in registration order: its Rust type or its
+        /// folder ([`ModuleMetadata::origin`](crate::module::ModuleMetadata::origin)), or
+        /// `registration N` when it says nothing.
+        origins: Vec<String>,
     },
     /// A required dependency is not registered.
     Missing {
@@ -83,9 +87,15 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Metadata(error) => write!(f, "{error}"),
-            Problem::Duplicate { name, count } => write!(
+            Problem::Duplicate {
+                name,
+                count,
+                origins,
+            } => write!(
                 f,
-                "{count} modules are named {name:?}; names must be unique, so rename or remove all but one"
+                "{count} modules are named {name:?} ({}); names must be unique, so rename or \
+                 remove all but one",
+                origins.join(", ")
             ),
             Problem::Missing {
                 module,
@@ -98,7 +108,8 @@ impl fmt::Display for Problem {
                 }
                 write!(
                     f,
-                    ", which is not registered; register it, or make the dependency optional"
+                    ", which is not registered; register it, make the dependency optional, or \
+                     remove it from {module:?}'s dependencies"
                 )
             }
             Problem::VersionMismatch {

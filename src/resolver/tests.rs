@@ -138,7 +138,12 @@ fn reports_duplicates() {
         problems(&modules),
         [Problem::Duplicate {
             name: "cache".into(),
-            count: 3
+            count: 3,
+            origins: vec![
+                "registration 1".into(),
+                "registration 2".into(),
+                "registration 3".into()
+            ],
         }]
     );
 }

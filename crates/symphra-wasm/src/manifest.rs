@@ -434,6 +434,9 @@ impl Manifest {
     /// The metadata the module registers with a manager.
     pub fn metadata(&self) -> ModuleMetadata {
         let mut meta = ModuleMetadata::new(self.name.clone()).version(&self.version.to_string());
+        // Its folder tells it apart from another module of the same name.
+        let folder = self.path.parent().unwrap_or(&self.path);
+        meta = meta.origin(folder.display().to_string());
         if let Some(description) = &self.description {
             meta = meta.description(description.clone());
         }
