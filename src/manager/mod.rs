@@ -131,8 +131,31 @@ impl ModuleManager {
         crate::resolver::resolve(graph.entries.iter().map(|entry| &entry.metadata))
     }
 
-    /// Handles on every module, in start order, as a stream.
-    pub fn modules(&self) -> impl Stream<Item = ModuleHandle> + Send + 'static {
+    /// Handles on every module, in start order, as a stream. It is `Unpin`, so it needs no
+    /// pinning, and the prelude brings `StreamExt`'s methods into scope; for a plain loop,
+    /// [`handles`](Self::handles) gives the same handles as a `Vec`.
+    ///
+    /// ```
+    /// use symphra::prelude::*;
+    ///
+    /// struct Cache;
+    /// impl Module for Cache {
+    ///     fn metadata(&self) -> ModuleMetadata {
+    ///         ModuleMetadata::new("cache")
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> symphra::Result<()> {
+    /// let manager = ModuleManager::builder().module(Cache).build()?;
+    /// let mut modules = manager.modules();
+    /// while let Some(handle) = modules.next().await {
+    ///     assert_eq!(handle.name(), "cache");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn modules(&self) -> impl Stream<Item = ModuleHandle> + Send + Unpin + 'static {
         futures_util::stream::iter(self.handles())
     }
 

@@ -95,12 +95,16 @@
 mod duration;
 mod panic;
 mod poll;
+mod quiet_panic;
 mod retry;
 mod timeout;
 
 pub use duration::{DurationError, parse_duration};
 pub(crate) use panic::panic_message;
 pub use poll::poll_once;
+pub(crate) use quiet_panic::{
+    Quiet, install_hook as install_quiet_panic_hook, quietly, take_location as take_panic_location,
+};
 
 pub use retry::{DEFAULT_MAX_ATTEMPTS, Retry};
 pub use timeout::{Timeout, TimeoutError, TimeoutExt, timeout};
