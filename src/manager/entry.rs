@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::config::{Config, ConfigSchema};
 use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
 use crate::manager::driver::ModuleObject;
-use crate::manager::report::SkipReason;
+use crate::manager::report::{Outcome, SkipReason};
 use crate::manager::tasks::{self, TaskSlot};
 use crate::module::ModuleMetadata;
 use crate::state::Availability;
@@ -56,6 +56,10 @@ pub(crate) struct Entry {
     /// The tasks the module spawned, and why supervision last stopped it.
     pub(crate) tasks: TaskSlot,
     pub(crate) metadata: ModuleMetadata,
+    /// Whether `skipped` holds a reason: one load per module and operation.
+    has_skip: AtomicBool,
+    /// Why the last operation that concerned the module skipped it, if it did.
+    skipped: Mutex<Option<SkipReason>>,
 }
 
 impl Entry {
@@ -77,6 +81,8 @@ impl Entry {
             failure: Mutex::new(None),
             tasks: TaskSlot::default(),
             metadata,
+            has_skip: AtomicBool::new(false),
+            skipped: Mutex::new(None),
         }
     }
 
@@ -126,6 +132,32 @@ impl Entry {
         // The failure first, so that whoever sees `Failed` also finds why.
         *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
         self.update(|cell| cell.fail(hook))
+    }
+
+    /// Remembers why an operation skipped the module, or forgets an earlier skip when an
+    /// operation did anything else to it.
+    pub(crate) fn note_outcome(&self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Skipped(reason) => {
+                *self.skipped.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.clone());
+                self.has_skip.store(true, Ordering::Release);
+            }
+            _ if take(&self.has_skip) => {
+                *self.skipped.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Why the last operation that concerned the module skipped it, if it did.
+    pub(crate) fn skipped(&self) -> Option<SkipReason> {
+        if !self.has_skip.load(Ordering::Acquire) {
+            return None;
+        }
+        self.skipped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The last failure, if any.

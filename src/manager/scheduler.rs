@@ -189,6 +189,11 @@ impl Schedule<'_> {
         if operation == Operation::Stop {
             report.lost_events = scope.losses.total(&self.inner.bus);
         }
+        // Handles say which modules this operation skipped, and why, until they run again.
+        for module in &report.modules {
+            self.graph.entries[module.index as usize].note_outcome(&module.outcome);
+        }
+        report.log_summary();
         report
     }
 }
