@@ -91,11 +91,23 @@ pub use lifecycle::{BoxError, Hook, HookFailure, HookResult, ModuleState};
 pub use manager::{ModuleManager, ModuleManagerBuilder, ScopeExit};
 pub use module::{Module, ModuleMetadata, SyncModule};
 
+/// `Result` with Symphra's [`Error`] as the default error type:
+/// `fn main() -> symphra::Result<()>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// The names most applications need: `use symphra::prelude::*;`.
+///
+/// Besides the types, it brings [`StreamExt`](futures_util::StreamExt)'s methods into scope
+/// (unnamed, so that it clashes with no other `StreamExt`): `manager.modules().next()`.
 pub mod prelude {
+    pub use crate::bus::{Event, EventBus};
     pub use crate::config::Config;
     pub use crate::context::Context;
-    pub use crate::lifecycle::{BoxError, Hook, HookResult, ModuleState};
-    pub use crate::manager::{ModuleManager, ScopeExit};
+    pub use crate::lifecycle::{BoxError, Hook, HookFailure, HookResult, ModuleState};
+    pub use crate::manager::{
+        ModuleHandle, ModuleManager, ModuleReport, Outcome, Report, RunOutcome, ScopeExit,
+        SkipReason,
+    };
     pub use crate::module::{Module, ModuleMetadata, SyncModule};
+    pub use futures_util::StreamExt as _;
 }

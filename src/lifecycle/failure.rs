@@ -182,7 +182,13 @@ impl FailureCause {
     /// Turns the payload of a caught panic into a cause, keeping its message when it is a
     /// string (as it is for `panic!` with a message).
     pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Self {
-        FailureCause::Panic(crate::util::panic_message(payload))
+        let message = crate::util::panic_message(payload);
+        // The default panic hook stayed silent for this panic (see `util::quiet_panic`):
+        // the report says where it was raised instead.
+        match crate::util::take_panic_location() {
+            Some(location) => FailureCause::Panic(format!("{message} (at {location})")),
+            None => FailureCause::Panic(message),
+        }
     }
 }
 

@@ -176,6 +176,8 @@ impl ModuleManagerBuilder {
             bus,
             store,
         } = self;
+        // Hook panics are caught and reported; the process's panic hook need not print them.
+        crate::util::install_quiet_panic_hook();
         // Most modules get no configuration here; skip hashing every name when none do.
         if !configs.is_empty() {
             for entry in &entries {

@@ -7,6 +7,7 @@
 
 use std::any::{Any, TypeId};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -175,13 +176,29 @@ impl<M: SyncModule> CallHook for Blocking<M> {
         let ctx = ctx.clone();
         let config = config.clone();
         async move {
-            let joined = tokio::task::spawn_blocking(move || match hook {
-                Hook::Bootstrap => module.bootstrap(&ctx),
-                Hook::Install => module.install(&ctx, config),
-                Hook::Start => module.start(&ctx),
-                Hook::Stop => module.stop(&ctx),
-                Hook::Uninstall => module.uninstall(&ctx),
-                Hook::Reload => module.reload(&ctx),
+            let joined = tokio::task::spawn_blocking(move || {
+                // Caught and reported by the runner, so the panic hook stays silent; the
+                // panic's location is known on this thread only, so it joins the message.
+                let call = AssertUnwindSafe(|| match hook {
+                    Hook::Bootstrap => module.bootstrap(&ctx),
+                    Hook::Install => module.install(&ctx, config),
+                    Hook::Start => module.start(&ctx),
+                    Hook::Stop => module.stop(&ctx),
+                    Hook::Uninstall => module.uninstall(&ctx),
+                    Hook::Reload => module.reload(&ctx),
+                });
+                match crate::util::quietly(|| std::panic::catch_unwind(call)) {
+                    Ok(result) => result,
+                    Err(payload) => {
+                        let message = crate::util::panic_message(payload);
+                        let message = match crate::util::take_panic_location() {
+                            Some(location) => format!("{message} (at {location})"),
+                            None => message,
+                        };
+                        // `resume_unwind` does not call the panic hook again.
+                        std::panic::resume_unwind(Box::new(message))
+                    }
+                }
             })
             .await;
             match joined {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::config::{Config, ConfigSchema};
 use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
 use crate::manager::driver::ModuleObject;
-use crate::manager::report::SkipReason;
+use crate::manager::report::{Outcome, SkipReason};
 use crate::manager::signals::{HookTicks, Signals, Watch};
 use crate::manager::tasks::{self, TaskSlot};
 use crate::module::ModuleMetadata;
@@ -65,6 +65,10 @@ pub(crate) struct Entry {
     /// What the module declared about readiness, health and its watchdog; `None` for
     /// most modules (see [`tasks::WATCHED`]).
     pub(crate) watch: Option<Box<Watch>>,
+    /// Whether `skipped` holds a reason: one load per module and operation.
+    has_skip: AtomicBool,
+    /// Why the last operation that concerned the module skipped it, if it did.
+    skipped: Mutex<Option<SkipReason>>,
 }
 
 impl Entry {
@@ -91,6 +95,8 @@ impl Entry {
             metadata,
             signals: Signals::default(),
             watch,
+            has_skip: AtomicBool::new(false),
+            skipped: Mutex::new(None),
         }
     }
 
@@ -140,6 +146,32 @@ impl Entry {
         // The failure first, so that whoever sees `Failed` also finds why.
         *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
         self.update(|cell| cell.fail(hook))
+    }
+
+    /// Remembers why an operation skipped the module, or forgets an earlier skip when an
+    /// operation did anything else to it.
+    pub(crate) fn note_outcome(&self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Skipped(reason) => {
+                *self.skipped.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.clone());
+                self.has_skip.store(true, Ordering::Release);
+            }
+            _ if take(&self.has_skip) => {
+                *self.skipped.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// Why the last operation that concerned the module skipped it, if it did.
+    pub(crate) fn skipped(&self) -> Option<SkipReason> {
+        if !self.has_skip.load(Ordering::Acquire) {
+            return None;
+        }
+        self.skipped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The last failure, if any.

@@ -9,6 +9,7 @@ use semver::Version;
 use crate::config::Config;
 use crate::lifecycle::{HookFailure, ModuleState};
 use crate::manager::entry::Entry;
+use crate::manager::report::SkipReason;
 use crate::manager::tasks;
 use crate::module::ModuleMetadata;
 
@@ -39,9 +40,45 @@ impl ModuleHandle {
         &self.entry.metadata
     }
 
-    /// The module's state now.
+    /// The module's state now. A module an operation skipped keeps the state it had
+    /// (`Registered`, if it never ran): [`skipped`](Self::skipped) says that it was
+    /// skipped, and why.
     pub fn state(&self) -> ModuleState {
         self.entry.current_state()
+    }
+
+    /// Why the last start or stop that concerned this module skipped it — a required
+    /// dependency failed, an operator disabled it, fail-fast aborted the start — or `None`
+    /// when it was not skipped. Kept until an operation does something else to it.
+    ///
+    /// ```
+    /// use symphra::prelude::*;
+    ///
+    /// struct Db;
+    /// impl Module for Db {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("db") }
+    ///     async fn start(&self, _ctx: &Context) -> HookResult { Err("no database".into()) }
+    /// }
+    /// struct Api;
+    /// impl Module for Api {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("api").depends_on("db") }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> symphra::Result<()> {
+    /// let manager = ModuleManager::builder().module(Db).module(Api).build()?;
+    /// assert!(manager.start_all().await.is_err());
+    /// let api = manager.module("api")?;
+    /// assert_eq!(api.state(), ModuleState::Registered);
+    /// assert_eq!(
+    ///     api.skipped(),
+    ///     Some(SkipReason::DependencyFailed { failed: "db".into() })
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn skipped(&self) -> Option<SkipReason> {
+        self.entry.skipped()
     }
 
     /// The last hook failure, if any (kept after the module recovers, until the next one).
@@ -73,6 +110,7 @@ impl fmt::Debug for ModuleHandle {
             .field("name", &self.name())
             .field("version", &self.version().to_string())
             .field("state", &self.state())
+            .field("skipped", &self.skipped())
             .finish()
     }
 }

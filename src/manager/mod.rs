@@ -15,6 +15,7 @@ pub(crate) mod polls;
 mod probes;
 mod reentry;
 mod report;
+mod report_data;
 mod restart;
 mod run;
 pub(crate) mod runner;
@@ -42,6 +43,7 @@ pub use events::{FAILED, HEALTH_CHANGED, ModuleEvent, READY, STATE_CHANGED};
 pub use handle::ModuleHandle;
 pub use options::{DEFAULT_BLOCKING_THRESHOLD, DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use report::{HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StopError};
+pub use report_data::{HookTimingData, ModuleData, OutcomeData, ReportData, RunOutcomeData};
 pub use restart::{RESTARTED, RestartEvent};
 pub use run::{RunEnd, RunOutcome};
 pub use scope::ScopeExit;
@@ -139,8 +141,31 @@ impl ModuleManager {
         crate::resolver::resolve(graph.entries.iter().map(|entry| &entry.metadata))
     }
 
-    /// Handles on every module, in start order, as a stream.
-    pub fn modules(&self) -> impl Stream<Item = ModuleHandle> + Send + 'static {
+    /// Handles on every module, in start order, as a stream. It is `Unpin`, so it needs no
+    /// pinning, and the prelude brings `StreamExt`'s methods into scope; for a plain loop,
+    /// [`handles`](Self::handles) gives the same handles as a `Vec`.
+    ///
+    /// ```
+    /// use symphra::prelude::*;
+    ///
+    /// struct Cache;
+    /// impl Module for Cache {
+    ///     fn metadata(&self) -> ModuleMetadata {
+    ///         ModuleMetadata::new("cache")
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> symphra::Result<()> {
+    /// let manager = ModuleManager::builder().module(Cache).build()?;
+    /// let mut modules = manager.modules();
+    /// while let Some(handle) = modules.next().await {
+    ///     assert_eq!(handle.name(), "cache");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn modules(&self) -> impl Stream<Item = ModuleHandle> + Send + Unpin + 'static {
         futures_util::stream::iter(self.handles())
     }
 

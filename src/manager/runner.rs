@@ -30,7 +30,7 @@ use crate::manager::reentry::Mark;
 use crate::manager::tasks;
 use crate::manager::timings::Timings;
 use crate::manager::watch;
-use crate::util::poll_once;
+use crate::util::{Quiet, poll_once};
 
 /// A chain of hooks to run on one module.
 pub(crate) struct Job {
@@ -150,7 +150,11 @@ fn run_chain<C: CallHook>(
                     let span =
                         tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
                     let call = caller.call(hook, &ctx, config);
-                    let mut guarded = pin!(AssertUnwindSafe(call).catch_unwind().instrument(span));
+                    let mut guarded = pin!(
+                        AssertUnwindSafe(Quiet::new(call))
+                            .catch_unwind()
+                            .instrument(span)
+                    );
                     let polled = poll_once(&mut guarded).await;
                     let now = clock.now();
                     if clock.blocked(poll_from, now) {

@@ -198,6 +198,11 @@ impl Schedule<'_> {
         report.blocked_polls = scope
             .blocked_polls
             .load(std::sync::atomic::Ordering::Relaxed);
+        // Handles say which modules this operation skipped, and why, until they run again.
+        for module in &report.modules {
+            self.graph.entries[module.index as usize].note_outcome(&module.outcome);
+        }
+        report.log_summary();
         report
     }
 }

@@ -174,7 +174,10 @@ where
     let watcher = ctx.clone();
     let watched_name = Arc::clone(&task);
     let watched = async move {
-        let ended = AssertUnwindSafe(future).catch_unwind().await;
+        // Caught and reported as the task's failure: the panic hook stays silent.
+        let ended = AssertUnwindSafe(crate::util::Quiet::new(future))
+            .catch_unwind()
+            .await;
         ended_task(&watcher, generation, watched_name, kind, &token, ended);
     }
     .instrument(span);

@@ -96,6 +96,7 @@ mod deadline;
 mod duration;
 mod panic;
 mod poll;
+mod quiet_panic;
 mod retry;
 mod timeout;
 
@@ -103,6 +104,9 @@ pub use deadline::{FAR_FUTURE, deadline_after};
 pub use duration::{DurationError, parse_duration};
 pub(crate) use panic::panic_message;
 pub use poll::poll_once;
+pub(crate) use quiet_panic::{
+    Quiet, install_hook as install_quiet_panic_hook, quietly, take_location as take_panic_location,
+};
 
 pub use retry::{DEFAULT_MAX_ATTEMPTS, Retry};
 pub use timeout::{Timeout, TimeoutError, TimeoutExt, timeout};

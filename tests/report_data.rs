@@ -1,0 +1,158 @@
+//! Reports as data: a serialized report reads back as the same data, a skipped module's
+//! handle says why it was skipped, and each operation logs one summary line.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use symphra::manager::{OutcomeData, ReportData};
+use symphra::prelude::*;
+
+struct Db;
+impl Module for Db {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("db")
+    }
+    async fn start(&self, _ctx: &Context) -> HookResult {
+        Err("connection refused".into())
+    }
+}
+
+struct Api;
+impl Module for Api {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("api").depends_on("db")
+    }
+}
+
+struct Cache;
+impl Module for Cache {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("cache")
+    }
+}
+
+/// Log lines, as the fmt subscriber writes them.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_serialized_report_round_trips_and_names_outcomes() {
+    let manager = ModuleManager::builder()
+        .module(Db)
+        .module(Api)
+        .module(Cache)
+        .build()
+        .expect("valid modules");
+    let Err(symphra::Error::Start(error)) = manager.start_all().await else {
+        panic!("db fails to start");
+    };
+    let report = error.report();
+    let json = serde_json::to_string(report).expect("a report serializes");
+    let read: ReportData = serde_json::from_str(&json).expect("and reads back");
+    assert_eq!(read, report.to_data());
+
+    let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(value["operation"], "start");
+    assert_eq!(value["success"], false);
+    let db = &read.modules[read
+        .modules
+        .iter()
+        .position(|m| m.name == "db")
+        .expect("db")];
+    assert!(
+        matches!(&db.outcome, OutcomeData::Failed { hook, cause } if hook == "start" && cause.contains("connection refused")),
+        "{:?}",
+        db.outcome
+    );
+    let api = read.modules.iter().find(|m| m.name == "api").expect("api");
+    assert_eq!(
+        api.outcome,
+        OutcomeData::Skipped {
+            reason: "dependency_failed".into(),
+            because_of: Some("db".into()),
+            message: "its dependency \"db\" did not start".into(),
+        }
+    );
+    assert!(
+        read.modules
+            .iter()
+            .any(|m| m.name == "cache" && m.outcome == OutcomeData::Done)
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_skipped_module_says_so_until_it_runs() {
+    let manager = ModuleManager::builder()
+        .module(Db)
+        .module(Api)
+        .build()
+        .expect("valid modules");
+    assert!(manager.start_all().await.is_err());
+    let api = manager.module("api").expect("registered");
+    assert_eq!(api.state(), ModuleState::Registered);
+    assert_eq!(
+        api.skipped(),
+        Some(SkipReason::DependencyFailed {
+            failed: Arc::from("db")
+        })
+    );
+    assert_eq!(manager.module("db").expect("registered").skipped(), None);
+
+    // A stop that finds it not running did something else to it: the skip is forgotten.
+    manager.stop_all().await.expect("nothing to stop");
+    assert_eq!(api.skipped(), None);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn each_operation_logs_one_summary_line() {
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let manager = ModuleManager::builder()
+        .module(Cache)
+        .build()
+        .expect("valid modules");
+    manager.start_all().await.expect("starts");
+    manager.stop_all().await.expect("stops");
+
+    let text = lines.text();
+    let summaries: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("modules ok in"))
+        .collect();
+    assert_eq!(summaries.len(), 2, "{text}");
+    assert!(
+        summaries[0].contains("INFO") && summaries[0].contains("start: 1 of 1 modules ok"),
+        "{text}"
+    );
+    assert!(
+        summaries[0].contains("ok=1") && summaries[0].contains("failed=0"),
+        "{text}"
+    );
+    assert!(summaries[1].contains("stop: 1 of 1 modules ok"), "{text}");
+}
