@@ -206,26 +206,47 @@ fn run_chain<C: CallHook>(
             began = end;
             hooks.push(hook, began);
             if let Err(cause) = outcome {
-                let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
-                tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
-                let previous = entry.fail(hook, failure.clone());
-                ctx.inner().record_failure(entry, &failure);
-                if let Some(publish) =
-                    events::announce(&ctx, hook, previous, ModuleState::Failed, Some(&failure))
-                {
+                let (failure, publish) = failed(&ctx, hook, cause);
+                if let Some(publish) = publish {
                     publish.await;
                 }
-                if matches!(hook, Hook::Start | Hook::Stop) {
-                    ctx.inner().drop_subscriptions(entry);
-                }
-                if hook == Hook::Start && entry.has_tasks() {
-                    tasks::abandon(entry);
-                }
+                after_failure(entry, &ctx, hook);
                 result = Err(failure);
                 break;
             }
         }
         Run { hooks, result, ctx }
+    }
+}
+
+/// `hook` failed with `cause`: the failure, recorded, and the publishing of the change
+/// when anyone listens. Out of line, as rare: it keeps the chain's loop small.
+#[cold]
+#[inline(never)]
+fn failed(
+    ctx: &Context,
+    hook: Hook,
+    cause: FailureCause,
+) -> (HookFailure, Option<BoxFuture<'static, ()>>) {
+    let entry = ctx.entry();
+    let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
+    tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
+    let previous = entry.fail(hook, failure.clone());
+    ctx.inner().record_failure(entry, &failure);
+    let publish = events::announce(ctx, hook, previous, ModuleState::Failed, Some(&failure));
+    (failure, publish)
+}
+
+/// After a failure of `hook` was published: a failed start or stop loses its
+/// subscriptions, and a failed start its tasks.
+#[cold]
+#[inline(never)]
+fn after_failure(entry: &Entry, ctx: &Context, hook: Hook) {
+    if matches!(hook, Hook::Start | Hook::Stop) {
+        ctx.inner().drop_subscriptions(entry);
+    }
+    if hook == Hook::Start && entry.has_tasks() {
+        tasks::abandon(entry);
     }
 }
 
