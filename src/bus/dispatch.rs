@@ -304,7 +304,7 @@ impl BusInner {
         let failure = HandlerFailure {
             subscription: entry.id,
             pattern: entry.pattern.as_str().into(),
-            topic: event.topic_arc().clone(),
+            topic: event.topic_arc(),
             event_id: event.id(),
             error,
         };

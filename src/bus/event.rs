@@ -72,7 +72,7 @@ impl fmt::Display for EventId {
 /// ```
 #[derive(Clone)]
 pub struct Event {
-    topic: Arc<str>,
+    topic: TopicName,
     payload: Payload,
     type_name: &'static str,
     to_json: Option<ToJson>,
@@ -80,6 +80,23 @@ pub struct Event {
     origin: Option<Arc<str>>,
     id: EventId,
     time: SystemTime,
+}
+
+/// An event's topic: shared with the route cache, or a constant (a topic of a
+/// [`TopicSet`](super::TopicSet)), which is copied without a reference count.
+#[derive(Clone)]
+enum TopicName {
+    Shared(Arc<str>),
+    Constant(&'static str),
+}
+
+impl TopicName {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Shared(topic) => topic,
+            Self::Constant(topic) => topic,
+        }
+    }
 }
 
 fn json_of<T: Serialize + 'static>(
@@ -124,7 +141,7 @@ impl Event {
     /// Builds an event for a topic that is already known to be valid.
     pub(crate) fn unchecked<T: Send + Sync + 'static>(topic: Arc<str>, payload: T) -> Self {
         Self {
-            topic,
+            topic: TopicName::Shared(topic),
             payload: Arc::new(payload),
             type_name: std::any::type_name::<T>(),
             to_json: None,
@@ -138,7 +155,7 @@ impl Event {
     /// An event with a JSON form on a topic known to be valid, with a payload already
     /// shared, and an id taken with [`EventId::reserve`]: no allocation.
     pub(crate) fn shared_serializable<T>(
-        topic: Arc<str>,
+        topic: &'static str,
         payload: Arc<T>,
         source: Arc<str>,
         id: EventId,
@@ -148,7 +165,7 @@ impl Event {
         T: Serialize + Send + Sync + 'static,
     {
         Self {
-            topic,
+            topic: TopicName::Constant(topic),
             payload,
             type_name: std::any::type_name::<T>(),
             to_json: Some(json_of::<T>),
@@ -162,9 +179,30 @@ impl Event {
     /// Makes this event the next one of the same change: another topic (known to be
     /// valid) and id, the same payload, source and time. Copies taken by handlers keep
     /// what they saw.
-    pub(crate) fn retarget(&mut self, topic: Arc<str>, id: EventId) {
-        self.topic = topic;
+    pub(crate) fn retarget(&mut self, topic: &'static str, id: EventId) {
+        self.topic = TopicName::Constant(topic);
         self.id = id;
+    }
+
+    /// Makes this event, built by [`shared_serializable`](Self::shared_serializable), a new
+    /// one: another topic, id and time. The caller sets its payload
+    /// ([`payload_mut`](Self::payload_mut)) and source ([`set_source`](Self::set_source)).
+    pub(crate) fn reuse(&mut self, topic: &'static str, id: EventId, time: SystemTime) {
+        self.retarget(topic, id);
+        self.time = time;
+    }
+
+    /// Sets the source, taking no reference count when it is the same already.
+    pub(crate) fn set_source(&mut self, source: &Arc<str>) {
+        match &self.source {
+            Some(same) if Arc::ptr_eq(same, source) => {}
+            _ => self.source = Some(Arc::clone(source)),
+        }
+    }
+
+    /// The payload to change in place, if it is a `T` that no copy of this event shares.
+    pub(crate) fn payload_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        Arc::get_mut(&mut self.payload)?.downcast_mut::<T>()
     }
 
     /// Gives the payload, a `T`, its JSON form.
@@ -205,21 +243,20 @@ impl Event {
 
     /// The topic, e.g. `user.created`.
     pub fn topic(&self) -> &str {
-        &self.topic
+        self.topic.as_str()
     }
 
-    pub(crate) fn topic_arc(&self) -> &Arc<str> {
-        &self.topic
+    /// The topic as shared text: a reference count, or for a constant topic an allocation.
+    pub(crate) fn topic_arc(&self) -> Arc<str> {
+        match &self.topic {
+            TopicName::Shared(topic) => Arc::clone(topic),
+            TopicName::Constant(topic) => Arc::from(*topic),
+        }
     }
 
     /// The payload, if it is a `T`.
     pub fn payload<T: 'static>(&self) -> Option<&T> {
         self.payload.downcast_ref::<T>()
-    }
-
-    /// The payload, if it is a `T`, giving up the event.
-    pub(crate) fn into_payload<T: Send + Sync + 'static>(self) -> Option<Arc<T>> {
-        self.payload.downcast::<T>().ok()
     }
 
     /// The name of the payload's type, for diagnostics.
@@ -249,12 +286,12 @@ impl Event {
         match self.to_json.and_then(|f| f(&*self.payload)) {
             Some(Ok(value)) => Ok(value),
             Some(Err(source)) => Err(BusError::Json {
-                topic: self.topic.to_string(),
+                topic: self.topic().to_owned(),
                 target: "serde_json::Value",
                 source,
             }),
             None => Err(BusError::NotJson {
-                topic: self.topic.to_string(),
+                topic: self.topic().to_owned(),
             }),
         }
     }
@@ -266,7 +303,7 @@ impl Event {
     /// not have the shape of `T`.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, BusError> {
         let error = |source| BusError::Json {
-            topic: self.topic.to_string(),
+            topic: self.topic().to_owned(),
             target: std::any::type_name::<T>(),
             source,
         };
@@ -296,7 +333,7 @@ impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
             .field("id", &self.id)
-            .field("topic", &self.topic)
+            .field("topic", &self.topic())
             .field("payload", &self.type_name)
             .field("source", &self.source)
             .field("origin", &self.origin)
@@ -315,7 +352,7 @@ impl Serialize for Event {
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let mut s = serializer.serialize_struct("Event", 5)?;
         s.serialize_field("id", &self.id)?;
-        s.serialize_field("topic", &*self.topic)?;
+        s.serialize_field("topic", self.topic())?;
         s.serialize_field("source", &self.source.as_deref())?;
         s.serialize_field("time_ms", &time_ms)?;
         s.serialize_field("payload", &self.to_json().ok())?;

@@ -232,7 +232,7 @@ impl EventBus {
 
     /// Publishes a built event (with its source, JSON form, ...) and awaits every handler.
     pub async fn publish_event(&self, event: Event) -> DeliveryReport {
-        let route = self.inner.route_valid(event.topic_arc());
+        let route = self.inner.route_valid(event.topic());
         self.inner
             .publish_routed(&event, &route, Start::now())
             .await

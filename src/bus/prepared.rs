@@ -1,11 +1,12 @@
 //! Publishing on topics known in advance, such as the manager's lifecycle topics.
 //!
-//! Each topic is interned once, and its route is kept until the bus's subscriptions change,
-//! so a publish takes no topic validation, no topic allocation and no cache lookup. An event
-//! whose route holds only sync handlers is delivered on the spot, without a future; the rest
-//! goes through the general path. Watching 10,000 modules start and stop cost 7 times the
+//! Each topic is a constant, and its route is kept until the bus's subscriptions change,
+//! so a publish takes no topic validation, no topic allocation or reference count, and
+//! no cache lookup. An event whose route holds only sync handlers is delivered on the spot,
+//! without a future; the rest goes through the general path. Watching 10,000 modules start and stop cost 7 times the
 //! silent run when each event went through [`EventBus::publish_event`] (`benches/watched.rs`).
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -21,7 +22,7 @@ use super::topic::validate_topic;
 /// A fixed set of at most 32 valid topics, each with a bit in the answer of
 /// [`heard`](Self::heard), and their routes as of the bus's last subscription change.
 pub(crate) struct TopicSet<const N: usize> {
-    topics: [Arc<str>; N],
+    topics: [&'static str; N],
     /// The [`EventBus::subscription_changes`] that `heard` and `routes` were taken at.
     stamp: AtomicU64,
     /// Bit `i` is set when topic `i` has subscribers.
@@ -29,7 +30,18 @@ pub(crate) struct TopicSet<const N: usize> {
     /// Written only by `refresh`, which holds the write lock while it reads the stamp, so
     /// a later refresh never stores an older snapshot. Behind an `Arc`, so that a publisher
     /// takes every route with one reference count.
-    routes: RwLock<Arc<TopicRoutes<N>>>,
+    routes: RwLock<Arc<TopicRoutes>>,
+    /// Tells this set's routes from another's in [`LAST_ROUTES`].
+    id: u64,
+}
+
+thread_local! {
+    /// The routes this thread published along last. While they are current, taking them
+    /// again costs no atomic operation: no lock, no reference count.
+    ///
+    /// They keep their subscriptions' handlers alive until this thread takes other routes
+    /// or ends, as a stale entry of the bus's route cache does.
+    static LAST_ROUTES: Cell<Option<Arc<TopicRoutes>>> = const { Cell::new(None) };
 }
 
 impl<const N: usize> TopicSet<N> {
@@ -37,11 +49,18 @@ impl<const N: usize> TopicSet<N> {
     pub(crate) fn new(topics: [&'static str; N]) -> Self {
         const { assert!(N <= u32::BITS as usize, "one bit per topic") };
         debug_assert!(topics.iter().all(|topic| validate_topic(topic).is_ok()));
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         Self {
-            topics: topics.map(Arc::from),
+            topics,
             stamp: AtomicU64::new(u64::MAX),
             heard: AtomicU32::new(0),
-            routes: RwLock::new(Arc::new(TopicRoutes(std::array::from_fn(|_| None)))),
+            routes: RwLock::new(Arc::new(TopicRoutes {
+                set: id,
+                stamp: u64::MAX,
+                routes: Box::new([]),
+            })),
+            id,
         }
     }
 
@@ -66,15 +85,22 @@ impl<const N: usize> TopicSet<N> {
             return self.heard.load(Ordering::Acquire);
         }
         let mut heard = 0;
-        let fresh = std::array::from_fn(|at| {
-            let route = bus.inner.route_valid(&self.topics[at]);
-            if route.subs.is_empty() {
-                return None;
-            }
-            heard |= 1 << at;
-            Some(route)
-        });
-        let old = std::mem::replace(&mut *routes, Arc::new(TopicRoutes(fresh)));
+        let mut fresh = Vec::with_capacity(N);
+        for (at, &topic) in self.topics.iter().enumerate() {
+            let route = bus.inner.route_valid(topic);
+            fresh.push(if route.subs.is_empty() {
+                None
+            } else {
+                heard |= 1 << at;
+                Some((topic, route))
+            });
+        }
+        let fresh = TopicRoutes {
+            set: self.id,
+            stamp: changes,
+            routes: fresh.into_boxed_slice(),
+        };
+        let old = std::mem::replace(&mut *routes, Arc::new(fresh));
         self.heard.store(heard, Ordering::Release);
         self.stamp.store(changes, Ordering::Release);
         drop(routes);
@@ -84,9 +110,21 @@ impl<const N: usize> TopicSet<N> {
         heard
     }
 
-    /// The routes of every topic, as of the last [`heard`](Self::heard) or later.
+    /// The routes of every topic, as of the last [`heard`](Self::heard) or later: those
+    /// this thread published along last if they are still current, else the set's. Give
+    /// them back with [`TopicRoutes::keep`] when done, for the next call to find.
     #[inline]
-    pub(crate) fn routes(&self) -> Arc<TopicRoutes<N>> {
+    pub(crate) fn routes(&self) -> Arc<TopicRoutes> {
+        let stamp = self.stamp.load(Ordering::Acquire);
+        match LAST_ROUTES.take() {
+            Some(last) if last.set == self.id && last.stamp == stamp => last,
+            _ => self.current(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn current(&self) -> Arc<TopicRoutes> {
         Arc::clone(&self.routes.read())
     }
 }
@@ -94,23 +132,37 @@ impl<const N: usize> TopicSet<N> {
 /// The routes of the topics of a [`TopicSet`] at one moment, by index: `None` for a topic
 /// nobody listened to. They stay valid to deliver along, as subscriptions that end
 /// meanwhile are skipped on delivery.
-pub(crate) struct TopicRoutes<const N: usize>([Option<Arc<Route>>; N]);
+pub(crate) struct TopicRoutes {
+    /// The [`TopicSet::id`] of the set they belong to.
+    set: u64,
+    /// The set's stamp when they were taken.
+    stamp: u64,
+    routes: Box<[Option<Named>]>,
+}
+
+/// A topic of a set and its route.
+type Named = (&'static str, Arc<Route>);
 
 /// What is left of a delivery that [`TopicRoutes::deliver_now`] could not finish on the
 /// spot; hand it to [`TopicRoutes::finish`].
 #[must_use = "finish it: the event may not have been delivered"]
 pub(crate) struct Unfinished(Option<Vec<HandlerFailure>>);
 
-impl<const N: usize> TopicRoutes<N> {
-    /// The topic at `at`, interned (cloning it takes a reference count), if anyone
-    /// listened to it.
+impl TopicRoutes {
+    /// Keeps these routes for this thread's next [`TopicSet::routes`].
     #[inline]
-    pub(crate) fn topic(&self, at: usize) -> Option<&Arc<str>> {
-        self.route(at).map(|route| &route.topic)
+    pub(crate) fn keep(self: Arc<Self>) {
+        LAST_ROUTES.set(Some(self));
+    }
+
+    /// The topic at `at`, if anyone listened to it.
+    #[inline]
+    pub(crate) fn topic(&self, at: usize) -> Option<&'static str> {
+        self.routes.get(at)?.as_ref().map(|(topic, _)| *topic)
     }
 
     fn route(&self, at: usize) -> Option<&Arc<Route>> {
-        self.0.get(at).and_then(Option::as_ref)
+        self.routes.get(at)?.as_ref().map(|(_, route)| route)
     }
 
     /// Delivers `event`, published on the topic at `at`, on the spot when every subscriber

@@ -107,11 +107,11 @@ impl BusInner {
     }
 
     /// The route of a topic known to be valid.
-    pub(super) fn route_valid(&self, topic: &Arc<str>) -> Arc<Route> {
+    pub(super) fn route_valid(&self, topic: &str) -> Arc<Route> {
         if let Some(route) = self.cache.read().peek(topic) {
             return route.clone();
         }
-        self.fill(topic.clone())
+        self.fill(topic.into())
     }
 
     /// Matches a topic against the table and caches the route.

@@ -41,7 +41,7 @@ pub(super) async fn run_queue(entry: Arc<SubEntry>, bus: Weak<BusInner>) {
 pub(super) async fn run_emitter(bus: Weak<BusInner>, mut events: mpsc::Receiver<Event>) {
     while let Some(event) = events.recv().await {
         let Some(bus) = bus.upgrade() else { break };
-        let route = bus.route_valid(event.topic_arc());
+        let route = bus.route_valid(event.topic());
         bus.publish_routed(&event, &route, Start::now()).await;
         bus.emit_delivered
             .fetch_add(1, std::sync::atomic::Ordering::Release);

@@ -129,29 +129,45 @@ impl Listeners {
 }
 
 thread_local! {
-    /// The payload of the last change this thread published, kept for the next change when
-    /// no handler kept a copy of its events: an allocation and a free less per change.
-    static SPARE_PAYLOAD: Cell<Option<Arc<ModuleEvent>>> = const { Cell::new(None) };
+    /// The last lifecycle event this thread delivered, kept for the next change when no
+    /// handler kept a copy: its payload is then rewritten in place, an allocation and a
+    /// free less per change, and its source kept while the module is the same.
+    static SPARE_EVENT: Cell<Option<Event>> = const { Cell::new(None) };
 }
 
-/// `change` in an `Arc`: the spare one of this thread if nothing else holds it.
+/// The first event of a change of the module named `name`: this thread's spare event
+/// rewritten if nothing else holds its payload, else a new one.
 #[inline]
-fn new_payload(change: ModuleEvent) -> Arc<ModuleEvent> {
-    if let Some(mut spare) = SPARE_PAYLOAD.take()
-        && let Some(slot) = Arc::get_mut(&mut spare)
+fn new_event(name: &Arc<str>, change: Change, topic: &'static str, id: EventId) -> Event {
+    let time = SystemTime::now();
+    if let Some(mut spare) = SPARE_EVENT.take()
+        && let Some(payload) = spare.payload_mut::<ModuleEvent>()
     {
-        *slot = change;
+        if !Arc::ptr_eq(&payload.module, name) {
+            payload.module = Arc::clone(name);
+        }
+        (payload.from, payload.to, payload.hook) = (change.from, change.to, change.hook);
+        payload.error = change.error;
+        spare.set_source(name);
+        spare.reuse(topic, id, time);
         return spare;
     }
-    Arc::new(change)
+    let payload = Arc::new(ModuleEvent {
+        module: Arc::clone(name),
+        from: change.from,
+        to: change.to,
+        hook: change.hook,
+        error: change.error,
+    });
+    Event::shared_serializable(topic, payload, Arc::clone(name), id, time)
 }
 
-/// Keeps the payload of a delivered `event` for the next change on this thread.
-#[inline]
-fn recycle(event: Event) {
-    if let Some(payload) = event.into_payload::<ModuleEvent>() {
-        SPARE_PAYLOAD.set(Some(payload));
-    }
+/// A change, less its module.
+struct Change {
+    from: ModuleState,
+    to: ModuleState,
+    hook: Hook,
+    error: Option<String>,
 }
 
 /// Logs a state change at debug level: out of line, as it is rarely enabled and its call
@@ -210,49 +226,48 @@ fn publish_change(
     let inner = ctx.inner();
     let entry = ctx.entry();
     let routes = inner.listeners.0.routes();
+    // The change's topics anyone listens to, in publishing order: index and name.
     let mut heard = [LifecycleTopic::of(hook, to), LifecycleTopic::StateChanged]
+        .map(|topic| {
+            routes
+                .topic(topic as usize)
+                .map(|name| (topic as usize, name))
+        })
         .into_iter()
-        .map(|topic| topic as usize)
-        .filter(|&at| routes.topic(at).is_some());
-    let first = heard.next()?;
-    let second = heard.next();
+        .flatten();
+    let (Some((first, first_name)), second) = (heard.next(), heard.next()) else {
+        routes.keep();
+        return None;
+    };
     let ids = EventId::reserve(1 + u64::from(second.is_some()));
-    let payload = new_payload(ModuleEvent {
-        module: Arc::clone(&entry.name),
+    let change = Change {
         from,
         to,
         hook,
         error: failure.map(|failure| failure.cause().to_string()),
-    });
-    let mut event = Event::shared_serializable(
-        Arc::clone(routes.topic(first)?),
-        payload,
-        Arc::clone(&entry.name),
-        ids,
-        SystemTime::now(),
-    );
+    };
+    let mut event = new_event(&entry.name, change, first_name, ids);
     let mark = Mark::new(inner, ctx.id());
     let bus = &inner.bus;
     let left = mark.run(|| {
         if let Some(unfinished) = routes.deliver_now(first, bus, &event) {
             return Some((first, unfinished, second));
         }
-        let second = second?;
-        event.retarget(Arc::clone(routes.topic(second)?), ids.nth(1));
-        Some((second, routes.deliver_now(second, bus, &event)?, None))
+        let (at, name) = second?;
+        event.retarget(name, ids.nth(1));
+        Some((at, routes.deliver_now(at, bus, &event)?, None))
     });
     let Some((at, unfinished, next)) = left else {
-        recycle(event);
+        SPARE_EVENT.set(Some(event));
+        routes.keep();
         return None;
     };
     let bus = bus.clone();
     Some(Box::pin(mark.on(async move {
         routes.finish(at, &bus, &event, unfinished).await;
-        if let Some(next) = next
-            && let Some(topic) = routes.topic(next)
-        {
-            event.retarget(Arc::clone(topic), ids.nth(1));
-            routes.deliver(next, &bus, &event).await;
+        if let Some((at, name)) = next {
+            event.retarget(name, ids.nth(1));
+            routes.deliver(at, &bus, &event).await;
         }
     })))
 }
