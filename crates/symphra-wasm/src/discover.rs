@@ -291,6 +291,7 @@ pub fn discover_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Dis
                         line: None,
                         column: None,
                         field: Some("name".into()),
+                        kind: crate::manifest::ManifestErrorKind::Invalid,
                         message: format!(
                             "module name `{}` is already used by {}; module names must be unique",
                             manifest.name,

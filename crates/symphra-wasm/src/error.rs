@@ -116,6 +116,9 @@ pub enum LoadError {
     /// The host could not be created.
     #[error(transparent)]
     Host(#[from] HostError),
+    /// The manifest asks for what neither its folder nor the operator grants.
+    #[error(transparent)]
+    Grant(#[from] crate::grants::GrantError),
 }
 
 /// A hook of a component module that failed.

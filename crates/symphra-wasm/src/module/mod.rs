@@ -27,6 +27,7 @@ pub(crate) use self::store::State;
 use self::store::{Live, arm, classify};
 use crate::bindings::{Module as Bindings, ModulePre};
 use crate::error::{HookError, LoadError};
+use crate::grants::ResolvedDir;
 use crate::host::WasmHost;
 use crate::manifest::{Capabilities, Manifest};
 
@@ -46,6 +47,8 @@ pub(crate) struct Code {
     pre: ModulePre<State>,
     manifest: Arc<Manifest>,
     caps: Arc<Capabilities>,
+    /// The folders the guest may open, resolved when loaded.
+    dirs: Vec<ResolvedDir>,
     /// Whether the component imports WASI (then WASI is built from the grants).
     uses_wasi: bool,
 }
@@ -93,6 +96,7 @@ impl WasmModule {
         path: &Path,
         component: Component,
         manifest: Manifest,
+        dirs: Vec<ResolvedDir>,
     ) -> Result<Self, LoadError> {
         let engine = host.engine();
         let ty = component.component_type();
@@ -129,6 +133,7 @@ impl WasmModule {
                     pre,
                     caps: Arc::new(manifest.capabilities.clone()),
                     manifest: Arc::new(manifest),
+                    dirs,
                     uses_wasi,
                 })),
                 live: tokio::sync::Mutex::new(None),
@@ -141,6 +146,11 @@ impl WasmModule {
     /// The manifest of the code currently loaded.
     pub fn manifest(&self) -> Arc<Manifest> {
         Arc::clone(&self.shared.code().manifest)
+    }
+
+    /// The folders the guest may open, as resolved when the code was loaded.
+    pub fn granted_dirs(&self) -> Vec<ResolvedDir> {
+        self.shared.code().dirs.clone()
     }
 
     /// Whether the component imports WASI (and so gets the WASI grants of its manifest).
