@@ -81,5 +81,5 @@ pub use manifest::{
     MAX_LIST_ENTRIES, MAX_MANIFEST_BYTES, MAX_PATH_BYTES, Manifest, ManifestError,
     ManifestErrorKind, RESERVED_TOPIC_ROOTS, describe_restart, is_reserved_topic,
 };
-pub use module::{EVENT_FAILED, WasmModule};
+pub use module::{EVENT_FAILED, InboxStats, WasmModule};
 pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};
