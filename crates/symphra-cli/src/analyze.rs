@@ -33,10 +33,12 @@ pub(crate) fn run(
     max_concurrency: Option<usize>,
     svg: Option<&Path>,
     config: Option<&Path>,
+    grants: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
     let configs = module_configs::read_file(config)?;
+    let host = crate::grants::host(crate::grants::read(grants)?)?;
     session::block_on(async {
-        let loaded = session::load(dir, &LoadOptions::default())?;
+        let loaded = session::load(dir, &LoadOptions::default().host(host))?;
         session::print_rejected(&loaded.report.rejected);
         let Some(manager) = session::build(loaded.builder(), configs, &loaded.names()) else {
             return Ok(session::exit_code(false));

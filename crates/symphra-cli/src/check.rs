@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use serde::Serialize;
 use symphra::resolver::{Problem, resolve};
 use symphra::{Config, ModuleMetadata};
-use symphra_wasm::WasmHost;
 
 use crate::module_configs;
 use crate::session;
@@ -42,7 +41,9 @@ pub(crate) fn run(
     dir: &Path,
     format: CheckFormat,
     config: Option<&Path>,
+    grants: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
+    let grants = crate::grants::read(grants)?;
     let mut configs = module_configs::read_file(config)?;
     let found = session::discover(dir)?;
     let mut problems = Vec::new();
@@ -57,8 +58,14 @@ pub(crate) fn run(
         });
     }
     // Compile every module: checks its exports and imports against the WIT world.
-    let host = WasmHost::shared()?;
+    let host = crate::grants::host(grants.clone())?;
+    let mut granted = Vec::new();
     for module in &found.modules {
+        let review = grants.review(&module.dir, &module.manifest);
+        granted.push((
+            module.manifest.name.clone(),
+            crate::grants::one_line(&module.manifest, &review),
+        ));
         if let Err(error) = host.load(&module.dir, module.manifest.clone()) {
             problems.push(ProblemOut {
                 module: Some(module.manifest.name.clone()),
@@ -154,6 +161,9 @@ pub(crate) fn run(
             out!("{text}");
         }
         CheckFormat::Text => {
+            for (name, line) in &granted {
+                out!("grants: {name}: {line}");
+            }
             for problem in &problems {
                 match &problem.module {
                     Some(module) => out!("problem: {module}: {}", problem.message),

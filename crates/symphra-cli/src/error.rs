@@ -8,6 +8,9 @@ pub enum CliError {
     /// The modules directory could not be read, or the host could not be created.
     #[error(transparent)]
     Load(#[from] symphra_wasm::LoadError),
+    /// The operator's grants file could not be read.
+    #[error(transparent)]
+    Grants(#[from] symphra_wasm::GrantError),
     /// The WebAssembly host could not be created.
     #[error(transparent)]
     Host(#[from] symphra_wasm::HostError),

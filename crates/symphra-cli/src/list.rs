@@ -9,7 +9,12 @@ use crate::CliError;
 use crate::session;
 
 /// Runs `list` on `dir`, with the records of the state store at `state` when given.
-pub(crate) fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError> {
+pub(crate) fn run(
+    dir: &Path,
+    state: Option<&Path>,
+    grants: Option<&Path>,
+) -> Result<ExitCode, CliError> {
+    let grants = crate::grants::read(grants)?;
     let found = session::discover(dir)?;
     // Without a path, the records `run` keeps by default, when there are any.
     let default = session::default_state_path(dir);
@@ -36,20 +41,10 @@ pub(crate) fn run(dir: &Path, state: Option<&Path>) -> Result<ExitCode, CliError
                 .map(|(name, req)| format!("{name} {req} (optional)")),
         );
         out!("  dependencies: {}", list_or_none(&dependencies));
-        let publish: Vec<String> = manifest
-            .capabilities
-            .publish
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let subscribe: Vec<String> = manifest
-            .capabilities
-            .subscribe
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        out!("  publish:      {}", list_or_none(&publish));
-        out!("  subscribe:    {}", list_or_none(&subscribe));
+        let review = grants.review(&module.dir, manifest);
+        for (label, value) in crate::grants::lines(manifest, &review) {
+            out!("  {:<14}{value}", format!("{label}:"));
+        }
         if let Some(policy) = &manifest.restart {
             out!("  restart:      {}", symphra_wasm::describe_restart(policy));
         }

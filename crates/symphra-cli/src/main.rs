@@ -12,6 +12,7 @@ mod analyze;
 mod check;
 mod env_config;
 mod error;
+mod grants;
 mod graph;
 mod graph_svg;
 mod list;
@@ -85,6 +86,11 @@ pub enum Command {
         /// `SYMPHRA__<MODULE>__<KEY>=<value>` override single keys, as for `run`.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The operator's grants (TOML): host folders and environment variables each module
+        /// may use beyond its own folder, and whether a reload may widen its grants. See
+        /// docs/security.md. Without it, nothing beyond the module folders is granted.
+        #[arg(long, value_name = "FILE")]
+        grants: Option<PathBuf>,
     },
     /// Lists the modules of DIR: version, dependencies, capabilities and the availability
     /// recorded in the state store.
@@ -98,6 +104,9 @@ pub enum Command {
         /// `DIR/.symphra/state.redb` when it exists).
         #[arg(long, value_name = "PATH")]
         state: Option<PathBuf>,
+        /// The operator's grants (TOML), as for `check`.
+        #[arg(long, value_name = "FILE")]
+        grants: Option<PathBuf>,
     },
     /// Prints the dependency graph of DIR (an edge points from a module to what it needs).
     #[command(
@@ -137,6 +146,9 @@ pub enum Command {
         /// JSON value, or a string).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// The operator's grants (TOML), as for `run`.
+        #[arg(long, value_name = "FILE")]
+        grants: Option<PathBuf>,
     },
     /// Creates a module folder PARENT/NAME: a manifest (module.toml), source that answers
     /// NAME.request on NAME.reply, a build script (build.sh) that writes module.wasm, and the
@@ -165,8 +177,11 @@ fn main() -> ExitCode {
             dir,
             format,
             config,
-        } => check::run(&dir, format, config.as_deref()),
-        Command::List { dir, state } => list::run(&dir, state.as_deref()),
+            grants,
+        } => check::run(&dir, format, config.as_deref(), grants.as_deref()),
+        Command::List { dir, state, grants } => {
+            list::run(&dir, state.as_deref(), grants.as_deref())
+        }
         Command::Graph { dir, format } => graph::run(&dir, format),
         Command::Run(args) => run::run(&args),
         Command::Analyze {
@@ -174,7 +189,14 @@ fn main() -> ExitCode {
             max_concurrency,
             svg,
             config,
-        } => analyze::run(&dir, max_concurrency, svg.as_deref(), config.as_deref()),
+            grants,
+        } => analyze::run(
+            &dir,
+            max_concurrency,
+            svg.as_deref(),
+            config.as_deref(),
+            grants.as_deref(),
+        ),
         Command::New { name, lang, dir } => new::run(&name, lang, &dir),
     };
     match result {

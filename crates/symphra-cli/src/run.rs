@@ -60,6 +60,11 @@ pub struct RunArgs {
     /// exits 1, so that an outer supervisor (systemd, Kubernetes) restarts the process.
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = EscalationArg::KeepRunning)]
     pub escalation: EscalationArg,
+    /// The operator's grants (TOML): host folders and environment variables each module
+    /// may use beyond its own folder, and whether a `--watch` reload may widen its grants.
+    /// See docs/security.md.
+    #[arg(long, value_name = "FILE")]
+    pub grants: Option<PathBuf>,
 }
 
 /// The values of `--escalation` ([`Escalation`]).
@@ -91,6 +96,7 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     // Listen for signals before anything starts, so that an early one is not lost.
     let mut shutdown = Signals::listen();
     let configs = module_configs::read_file(args.config.as_deref())?;
+    let host = crate::grants::host(crate::grants::read(args.grants.as_deref())?)?;
     let store = match (&args.state, args.no_state) {
         (_, true) => None,
         (Some(path), false) => Some(RedbStore::open(path)?),
@@ -105,7 +111,7 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
             Some(RedbStore::open(&path)?)
         }
     };
-    let mut options = LoadOptions::default();
+    let mut options = LoadOptions::default().host(host);
     if let Some(store) = &store {
         options = options.ignore_recorded(store)?;
     }

@@ -73,7 +73,8 @@ impl Loaded {
 
 /// Loads (discovers and compiles) the modules of `dir` chosen by `options`.
 pub(crate) fn load(dir: &Path, options: &LoadOptions) -> Result<Loaded, CliError> {
-    let (modules, report) = symphra_wasm::load_directory(dir, options)?;
+    // Lenient: the commands report each rejected folder themselves and exit 1.
+    let (modules, report) = symphra_wasm::load_directory(dir, &options.clone().lenient())?;
     Ok(Loaded { modules, report })
 }
 

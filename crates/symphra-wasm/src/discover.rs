@@ -32,6 +32,9 @@ pub struct LoadOptions {
     pub ignore: Vec<String>,
     /// The host to load with; [`WasmHost::shared`] when `None`.
     pub host: Option<WasmHost>,
+    /// Pass over folders that cannot be loaded (they are in the report) instead of failing.
+    /// Off by default: a broken module folder is an error, not a warning.
+    pub lenient: bool,
 }
 
 impl LoadOptions {
@@ -67,6 +70,13 @@ impl LoadOptions {
             .map(|(name, _)| name);
         self.exclude.extend(ignored);
         Ok(self)
+    }
+
+    /// Passes over folders that cannot be loaded (listed in the report) instead of failing
+    /// the whole load.
+    pub fn lenient(mut self) -> Self {
+        self.lenient = true;
+        self
     }
 
     /// Loads with `host`.
@@ -291,6 +301,7 @@ pub fn discover_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Dis
                         line: None,
                         column: None,
                         field: Some("name".into()),
+                        kind: crate::manifest::ManifestErrorKind::Invalid,
                         message: format!(
                             "module name `{}` is already used by {}; module names must be unique",
                             manifest.name,
@@ -317,6 +328,9 @@ pub fn discover_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Dis
 
 /// Loads the discovered modules of `dir` with `options`: compiled (or taken from the
 /// cache) and checked against the WIT world. Returns the modules and the report.
+///
+/// Fails with [`LoadError::Rejected`] when a folder cannot be loaded, unless
+/// [`LoadOptions::lenient`]: then the folder is only in the report.
 pub fn load_directory(
     dir: impl AsRef<Path>,
     options: &LoadOptions,
@@ -325,6 +339,7 @@ pub fn load_directory(
         Some(host) => host.clone(),
         None => WasmHost::shared()?,
     };
+    let dir = dir.as_ref();
     let found = discover_with(dir, options)?;
     let mut report = LoadReport {
         rejected: found.rejected,
@@ -351,6 +366,12 @@ pub fn load_directory(
             }
         }
     }
+    if !options.lenient && !report.rejected.is_empty() {
+        return Err(LoadError::Rejected {
+            dir: dir.to_owned(),
+            rejected: report.rejected,
+        });
+    }
     Ok((modules, report))
 }
 
@@ -375,11 +396,12 @@ pub fn load_directory(
 /// # Ok(()) }
 /// ```
 pub trait DirectoryExt: Sized {
-    /// Registers every loadable module of `dir` with the shared host. Folders that cannot
-    /// be loaded are logged (`tracing` warnings) and passed over; use
-    /// [`load_from_directory_with`](Self::load_from_directory_with) for the report.
+    /// Registers every module of `dir` with the shared host.
     ///
-    /// Fails only when `dir` cannot be listed or the host cannot be created.
+    /// Fails when `dir` cannot be listed, the host cannot be created, or a module folder
+    /// cannot be loaded ([`LoadError::Rejected`], naming each and why); to pass broken
+    /// folders over, use [`load_from_directory_with`](Self::load_from_directory_with) and
+    /// [`LoadOptions::lenient`].
     fn load_from_directory(self, dir: impl AsRef<Path>) -> Result<Self, LoadError> {
         self.load_from_directory_with(dir, &LoadOptions::default())
             .map(|(builder, _)| builder)

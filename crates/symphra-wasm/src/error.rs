@@ -116,6 +116,22 @@ pub enum LoadError {
     /// The host could not be created.
     #[error(transparent)]
     Host(#[from] HostError),
+    /// Module folders could not be loaded, and the load was not lenient
+    /// ([`LoadOptions::lenient`](crate::LoadOptions::lenient)).
+    #[error(
+        "{} module folder(s) of {dir} cannot be loaded: {}; fix them, or load leniently (LoadOptions::lenient) to pass them over",
+        rejected.len(),
+        rejected.iter().map(|r| r.error.to_string()).collect::<Vec<_>>().join("; ")
+    )]
+    Rejected {
+        /// The modules directory.
+        dir: PathBuf,
+        /// Each folder that was not loaded, and why.
+        rejected: Vec<crate::Rejected>,
+    },
+    /// The manifest asks for what neither its folder nor the operator grants.
+    #[error(transparent)]
+    Grant(#[from] crate::grants::GrantError),
 }
 
 /// A hook of a component module that failed.

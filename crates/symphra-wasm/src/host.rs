@@ -10,6 +10,7 @@ use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use crate::bindings;
 use crate::cache::{CacheOutcome, CompileCache};
 use crate::error::{HostError, LoadError};
+use crate::grants::OperatorGrants;
 use crate::manifest::Manifest;
 use crate::module::{State, WasmModule};
 
@@ -31,6 +32,8 @@ pub struct HostConfig {
     pub max_memory: u64,
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// What the operator grants modules beyond their folders (nothing by default).
+    pub grants: OperatorGrants,
 }
 
 impl Default for HostConfig {
@@ -40,6 +43,7 @@ impl Default for HostConfig {
             max_instances: 128,
             max_memory: 1 << 30,
             cache_dir: None,
+            grants: OperatorGrants::none(),
         }
     }
 }
@@ -49,6 +53,18 @@ impl HostConfig {
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
         self
+    }
+
+    /// Grants modules what `grants` says, beyond their folders.
+    pub fn grants(mut self, grants: OperatorGrants) -> Self {
+        self.grants = grants;
+        self
+    }
+
+    /// The default settings with the compile cache in `$XDG_CACHE_HOME/symphra-wasm` (or
+    /// `~/.cache/symphra-wasm`, or the temporary folder): those of [`WasmHost::shared`].
+    pub fn standard() -> Self {
+        Self::default().cache_dir(default_cache_dir())
     }
 
     /// Turns the pooling allocator on or off.
@@ -143,12 +159,21 @@ impl WasmHost {
         if let Some(host) = SHARED.get() {
             return Ok(host.clone());
         }
-        let config = HostConfig::default().cache_dir(default_cache_dir());
+        let host = Self::with_fallbacks(HostConfig::standard())?;
+        Ok(SHARED.get_or_init(|| host).clone())
+    }
+
+    /// A host with `config`, falling back to no cache when the cache folder cannot be used,
+    /// and to allocating on demand when the pooling allocator cannot reserve its memory.
+    pub fn with_fallbacks(config: HostConfig) -> Result<Self, HostError> {
         let host = match Self::new(config.clone()) {
             Ok(host) => host,
             Err(error @ HostError::Cache { .. }) => {
                 tracing::warn!(%error, "compile cache unavailable; compiling every time");
-                Self::new(HostConfig::default())?
+                Self::new(HostConfig {
+                    cache_dir: None,
+                    ..config
+                })?
             }
             Err(error) => {
                 // The pooling allocator reserves address space up front; where that is
@@ -157,7 +182,7 @@ impl WasmHost {
                 Self::new(config.pooling(false))?
             }
         };
-        Ok(SHARED.get_or_init(|| host).clone())
+        Ok(host)
     }
 
     /// The wasmtime engine.
@@ -177,9 +202,11 @@ impl WasmHost {
         self.load(dir, manifest)
     }
 
-    /// Like [`load_dir`](Self::load_dir) with a manifest already read.
+    /// Like [`load_dir`](Self::load_dir) with a manifest already read. The component
+    /// must be inside `dir` (symlinks resolved).
     pub fn load(&self, dir: &Path, manifest: Manifest) -> Result<WasmModule, LoadError> {
         let path = dir.join(&manifest.component);
+        crate::grants::check_component(&manifest.name, dir, &path)?;
         let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
             path: path.clone(),
             source,
@@ -187,7 +214,9 @@ impl WasmHost {
         Ok(self.load_bytes(&path, &bytes, manifest)?.with_dir(dir))
     }
 
-    /// Loads a module from component bytes; `path` names it in errors.
+    /// Loads a module from component bytes; `path` names it in errors. What the manifest
+    /// asks for is checked against the folder of its file and the operator's grants
+    /// ([`HostConfig::grants`]).
     pub fn load_bytes(
         &self,
         path: &Path,
@@ -201,8 +230,18 @@ impl WasmHost {
                 max: self.inner.config.max_memory,
             });
         }
+        let folder = manifest.path.parent().unwrap_or(Path::new("."));
+        let dirs = self.inner.config.grants.review(folder, &manifest)?;
+        if !bytes.starts_with(b"\0asm") {
+            // Never quote the bytes: the file may be anything (a secret the manifest named).
+            return Err(LoadError::Compile {
+                path: path.to_owned(),
+                reason: "the file does not start with the WebAssembly magic number (\\0asm)"
+                    .to_owned(),
+            });
+        }
         let component = self.compile(path, bytes)?;
-        WasmModule::new(self.clone(), path, component, manifest)
+        WasmModule::new(self.clone(), path, component, manifest, dirs)
     }
 
     /// Compiles component bytes, through the cache when there is one.

@@ -58,6 +58,7 @@ mod bindings {
 mod cache;
 mod discover;
 mod error;
+mod grants;
 mod host;
 mod manifest;
 mod module;
@@ -69,10 +70,16 @@ pub use discover::{
     Rejected, Skipped, discover, discover_with, load_directory,
 };
 pub use error::{HookError, HostError, LoadError};
+pub use grants::{
+    DirSource, GrantError, MAX_GRANTS_BYTES, ModuleGrant, OperatorDir, OperatorGrants, ResolvedDir,
+};
 pub use host::{EPOCH_TICK, HostConfig, WIT_VERSION, WasmHost};
 pub use manifest::{
-    Capabilities, DEFAULT_COMPONENT, DEFAULT_HOOK_TIMEOUT, DEFAULT_MEMORY_LIMIT, DirGrant,
-    MANIFEST_FILE, Manifest, ManifestError, describe_restart,
+    Capabilities, DEFAULT_COMPONENT, DEFAULT_HOOK_TIMEOUT, DEFAULT_INBOX_BYTES,
+    DEFAULT_INBOX_EVENTS, DEFAULT_MEMORY_LIMIT, DirGrant, InboxPolicy, MANIFEST_FILE,
+    MAX_DESCRIPTION_BYTES, MAX_ENV_NAME_BYTES, MAX_HOOK_TIMEOUT, MAX_INBOX_BYTES, MAX_INBOX_EVENTS,
+    MAX_LIST_ENTRIES, MAX_MANIFEST_BYTES, MAX_PATH_BYTES, Manifest, ManifestError,
+    ManifestErrorKind, RESERVED_TOPIC_ROOTS, describe_restart, is_reserved_topic,
 };
-pub use module::{EVENT_FAILED, WasmModule};
+pub use module::{EVENT_FAILED, InboxStats, WasmModule};
 pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};

@@ -1,11 +1,14 @@
 //! `module.toml`: what a module folder declares about itself and what it is granted.
 
+mod capabilities;
+mod error;
+mod limits;
 mod position;
+mod raw_capabilities;
 mod restart;
 mod size;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,34 +16,33 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 use symphra::ModuleMetadata;
-use symphra::bus::Pattern;
 use symphra::supervision::RestartPolicy;
 use symphra::util::parse_duration;
 use toml::Spanned;
 
 use self::position::{key_at, line_column};
+use self::raw_capabilities::{RawCapabilities, capabilities};
 use self::restart::RawRestart;
 pub use self::restart::describe_restart;
-use self::size::{ByteSize, parse_bytes};
+
+pub use self::capabilities::{
+    Capabilities, DEFAULT_HOOK_TIMEOUT, DEFAULT_INBOX_BYTES, DEFAULT_INBOX_EVENTS,
+    DEFAULT_MEMORY_LIMIT, DirGrant, InboxPolicy, MAX_INBOX_BYTES, MAX_INBOX_EVENTS,
+    RESERVED_TOPIC_ROOTS, is_reserved_topic,
+};
+pub use self::error::{ManifestError, ManifestErrorKind};
+pub(crate) use self::limits::quote;
+pub use self::limits::{
+    MAX_DESCRIPTION_BYTES, MAX_ENV_NAME_BYTES, MAX_HOOK_TIMEOUT, MAX_LIST_ENTRIES,
+    MAX_MANIFEST_BYTES, MAX_PATH_BYTES,
+};
+use self::limits::{check_inside, check_list, check_text};
 
 /// The file name of a manifest inside a module folder.
 pub const MANIFEST_FILE: &str = "module.toml";
 
 /// The component file used when the manifest names none.
 pub const DEFAULT_COMPONENT: &str = "module.wasm";
-
-/// The hook time limit when the manifest sets none: 10 s.
-///
-/// Shorter than the manager's ([`symphra::manager::DEFAULT_HOOK_TIMEOUT`], 60 s) on
-/// purpose: it bounds how long a guest *runs* (epoch interruption), not how long a hook is
-/// waited for. A guest has no network, so its hooks compute rather than wait on a server,
-/// and 10 s of running is a stuck guest. It also bounds every `on-event` delivery, which
-/// the manager does not time and which the module's other events and hooks wait for. The
-/// manager's limit still applies to every hook on top.
-pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The memory limit when the manifest sets none: 64 MiB.
-pub const DEFAULT_MEMORY_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// A parsed and checked `module.toml`.
 ///
@@ -101,102 +103,13 @@ pub struct Manifest {
     pub path: PathBuf,
 }
 
-/// What a module is granted. Everything not listed is denied.
-#[derive(Debug, Clone)]
-pub struct Capabilities {
-    /// Topic patterns the module may publish on.
-    pub publish: Vec<Pattern>,
-    /// Topic patterns the module may subscribe within.
-    pub subscribe: Vec<Pattern>,
-    /// Environment variables (names) the module may read through WASI.
-    pub env: Vec<String>,
-    /// Directories the module may open through WASI.
-    pub dirs: Vec<DirGrant>,
-    /// Maximum linear memory of the module, in bytes.
-    pub memory_limit: u64,
-    /// Time limit of every hook call (and every event delivery).
-    pub hook_timeout: Duration,
-    /// Whether the module's stdout and stderr go to the host's (through WASI).
-    pub stdio: bool,
-}
-
-impl Default for Capabilities {
-    fn default() -> Self {
-        Self {
-            publish: Vec::new(),
-            subscribe: Vec::new(),
-            env: Vec::new(),
-            dirs: Vec::new(),
-            memory_limit: DEFAULT_MEMORY_LIMIT,
-            hook_timeout: DEFAULT_HOOK_TIMEOUT,
-            stdio: false,
-        }
-    }
-}
-
-impl Capabilities {
-    /// Whether publishing on `topic` is granted.
-    pub fn may_publish(&self, topic: &str) -> bool {
-        self.publish.iter().any(|granted| granted.matches(topic))
-    }
-
-    /// Whether subscribing to `pattern` is granted: every topic it can match must be
-    /// matched by one granted pattern ([`Pattern::covers`]). A pattern that does not parse
-    /// is not granted.
-    pub fn may_subscribe(&self, pattern: &str) -> bool {
-        let Ok(asked) = Pattern::parse(pattern) else {
-            return false;
-        };
-        self.subscribe.iter().any(|granted| granted.covers(&asked))
-    }
-}
-
-/// A directory a module may open through WASI.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirGrant {
-    /// The directory on the host (relative paths are relative to the module folder).
-    pub host: PathBuf,
-    /// The path the guest sees.
-    pub guest: String,
-    /// Whether the guest may create, write and delete files in it.
-    pub write: bool,
-}
-
-/// A manifest that could not be read or is invalid: the file, where, which field, and why.
-#[derive(Debug, Clone, thiserror::Error)]
-pub struct ManifestError {
-    /// The manifest file.
-    pub path: PathBuf,
-    /// 1-based line of the problem, when known.
-    pub line: Option<usize>,
-    /// 1-based column of the problem, when known.
-    pub column: Option<usize>,
-    /// The field at fault (`capabilities.memory-limit`), when known.
-    pub field: Option<String>,
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-impl fmt::Display for ManifestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.path.display())?;
-        if let (Some(line), Some(column)) = (self.line, self.column) {
-            write!(f, ":{line}:{column}")?;
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawManifest {
     name: Spanned<String>,
     version: Spanned<String>,
-    description: Option<String>,
-    component: Option<String>,
+    description: Option<Spanned<String>>,
+    component: Option<Spanned<String>>,
     #[serde(default)]
     dependencies: BTreeMap<String, Spanned<String>>,
     #[serde(default, rename = "optional-dependencies")]
@@ -214,30 +127,37 @@ struct RawConfig {
     default: Option<toml::Value>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawCapabilities {
-    #[serde(default)]
-    publish: Vec<Spanned<String>>,
-    #[serde(default)]
-    subscribe: Vec<Spanned<String>>,
-    #[serde(default)]
-    env: Vec<String>,
-    #[serde(default)]
-    dirs: Vec<RawDir>,
-    memory_limit: Option<Spanned<ByteSize>>,
-    hook_timeout: Option<Spanned<String>>,
-    #[serde(default)]
-    stdio: bool,
+/// A problem at a place in the text: its span, field, kind and message.
+pub(super) type Located = (Range<usize>, String, ManifestErrorKind, String);
+
+/// Puts a span and a field on a kind and message.
+pub(super) fn at<T>(
+    result: Result<T, (ManifestErrorKind, String)>,
+    span: Range<usize>,
+    field: &str,
+) -> Result<T, Located> {
+    result.map_err(|(kind, message)| (span, field.to_owned(), kind, message))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDir {
-    host: String,
-    guest: Option<String>,
-    #[serde(default)]
-    write: bool,
+/// A toml error message, kept short and with control characters escaped: toml quotes the
+/// offending value, which may be long or hold anything.
+pub(crate) fn sanitize(message: &str) -> String {
+    const MAX_CHARS: usize = 240;
+    let short: String = message.trim().chars().take(MAX_CHARS).collect();
+    let mut out: String = short
+        .chars()
+        .flat_map(|c| {
+            if c == '\n' || !c.is_control() {
+                vec![c]
+            } else {
+                c.escape_debug().collect()
+            }
+        })
+        .collect();
+    if message.trim().chars().count() > MAX_CHARS {
+        out.push('…');
+    }
+    out
 }
 
 impl Manifest {
@@ -246,14 +166,35 @@ impl Manifest {
         Self::from_file(&dir.join(MANIFEST_FILE))
     }
 
-    /// Reads and checks a manifest file.
+    /// Reads and checks a manifest file (at most [`MAX_MANIFEST_BYTES`]).
     pub fn from_file(path: &Path) -> Result<Self, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|error| ManifestError {
-            path: path.to_owned(),
-            line: None,
-            column: None,
-            field: None,
-            message: format!("cannot read the manifest: {error}"),
+        use std::io::Read as _;
+        let unreadable = |error: std::io::Error| {
+            ManifestError::new(
+                path,
+                ManifestErrorKind::Read,
+                None,
+                format!("cannot read the manifest: {error}"),
+            )
+        };
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_MANIFEST_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(unreadable)?;
+        if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(too_large_file(path));
+        }
+        let text = String::from_utf8(bytes).map_err(|error| {
+            ManifestError::new(
+                path,
+                ManifestErrorKind::Read,
+                None,
+                format!(
+                    "the manifest is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+                    error.utf8_error().valid_up_to()
+                ),
+            )
         })?;
         Self::parse(&text, path)
     }
@@ -261,16 +202,9 @@ impl Manifest {
     /// Parses and checks manifest text; `path` names the file in errors.
     pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Self, ManifestError> {
         let path = path.as_ref();
-        let here = |span: Range<usize>, field: &str, message: String| {
-            let (line, column) = line_column(text, span.start);
-            ManifestError {
-                path: path.to_owned(),
-                line: Some(line),
-                column: Some(column),
-                field: Some(field.to_owned()),
-                message,
-            }
-        };
+        if text.len() as u64 > MAX_MANIFEST_BYTES {
+            return Err(too_large_file(path));
+        }
         let raw: RawManifest = toml::from_str(text).map_err(|error| {
             let (line, column, field) = match error.span() {
                 Some(span) => {
@@ -283,39 +217,103 @@ impl Manifest {
                 path: path.to_owned(),
                 line,
                 column,
-                field,
-                message: error.message().trim().to_owned(),
+                field: field.map(|f| sanitize(&f)),
+                kind: ManifestErrorKind::Syntax,
+                message: sanitize(error.message()),
             }
         })?;
+        Self::check(raw, path).map_err(|(span, field, kind, message)| {
+            let (line, column) = line_column(text, span.start);
+            ManifestError {
+                path: path.to_owned(),
+                line: Some(line),
+                column: Some(column),
+                field: Some(field),
+                kind,
+                message,
+            }
+        })
+    }
 
-        if let Err(error) = symphra::module::validate_name(raw.name.get_ref()) {
-            return Err(here(raw.name.span(), "name", error.to_string()));
+    /// Checks the values of a manifest that has the right shape.
+    fn check(raw: RawManifest, path: &Path) -> Result<Self, Located> {
+        let invalid = |span: Range<usize>, field: &str, message: String| {
+            (span, field.to_owned(), ManifestErrorKind::Invalid, message)
+        };
+        let name = raw.name.get_ref();
+        at(
+            check_text(name, symphra::module::MAX_NAME_LEN),
+            raw.name.span(),
+            "name",
+        )?;
+        if let Err(error) = symphra::module::validate_name(name) {
+            let message = match error {
+                symphra::module::MetadataError::InvalidName { reason, .. } => {
+                    format!("{} is not a valid module name: {reason}", quote(name))
+                }
+                other => sanitize(&other.to_string()),
+            };
+            return Err(invalid(raw.name.span(), "name", message));
         }
-        let version = semver::Version::parse(raw.version.get_ref().trim()).map_err(|error| {
-            here(
+        let version_text = raw.version.get_ref();
+        at(check_text(version_text, 256), raw.version.span(), "version")?;
+        let version = semver::Version::parse(version_text.trim()).map_err(|error| {
+            invalid(
                 raw.version.span(),
                 "version",
                 format!(
-                    "{:?} is not a semantic version ({error}); write MAJOR.MINOR.PATCH, e.g. \"1.0.0\"",
-                    raw.version.get_ref()
+                    "{} is not a semantic version ({error}); write MAJOR.MINOR.PATCH, e.g. \"1.0.0\"",
+                    quote(version_text)
                 ),
             )
         })?;
+        if let Some(description) = &raw.description {
+            at(
+                check_text(description.get_ref(), MAX_DESCRIPTION_BYTES),
+                description.span(),
+                "description",
+            )?;
+        }
+        let component = match &raw.component {
+            None => PathBuf::from(DEFAULT_COMPONENT),
+            Some(component) => {
+                at(
+                    check_inside(component.get_ref()),
+                    component.span(),
+                    "component",
+                )?;
+                PathBuf::from(component.get_ref())
+            }
+        };
 
         let requirements = |table: &BTreeMap<String, Spanned<String>>, section: &str| {
             let mut out = BTreeMap::new();
+            if let Some(first) = table.values().next() {
+                let list: Vec<_> = table.keys().collect();
+                at(check_list(&list), first.span(), section)?;
+            }
             for (name, req) in table {
-                let field = format!("{section}.{name}");
-                if let Err(error) = symphra::module::validate_name(name) {
-                    return Err(here(req.span(), &field, error.to_string()));
+                let field = format!("{section}.{}", sanitize(name));
+                at(
+                    check_text(name, symphra::module::MAX_NAME_LEN),
+                    req.span(),
+                    &field,
+                )?;
+                if symphra::module::validate_name(name).is_err() {
+                    return Err(invalid(
+                        req.span(),
+                        &field,
+                        format!("{} is not a valid module name", quote(name)),
+                    ));
                 }
+                at(check_text(req.get_ref(), 256), req.span(), &field)?;
                 let parsed = semver::VersionReq::parse(req.get_ref().trim()).map_err(|error| {
-                    here(
+                    invalid(
                         req.span(),
                         &field,
                         format!(
-                            "{:?} is not a version requirement ({error}); write e.g. \">=1.0, <2\" or \"*\"",
-                            req.get_ref()
+                            "{} is not a version requirement ({error}); write e.g. \">=1.0, <2\" or \"*\"",
+                            quote(req.get_ref())
                         ),
                     )
                 })?;
@@ -336,10 +334,13 @@ impl Manifest {
                         let span = schema.span();
                         let value = toml_to_json(schema.into_inner());
                         if let Err(reason) = symphra::config::ConfigSchema::compile(value.clone()) {
-                            return Err(here(
+                            return Err(invalid(
                                 span,
                                 "config.schema",
-                                format!("not a valid JSON Schema: {reason}"),
+                                format!(
+                                    "not a valid JSON Schema: {}",
+                                    sanitize(&reason.to_string())
+                                ),
                             ));
                         }
                         Some(value)
@@ -351,54 +352,7 @@ impl Manifest {
 
         let capabilities = match raw.capabilities {
             None => Capabilities::default(),
-            Some(raw) => {
-                let patterns = |list: Vec<Spanned<String>>, field: &str| {
-                    list.into_iter()
-                        .map(|p| {
-                            Pattern::parse(p.get_ref()).map_err(|error| {
-                                here(p.span(), field, format!("not a topic pattern: {error}"))
-                            })
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                };
-                let defaults = Capabilities::default();
-                let memory_limit = match raw.memory_limit {
-                    None => defaults.memory_limit,
-                    Some(limit) => {
-                        let span = limit.span();
-                        match limit.into_inner() {
-                            ByteSize::Bytes(bytes) => bytes,
-                            ByteSize::Text(text) => parse_bytes(&text).map_err(|message| {
-                                here(span, "capabilities.memory-limit", message)
-                            })?,
-                        }
-                    }
-                };
-                let hook_timeout = match raw.hook_timeout {
-                    None => defaults.hook_timeout,
-                    Some(timeout) => hook_timeout(timeout.get_ref())
-                        .map_err(|m| here(timeout.span(), "capabilities.hook-timeout", m))?,
-                };
-                // Every field named, without `..`: a new capability fails to build here
-                // until the manifest sets it.
-                Capabilities {
-                    publish: patterns(raw.publish, "capabilities.publish")?,
-                    subscribe: patterns(raw.subscribe, "capabilities.subscribe")?,
-                    env: raw.env,
-                    stdio: raw.stdio,
-                    dirs: raw
-                        .dirs
-                        .into_iter()
-                        .map(|d| DirGrant {
-                            guest: d.guest.unwrap_or_else(|| d.host.clone()),
-                            host: PathBuf::from(d.host),
-                            write: d.write,
-                        })
-                        .collect(),
-                    memory_limit,
-                    hook_timeout,
-                }
-            }
+            Some(raw) => capabilities(raw)?,
         };
 
         let restart = match raw.restart {
@@ -410,7 +364,7 @@ impl Manifest {
                         .into_inner()
                         .policy(span)
                         .map_err(|(span, field, message)| {
-                            here(span, &format!("restart.{field}"), message)
+                            invalid(span, &format!("restart.{field}"), message)
                         })?;
                 Some(policy)
             }
@@ -419,8 +373,8 @@ impl Manifest {
         Ok(Self {
             name: raw.name.into_inner(),
             version,
-            description: raw.description,
-            component: PathBuf::from(raw.component.unwrap_or_else(|| DEFAULT_COMPONENT.into())),
+            description: raw.description.map(Spanned::into_inner),
+            component,
             dependencies,
             optional_dependencies,
             config_schema,
@@ -474,13 +428,39 @@ fn toml_to_json(value: toml::Value) -> Value {
 }
 
 /// A hook time limit: a duration in the core's grammar
-/// ([`symphra::util::parse_duration`]), and not zero.
-fn hook_timeout(text: &str) -> Result<Duration, String> {
-    let duration = parse_duration(text).map_err(|error| error.to_string())?;
+/// ([`symphra::util::parse_duration`]), not zero and at most [`MAX_HOOK_TIMEOUT`].
+fn hook_timeout(text: &str) -> Result<Duration, (ManifestErrorKind, String)> {
+    check_text(text, 64)?;
+    let duration = parse_duration(text)
+        .map_err(|error| (ManifestErrorKind::Invalid, sanitize(&error.to_string())))?;
     if duration.is_zero() {
-        return Err(format!("{text:?} is zero; a hook needs some time to run"));
+        return Err((
+            ManifestErrorKind::Invalid,
+            format!("{} is zero; a hook needs some time to run", quote(text)),
+        ));
+    }
+    if duration > MAX_HOOK_TIMEOUT {
+        return Err((
+            ManifestErrorKind::TooLarge,
+            format!(
+                "{} is over the limit of {MAX_HOOK_TIMEOUT:?}; a guest that computes longer is stuck",
+                quote(text)
+            ),
+        ));
     }
     Ok(duration)
+}
+
+/// The error of a manifest file over [`MAX_MANIFEST_BYTES`].
+fn too_large_file(path: &Path) -> ManifestError {
+    ManifestError::new(
+        path,
+        ManifestErrorKind::TooLarge,
+        None,
+        format!(
+            "the manifest is larger than {MAX_MANIFEST_BYTES} bytes; a manifest is a short file"
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ fn check_compatible(old: &Manifest, new: &Manifest) -> Result<(), LoadError> {
             line: None,
             column: None,
             field: Some(field.to_owned()),
+            kind: crate::manifest::ManifestErrorKind::Invalid,
             message: format!(
                 "{what}; a running application cannot change its module graph: restart it to apply this"
             ),
@@ -138,6 +139,15 @@ impl WasmModule {
         let loaded = Manifest::from_dir(&dir)
             .map_err(LoadError::from)
             .and_then(|m| check_compatible(&old_manifest, &m).map(|()| m))
+            .and_then(|m| {
+                // The operator granted what the running version asks; a reload may not
+                // take more unless the operator said so.
+                host.config()
+                    .grants
+                    .check_reload(&name, &old_manifest.capabilities, &m.capabilities)
+                    .map_err(LoadError::from)
+                    .map(|()| m)
+            })
             .and_then(|m| host.load(&dir, m));
         let new = match loaded {
             Ok(new) => new,

@@ -407,6 +407,7 @@ async fn directory_loads_good_modules_and_rejects_bad_ones() {
 
     let options = LoadOptions::default()
         .host(host())
+        .lenient()
         .ignore("f-*")
         .exclude("excluded");
     let (builder, report) = ModuleManager::builder()

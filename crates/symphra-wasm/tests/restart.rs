@@ -77,9 +77,14 @@ async fn a_trap_in_on_event_fails_the_module_and_on_failure_restarts_it_anew() {
     publish(&manager, "job.ok").await;
     assert_eq!(seen.load(Ordering::SeqCst), 1);
 
-    // The delivery runs within the publish: the module has failed when it returns.
+    // The publish waits for the delivery (run in a task of its own): the module has
+    // failed when it returns, and supervision may already have stopped it.
     publish(&manager, "job.crash").await;
-    assert_eq!(fragile.state(), ModuleState::Failed);
+    assert!(
+        matches!(fragile.state(), ModuleState::Failed | ModuleState::Stopped),
+        "{:?}",
+        fragile.state()
+    );
 
     manager.supervision_idle().await.unwrap();
     assert_eq!(fragile.state(), ModuleState::Started);
@@ -103,7 +108,11 @@ async fn with_policy_never_a_trapped_module_stays_down_and_says_why() {
     let fragile = manager.module("fragile").unwrap();
 
     publish(&manager, "job.crash").await;
-    assert_eq!(fragile.state(), ModuleState::Failed);
+    assert!(
+        matches!(fragile.state(), ModuleState::Failed | ModuleState::Stopped),
+        "{:?}",
+        fragile.state()
+    );
     manager.supervision_idle().await.unwrap();
 
     // Stopped (its stop had no instance to run, and nothing to release), not restarted.

@@ -4,9 +4,8 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::host;
 use symphra::prelude::*;
-use symphra_wasm::Manifest;
+use symphra_wasm::{HostConfig, Manifest, ModuleGrant, OperatorGrants, WasmHost};
 
 const ENV_WIT: &str = r#"
 package wasi:cli@0.2.0;
@@ -81,7 +80,16 @@ async fn wasi_guest_sees_only_granted_environment() {
     let manifest = format!(
         "name = \"env\"\nversion = \"1.0.0\"\n[capabilities]\npublish = [\"env.seen\"]\nenv = [\"{var}\"]\n"
     );
-    let module = host()
+    // The operator grants the variable (the manifest only asks for it).
+    let grants = OperatorGrants::none().grant(
+        "env",
+        ModuleGrant {
+            env: vec![var.to_owned()],
+            ..ModuleGrant::default()
+        },
+    );
+    let host = WasmHost::new(HostConfig::default().pooling(false).grants(grants)).unwrap();
+    let module = host
         .load_bytes(
             "env/module.wasm".as_ref(),
             &env_guest(),

@@ -1,4 +1,6 @@
 use super::*;
+use crate::manifest::size::parse_bytes;
+use symphra::bus::Pattern;
 
 /// Whether a module granted `outer` may subscribe to `inner`.
 fn pattern_covers(outer: &str, inner: &str) -> bool {
@@ -59,7 +61,7 @@ fn durations_and_sizes() {
     assert_eq!(hook_timeout("1.5s"), Ok(Duration::from_millis(1500)));
     assert_eq!(hook_timeout("3"), Ok(Duration::from_secs(3)));
     // A hook needs some time.
-    assert!(hook_timeout("0s").unwrap_err().contains("zero"));
+    assert!(hook_timeout("0s").unwrap_err().1.contains("zero"));
     assert!(hook_timeout("0").is_err());
     assert_eq!(parse_bytes("2 MiB"), Ok(2 * 1024 * 1024));
     assert_eq!(parse_bytes("4096"), Ok(4096));
@@ -189,4 +191,107 @@ fn restart_table_errors_name_line_and_field() {
     let error = restart("policy = \"on-failure\"\nretries = 3\n").unwrap_err();
     assert_eq!(error.line, Some(5), "{error}");
     assert!(error.message.contains("retries"), "{error}");
+}
+
+/// Issue 19, item 11: a huge hook-timeout is refused when the manifest is read, with a
+/// typed error, instead of overflowing at run time.
+#[test]
+fn item_11_huge_hook_timeout_is_refused_at_parse_time() {
+    for huge in ["18446744073709551615s", "2h", "100000000000000000000"] {
+        let text = format!("{HEAD}[capabilities]\nhook-timeout = \"{huge}\"\n");
+        let error = Manifest::parse(&text, "m/module.toml").unwrap_err();
+        assert_eq!(
+            error.field.as_deref(),
+            Some("capabilities.hook-timeout"),
+            "{error}"
+        );
+        assert!(
+            matches!(
+                error.kind,
+                ManifestErrorKind::TooLarge | ManifestErrorKind::Invalid
+            ),
+            "{error}"
+        );
+    }
+    let text = format!("{HEAD}[capabilities]\nhook-timeout = \"1h\"\n");
+    let manifest = Manifest::parse(&text, "m/module.toml").unwrap();
+    assert_eq!(manifest.capabilities.hook_timeout, MAX_HOOK_TIMEOUT);
+}
+
+/// Issue 19, item 12: strings have limits, errors quote a short prefix, control characters
+/// are named and never echoed.
+#[test]
+fn item_12_manifest_strings_have_limits_and_short_errors() {
+    let long_name = "a".repeat(100_000);
+    let error = Manifest::parse(
+        &format!("name = \"{long_name}\"\nversion = \"1.0.0\"\n"),
+        "m/module.toml",
+    )
+    .unwrap_err();
+    assert_eq!(error.kind, ManifestErrorKind::TooLarge, "{error}");
+    assert!(error.to_string().len() < 300, "{error}");
+
+    let long_description = "d".repeat(MAX_DESCRIPTION_BYTES + 1);
+    let error = Manifest::parse(
+        &format!("{HEAD}description = \"{long_description}\"\n"),
+        "m/module.toml",
+    )
+    .unwrap_err();
+    assert_eq!(error.field.as_deref(), Some("description"));
+    assert!(error.to_string().len() < 300, "{error}");
+
+    let big = format!("{HEAD}description = \"{}\"\n", "d".repeat(300_000));
+    let error = Manifest::parse(&big, "m/module.toml").unwrap_err();
+    assert_eq!(error.kind, ManifestErrorKind::TooLarge);
+
+    let error = Manifest::parse(
+        "name = \"a\\u0000b\"\nversion = \"1.0.0\"\n",
+        "m/module.toml",
+    )
+    .unwrap_err();
+    assert_eq!(error.kind, ManifestErrorKind::ControlCharacter, "{error}");
+    assert!(error.message.contains("NUL"), "{error}");
+    assert!(!error.to_string().contains('\0'));
+    assert!(!error.message.contains("whitespace"), "{error}");
+
+    let error = Manifest::parse(
+        &format!("{HEAD}description = \"line\\nERROR forged\"\n"),
+        "m/module.toml",
+    )
+    .unwrap_err();
+    assert!(!error.to_string().contains('\n'), "{error}");
+
+    // A bad value of the wrong type is quoted by toml: kept short.
+    let error = Manifest::parse(
+        &format!("{HEAD}[capabilities]\nstdio = \"{}\"\n", "y".repeat(50_000)),
+        "m/module.toml",
+    )
+    .unwrap_err();
+    assert!(error.to_string().len() < 400, "{}", error.to_string().len());
+
+    let many: Vec<String> = (0..=MAX_LIST_ENTRIES)
+        .map(|i| format!("\"t{i}\""))
+        .collect();
+    let error = Manifest::parse(
+        &format!("{HEAD}[capabilities]\npublish = [{}]\n", many.join(",")),
+        "m/module.toml",
+    )
+    .unwrap_err();
+    assert_eq!(error.kind, ManifestErrorKind::TooLarge, "{error}");
+}
+
+/// Issue 19, item 13 (manifest): topics under `module.>` and `bus.>` are the runtime's.
+#[test]
+fn item_13_reserved_topics_cannot_be_granted_for_publishing() {
+    for pattern in ["module.started", "module.>", "bus.x"] {
+        let text = format!("{HEAD}[capabilities]\npublish = [\"{pattern}\"]\n");
+        let error = Manifest::parse(&text, "m/module.toml").unwrap_err();
+        assert_eq!(error.kind, ManifestErrorKind::Reserved, "{error}");
+    }
+    // Subscribing to them is fine; a wildcard grant still never publishes on them.
+    let text = format!("{HEAD}[capabilities]\npublish = [\">\"]\nsubscribe = [\"module.>\"]\n");
+    let manifest = Manifest::parse(&text, "m/module.toml").unwrap();
+    assert!(manifest.capabilities.may_publish("app.x"));
+    assert!(!manifest.capabilities.may_publish("module.started"));
+    assert!(!manifest.capabilities.may_publish("bus.anything"));
 }

@@ -58,6 +58,27 @@ impl WasmModule {
         }
     }
 
+    /// [`forward`](Self::forward) in a task of its own: when the manager abandons the hook
+    /// (its time limit), the guest call is not cut off mid-way, which would leave the
+    /// instance unusable; it runs on to the guest's own limit and ends cleanly.
+    async fn forward_in_task(
+        &self,
+        hook: Hook,
+        ctx: &Context,
+        config: String,
+    ) -> Result<(), HookError> {
+        let module = self.clone();
+        let ctx = ctx.clone();
+        let task = tokio::spawn(async move { module.forward(hook, &ctx, &config).await });
+        task.await.unwrap_or_else(|error| {
+            Err(HookError::Trap {
+                module: self.name().to_owned(),
+                hook: hook.as_str(),
+                detail: format!("the hook's task ended abnormally: {error}"),
+            })
+        })
+    }
+
     /// A fresh instance, then its `bootstrap` export.
     async fn bootstrap_fresh(&self, ctx: &Context) -> Result<(), HookError> {
         let live = self.shared.instantiate(Some(ctx.clone())).await?;
@@ -83,7 +104,7 @@ macro_rules! forward_every_hook {
             $(
                 async fn $method(&self, ctx: &Context $(, $config: Config)?) -> HookResult {
                     let config = forward_every_hook!(@json $($config)?);
-                    self.forward(Hook::$hook, ctx, &config).await.map_err(boxed)
+                    self.forward_in_task(Hook::$hook, ctx, config).await.map_err(boxed)
                 }
             )+
         }

@@ -9,9 +9,32 @@ use super::Delivery;
 use super::store::State;
 use crate::bindings::symphra::module::host::{Host, Level};
 
+/// The longest guest log message forwarded, in bytes; longer ones are cut.
+pub(crate) const MAX_LOG_BYTES: usize = 8 * 1024;
+
+/// A guest's log message as the host writes it: control characters (a newline among
+/// them) escaped, so that it cannot forge a log line of the host's, and cut at
+/// [`MAX_LOG_BYTES`].
+fn escape_log(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_LOG_BYTES));
+    for c in message.chars() {
+        if out.len() >= MAX_LOG_BYTES {
+            out.push_str(&format!("… ({} bytes in all)", message.len()));
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl Host for State {
     async fn log(&mut self, level: Level, message: String) {
         let module = &*self.name;
+        let message = escape_log(&message);
         match level {
             Level::Trace => tracing::trace!(module, "{message}"),
             Level::Debug => tracing::debug!(module, "{message}"),
@@ -87,12 +110,14 @@ impl Host for State {
                         .to_json()
                         .map(|v| v.to_string())
                         .unwrap_or_else(|_| "null".to_owned());
-                    shared.inbox.push(Delivery {
-                        topic: event.topic().to_owned(),
+                    let topic = event.topic().to_owned();
+                    let bytes = (topic.len() + payload.len()) as u64;
+                    let delivery = Delivery {
+                        topic,
                         payload,
                         ctx,
-                    });
-                    shared.drain().await;
+                    };
+                    shared.offer(delivery, bytes).await;
                 }
             }
         })

@@ -22,11 +22,13 @@ use symphra::{Context, Hook};
 use wasmtime::Store;
 use wasmtime::component::Component;
 
-use self::inbox::{Inbox, Recipient};
+pub use self::inbox::InboxStats;
+use self::inbox::{Inbox, InboxLimits, Recipient};
 pub(crate) use self::store::State;
 use self::store::{Live, arm, classify};
 use crate::bindings::{Module as Bindings, ModulePre};
 use crate::error::{HookError, LoadError};
+use crate::grants::ResolvedDir;
 use crate::host::WasmHost;
 use crate::manifest::{Capabilities, Manifest};
 
@@ -46,6 +48,8 @@ pub(crate) struct Code {
     pre: ModulePre<State>,
     manifest: Arc<Manifest>,
     caps: Arc<Capabilities>,
+    /// The folders the guest may open, resolved when loaded.
+    dirs: Vec<ResolvedDir>,
     /// Whether the component imports WASI (then WASI is built from the grants).
     uses_wasi: bool,
 }
@@ -61,6 +65,9 @@ pub(crate) struct Shared {
     live: tokio::sync::Mutex<Option<Live>>,
     inbox: Inbox<Delivery>,
     event_failures: AtomicU64,
+    /// Why `on-event` last trapped (and the instance was dropped), for the hook whose
+    /// delivery run it happened in.
+    event_trap: std::sync::Mutex<Option<String>>,
 }
 
 /// A module implemented by a WebAssembly component: register it with
@@ -93,6 +100,7 @@ impl WasmModule {
         path: &Path,
         component: Component,
         manifest: Manifest,
+        dirs: Vec<ResolvedDir>,
     ) -> Result<Self, LoadError> {
         let engine = host.engine();
         let ty = component.component_type();
@@ -125,15 +133,17 @@ impl WasmModule {
                 name: manifest.name.as_str().into(),
                 host: host.clone(),
                 dir: None,
+                inbox: Inbox::new(InboxLimits::of(&manifest.capabilities)),
                 code: RwLock::new(Arc::new(Code {
                     pre,
                     caps: Arc::new(manifest.capabilities.clone()),
                     manifest: Arc::new(manifest),
+                    dirs,
                     uses_wasi,
                 })),
                 live: tokio::sync::Mutex::new(None),
-                inbox: Inbox::default(),
                 event_failures: AtomicU64::new(0),
+                event_trap: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -141,6 +151,11 @@ impl WasmModule {
     /// The manifest of the code currently loaded.
     pub fn manifest(&self) -> Arc<Manifest> {
         Arc::clone(&self.shared.code().manifest)
+    }
+
+    /// The folders the guest may open, as resolved when the code was loaded.
+    pub fn granted_dirs(&self) -> Vec<ResolvedDir> {
+        self.shared.code().dirs.clone()
     }
 
     /// Whether the component imports WASI (and so gets the WASI grants of its manifest).
@@ -195,6 +210,13 @@ impl WasmModule {
     pub fn event_failures(&self) -> u64 {
         self.shared.event_failures.load(Ordering::Relaxed)
     }
+
+    /// What became of the events sent to the guest: delivered, dropped (inbox full, no
+    /// instance, stopped), or queued; and the most bytes ever queued, which the manifest's
+    /// `inbox-bytes` bounds.
+    pub fn inbox_stats(&self) -> InboxStats {
+        self.shared.inbox.stats()
+    }
 }
 
 /// Calls the export of `hook` (`config` is the argument of `install`).
@@ -227,6 +249,7 @@ impl Shared {
     pub(crate) async fn swap_code(&self, code: Arc<Code>) -> Arc<Code> {
         let mut live = self.live.lock().await;
         *live = None;
+        self.inbox.set_limits(InboxLimits::of(&code.caps));
         let mut slot = match self.code.write() {
             Ok(slot) => slot,
             Err(poisoned) => poisoned.into_inner(),
@@ -281,13 +304,48 @@ impl Shared {
                 }
             }
         };
+        self.take_event_trap();
         self.inbox.drain_after_release(&self.live, &**self).await;
+        // An event delivered on the way out of this hook trapped and dropped the instance:
+        // the hook must not report success for a module left without one.
+        let keeps_instance = !matches!(hook, Hook::Stop | Hook::Uninstall);
+        if result.is_ok()
+            && keeps_instance
+            && matches!(self.live.try_lock().as_deref(), Ok(None))
+            && let Some(detail) = self.take_event_trap()
+        {
+            return Err(HookError::Trap {
+                module: self.name.to_string(),
+                hook: name,
+                detail: format!("an event delivered at the end of the hook trapped: {detail}"),
+            });
+        }
         result
     }
 
-    /// Delivers queued events unless the instance is busy (its holder delivers them after).
-    async fn drain(&self) {
-        self.inbox.drain(&self.live, self).await;
+    fn take_event_trap(&self) -> Option<String> {
+        match self.event_trap.lock() {
+            Ok(mut slot) => slot.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
+
+    /// Queues an event of `bytes` bytes for the guest, within the inbox's bound (a drop is
+    /// counted), and delivers what is queued unless the instance is busy (its holder
+    /// delivers them after).
+    ///
+    /// Delivery runs in a task of its own: a producer whose wait is cancelled (a hook of
+    /// another module abandoned at its time limit) never abandons the guest mid-call, which
+    /// would leave its instance unusable. The guest's own time limit still bounds it.
+    pub(crate) async fn offer(self: Arc<Self>, delivery: Delivery, bytes: u64) {
+        if !self.inbox.push(delivery, bytes) {
+            tracing::debug!(module = &*self.name, "inbox full: event dropped (counted)");
+        }
+        let shared = Arc::clone(&self);
+        let task = tokio::spawn(async move { shared.inbox.drain(&shared.live, &*shared).await });
+        if let Err(error) = task.await {
+            tracing::error!(module = &*self.name, %error, "event delivery task failed");
+        }
     }
 
     /// Counts, logs and publishes (as [`EVENT_FAILED`]) a failed `on-event`.
@@ -314,6 +372,15 @@ impl Recipient for Shared {
     type Item = Delivery;
     type Target = Option<Live>;
 
+    /// One time budget for the run: an event the guest causes itself (publishing to its
+    /// own subscription) is charged to the same budget, so a guest feeding itself is
+    /// stopped at its own limit.
+    fn begin_run(&self, live: &mut Option<Live>) {
+        if let Some(live) = live.as_mut() {
+            arm(&mut live.store);
+        }
+    }
+
     async fn deliver(&self, live: &mut Option<Live>, delivery: Delivery) {
         let Delivery {
             topic,
@@ -321,11 +388,16 @@ impl Recipient for Shared {
             ctx,
         } = delivery;
         let Some(Live { store, bindings }) = live.as_mut() else {
-            tracing::debug!(module = &*self.name, topic, "event dropped: no instance");
+            self.inbox.count_no_instance();
+            tracing::warn!(
+                module = &*self.name,
+                topic,
+                "event dropped (counted): the module has no instance"
+            );
             return;
         };
+        self.inbox.count_delivered();
         store.data_mut().ctx = Some(ctx.clone());
-        arm(store);
         let outcome = bindings
             .symphra_module_guest()
             .call_on_event(&mut *store, &topic, &payload)
@@ -352,6 +424,10 @@ impl Recipient for Shared {
                 );
                 *live = None;
                 let message = error.to_string();
+                match self.event_trap.lock() {
+                    Ok(mut slot) => *slot = Some(message.clone()),
+                    Err(poisoned) => *poisoned.into_inner() = Some(message.clone()),
+                }
                 // A failure while running like any other: without an instance the module
                 // could only drop its events, so supervision stops it and its restart
                 // policy (a fresh instance at start) applies. Ignored by the core while the

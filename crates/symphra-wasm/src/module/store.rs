@@ -2,7 +2,6 @@
 //! enforced on every call (time by epoch interruption, memory by a resource limiter, WASI by
 //! the manifest's grants).
 
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
@@ -162,21 +161,17 @@ fn wasi_ctx(module: &str, code: &Code) -> Result<WasiCtx, HookError> {
     if caps.stdio {
         builder.inherit_stdout().inherit_stderr();
     }
-    let base = code
-        .manifest
-        .path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    for dir in &caps.dirs {
-        let host_path: PathBuf = base.join(&dir.host);
+    // The folders resolved (symlinks followed) and checked against the module folder and
+    // the operator's grants when the code was loaded.
+    for dir in &code.dirs {
+        let host_path = &dir.host;
         let perms = if dir.write {
             FsPerms::ReadWrite
         } else {
             FsPerms::ReadOnly
         };
         builder
-            .preopened_dir(&host_path, &dir.guest, perms)
+            .preopened_dir(host_path, &dir.guest, perms)
             .map_err(|e| HookError::Grant {
                 module: module.to_owned(),
                 reason: format!(

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{Inbox, Recipient};
+use super::{Inbox, InboxLimits, Recipient};
 
 /// Records every item in the list the lock guards, yielding first as a guest call would.
 struct Record;
@@ -25,9 +25,9 @@ fn pending(inbox: &Inbox<u64>) -> usize {
 
 #[tokio::test]
 async fn a_free_lock_delivers_at_once() {
-    let inbox = Inbox::default();
+    let inbox = Inbox::new(InboxLimits::UNBOUNDED);
     let lock = tokio::sync::Mutex::new(Vec::new());
-    inbox.push(1);
+    inbox.push(1, 1);
     inbox.drain(&lock, &Record).await;
     assert_eq!(*lock.lock().await, [1]);
     assert_eq!(pending(&inbox), 0);
@@ -35,11 +35,11 @@ async fn a_free_lock_delivers_at_once() {
 
 #[tokio::test]
 async fn a_taken_lock_leaves_delivery_to_its_holder() {
-    let inbox = Inbox::default();
+    let inbox = Inbox::new(InboxLimits::UNBOUNDED);
     let lock = tokio::sync::Mutex::new(Vec::new());
     let guard = lock.lock().await;
-    inbox.push(1);
-    inbox.push(2);
+    inbox.push(1, 1);
+    inbox.push(2, 1);
     inbox.drain(&lock, &Record).await;
     assert_eq!(
         pending(&inbox),
@@ -54,10 +54,10 @@ async fn a_taken_lock_leaves_delivery_to_its_holder() {
 
 #[tokio::test]
 async fn clear_forgets_what_was_queued() {
-    let inbox = Inbox::default();
+    let inbox = Inbox::new(InboxLimits::UNBOUNDED);
     let lock = tokio::sync::Mutex::new(Vec::new());
-    inbox.push(1);
-    inbox.push(2);
+    inbox.push(1, 1);
+    inbox.push(2, 1);
     inbox.clear();
     assert_eq!(pending(&inbox), 0);
     inbox.drain(&lock, &Record).await;
@@ -72,7 +72,7 @@ async fn every_item_is_delivered_once_under_contention() {
     const PRODUCERS: u64 = 4;
     const ITEMS: u64 = 500;
     const HOLDS: u64 = 500;
-    let inbox = Arc::new(Inbox::default());
+    let inbox = Arc::new(Inbox::new(InboxLimits::UNBOUNDED));
     let lock = Arc::new(tokio::sync::Mutex::new(Vec::new()));
 
     let holder = {
@@ -82,7 +82,7 @@ async fn every_item_is_delivered_once_under_contention() {
                 {
                     let _guard = lock.lock().await;
                     tokio::task::yield_now().await;
-                    inbox.push(PRODUCERS * ITEMS + i);
+                    inbox.push(PRODUCERS * ITEMS + i, 1);
                 }
                 inbox.drain_after_release(&lock, &Record).await;
             }
@@ -93,7 +93,7 @@ async fn every_item_is_delivered_once_under_contention() {
             let (inbox, lock) = (Arc::clone(&inbox), Arc::clone(&lock));
             tokio::spawn(async move {
                 for i in 0..ITEMS {
-                    inbox.push(p * ITEMS + i);
+                    inbox.push(p * ITEMS + i, 1);
                     inbox.drain(&lock, &Record).await;
                     if i % 7 == 0 {
                         tokio::task::yield_now().await;
@@ -116,4 +116,34 @@ async fn every_item_is_delivered_once_under_contention() {
     delivered.sort_unstable();
     let expected: Vec<u64> = (0..PRODUCERS * ITEMS + HOLDS).collect();
     assert_eq!(delivered, expected, "each item exactly once");
+}
+
+/// The bound holds by count and by bytes, and each policy drops what it says, counted.
+#[test]
+fn the_bound_holds_and_drops_are_counted() {
+    use crate::manifest::InboxPolicy;
+    let limits = |policy| InboxLimits {
+        items: 3,
+        bytes: 10,
+        policy,
+    };
+    let inbox = Inbox::new(limits(InboxPolicy::DropNewest));
+    for i in 0..5 {
+        inbox.push(i, 4);
+    }
+    let stats = inbox.stats();
+    assert_eq!((stats.queued, stats.queued_bytes), (2, 8));
+    assert_eq!(stats.dropped_full, 3);
+    assert!(stats.peak_bytes <= 10);
+    assert_eq!(inbox.pop(), Some(0), "the oldest are kept");
+    assert!(!inbox.push(9, 11), "larger than the whole bound");
+
+    let inbox = Inbox::new(limits(InboxPolicy::DropOldest));
+    for i in 0..5 {
+        inbox.push(i, 1);
+    }
+    assert_eq!(inbox.stats().dropped_full, 2);
+    assert_eq!(inbox.pop(), Some(2), "the newest are kept");
+    inbox.clear();
+    assert_eq!(inbox.stats().dropped_stopped, 2);
 }

@@ -1,0 +1,108 @@
+//! `--grants FILE`: the operator's grants, and how `check` and `list` show what each
+//! module is granted (topics, environment, folders, memory, time, inbox).
+
+use std::path::Path;
+
+use symphra_wasm::{
+    DirSource, GrantError, HostConfig, Manifest, OperatorGrants, ResolvedDir, WasmHost,
+};
+
+use crate::CliError;
+
+/// The operator's grants from `path`; none without a file.
+pub(crate) fn read(path: Option<&Path>) -> Result<OperatorGrants, CliError> {
+    match path {
+        None => Ok(OperatorGrants::none()),
+        Some(path) => Ok(OperatorGrants::from_file(path)?),
+    }
+}
+
+/// A host with the standard settings and the operator's `grants`.
+pub(crate) fn host(grants: OperatorGrants) -> Result<WasmHost, CliError> {
+    Ok(WasmHost::with_fallbacks(
+        HostConfig::standard().grants(grants),
+    )?)
+}
+
+/// What a module is granted, one `(label, value)` per line, its folders as `review`
+/// resolved them (or the reason they are refused).
+pub(crate) fn lines(
+    manifest: &Manifest,
+    review: &Result<Vec<ResolvedDir>, GrantError>,
+) -> Vec<(&'static str, String)> {
+    let caps = &manifest.capabilities;
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "-".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    let mut out = vec![
+        (
+            "publish",
+            list(caps.publish.iter().map(ToString::to_string).collect()),
+        ),
+        (
+            "subscribe",
+            list(caps.subscribe.iter().map(ToString::to_string).collect()),
+        ),
+        ("env", list(caps.env.clone())),
+    ];
+    let dirs = match review {
+        Ok(dirs) => list(
+            dirs.iter()
+                .map(|dir| {
+                    let access = if dir.write { "read-write" } else { "read-only" };
+                    let source = match dir.source {
+                        DirSource::ModuleFolder => "in the module folder",
+                        DirSource::Operator => "granted by the operator",
+                    };
+                    format!(
+                        "{} -> {} ({access}, {source})",
+                        dir.host.display(),
+                        dir.guest
+                    )
+                })
+                .collect(),
+        ),
+        Err(_) => list(
+            caps.dirs
+                .iter()
+                .map(|dir| {
+                    let access = if dir.write { "read-write" } else { "read-only" };
+                    format!("{} -> {} ({access}, asked)", dir.host.display(), dir.guest)
+                })
+                .collect(),
+        ),
+    };
+    out.push(("dirs", dirs));
+    out.push(("memory", format!("{} bytes", caps.memory_limit)));
+    out.push(("hook-timeout", format!("{:?}", caps.hook_timeout)));
+    out.push((
+        "inbox",
+        format!(
+            "{} events, {} bytes, {}",
+            caps.inbox_events,
+            caps.inbox_bytes,
+            caps.inbox_policy.as_str()
+        ),
+    ));
+    out.push(("stdio", if caps.stdio { "yes" } else { "no" }.to_owned()));
+    if let Err(error) = review {
+        out.push(("REFUSED", error.to_string()));
+    }
+    out
+}
+
+/// The grants of a module on one line, for `check`.
+pub(crate) fn one_line(
+    manifest: &Manifest,
+    review: &Result<Vec<ResolvedDir>, GrantError>,
+) -> String {
+    lines(manifest, review)
+        .into_iter()
+        .map(|(label, value)| format!("{label} {value}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
