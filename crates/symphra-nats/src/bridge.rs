@@ -43,8 +43,13 @@ impl NatsBridge {
     /// seen them), then subscribes the exports on `bus`.
     pub(crate) async fn connect(config: BridgeConfig, bus: &EventBus) -> Result<Self, BridgeError> {
         let validated = config.validate()?;
-        let (shared, client) = connection::open(&config, validated.prefix).await?;
+        let connection::Opened {
+            shared,
+            client,
+            relay,
+        } = connection::open(&config, validated.prefix).await?;
         let mut tasks = import::start(&validated.imports, bus, &client, &shared).await?;
+        tasks.extend(relay);
         // The server has seen the subscriptions once it answers a round trip.
         round_trip(&client)
             .await

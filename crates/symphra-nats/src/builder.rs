@@ -90,6 +90,13 @@ impl NatsBridgeBuilder {
         self
     }
 
+    /// Whether to reach the server through the loopback relay that skips malformed
+    /// messages; see [`BridgeConfig::relay`].
+    pub fn relay(mut self, on: bool) -> Self {
+        self.config.relay = on;
+        self
+    }
+
     /// The configuration built so far.
     pub fn config(&self) -> &BridgeConfig {
         &self.config

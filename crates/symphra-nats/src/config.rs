@@ -115,6 +115,12 @@ pub struct BridgeConfig {
     /// The longest wait between two reconnection attempts, in milliseconds. Attempts start
     /// at 10 ms and double up to this.
     pub max_reconnect_delay_ms: u64,
+    /// Whether the client reaches the server through the bridge's loopback relay, which skips
+    /// (and counts) messages the NATS client cannot parse: without it, one message on a
+    /// subject that is not UTF-8, or with a header name containing a space, makes the client
+    /// drop the connection and lose what is in flight while it reconnects. Only `nats://`
+    /// URLs are relayed, and a server that requires TLS is relayed unfiltered. On by default.
+    pub relay: bool,
 }
 
 impl Default for BridgeConfig {
@@ -129,6 +135,7 @@ impl Default for BridgeConfig {
             import_buffer: 65_536,
             max_payload: 1024 * 1024,
             max_reconnect_delay_ms: 2_000,
+            relay: true,
         }
     }
 }

@@ -7,9 +7,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::{Client, ConnectOptions};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::config::BridgeConfig;
 use crate::error::BridgeError;
+use crate::relay::{self, Upstreams};
 use crate::stats::{Counters, bump};
 use crate::subject::Prefix;
 
@@ -115,12 +117,18 @@ impl Shared {
     }
 }
 
-/// Connects to the server of `config`, under a fresh origin, and returns the client with the
-/// state its event callback keeps up to date.
-pub(crate) async fn open(
-    config: &BridgeConfig,
-    prefix: Prefix,
-) -> Result<(Arc<Shared>, Client), BridgeError> {
+/// An open connection: what the bridge's tasks share, the client, and the relay's task if
+/// the client reaches the server through one.
+pub(crate) struct Opened {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) client: Client,
+    pub(crate) relay: Option<JoinHandle<()>>,
+}
+
+/// Connects to the server of `config` (through the [relay](crate::relay) unless it is turned
+/// off or cannot serve the URL), under a fresh origin, and returns the client with the state
+/// its event callback keeps up to date.
+pub(crate) async fn open(config: &BridgeConfig, prefix: Prefix) -> Result<Opened, BridgeError> {
     let name = config.name.as_deref().unwrap_or("symphra");
     let (state, _) = watch::channel(ConnectionState::Disconnected);
     let shared = Arc::new(Shared {
@@ -132,10 +140,45 @@ pub(crate) async fn open(
         at_disconnect: Default::default(),
     });
 
+    let relay = match config
+        .relay
+        .then(|| Upstreams::parse(&config.url))
+        .flatten()
+    {
+        Some(upstreams) => {
+            Some(
+                relay::start(upstreams, &shared)
+                    .await
+                    .map_err(|source| BridgeError::Relay {
+                        url: config.url.clone(),
+                        source,
+                    })?,
+            )
+        }
+        None => {
+            if config.relay {
+                tracing::warn!(
+                    url = %config.url,
+                    "the bridge relays only `nats://` URLs: connecting directly, so a malformed \
+                     message from the server will cost a reconnection"
+                );
+            }
+            None
+        }
+    };
+    let url = relay
+        .as_ref()
+        .map_or(config.url.as_str(), |r| r.url.as_str());
+
     let max_delay = config.max_reconnect_delay();
     // Weak, so that the client (which keeps the callback) does not keep the bridge alive.
     let callback_shared = Arc::downgrade(&shared);
-    let client = ConnectOptions::new()
+    let mut options = ConnectOptions::new();
+    if relay.is_some() {
+        // Servers a cluster announces would be reached directly, around the relay.
+        options = options.ignore_discovered_servers();
+    }
+    let client = options
         .name(name)
         .no_echo()
         // Subjects come from validated topics and a validated prefix.
@@ -154,14 +197,18 @@ pub(crate) async fn open(
                 }
             }
         })
-        .connect(config.url.as_str())
+        .connect(url)
         .await
         .map_err(|source| BridgeError::Connect {
             url: config.url.clone(),
             source,
         })?;
     shared.state.send_replace(ConnectionState::Connected);
-    Ok((shared, client))
+    Ok(Opened {
+        shared,
+        client,
+        relay: relay.map(|r| r.task),
+    })
 }
 
 /// A name for this bridge unique per bridge and process: the name (without spaces or control

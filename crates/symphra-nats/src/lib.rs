@@ -71,7 +71,10 @@
 //!   NATS itself delivers at most once: messages published while a subscriber is
 //!   disconnected, or in flight when a connection breaks, are not redelivered.
 //! - **Bad messages**: a body that is not JSON, larger than [`BridgeConfig::max_payload`], or
-//!   on a subject that is not a topic is counted, logged with `tracing`, and skipped.
+//!   on a subject that is not a topic is counted, logged with `tracing`, and skipped. A
+//!   message the NATS client itself cannot parse (a subject that is not UTF-8, a header name
+//!   with a space) would make it drop the connection; the bridge reaches the server through
+//!   a loopback relay that skips and counts such messages ([`BridgeConfig::relay`]).
 //! - **Slow local subscribers**: each import is read by its own task into a bounded buffer
 //!   ([`BridgeConfig::import_buffer`]); when a subscriber falls that far behind, the client
 //!   drops messages for that import (counted in [`BridgeStats::slow_consumer_drops`]) and the
@@ -96,7 +99,9 @@ mod config;
 mod connection;
 mod error;
 mod export;
+mod frame;
 mod import;
+mod relay;
 mod stats;
 mod subject;
 pub mod wire;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Every event that a bridge's export patterns match ends in exactly one of `exported`,
 /// `dropped_while_disconnected`, `not_exportable` or `publish_errors` (or is still waiting in
 /// the export buffer). Every message received ends in exactly one of `imported`,
-/// `invalid_json`, `oversized`, `invalid_subject` or `own_ignored`.
+/// `invalid_json`, `oversized`, `invalid_subject`, `invalid_headers` or `own_ignored`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct BridgeStats {
@@ -29,8 +29,12 @@ pub struct BridgeStats {
     pub invalid_json: u64,
     /// NATS messages skipped because their payload is larger than `max_payload`.
     pub oversized: u64,
-    /// NATS messages skipped because their subject is not a valid bus topic.
+    /// NATS messages skipped because their subject is not a valid bus topic (including
+    /// subjects that are not UTF-8, which the relay takes out before the NATS client).
     pub invalid_subject: u64,
+    /// NATS messages skipped because their headers could not be parsed (e.g. a header name
+    /// with a space); the relay takes them out before they reach the NATS client.
+    pub invalid_headers: u64,
     /// NATS messages skipped because this bridge sent them.
     pub own_ignored: u64,
     /// Times the NATS client reported that an import's buffer was full and it dropped a
@@ -53,6 +57,7 @@ pub(crate) struct Counters {
     pub(crate) invalid_json: AtomicU64,
     pub(crate) oversized: AtomicU64,
     pub(crate) invalid_subject: AtomicU64,
+    pub(crate) invalid_headers: AtomicU64,
     pub(crate) own_ignored: AtomicU64,
     pub(crate) slow_consumer_drops: AtomicU64,
     pub(crate) disconnects: AtomicU64,
@@ -76,6 +81,7 @@ impl Counters {
             invalid_json: get(&self.invalid_json),
             oversized: get(&self.oversized),
             invalid_subject: get(&self.invalid_subject),
+            invalid_headers: get(&self.invalid_headers),
             own_ignored: get(&self.own_ignored),
             slow_consumer_drops: get(&self.slow_consumer_drops),
             disconnects: get(&self.disconnects),

@@ -168,3 +168,88 @@ pub async fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) 
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
+
+/// A NATS client written on a bare TCP socket, to send what real clients refuse to: subjects
+/// that are not UTF-8, header names with spaces.
+pub struct RawClient {
+    stream: tokio::net::TcpStream,
+}
+
+impl RawClient {
+    /// Connects, reads the server's `INFO` and sends `CONNECT` (headers on, not pedantic).
+    pub async fn connect(port: u16) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect the raw client");
+        let mut info = String::new();
+        tokio::io::BufReader::new(&mut stream)
+            .read_line(&mut info)
+            .await
+            .expect("read INFO");
+        assert!(info.starts_with("INFO "), "{info}");
+        let mut client = Self { stream };
+        client
+            .send(b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1}\r\n")
+            .await;
+        client
+    }
+
+    /// Sends raw protocol bytes.
+    pub async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.stream
+            .write_all(bytes)
+            .await
+            .expect("raw client write");
+    }
+
+    /// `PUB subject payload`, with a subject given as bytes.
+    pub async fn publish(&mut self, subject: &[u8], payload: &[u8]) {
+        let mut frame = b"PUB ".to_vec();
+        frame.extend_from_slice(subject);
+        frame.extend_from_slice(format!(" {}\r\n", payload.len()).as_bytes());
+        frame.extend_from_slice(payload);
+        frame.extend_from_slice(b"\r\n");
+        self.send(&frame).await;
+    }
+
+    /// `HPUB subject` with one header line given as bytes (`Name: value`).
+    pub async fn publish_with_header(&mut self, subject: &str, header: &[u8], payload: &[u8]) {
+        let mut block = b"NATS/1.0\r\n".to_vec();
+        block.extend_from_slice(header);
+        block.extend_from_slice(b"\r\n\r\n");
+        let mut frame = format!(
+            "HPUB {subject} {} {}\r\n",
+            block.len(),
+            block.len() + payload.len()
+        )
+        .into_bytes();
+        frame.extend_from_slice(&block);
+        frame.extend_from_slice(payload);
+        frame.extend_from_slice(b"\r\n");
+        self.send(&frame).await;
+    }
+
+    /// Sends `PING` and waits for the server's `PONG`: everything sent before is processed.
+    pub async fn ping(&mut self) {
+        use tokio::io::AsyncReadExt;
+        self.send(b"PING\r\n").await;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while !seen.windows(4).any(|w| w == b"PONG") {
+            let n = self.stream.read(&mut buf).await.expect("raw client read");
+            assert!(
+                n > 0,
+                "the server closed the raw client: {}",
+                String::from_utf8_lossy(&seen)
+            );
+            seen.extend_from_slice(&buf[..n]);
+        }
+        assert!(
+            !seen.windows(4).any(|w| w == b"-ERR"),
+            "the server refused: {}",
+            String::from_utf8_lossy(&seen)
+        );
+    }
+}
