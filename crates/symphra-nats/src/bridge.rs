@@ -57,7 +57,7 @@ impl NatsBridge {
         let Exports {
             out,
             subscriptions,
-            task,
+            tasks: export_tasks,
         } = export::start(
             &validated.exports,
             config.export_buffer,
@@ -65,7 +65,7 @@ impl NatsBridge {
             &client,
             &shared,
         )?;
-        tasks.push(task);
+        tasks.extend(export_tasks);
         tracing::info!(
             origin = %shared.origin,
             url = %config.url,

@@ -121,6 +121,10 @@ pub struct BridgeConfig {
     /// drop the connection and lose what is in flight while it reconnects. Only `nats://`
     /// URLs are relayed, and a server that requires TLS is relayed unfiltered. On by default.
     pub relay: bool,
+    /// How far, in milliseconds, a sender's event time may be from this machine's clock and
+    /// still be believed; an imported event with a time further away keeps its arrival time
+    /// instead (counted as `clock_skew_clamped`).
+    pub max_clock_skew_ms: u64,
 }
 
 impl Default for BridgeConfig {
@@ -136,6 +140,7 @@ impl Default for BridgeConfig {
             max_payload: 1024 * 1024,
             max_reconnect_delay_ms: 2_000,
             relay: true,
+            max_clock_skew_ms: 5 * 60 * 1000,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! the round trip that tells when the server has seen everything sent before.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::{Client, ConnectOptions};
@@ -32,11 +32,15 @@ pub(crate) struct Shared {
     pub(crate) origin: Arc<str>,
     pub(crate) prefix: Prefix,
     pub(crate) max_payload: usize,
+    pub(crate) max_clock_skew: Duration,
     pub(crate) counters: Counters,
     pub(crate) state: watch::Sender<ConnectionState>,
     /// `buffered_while_disconnected` and `dropped_while_disconnected` when the connection was
     /// last lost, to state what happened while it was away.
     at_disconnect: [AtomicU64; 2],
+    /// Whether the connection was lost since it was last up: only then is a `Connected` from
+    /// the client a reconnection (the first one may come before or after `connect` returns).
+    lost: AtomicBool,
 }
 
 impl Shared {
@@ -53,8 +57,8 @@ impl Shared {
         let c = &self.counters;
         match event {
             E::Connected => {
-                let was = self.state.send_replace(ConnectionState::Connected);
-                if was == ConnectionState::Disconnected {
+                self.state.send_replace(ConnectionState::Connected);
+                if self.lost.swap(false, Ordering::AcqRel) {
                     bump(&c.reconnects);
                     let buffered = c.buffered_while_disconnected.load(Ordering::Relaxed)
                         - self.at_disconnect[0].load(Ordering::Relaxed);
@@ -70,6 +74,8 @@ impl Shared {
                 }
             }
             E::Disconnected => {
+                self.lost.store(true, Ordering::Release);
+                let unconfirmed = c.ledger.connection_lost();
                 self.at_disconnect[0].store(
                     c.buffered_while_disconnected.load(Ordering::Relaxed),
                     Ordering::Relaxed,
@@ -82,8 +88,10 @@ impl Shared {
                 bump(&c.disconnects);
                 tracing::warn!(
                     origin = %self.origin,
+                    unconfirmed,
                     "lost the connection to NATS; reconnecting, holding exported events in the \
-                     export buffer meanwhile"
+                     export buffer meanwhile; {unconfirmed} events sent since the last \
+                     confirmation may be lost"
                 );
             }
             E::Closed => {
@@ -135,9 +143,11 @@ pub(crate) async fn open(config: &BridgeConfig, prefix: Prefix) -> Result<Opened
         origin: make_origin(name).into(),
         prefix,
         max_payload: config.max_payload,
+        max_clock_skew: Duration::from_millis(config.max_clock_skew_ms),
         counters: Counters::default(),
         state,
         at_disconnect: Default::default(),
+        lost: AtomicBool::new(false),
     });
 
     let relay = match config

@@ -101,6 +101,8 @@ mod error;
 mod export;
 mod frame;
 mod import;
+mod ledger;
+mod payload;
 mod relay;
 mod stats;
 mod subject;

@@ -3,12 +3,16 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
 use std::time::{Duration, Instant};
+use symphra::bus::{Event, EventBus, Subscription};
 
 /// Where `nats-server` is; panics (failing the test) if it is not installed.
 pub fn nats_server_binary() -> PathBuf {
@@ -53,6 +57,8 @@ fn wait_until_listening(port: u16, child: &mut Child) {
 pub struct NatsServer {
     port: u16,
     child: Option<Child>,
+    /// A configuration file (`-c`), if the server was started with one.
+    config: Option<PathBuf>,
 }
 
 impl NatsServer {
@@ -61,6 +67,25 @@ impl NatsServer {
         let mut server = Self {
             port: free_port(),
             child: None,
+            config: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// Starts a server with `config` (nats-server's configuration syntax) on a free port.
+    pub fn with_config(config: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "symphra-nats-test-{}-{}.conf",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, config).expect("write the server's configuration");
+        let mut server = Self {
+            port: free_port(),
+            child: None,
+            config: Some(path),
         };
         server.restart();
         server
@@ -87,7 +112,11 @@ impl NatsServer {
     /// Starts the server again on the same port.
     pub fn restart(&mut self) {
         self.kill();
-        let mut child = Command::new(nats_server_binary())
+        let mut command = Command::new(nats_server_binary());
+        if let Some(config) = &self.config {
+            command.arg("-c").arg(config);
+        }
+        let mut child = command
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -102,6 +131,9 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
+        if let Some(config) = &self.config {
+            let _ = std::fs::remove_file(config);
+        }
     }
 }
 
@@ -251,5 +283,55 @@ impl RawClient {
             "the server refused: {}",
             String::from_utf8_lossy(&seen)
         );
+    }
+}
+
+/// How long a test waits for something that should happen at once.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Records the events a bus delivers on a pattern.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<Event>>>);
+
+impl Recorder {
+    pub fn on(bus: &EventBus, pattern: &str) -> (Self, Subscription) {
+        let recorder = Self::default();
+        let events = recorder.0.clone();
+        let sub = bus
+            .subscribe(pattern, move |e| events.lock().unwrap().push(e.clone()))
+            .unwrap();
+        (recorder, sub)
+    }
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().unwrap().clone()
+    }
+    pub fn topics(&self) -> BTreeSet<String> {
+        self.events().iter().map(|e| e.topic().to_owned()).collect()
+    }
+    pub async fn wait_for(&self, n: usize) {
+        let ok = eventually(WAIT, || self.len() >= n).await;
+        assert!(
+            ok,
+            "expected {n} events within {WAIT:?}, got {}",
+            self.len()
+        );
+    }
+}
+
+/// The `n` of a `{"n": ..}` payload.
+pub fn n_of(event: &Event) -> u64 {
+    event.json_value().and_then(|v| v["n"].as_u64()).unwrap()
+}
+
+/// Publishes `{"n": n}` on `topic` for each `n` of `range`, with source `test`.
+pub async fn publish_n(bus: &EventBus, topic: &str, range: std::ops::Range<u64>) {
+    for n in range {
+        let event = Event::json(topic, json!({ "n": n }))
+            .unwrap()
+            .with_source("test");
+        bus.publish_event(event).await;
     }
 }
