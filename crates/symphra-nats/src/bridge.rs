@@ -13,6 +13,7 @@ use crate::connection::{self, ConnectionState, Shared, round_trip};
 use crate::error::BridgeError;
 use crate::export::{self, Exports, Outgoing};
 use crate::import;
+use crate::request::Requests;
 use crate::stats::BridgeStats;
 
 /// One connection between a local [`EventBus`] and a NATS server; see the
@@ -122,6 +123,14 @@ impl NatsBridge {
                 what: "a connection state",
                 waited: timeout,
             }),
+        }
+    }
+
+    /// Answers imported requests and sends requests to NATS; see [`Requests`].
+    pub fn requests(&self) -> Requests {
+        Requests {
+            client: self.client.clone(),
+            shared: self.shared.clone(),
         }
     }
 

@@ -125,6 +125,10 @@ pub struct BridgeConfig {
     /// still be believed; an imported event with a time further away keeps its arrival time
     /// instead (counted as `clock_skew_clamped`).
     pub max_clock_skew_ms: u64,
+    /// How many imported requests (messages with a reply subject) may wait for their answer;
+    /// beyond that the oldest is forgotten (counted as `requests_forgotten`) and can no
+    /// longer be answered.
+    pub max_pending_requests: usize,
 }
 
 impl Default for BridgeConfig {
@@ -141,6 +145,7 @@ impl Default for BridgeConfig {
             max_reconnect_delay_ms: 2_000,
             relay: true,
             max_clock_skew_ms: 5 * 60 * 1000,
+            max_pending_requests: 4096,
         }
     }
 }

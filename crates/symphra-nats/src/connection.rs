@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::BridgeConfig;
 use crate::error::BridgeError;
 use crate::relay::{self, Upstreams};
+use crate::request::PendingRequests;
 use crate::stats::{Counters, bump};
 use crate::subject::Prefix;
 
@@ -33,6 +34,8 @@ pub(crate) struct Shared {
     pub(crate) prefix: Prefix,
     pub(crate) max_payload: usize,
     pub(crate) max_clock_skew: Duration,
+    pub(crate) max_pending_requests: usize,
+    pub(crate) pending_requests: PendingRequests,
     pub(crate) counters: Counters,
     pub(crate) state: watch::Sender<ConnectionState>,
     /// `buffered_while_disconnected` and `dropped_while_disconnected` when the connection was
@@ -144,6 +147,8 @@ pub(crate) async fn open(config: &BridgeConfig, prefix: Prefix) -> Result<Opened
         prefix,
         max_payload: config.max_payload,
         max_clock_skew: Duration::from_millis(config.max_clock_skew_ms),
+        max_pending_requests: config.max_pending_requests,
+        pending_requests: PendingRequests::default(),
         counters: Counters::default(),
         state,
         at_disconnect: Default::default(),
@@ -184,6 +189,16 @@ pub(crate) async fn open(config: &BridgeConfig, prefix: Prefix) -> Result<Opened
     // Weak, so that the client (which keeps the callback) does not keep the bridge alive.
     let callback_shared = Arc::downgrade(&shared);
     let mut options = ConnectOptions::new();
+    // async-nats ignores credentials in the URL: `nats://user:password@host` (or `token@host`)
+    // becomes the client's user and password (or token) here.
+    if let Some(info) = Upstreams::parse(&config.url).and_then(|u| u.user_info) {
+        options = match info.split_once(':') {
+            Some((user, password)) => {
+                options.user_and_password(user.to_owned(), password.to_owned())
+            }
+            None => options.token(info),
+        };
+    }
     if relay.is_some() {
         // Servers a cluster announces would be reached directly, around the relay.
         options = options.ignore_discovered_servers();

@@ -153,6 +153,17 @@ fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event>
             );
         }
     }
+    if let Some(reply) = &message.reply {
+        bump(&c.requests_received);
+        let forgot = shared.pending_requests.insert(
+            event.id().get(),
+            reply.clone(),
+            shared.max_pending_requests,
+        );
+        if forgot {
+            bump(&c.requests_forgotten);
+        }
+    }
     Some(event)
 }
 

@@ -81,6 +81,14 @@
 //!   connection and other imports go on. Give slow subscribers a queue
 //!   (`SubscribeOptions::queue`) so that the import task never waits for them.
 //!
+//! # Request/reply
+//!
+//! An imported message that came with a reply subject (a NATS request, e.g. `nc.request()` in
+//! `nats-py`) can be answered once with [`Requests::reply`]; a module sends a request to NATS
+//! with [`Requests::request`], which waits for one answer with a timeout and tells "no
+//! responders" from "timed out" ([`RequestError`]). Get a [`Requests`] (cheap to clone, for
+//! a module to keep) from [`NatsBridge::requests`].
+//!
 //! # Configuration
 //!
 //! [`BridgeConfig`] holds everything the builder sets and can be read with `serde` (e.g. from
@@ -104,6 +112,7 @@ mod import;
 mod ledger;
 mod payload;
 mod relay;
+mod request;
 mod stats;
 mod subject;
 pub mod wire;
@@ -113,4 +122,5 @@ pub use builder::NatsBridgeBuilder;
 pub use config::{BridgeConfig, ImportConfig};
 pub use connection::ConnectionState;
 pub use error::BridgeError;
+pub use request::{ReplyError, RequestError, Requests};
 pub use stats::BridgeStats;

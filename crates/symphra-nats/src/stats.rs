@@ -56,6 +56,13 @@ pub struct BridgeStats {
     /// Imported events whose sender's time was further than `max_clock_skew_ms` from this
     /// machine's clock: they keep their arrival time (also counted in `imported`).
     pub clock_skew_clamped: u64,
+    /// Imported messages that came with a reply subject (requests), also counted in
+    /// `imported`.
+    pub requests_received: u64,
+    /// Answers sent to imported requests.
+    pub replies_sent: u64,
+    /// Imported requests forgotten unanswered because `max_pending_requests` newer ones waited.
+    pub requests_forgotten: u64,
     /// NATS messages skipped because this bridge sent them.
     pub own_ignored: u64,
     /// Times the NATS client reported that an import's buffer was full and it dropped a
@@ -82,6 +89,9 @@ pub(crate) struct Counters {
     pub(crate) invalid_subject: AtomicU64,
     pub(crate) invalid_headers: AtomicU64,
     pub(crate) clock_skew_clamped: AtomicU64,
+    pub(crate) requests_received: AtomicU64,
+    pub(crate) replies_sent: AtomicU64,
+    pub(crate) requests_forgotten: AtomicU64,
     pub(crate) own_ignored: AtomicU64,
     pub(crate) slow_consumer_drops: AtomicU64,
     pub(crate) disconnects: AtomicU64,
@@ -112,6 +122,9 @@ impl Counters {
             invalid_subject: get(&self.invalid_subject),
             invalid_headers: get(&self.invalid_headers),
             clock_skew_clamped: get(&self.clock_skew_clamped),
+            requests_received: get(&self.requests_received),
+            replies_sent: get(&self.replies_sent),
+            requests_forgotten: get(&self.requests_forgotten),
             own_ignored: get(&self.own_ignored),
             slow_consumer_drops: get(&self.slow_consumer_drops),
             disconnects: get(&self.disconnects),
