@@ -1,4 +1,6 @@
-//! Publish → subscribe through two bridges over loopback, beside the raw `async-nats` client
+//! Publish → subscribe through two bridges over loopback (through the relay and connected
+//! directly), beside the raw `async-nats` client serializing and parsing each payload as the
+//! bridge does
 //! in the same run (without and with a header like the bridge's), for 16-byte and 1 KB
 //! payloads.
 //!
@@ -100,8 +102,7 @@ fn bench(c: &mut Criterion) {
 
     for size in [16_usize, 1024] {
         let value = payload(size);
-        let body = bytes::Bytes::from(serde_json::to_vec(&value).expect("json"));
-        assert_eq!(body.len(), size);
+        assert_eq!(serde_json::to_vec(&value).expect("json").len(), size);
 
         // The raw client: one connection publishes, another subscribes.
         let (publisher, counter, reader) = runtime.block_on(async {
@@ -113,7 +114,9 @@ fn bench(c: &mut Criterion) {
             let hits = counter.clone();
             let reader = tokio::spawn(async move {
                 while let Some(message) = messages.next().await {
-                    std::hint::black_box(&message.payload);
+                    // As the bridge does: every body is parsed.
+                    let parsed: Result<Value, _> = serde_json::from_slice(&message.payload);
+                    std::hint::black_box(parsed.ok());
                     hits.hit();
                 }
                 drop(subscriber);
@@ -122,7 +125,7 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function(format!("raw_async_nats/{size}B"), |b| {
             b.to_async(&runtime).iter_custom(|iters| {
-                let (publisher, counter, body) = (&publisher, &counter, &body);
+                let (publisher, counter, value) = (&publisher, &counter, &value);
                 async move {
                     let start = Instant::now();
                     counter
@@ -132,7 +135,9 @@ fn bench(c: &mut Criterion) {
                                 if i.is_multiple_of(1024) {
                                     counter.pace(base + i).await;
                                 }
-                                let _ = publisher.publish("raw.bench", body.clone()).await;
+                                // As the bridge does: every payload is serialized.
+                                let body = serde_json::to_vec(value).unwrap_or_default();
+                                let _ = publisher.publish("raw.bench", body.into()).await;
                             }
                         })
                         .await;
@@ -142,7 +147,7 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function(format!("raw_async_nats_with_header/{size}B"), |b| {
             b.to_async(&runtime).iter_custom(|iters| {
-                let (publisher, counter, body) = (&publisher, &counter, &body);
+                let (publisher, counter, value) = (&publisher, &counter, &value);
                 async move {
                     let start = Instant::now();
                     counter
@@ -159,8 +164,9 @@ fn bench(c: &mut Criterion) {
                                     async_nats::HeaderName::from_static("Symphra-Event"),
                                     async_nats::HeaderValue::from(meta),
                                 );
+                                let body = serde_json::to_vec(value).unwrap_or_default();
                                 let _ = publisher
-                                    .publish_with_headers("raw.bench", headers, body.clone())
+                                    .publish_with_headers("raw.bench", headers, body.into())
                                     .await;
                             }
                         })
@@ -171,50 +177,54 @@ fn bench(c: &mut Criterion) {
         });
         reader.abort();
 
-        // Two buses, two bridges.
-        let (bus, _bridges, counter, _sub) = runtime.block_on(async {
-            let (a, b) = (EventBus::new(), EventBus::new());
-            let out = NatsBridge::builder(&url)
-                .export("bench.*")
-                .connect(&a)
-                .await
-                .expect("bridge");
-            let into = NatsBridge::builder(&url)
-                .import("bench.*")
-                .connect(&b)
-                .await
-                .expect("bridge");
-            let counter = Arc::new(Counter::default());
-            let hits = counter.clone();
-            let sub = b
-                .subscribe("bench.*", move |event| {
-                    std::hint::black_box(event.json_value());
-                    hits.hit();
-                })
-                .expect("subscribe");
-            (a, (out, into), counter, sub)
-        });
-        group.bench_function(format!("symphra_bridge/{size}B"), |b| {
-            b.to_async(&runtime).iter_custom(|iters| {
-                let (bus, counter, value) = (&bus, &counter, &value);
-                async move {
-                    let start = Instant::now();
-                    counter
-                        .expect(iters, async {
-                            let base = counter.count.load(Ordering::Relaxed);
-                            for i in 0..iters {
-                                if i.is_multiple_of(1024) {
-                                    counter.pace(base + i).await;
-                                }
-                                // A JSON payload: the event has its JSON form.
-                                let _ = bus.publish("bench.event", value.clone()).await;
-                            }
-                        })
-                        .await;
-                    start.elapsed()
-                }
+        // Two buses, two bridges: through the relay (the default) and connected directly.
+        for (name, relay) in [("symphra_bridge", true), ("symphra_bridge_direct", false)] {
+            let (bus, _bridges, counter, _sub) = runtime.block_on(async {
+                let (a, b) = (EventBus::new(), EventBus::new());
+                let out = NatsBridge::builder(&url)
+                    .export("bench.*")
+                    .relay(relay)
+                    .connect(&a)
+                    .await
+                    .expect("bridge");
+                let into = NatsBridge::builder(&url)
+                    .import("bench.*")
+                    .relay(relay)
+                    .connect(&b)
+                    .await
+                    .expect("bridge");
+                let counter = Arc::new(Counter::default());
+                let hits = counter.clone();
+                let sub = b
+                    .subscribe("bench.*", move |event| {
+                        std::hint::black_box(event.json_value());
+                        hits.hit();
+                    })
+                    .expect("subscribe");
+                (a, (out, into), counter, sub)
             });
-        });
+            group.bench_function(format!("{name}/{size}B"), |b| {
+                b.to_async(&runtime).iter_custom(|iters| {
+                    let (bus, counter, value) = (&bus, &counter, &value);
+                    async move {
+                        let start = Instant::now();
+                        counter
+                            .expect(iters, async {
+                                let base = counter.count.load(Ordering::Relaxed);
+                                for i in 0..iters {
+                                    if i.is_multiple_of(1024) {
+                                        counter.pace(base + i).await;
+                                    }
+                                    // A JSON payload: the event has its JSON form.
+                                    let _ = bus.publish("bench.event", value.clone()).await;
+                                }
+                            })
+                            .await;
+                        start.elapsed()
+                    }
+                });
+            });
+        }
     }
     group.finish();
     drop(server);

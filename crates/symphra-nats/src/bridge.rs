@@ -13,6 +13,7 @@ use crate::connection::{self, ConnectionState, Shared, round_trip};
 use crate::error::BridgeError;
 use crate::export::{self, Exports, Outgoing};
 use crate::import;
+use crate::request::Requests;
 use crate::stats::BridgeStats;
 
 /// One connection between a local [`EventBus`] and a NATS server; see the
@@ -43,8 +44,13 @@ impl NatsBridge {
     /// seen them), then subscribes the exports on `bus`.
     pub(crate) async fn connect(config: BridgeConfig, bus: &EventBus) -> Result<Self, BridgeError> {
         let validated = config.validate()?;
-        let (shared, client) = connection::open(&config, validated.prefix).await?;
+        let connection::Opened {
+            shared,
+            client,
+            relay,
+        } = connection::open(&config, validated.prefix).await?;
         let mut tasks = import::start(&validated.imports, bus, &client, &shared).await?;
+        tasks.extend(relay);
         // The server has seen the subscriptions once it answers a round trip.
         round_trip(&client)
             .await
@@ -52,7 +58,7 @@ impl NatsBridge {
         let Exports {
             out,
             subscriptions,
-            task,
+            tasks: export_tasks,
         } = export::start(
             &validated.exports,
             config.export_buffer,
@@ -60,7 +66,7 @@ impl NatsBridge {
             &client,
             &shared,
         )?;
-        tasks.push(task);
+        tasks.extend(export_tasks);
         tracing::info!(
             origin = %shared.origin,
             url = %config.url,
@@ -117,6 +123,14 @@ impl NatsBridge {
                 what: "a connection state",
                 waited: timeout,
             }),
+        }
+    }
+
+    /// Answers imported requests and sends requests to NATS; see [`Requests`].
+    pub fn requests(&self) -> Requests {
+        Requests {
+            client: self.client.clone(),
+            shared: self.shared.clone(),
         }
     }
 

@@ -90,6 +90,20 @@ impl NatsBridgeBuilder {
         self
     }
 
+    /// Whether to reach the server through the loopback relay that skips malformed
+    /// messages; see [`BridgeConfig::relay`].
+    pub fn relay(mut self, on: bool) -> Self {
+        self.config.relay = on;
+        self
+    }
+
+    /// How far a sender's event time may be from this machine's clock and still be believed;
+    /// see [`BridgeConfig::max_clock_skew_ms`].
+    pub fn max_clock_skew(mut self, skew: Duration) -> Self {
+        self.config.max_clock_skew_ms = u64::try_from(skew.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
     /// The configuration built so far.
     pub fn config(&self) -> &BridgeConfig {
         &self.config

@@ -115,6 +115,20 @@ pub struct BridgeConfig {
     /// The longest wait between two reconnection attempts, in milliseconds. Attempts start
     /// at 10 ms and double up to this.
     pub max_reconnect_delay_ms: u64,
+    /// Whether the client reaches the server through the bridge's loopback relay, which skips
+    /// (and counts) messages the NATS client cannot parse: without it, one message on a
+    /// subject that is not UTF-8, or with a header name containing a space, makes the client
+    /// drop the connection and lose what is in flight while it reconnects. Only `nats://`
+    /// URLs are relayed, and a server that requires TLS is relayed unfiltered. On by default.
+    pub relay: bool,
+    /// How far, in milliseconds, a sender's event time may be from this machine's clock and
+    /// still be believed; an imported event with a time further away keeps its arrival time
+    /// instead (counted as `clock_skew_clamped`).
+    pub max_clock_skew_ms: u64,
+    /// How many imported requests (messages with a reply subject) may wait for their answer;
+    /// beyond that the oldest is forgotten (counted as `requests_forgotten`) and can no
+    /// longer be answered.
+    pub max_pending_requests: usize,
 }
 
 impl Default for BridgeConfig {
@@ -129,6 +143,9 @@ impl Default for BridgeConfig {
             import_buffer: 65_536,
             max_payload: 1024 * 1024,
             max_reconnect_delay_ms: 2_000,
+            relay: true,
+            max_clock_skew_ms: 5 * 60 * 1000,
+            max_pending_requests: 4096,
         }
     }
 }

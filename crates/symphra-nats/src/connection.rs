@@ -2,14 +2,17 @@
 //! the round trip that tells when the server has seen everything sent before.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::{Client, ConnectOptions};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::config::BridgeConfig;
 use crate::error::BridgeError;
+use crate::relay::{self, Upstreams};
+use crate::request::PendingRequests;
 use crate::stats::{Counters, bump};
 use crate::subject::Prefix;
 
@@ -30,11 +33,17 @@ pub(crate) struct Shared {
     pub(crate) origin: Arc<str>,
     pub(crate) prefix: Prefix,
     pub(crate) max_payload: usize,
+    pub(crate) max_clock_skew: Duration,
+    pub(crate) max_pending_requests: usize,
+    pub(crate) pending_requests: PendingRequests,
     pub(crate) counters: Counters,
     pub(crate) state: watch::Sender<ConnectionState>,
     /// `buffered_while_disconnected` and `dropped_while_disconnected` when the connection was
     /// last lost, to state what happened while it was away.
     at_disconnect: [AtomicU64; 2],
+    /// Whether the connection was lost since it was last up: only then is a `Connected` from
+    /// the client a reconnection (the first one may come before or after `connect` returns).
+    lost: AtomicBool,
 }
 
 impl Shared {
@@ -51,8 +60,8 @@ impl Shared {
         let c = &self.counters;
         match event {
             E::Connected => {
-                let was = self.state.send_replace(ConnectionState::Connected);
-                if was == ConnectionState::Disconnected {
+                self.state.send_replace(ConnectionState::Connected);
+                if self.lost.swap(false, Ordering::AcqRel) {
                     bump(&c.reconnects);
                     let buffered = c.buffered_while_disconnected.load(Ordering::Relaxed)
                         - self.at_disconnect[0].load(Ordering::Relaxed);
@@ -68,6 +77,8 @@ impl Shared {
                 }
             }
             E::Disconnected => {
+                self.lost.store(true, Ordering::Release);
+                let unconfirmed = c.ledger.connection_lost();
                 self.at_disconnect[0].store(
                     c.buffered_while_disconnected.load(Ordering::Relaxed),
                     Ordering::Relaxed,
@@ -80,8 +91,10 @@ impl Shared {
                 bump(&c.disconnects);
                 tracing::warn!(
                     origin = %self.origin,
+                    unconfirmed,
                     "lost the connection to NATS; reconnecting, holding exported events in the \
-                     export buffer meanwhile"
+                     export buffer meanwhile; {unconfirmed} events sent since the last \
+                     confirmation may be lost"
                 );
             }
             E::Closed => {
@@ -115,27 +128,82 @@ impl Shared {
     }
 }
 
-/// Connects to the server of `config`, under a fresh origin, and returns the client with the
-/// state its event callback keeps up to date.
-pub(crate) async fn open(
-    config: &BridgeConfig,
-    prefix: Prefix,
-) -> Result<(Arc<Shared>, Client), BridgeError> {
+/// An open connection: what the bridge's tasks share, the client, and the relay's task if
+/// the client reaches the server through one.
+pub(crate) struct Opened {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) client: Client,
+    pub(crate) relay: Option<JoinHandle<()>>,
+}
+
+/// Connects to the server of `config` (through the [relay](crate::relay) unless it is turned
+/// off or cannot serve the URL), under a fresh origin, and returns the client with the state
+/// its event callback keeps up to date.
+pub(crate) async fn open(config: &BridgeConfig, prefix: Prefix) -> Result<Opened, BridgeError> {
     let name = config.name.as_deref().unwrap_or("symphra");
     let (state, _) = watch::channel(ConnectionState::Disconnected);
     let shared = Arc::new(Shared {
         origin: make_origin(name).into(),
         prefix,
         max_payload: config.max_payload,
+        max_clock_skew: Duration::from_millis(config.max_clock_skew_ms),
+        max_pending_requests: config.max_pending_requests,
+        pending_requests: PendingRequests::default(),
         counters: Counters::default(),
         state,
         at_disconnect: Default::default(),
+        lost: AtomicBool::new(false),
     });
+
+    let relay = match config
+        .relay
+        .then(|| Upstreams::parse(&config.url))
+        .flatten()
+    {
+        Some(upstreams) => {
+            Some(
+                relay::start(upstreams, &shared)
+                    .await
+                    .map_err(|source| BridgeError::Relay {
+                        url: config.url.clone(),
+                        source,
+                    })?,
+            )
+        }
+        None => {
+            if config.relay {
+                tracing::warn!(
+                    url = %config.url,
+                    "the bridge relays only `nats://` URLs: connecting directly, so a malformed \
+                     message from the server will cost a reconnection"
+                );
+            }
+            None
+        }
+    };
+    let url = relay
+        .as_ref()
+        .map_or(config.url.as_str(), |r| r.url.as_str());
 
     let max_delay = config.max_reconnect_delay();
     // Weak, so that the client (which keeps the callback) does not keep the bridge alive.
     let callback_shared = Arc::downgrade(&shared);
-    let client = ConnectOptions::new()
+    let mut options = ConnectOptions::new();
+    // async-nats ignores credentials in the URL: `nats://user:password@host` (or `token@host`)
+    // becomes the client's user and password (or token) here.
+    if let Some(info) = Upstreams::parse(&config.url).and_then(|u| u.user_info) {
+        options = match info.split_once(':') {
+            Some((user, password)) => {
+                options.user_and_password(user.to_owned(), password.to_owned())
+            }
+            None => options.token(info),
+        };
+    }
+    if relay.is_some() {
+        // Servers a cluster announces would be reached directly, around the relay.
+        options = options.ignore_discovered_servers();
+    }
+    let client = options
         .name(name)
         .no_echo()
         // Subjects come from validated topics and a validated prefix.
@@ -154,14 +222,18 @@ pub(crate) async fn open(
                 }
             }
         })
-        .connect(config.url.as_str())
+        .connect(url)
         .await
         .map_err(|source| BridgeError::Connect {
             url: config.url.clone(),
             source,
         })?;
     shared.state.send_replace(ConnectionState::Connected);
-    Ok((shared, client))
+    Ok(Opened {
+        shared,
+        client,
+        relay: relay.map(|r| r.task),
+    })
 }
 
 /// A name for this bridge unique per bridge and process: the name (without spaces or control

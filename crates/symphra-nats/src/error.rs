@@ -60,6 +60,19 @@ pub enum BridgeError {
         source: async_nats::ConnectError,
     },
 
+    /// The relay between the client and the server could not listen on loopback.
+    #[error(
+        "could not start the bridge's relay to `{url}` on 127.0.0.1: {source}; check that \
+         loopback TCP ports can be opened, or turn the relay off (`relay = false`)"
+    )]
+    Relay {
+        /// The URL as given.
+        url: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Subscribing to a NATS subject failed.
     #[error(
         "could not subscribe to NATS subject `{subject}`: {source}; check the server's logs and permissions"

@@ -7,6 +7,7 @@
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_nats::Client;
 use symphra::bus::{Event, EventBus, Pattern, SubscribeOptions, Subscription};
@@ -32,7 +33,8 @@ pub(crate) enum Outgoing {
 pub(crate) struct Exports {
     pub(crate) out: mpsc::Sender<Outgoing>,
     pub(crate) subscriptions: Vec<Subscription>,
-    pub(crate) task: JoinHandle<()>,
+    /// The export task and the confirming task.
+    pub(crate) tasks: [JoinHandle<()>; 2],
 }
 
 /// Starts the export task and subscribes one exporter to `patterns` on `bus`.
@@ -54,6 +56,7 @@ pub(crate) fn start(
         shared.clone(),
         waiting.clone(),
     ));
+    let confirmer = tokio::spawn(run_confirm(client.clone(), shared.clone()));
     let exporter = Arc::new(Exporter {
         out: out.clone(),
         shared: shared.clone(),
@@ -83,7 +86,7 @@ pub(crate) fn start(
     Ok(Exports {
         out,
         subscriptions,
-        task,
+        tasks: [task, confirmer],
     })
 }
 
@@ -107,7 +110,7 @@ impl Exporter {
         if self.shared.is_connected() && self.waiting.load(Ordering::Acquire) == 0 {
             let message = {
                 let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
-                encode(&self.shared, &mut encoder, &event)
+                encode(&self.shared, &self.client, &mut encoder, &event)
             };
             let Some(message) = message else { return };
             let mut publish = pin!(publish(&self.shared, &self.client, message, event.topic()));
@@ -191,23 +194,54 @@ async fn run_export(
         for item in batch.drain(..) {
             match item {
                 Outgoing::Event(event) => {
-                    if let Some(message) = encode(&shared, &mut encoder, &event) {
+                    if let Some(message) = encode(&shared, &client, &mut encoder, &event) {
                         publish(&shared, &client, message, event.topic()).await;
                     }
                     // Only now may new events skip the buffer: they go out after this one.
                     waiting.fetch_sub(1, Ordering::AcqRel);
                 }
                 Outgoing::Flush(done) => {
-                    let _ = done.send(round_trip(&client).await);
+                    let _ = done.send(confirm(&shared, &client).await);
                 }
             }
         }
     }
 }
 
+/// How often events handed to the client are confirmed with a round trip, at most.
+const CONFIRM_EVERY: Duration = Duration::from_millis(20);
+
+/// Confirms the events handed to the client, with a round trip every [`CONFIRM_EVERY`] while
+/// there are some, so that a lost connection writes off only the last few (see
+/// [`ledger`](crate::ledger)).
+async fn run_confirm(client: Client, shared: Arc<Shared>) {
+    loop {
+        tokio::time::sleep(CONFIRM_EVERY).await;
+        if shared.is_connected() && shared.counters.ledger.has_in_flight() {
+            // A failure (the connection is lost meanwhile) confirms nothing; the loss is
+            // accounted for by the disconnection.
+            let _ = confirm(&shared, &client).await;
+        }
+    }
+}
+
+/// A round trip that confirms what was handed to the client before it.
+async fn confirm(shared: &Shared, client: &Client) -> Result<(), String> {
+    let ticket = shared.counters.ledger.begin();
+    round_trip(client).await?;
+    shared.counters.ledger.confirm(ticket);
+    Ok(())
+}
+
 /// The message for a local event, or `None` (counted and logged) if it cannot be sent.
-fn encode(shared: &Shared, encoder: &mut Encoder, event: &Event) -> Option<Outbound> {
-    match encoder.encode(event) {
+fn encode(
+    shared: &Shared,
+    client: &Client,
+    encoder: &mut Encoder,
+    event: &Event,
+) -> Option<Outbound> {
+    // The server's limit counts the headers too; the client refuses what exceeds it.
+    match encoder.encode_within(event, client.max_payload()) {
         Ok(message) => Some(message),
         Err(EncodeError::NotJson(error)) => {
             bump(&shared.counters.not_exportable);
@@ -220,7 +254,8 @@ fn encode(shared: &Shared, encoder: &mut Encoder, event: &Event) -> Option<Outbo
                 topic = event.topic(),
                 len,
                 max_payload = shared.max_payload,
-                "not exported: the payload is larger than `max_payload`"
+                "not exported: the payload and its header are larger than `max_payload` (the \
+                 bridge's or the server's, whichever is smaller)"
             );
             None
         }
@@ -235,7 +270,7 @@ async fn publish(shared: &Shared, client: &Client, message: Outbound, topic: &st
         body,
     } = message;
     match client.publish_with_headers(subject, headers, body).await {
-        Ok(()) => bump(&shared.counters.exported),
+        Ok(()) => shared.counters.ledger.handed(),
         Err(error) => {
             bump(&shared.counters.publish_errors);
             tracing::warn!(topic, %error, "the NATS client refused to send an event");

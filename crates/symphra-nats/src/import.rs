@@ -1,6 +1,7 @@
 //! Import: NATS messages to the local bus, one task per import.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use async_nats::{Client, Message, Subscriber};
 use futures_util::StreamExt;
@@ -10,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::connection::Shared;
 use crate::error::BridgeError;
+use crate::payload;
 use crate::stats::bump;
 use crate::wire::{self, FOREIGN_ORIGIN, Interned};
 
@@ -99,6 +101,21 @@ fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event>
     };
     let value: Value = match serde_json::from_slice(&message.payload) {
         Ok(value) => value,
+        // Policy: no payload (a bare signal, as `nats pub subject ""` sends) is JSON `null`.
+        Err(_) if message.payload.iter().all(u8::is_ascii_whitespace) => {
+            bump(&c.empty_payloads);
+            Value::Null
+        }
+        Err(error) if payload::has_non_finite_number(&message.payload, &error) => {
+            bump(&c.non_finite_json);
+            tracing::warn!(
+                subject,
+                %error,
+                "skipped a NATS message whose payload has NaN or Infinity, which JSON has not \
+                 (from Python, send with `json.dumps(.., allow_nan=False)` or replace them)"
+            );
+            return None;
+        }
         Err(error) => {
             bump(&c.invalid_json);
             tracing::warn!(
@@ -122,7 +139,38 @@ fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event>
         event = event.with_source(seen.sources.get(source));
     }
     if let Some(time) = meta.time {
-        event = event.with_time(time);
+        // A sender's clock is believed only within `max_clock_skew` of ours: a time of 1970 or
+        // of 2554 in a header is a forgery or a broken clock, and the event keeps its arrival
+        // time instead.
+        if within(time, SystemTime::now(), shared.max_clock_skew) {
+            event = event.with_time(time);
+        } else {
+            bump(&c.clock_skew_clamped);
+            tracing::debug!(
+                subject,
+                ?time,
+                "a sender's time is far from ours: using the arrival time"
+            );
+        }
+    }
+    if let Some(reply) = &message.reply {
+        bump(&c.requests_received);
+        let forgot = shared.pending_requests.insert(
+            event.id().get(),
+            reply.clone(),
+            shared.max_pending_requests,
+        );
+        if forgot {
+            bump(&c.requests_forgotten);
+        }
     }
     Some(event)
+}
+
+/// Whether `time` is within `skew` of `now`, either way.
+fn within(time: SystemTime, now: SystemTime, skew: Duration) -> bool {
+    match time.duration_since(now) {
+        Ok(ahead) => ahead <= skew,
+        Err(behind) => behind.duration() <= skew,
+    }
 }

@@ -71,12 +71,23 @@
 //!   NATS itself delivers at most once: messages published while a subscriber is
 //!   disconnected, or in flight when a connection breaks, are not redelivered.
 //! - **Bad messages**: a body that is not JSON, larger than [`BridgeConfig::max_payload`], or
-//!   on a subject that is not a topic is counted, logged with `tracing`, and skipped.
+//!   on a subject that is not a topic is counted, logged with `tracing`, and skipped. A
+//!   message the NATS client itself cannot parse (a subject that is not UTF-8, a header name
+//!   with a space) would make it drop the connection; the bridge reaches the server through
+//!   a loopback relay that skips and counts such messages ([`BridgeConfig::relay`]).
 //! - **Slow local subscribers**: each import is read by its own task into a bounded buffer
 //!   ([`BridgeConfig::import_buffer`]); when a subscriber falls that far behind, the client
 //!   drops messages for that import (counted in [`BridgeStats::slow_consumer_drops`]) and the
 //!   connection and other imports go on. Give slow subscribers a queue
 //!   (`SubscribeOptions::queue`) so that the import task never waits for them.
+//!
+//! # Request/reply
+//!
+//! An imported message that came with a reply subject (a NATS request, e.g. `nc.request()` in
+//! `nats-py`) can be answered once with [`Requests::reply`]; a module sends a request to NATS
+//! with [`Requests::request`], which waits for one answer with a timeout and tells "no
+//! responders" from "timed out" ([`RequestError`]). Get a [`Requests`] (cheap to clone, for
+//! a module to keep) from [`NatsBridge::requests`].
 //!
 //! # Configuration
 //!
@@ -96,7 +107,12 @@ mod config;
 mod connection;
 mod error;
 mod export;
+mod frame;
 mod import;
+mod ledger;
+mod payload;
+mod relay;
+mod request;
 mod stats;
 mod subject;
 pub mod wire;
@@ -106,4 +122,5 @@ pub use builder::NatsBridgeBuilder;
 pub use config::{BridgeConfig, ImportConfig};
 pub use connection::ConnectionState;
 pub use error::BridgeError;
+pub use request::{ReplyError, RequestError, Requests};
 pub use stats::BridgeStats;

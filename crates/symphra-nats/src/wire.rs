@@ -54,6 +54,10 @@ pub(crate) struct Outbound {
     pub(crate) body: Bytes,
 }
 
+/// The bytes of a one-header block besides the name and value: `NATS/1.0\r\n`, `: `, the
+/// line's `\r\n` and the block's closing `\r\n`.
+const HEADER_FRAMING: usize = 10 + 2 + 2 + 2;
+
 /// How much body space is set aside at a time: bodies are split off one shared allocation
 /// rather than each allocating its own.
 const BODY_CHUNK: usize = 64 * 1024;
@@ -85,12 +89,27 @@ impl Encoder {
         }
     }
 
-    /// The message for `event`.
+    /// The message for `event`, within the configured `max_payload`.
+    #[cfg(test)]
     pub(crate) fn encode(&mut self, event: &Event) -> Result<Outbound, EncodeError> {
-        let body = self.body(event)?;
+        self.encode_within(event, self.max_payload)
+    }
+
+    /// The message for `event`, if its headers and body together (what the server counts
+    /// against its `max_payload`) fit in `limit` and in the configured `max_payload`.
+    pub(crate) fn encode_within(
+        &mut self,
+        event: &Event,
+        limit: usize,
+    ) -> Result<Outbound, EncodeError> {
+        let (headers, header_len) = self.headers_sized(event);
+        let body = self.body(
+            event,
+            limit.min(self.max_payload).saturating_sub(header_len),
+        )?;
         Ok(Outbound {
             subject: self.subject(event.topic()),
-            headers: self.headers(event),
+            headers,
             body,
         })
     }
@@ -106,8 +125,8 @@ impl Encoder {
         }
     }
 
-    /// The body: the payload's JSON form, split off the shared body space.
-    fn body(&mut self, event: &Event) -> Result<Bytes, EncodeError> {
+    /// The body: the payload's JSON form, split off the shared body space; at most `max` bytes.
+    fn body(&mut self, event: &Event, max: usize) -> Result<Bytes, EncodeError> {
         if self.bodies.capacity() < BODY_CHUNK / 16 {
             self.bodies.reserve(BODY_CHUNK);
         }
@@ -130,7 +149,7 @@ impl Encoder {
             self.bodies.clear();
             return Err(json_error(source));
         }
-        if len > self.max_payload {
+        if len > max {
             self.bodies.clear();
             return Err(EncodeError::TooLarge(len));
         }
@@ -138,7 +157,13 @@ impl Encoder {
     }
 
     /// The headers: one, [`EVENT_HEADER`].
+    #[cfg(test)]
     fn headers(&self, event: &Event) -> HeaderMap {
+        self.headers_sized(event).0
+    }
+
+    /// The headers, and their length on the wire (`NATS/1.0\r\n`, `name: value\r\n`, `\r\n`).
+    fn headers_sized(&self, event: &Event) -> (HeaderMap, usize) {
         let source = event.source().filter(|s| !s.contains(['\r', '\n']));
         let mut id = itoa::Buffer::new();
         let id = id.format(event.id().get());
@@ -155,11 +180,12 @@ impl Encoder {
             value.push(' ');
             value.push_str(source);
         }
+        let wire_len = HEADER_FRAMING + EVENT_HEADER.len() + value.len();
         let mut headers = HeaderMap::new();
         // Cannot panic: the origin has no control characters (see `make_origin`), the numbers
         // are digits, and a source with a line break is left out.
         headers.insert(self.name.clone(), HeaderValue::from(value));
-        headers
+        (headers, wire_len)
     }
 }
 
@@ -178,10 +204,11 @@ pub(crate) struct Metadata<'a> {
 
 pub(crate) fn decode_headers(headers: Option<&HeaderMap>) -> Metadata<'_> {
     // A scan of the (one or few) headers: `HeaderMap::get` would hash and allocate the name.
-    let name = event_header_name();
+    // Header names are case-insensitive (as in HTTP; `nats-py` and the `nats` CLI keep the case
+    // they are given).
     let Some(value) = headers.and_then(|h| {
         h.iter()
-            .find(|(n, _)| **n == name)
+            .find(|(n, _)| AsRef::<str>::as_ref(*n).eq_ignore_ascii_case(EVENT_HEADER))
             .and_then(|(_, values)| values.first())
     }) else {
         return Metadata::default();

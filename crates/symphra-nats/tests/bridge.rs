@@ -5,60 +5,13 @@ mod common;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Gate, NatsServer, eventually};
+use common::{Gate, NatsServer, Recorder, WAIT, eventually, n_of, publish_n};
 use serde_json::json;
-use symphra::bus::{Event, EventBus, Subscription};
+use symphra::bus::{Event, EventBus};
 use symphra_nats::{ConnectionState, NatsBridge};
-
-const WAIT: Duration = Duration::from_secs(20);
-
-/// Records the events a bus delivers on a pattern.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Event>>>);
-
-impl Recorder {
-    fn on(bus: &EventBus, pattern: &str) -> (Self, Subscription) {
-        let recorder = Self::default();
-        let events = recorder.0.clone();
-        let sub = bus
-            .subscribe(pattern, move |e| events.lock().unwrap().push(e.clone()))
-            .unwrap();
-        (recorder, sub)
-    }
-    fn len(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-    fn events(&self) -> Vec<Event> {
-        self.0.lock().unwrap().clone()
-    }
-    fn topics(&self) -> BTreeSet<String> {
-        self.events().iter().map(|e| e.topic().to_owned()).collect()
-    }
-    async fn wait_for(&self, n: usize) {
-        let ok = eventually(WAIT, || self.len() >= n).await;
-        assert!(
-            ok,
-            "expected {n} events within {WAIT:?}, got {}",
-            self.len()
-        );
-    }
-}
-
-fn n_of(event: &Event) -> u64 {
-    event.json_value().and_then(|v| v["n"].as_u64()).unwrap()
-}
-
-async fn publish_n(bus: &EventBus, topic: &str, range: std::ops::Range<u64>) {
-    for n in range {
-        let event = Event::json(topic, json!({ "n": n }))
-            .unwrap()
-            .with_source("test");
-        bus.publish_event(event).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_exchange_events_both_ways() {
@@ -112,6 +65,7 @@ async fn two_processes_exchange_events_both_ways() {
         assert_eq!(v["ping_source"], "parent-module");
         assert_eq!(v["ping_origin"], bridge.origin());
     }
+    bridge.flush().await.unwrap(); // confirms what was exported
     let stats = bridge.stats();
     assert_eq!((stats.exported, stats.imported), (N, N));
 
@@ -328,6 +282,7 @@ async fn server_killed_and_restarted_mid_stream() {
     // Before: all delivered.
     publish_n(&out_bus, "tick.a", 0..1000).await;
     ticks.wait_for(1000).await;
+    exporter.flush().await.unwrap(); // confirmed: none is in flight when the server dies
 
     // The server dies.
     gate.set_open(false);
@@ -391,7 +346,8 @@ async fn server_killed_and_restarted_mid_stream() {
         "lost events are those the bridge says it dropped"
     );
     assert_eq!(stats.exported, expected as u64);
-    assert!(stats.disconnects >= 1 && stats.reconnects >= 1, "{stats:?}");
+    assert_eq!((stats.disconnects, stats.reconnects), (1, 1), "{stats:?}");
+    assert_eq!((stats.unconfirmed, stats.in_flight), (0, 0), "{stats:?}");
     assert_eq!(importer.stats().imported, expected as u64);
     // Order is kept; everything before and after the outage arrived.
     assert!(received.windows(2).all(|w| w[0] < w[1]));

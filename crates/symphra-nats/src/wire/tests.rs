@@ -98,3 +98,55 @@ fn interned_strings_are_shared() {
     assert!(Arc::ptr_eq(&a, &b));
     assert_eq!(&*interned.get("y"), "y");
 }
+
+#[test]
+fn the_header_name_is_matched_whatever_its_case() {
+    for name in ["symphra-event", "SYMPHRA-EVENT", "Symphra-event"] {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, "them 7 12 desk");
+        let meta = decode_headers(Some(&headers));
+        assert_eq!(
+            (meta.origin, meta.source),
+            (Some("them"), Some("desk")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_size_limit_counts_the_header() {
+    let time = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let event_of = |len: usize| {
+        Event::json("a.b", json!("x".repeat(len)))
+            .unwrap()
+            .with_source("src")
+            .with_time(time)
+    };
+    let mut encoder = encoder(1 << 20);
+    let probe = event_of(0);
+    let (headers, header_len) = encoder.headers_sized(&probe);
+    let (name, values) = headers.iter().next().unwrap();
+    let value = values.first().unwrap().as_str();
+    let on_wire = format!(
+        "NATS/1.0\r\n{}: {value}\r\n\r\n",
+        AsRef::<str>::as_ref(name)
+    );
+    assert_eq!(header_len, on_wire.len());
+    // A string of `len` x's is `len + 2` bytes of JSON; ids of events made here have the
+    // same number of digits, so the header is as long for each.
+    let limit = 2048;
+    let fits = limit - header_len - 2;
+    let same_len = |e: &Event| encoder.headers_sized(e).1 == header_len;
+    let (at, over) = (event_of(fits), event_of(fits + 1));
+    assert!(same_len(&at) && same_len(&over));
+    let message = encoder.encode_within(&at, limit).ok().unwrap();
+    assert_eq!(message.body.len() + header_len, limit);
+    assert!(matches!(
+        encoder.encode_within(&over, limit),
+        Err(EncodeError::TooLarge(n)) if n == limit - header_len + 1
+    ));
+    // The bridge's own `max_payload` holds too when the server allows more.
+    let mut small = Encoder::new("me", Prefix::default(), limit);
+    assert!(small.encode_within(&at, 1 << 20).is_ok());
+    assert!(small.encode_within(&over, 1 << 20).is_err());
+}

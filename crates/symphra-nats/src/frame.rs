@@ -1,0 +1,151 @@
+//! Frames of the NATS protocol as the server sends them, checked the way `async-nats` will
+//! parse them, so that a message the client cannot parse is skipped before it reaches it.
+//!
+//! `async-nats` (0.51) treats a `MSG` whose control line is not UTF-8 (a subject such as
+//! `t1.\xff`, which nats-server forwards) or an `HMSG` whose header block it cannot parse (a
+//! header name with a space) as a broken connection: it drops the connection and reconnects,
+//! losing every message in flight meanwhile. See `docs/dev/async-nats-malformed-messages.md`.
+
+use std::str::FromStr;
+
+use async_nats::{HeaderName, StatusCode};
+
+/// What to do with the bytes at the start of the server's stream.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Frame {
+    /// Forward this many bytes: one whole frame the client can parse (or one it would reject
+    /// whatever we do, such as a line with a wrong number of arguments).
+    Pass(usize),
+    /// Drop this many bytes: one whole message the client would fail on.
+    Skip(usize, Fault),
+    /// The frame is not complete yet: read more.
+    Incomplete,
+    /// An `INFO` asking for TLS: the rest of the stream is encrypted and cannot be read.
+    /// Forward this many bytes (the `INFO` line), then everything as it comes.
+    StartsTls(usize),
+}
+
+/// Why a message is skipped.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub(crate) enum Fault {
+    /// The control line (subject or reply subject) is not valid UTF-8.
+    Subject,
+    /// The header block is not one the client can parse.
+    Headers,
+}
+
+const CRLF: &[u8] = b"\r\n";
+
+/// The first frame of `buf`.
+pub(crate) fn next(buf: &[u8]) -> Frame {
+    let Some(line_len) = memchr::memmem::find(buf, CRLF) else {
+        return Frame::Incomplete;
+    };
+    let line = &buf[..line_len];
+    let line_end = line_len + CRLF.len();
+    if let Some(args) = line.strip_prefix(b"MSG ") {
+        message(buf, line, line_end, args, false)
+    } else if let Some(args) = line.strip_prefix(b"HMSG ") {
+        message(buf, line, line_end, args, true)
+    } else if let Some(info) = line.strip_prefix(b"INFO ") {
+        if asks_for_tls(info) {
+            Frame::StartsTls(line_end)
+        } else {
+            Frame::Pass(line_end)
+        }
+    } else {
+        Frame::Pass(line_end)
+    }
+}
+
+/// A `MSG <subject> <sid> [reply] <len>` or `HMSG <subject> <sid> [reply] <hlen> <len>`.
+fn message(buf: &[u8], line: &[u8], line_end: usize, args: &[u8], headers: bool) -> Frame {
+    let fields: Vec<&[u8]> = args
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty())
+        .collect();
+    let sizes = match (headers, fields.as_slice()) {
+        (false, [_, _, len] | [_, _, _, len]) => number(len).map(|len| (0, len)),
+        (true, [_, _, header, total] | [_, _, _, header, total]) => {
+            number(header).zip(number(total))
+        }
+        // The client fails on this too; without the sizes the frame's end is unknown.
+        _ => None,
+    };
+    let Some((header_len, total_len)) = sizes else {
+        return Frame::Pass(line_end);
+    };
+    let Some(frame_len) = line_end
+        .checked_add(total_len)
+        .and_then(|n| n.checked_add(CRLF.len()))
+    else {
+        return Frame::Pass(line_end);
+    };
+    if buf.len() < frame_len {
+        return Frame::Incomplete;
+    }
+    if std::str::from_utf8(line).is_err() {
+        return Frame::Skip(frame_len, Fault::Subject);
+    }
+    if headers {
+        let block = buf.get(line_end..line_end + header_len.min(total_len));
+        if header_len > total_len || !block.is_some_and(header_block_parses) {
+            return Frame::Skip(frame_len, Fault::Headers);
+        }
+    }
+    Frame::Pass(frame_len)
+}
+
+fn number(digits: &[u8]) -> Option<usize> {
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// Whether `async-nats` can parse this header block: UTF-8, a `NATS/1.0` version line with
+/// an optional status code, then `name: value` lines (values may continue on lines that
+/// start with whitespace) whose names the client accepts.
+fn header_block_parses(block: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(block) else {
+        return false;
+    };
+    let mut lines = text.lines().peekable();
+    let Some(suffix) = lines
+        .next()
+        .and_then(|version| version.strip_prefix("NATS/1.0"))
+    else {
+        return false;
+    };
+    let suffix = suffix.trim();
+    let status = suffix.split_once(' ').map_or(suffix, |(s, _)| s.trim());
+    if !status.is_empty() && StatusCode::from_str(status).is_err() {
+        return false;
+    }
+    while let Some(line) = lines.next() {
+        if line.is_empty() {
+            continue;
+        }
+        let Some((name, _)) = line.split_once(':') else {
+            return false;
+        };
+        if HeaderName::from_str(name).is_err() {
+            return false;
+        }
+        while lines
+            .next_if(|l| l.starts_with(char::is_whitespace))
+            .is_some()
+        {}
+    }
+    true
+}
+
+/// Whether an `INFO` line's JSON says the connection turns to TLS.
+fn asks_for_tls(info: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Info {
+        #[serde(default)]
+        tls_required: bool,
+    }
+    serde_json::from_slice::<Info>(info).is_ok_and(|i| i.tls_required)
+}
+
+#[cfg(test)]
+mod tests;

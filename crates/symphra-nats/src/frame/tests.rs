@@ -1,0 +1,62 @@
+use super::*;
+
+#[test]
+fn whole_messages_pass_and_partial_ones_wait() {
+    let msg = b"MSG t1.a 1 2\r\nhi\r\nPING\r\n";
+    assert_eq!(next(msg), Frame::Pass(18));
+    assert_eq!(next(&msg[18..]), Frame::Pass(6));
+    assert_eq!(next(&msg[..17]), Frame::Incomplete);
+    assert_eq!(next(b"MSG t1.a 1"), Frame::Incomplete);
+    let reply = b"MSG t1.a 1 _INBOX.x 2\r\nhi\r\n";
+    assert_eq!(next(reply), Frame::Pass(reply.len()));
+    let hmsg = b"HMSG t 1 22 24\r\nNATS/1.0\r\nA-B: c d\r\n\r\nhi\r\n";
+    assert_eq!(next(hmsg), Frame::Pass(hmsg.len()));
+}
+
+#[test]
+fn a_subject_that_is_not_utf8_is_skipped_whole() {
+    let bad = b"MSG t1.\xff 1 2\r\nhi\r\nMSG t1.a 1 2\r\nok\r\n";
+    assert_eq!(next(bad), Frame::Skip(18, Fault::Subject));
+    assert_eq!(next(&bad[18..]), Frame::Pass(18));
+    let reply = b"MSG t 1 \xfe 0\r\n\r\n";
+    assert_eq!(next(reply), Frame::Skip(reply.len(), Fault::Subject));
+}
+
+#[test]
+fn header_blocks_the_client_rejects_are_skipped() {
+    let cases: [&[u8]; 5] = [
+        b"HMSG t 1 22 24\r\nNATS/1.0\r\nA B: c d\r\n\r\nhi\r\n",
+        b"HMSG t 1 20 22\r\nNATS/1.0\r\nAB c d\r\n\r\nhi\r\n",
+        b"HMSG t 1 20 22\r\nNATS/2.0\r\nAB: cd\r\n\r\nhi\r\n",
+        b"HMSG t 1 20 22\r\nNATS/1.0\r\nA\xff: cd\r\n\r\nhi\r\n",
+        b"HMSG t 1 22 2\r\nNATS/1.0\r\nA-B: c d\r\n\r\n\r\n",
+    ];
+    for case in cases {
+        assert!(
+            matches!(next(case), Frame::Skip(_, Fault::Headers)),
+            "{:?}",
+            String::from_utf8_lossy(case)
+        );
+    }
+    let status = b"HMSG t 1 16 16\r\nNATS/1.0 503\r\n\r\n\r\n";
+    assert_eq!(next(status), Frame::Pass(status.len()));
+}
+
+#[test]
+fn an_info_asking_for_tls_stops_the_reading() {
+    assert_eq!(
+        next(b"INFO {\"tls_required\":true}\r\n"),
+        Frame::StartsTls(28)
+    );
+    assert_eq!(next(b"INFO {\"tls_required\":false}\r\n"), Frame::Pass(29));
+    assert_eq!(next(b"INFO {}\r\n"), Frame::Pass(9));
+}
+
+#[test]
+fn lines_without_sizes_pass_for_the_client_to_judge() {
+    assert_eq!(next(b"MSG a b\r\n"), Frame::Pass(9));
+    assert_eq!(
+        next(b"MSG a 1 99999999999999999999999\r\n"),
+        Frame::Pass(33)
+    );
+}
