@@ -61,7 +61,8 @@ impl RawRestart {
                     policy.span(),
                     "policy",
                     format!(
-                        "{other:?} is not a policy; write \"never\", \"on-failure\" or \"always\""
+                        "{} is not a policy; write \"never\", \"on-failure\" or \"always\"",
+                        super::quote(other)
                     ),
                 ));
             }
@@ -129,6 +130,9 @@ fn duration(
     match text {
         None => Ok(default),
         Some(text) => {
+            // The core's message quotes the whole text: check its size and characters first.
+            super::limits::check_text(text.get_ref(), 64)
+                .map_err(|(_, message)| (text.span(), field, message))?;
             parse_duration(text.get_ref()).map_err(|error| (text.span(), field, error.to_string()))
         }
     }
