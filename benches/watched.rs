@@ -47,9 +47,9 @@ enum Watcher {
     /// One async handler on `module.*` that reads each payload.
     Async,
     /// A handler shaped like `symphra run`'s live display above 30 modules
-    /// (`crates/symphra-cli/src/progress.rs`): on `module.state_changed`, it formats
-    /// `module: state` into the bar's message under a lock and counts settled modules; as
-    /// indicatif does on each update, it reads the clock to decide whether to redraw.
+    /// (`crates/symphra-cli/src/progress.rs`): on `module.state_changed`, it counts settled
+    /// modules and, as indicatif does on each update, reads the clock to decide whether to
+    /// redraw; only a failure is formatted into the bar's message, under a lock.
     Progress,
 }
 
@@ -124,13 +124,15 @@ struct ProgressBar {
 
 impl ProgressBar {
     fn changed(&self, change: &ModuleEvent) {
-        *self.message.lock() = format!("{}: {}", change.module, change.to);
-        *self.last_update.lock() = Some(Instant::now());
+        if change.to == ModuleState::Failed {
+            *self.message.lock() = format!("{}: {}", change.module, change.to);
+        }
         if matches!(
             change.to,
             ModuleState::Started | ModuleState::Stopped | ModuleState::Failed
         ) {
             self.position.fetch_add(1, Ordering::Relaxed);
+            *self.last_update.lock() = Some(Instant::now());
         }
     }
 }

@@ -204,7 +204,12 @@ impl Live {
             ModuleState::Started | ModuleState::Stopped | ModuleState::Failed
         );
         if let Some(total) = &self.total {
-            total.set_message(format!("{}: {}", change.module, change.to));
+            // Thousands of changes a second: the bar counts them (an atomic add) and redraws
+            // at its own rate; only a failure, which is rare and must be seen, is formatted.
+            if change.to == ModuleState::Failed {
+                let why = change.error.as_deref().unwrap_or("unknown error");
+                total.set_message(failed(&change.module, &change.hook.to_string(), why));
+            }
             if settled {
                 total.inc(1);
             }
