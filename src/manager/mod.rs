@@ -295,6 +295,14 @@ impl ModuleManager {
         self.stop_module(name, true).await
     }
 
+    /// Stops `name` and, first, every module that depends on it, for a while: a reload or
+    /// a tool that starts it again. Not an operator's stop, so nothing holds it down: a
+    /// process killed before the module is started again starts it with the others at its
+    /// next `start_all`.
+    pub async fn stop_for_now(&self, name: &str) -> Result<Report, Error> {
+        self.stop_module(name, false).await
+    }
+
     /// Stops `name` and its dependents; `hold` records an operator's stop.
     pub(crate) async fn stop_module(&self, name: &str, hold: bool) -> Result<Report, Error> {
         let _guard = self.lock("stop").await?;

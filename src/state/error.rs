@@ -49,7 +49,20 @@ pub enum StateError {
         /// What the decoder said.
         reason: String,
     },
-    /// The storage engine failed (I/O error, disk full, corruption).
+    /// The file is damaged: the storage engine found it inconsistent, or failed on it. The
+    /// store refuses any further use of it.
+    #[error(
+        "the state file {path} is damaged ({reason}); Symphra will not use it: move it away to \
+         start without recorded state (availability, operator stops and configurations are \
+         forgotten), or restore a backup"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What the engine said.
+        reason: String,
+    },
+    /// The storage engine failed (I/O error, disk full).
     #[error("the state file {path} cannot be used: {source}")]
     Storage {
         /// The file.

@@ -22,6 +22,8 @@ mod error;
 mod record;
 #[cfg(feature = "redb")]
 mod redb_store;
+#[cfg(feature = "redb")]
+mod sealed;
 
 use std::collections::BTreeMap;
 

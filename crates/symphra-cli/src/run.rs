@@ -65,6 +65,14 @@ pub struct RunArgs {
     /// See docs/security.md.
     #[arg(long, value_name = "FILE")]
     pub grants: Option<PathBuf>,
+    /// The manager's time limit for every hook (default 60s): a module's own
+    /// `hook-timeout` applies within it, so raise this for a manifest that asks for more.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub hook_timeout: Option<Duration>,
+    /// Run even when DIR holds no module folder. Without it an empty DIR is refused (exit
+    /// 1), as it is most likely the wrong folder.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// The values of `--escalation` ([`Escalation`]).
@@ -95,6 +103,17 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
 async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     // Listen for signals before anything starts, so that an early one is not lost.
     let mut shutdown = Signals::listen();
+    // Before anything is written under DIR: a mistyped folder is an error (exit 2), with
+    // nothing created, and a folder without modules is refused unless asked for.
+    let discovery = session::discover(&args.dir)?;
+    if discovery.modules.is_empty() && discovery.rejected.is_empty() && !args.allow_empty {
+        eprintln!(
+            "warning: {} holds no module folder (a folder with a module.toml); nothing to run. \
+             Check the path, or pass --allow-empty to run anyway",
+            args.dir.display()
+        );
+        return Ok(session::exit_code(false));
+    }
     let configs = module_configs::read_file(args.config.as_deref())?;
     let host = crate::grants::host(crate::grants::read(args.grants.as_deref())?)?;
     let store = match (&args.state, args.no_state) {
@@ -121,6 +140,9 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     let mut failed = !loaded.report.rejected.is_empty();
     if let Some(limit) = args.max_concurrency {
         builder = builder.max_concurrency(limit);
+    }
+    if let Some(limit) = args.hook_timeout {
+        builder = builder.hook_timeout(limit);
     }
     builder = builder
         .shutdown_timeout(args.shutdown_timeout)

@@ -216,6 +216,38 @@ impl fmt::Display for LoadReport {
     }
 }
 
+/// Whether the symbolic link `link` in `dir` is a module folder to follow: a link to a
+/// folder inside `dir` is (say, a versioned folder and a link to the current one); a link to
+/// a file is not, as a file is not; a link that leads outside `dir` or nowhere is an error,
+/// reported rather than passed over in silence.
+fn linked_folder(dir: &Path, link: &Path) -> Result<bool, crate::manifest::ManifestError> {
+    let refuse = |message: String| crate::manifest::ManifestError {
+        path: link.to_owned(),
+        line: None,
+        column: None,
+        field: None,
+        message,
+    };
+    let target = std::fs::canonicalize(link).map_err(|error| {
+        refuse(format!(
+            "is a symbolic link that leads nowhere ({error}); remove it or point it at a module folder"
+        ))
+    })?;
+    if !target.is_dir() {
+        return Ok(false);
+    }
+    let root = std::fs::canonicalize(dir).map_err(|error| refuse(error.to_string()))?;
+    if target.starts_with(&root) && target != root {
+        return Ok(true);
+    }
+    Err(refuse(format!(
+        "is a symbolic link to {}, outside {}; a module folder must lie inside the modules \
+         directory: move or copy it in",
+        target.display(),
+        root.display()
+    )))
+}
+
 /// Lists the module folders of `dir` and reads their manifests, without compiling.
 ///
 /// Fails only when `dir` cannot be listed or a pattern of its [`IGNORE_FILE`] is invalid;
@@ -252,15 +284,33 @@ pub fn discover_with(dir: impl AsRef<Path>, options: &LoadOptions) -> Result<Dis
         ignored.0.extend(Filter::new(lines, at_line)?.0);
     }
     let mut folders = Vec::new();
+    let mut found = Discovery::default();
     for entry in std::fs::read_dir(dir).map_err(listing)? {
         let entry = entry.map_err(listing)?;
-        if entry.file_type().map_err(listing)?.is_dir() {
+        let kind = entry.file_type().map_err(listing)?;
+        if kind.is_dir() {
             folders.push(entry.path());
+        } else if kind.is_symlink() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || ignored.matches(&name) {
+                // Passed over by name below, wherever it leads.
+                folders.push(entry.path());
+                continue;
+            }
+            match linked_folder(dir, &entry.path()) {
+                Ok(true) => folders.push(entry.path()),
+                Ok(false) => {}
+                Err(error) => found.rejected.push(Rejected {
+                    dir: entry.path(),
+                    name: None,
+                    error: error.into(),
+                }),
+            }
         }
     }
     folders.sort();
+    found.rejected.sort_by(|a, b| a.dir.cmp(&b.dir));
 
-    let mut found = Discovery::default();
     let mut seen: std::collections::HashMap<String, PathBuf> = Default::default();
     for folder in folders {
         let file_name = folder

@@ -164,7 +164,8 @@ impl WasmModule {
         let new_code = new.shared().code();
 
         let stopped = if state == ModuleState::Started {
-            match manager.stop(&name).await {
+            // Not an operator's stop: a process killed mid-reload must not hold it down.
+            match manager.stop_for_now(&name).await {
                 Ok(report) => names_done(&report),
                 Err(symphra::Error::Stop(error)) => names_done(error.report()),
                 Err(other) => return Err(manager_error(other)),
@@ -214,7 +215,7 @@ impl WasmModule {
                     error,
                     "the new code failed; restoring the old code"
                 );
-                let _ = manager.stop(&name).await;
+                let _ = manager.stop_for_now(&name).await;
                 let _ = manager.uninstall(&name).await;
                 self.shared().swap_code(Arc::clone(&old_code)).await;
                 let restored = bring_up(manager).await.is_ok();
