@@ -226,6 +226,7 @@ fn linked_folder(dir: &Path, link: &Path) -> Result<bool, crate::manifest::Manif
         line: None,
         column: None,
         field: None,
+        kind: crate::manifest::ManifestErrorKind::Escapes,
         message,
     };
     let target = std::fs::canonicalize(link).map_err(|error| {
