@@ -295,6 +295,31 @@ impl Context {
         tasks::fail(self, error.into());
     }
 
+    /// Says that the module is ready to serve, for a module whose metadata declares
+    /// [`signals_readiness`](crate::ModuleMetadata::signals_readiness) (systemd's
+    /// `READY=1`). Until then it is started but not ready (see [`crate::health`]). Called
+    /// while `start` runs, the module is ready as soon as `start` returns. `module.ready`
+    /// is published the first time in each run; the readiness lasts until the module
+    /// starts again.
+    ///
+    /// A module that does not signal readiness is ready when `start` returns: for it this
+    /// does nothing.
+    pub fn ready(&self) {
+        crate::manager::watch::ready(self);
+    }
+
+    /// Tells the module's [watchdog](crate::ModuleMetadata::watchdog) that the module is
+    /// alive; it must be called at least once per period while the module is started, or
+    /// the module fails. Cheap (a clock reading and an atomic store): call it from the loop
+    /// that does the work, so that a stuck loop misses it. An owned task calls it on a
+    /// clone of the context it was spawned with. Does nothing for a module without a
+    /// watchdog.
+    pub fn heartbeat(&self) {
+        if let Some(watch) = &self.entry().watch {
+            watch.beat();
+        }
+    }
+
     /// The manager running this module. Lifecycle operations called on it from inside a
     /// hook are refused with [`Error::Reentrant`]; spawn a task to call them.
     pub fn manager(&self) -> ModuleManager {

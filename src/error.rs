@@ -148,6 +148,14 @@ pub enum MetadataError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A health check's schedule or a watchdog period cannot be used.
+    #[error("module {module:?}: {reason}; give it at least 1 ms")]
+    InvalidWatch {
+        /// The module.
+        module: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// The configuration schema is not a valid JSON Schema.
     #[error("module {module:?} has an invalid configuration schema: {reason}")]
     InvalidConfigSchema {

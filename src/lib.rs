@@ -71,6 +71,7 @@ pub mod bus;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod health;
 pub mod lifecycle;
 pub mod manager;
 pub mod module;

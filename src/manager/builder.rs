@@ -133,6 +133,15 @@ impl ModuleManagerBuilder {
         self
     }
 
+    /// A poll of a hook or of an owned task that takes longer than `threshold` blocked
+    /// the async runtime: it is logged (module, hook or task, duration) and counted
+    /// ([`ModuleManager::metrics`], [`Report::blocked_polls`](crate::manager::Report::blocked_polls)).
+    /// [`DEFAULT_BLOCKING_THRESHOLD`](crate::manager::DEFAULT_BLOCKING_THRESHOLD) unless set.
+    pub fn blocking_threshold(mut self, threshold: Duration) -> Self {
+        self.options.blocking_threshold = threshold;
+        self
+    }
+
     /// Uses `bus` for lifecycle events and for the modules' events (a new bus otherwise).
     pub fn bus(mut self, bus: EventBus) -> Self {
         self.bus = Some(bus);
@@ -183,6 +192,8 @@ impl ModuleManagerBuilder {
             operations: tokio::sync::Mutex::new(()),
             clock_paused: OnceLock::new(),
             supervision: Default::default(),
+            blocked_polls: Default::default(),
+            signal_listeners: Default::default(),
         })))
     }
 }

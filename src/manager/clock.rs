@@ -86,6 +86,22 @@ impl Clock {
         matches!(self, Clock::Counter(_))
     }
 
+    /// How many ticks of this clock `duration` is, saturating: for comparing two readings
+    /// with a limit without turning each difference into a duration.
+    pub(crate) fn ticks(self, duration: Duration) -> Tick {
+        let nanos = duration.as_nanos();
+        match self {
+            Clock::Counter(counter) => {
+                // The counter's rate, from a span long enough to be exact to a tick.
+                let span: u64 = 1 << 32;
+                let span_nanos = u128::from(counter.delta_as_nanos(0, span)).max(1);
+                u64::try_from(nanos.saturating_mul(u128::from(span)) / span_nanos)
+                    .unwrap_or(u64::MAX)
+            }
+            Clock::Tokio(_) => u64::try_from(nanos).unwrap_or(u64::MAX),
+        }
+    }
+
     /// The time from reading `start` to reading `end`; zero if `end` is not after `start`.
     pub(crate) fn between(self, start: Tick, end: Tick) -> Duration {
         between(self.is_counter(), start, end)
@@ -134,6 +150,18 @@ pub(crate) mod tests {
         let began = clock.now();
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(clock.between(began, clock.now()), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn a_limit_in_ticks_converts_back_to_itself() {
+        let limit = Duration::from_millis(50);
+        let counter = counter();
+        let ticks = counter.ticks(limit);
+        let back = counter.between(0, ticks);
+        assert!(back.abs_diff(limit) < Duration::from_micros(1), "{back:?}");
+        let tokio = Clock::Tokio(Instant::now());
+        assert_eq!(tokio.ticks(limit), 50_000_000);
+        assert_eq!(tokio.ticks(Duration::MAX), u64::MAX);
     }
 
     #[tokio::test]

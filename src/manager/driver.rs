@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::health::Health;
 use crate::lifecycle::{Hook, HookResult};
 use crate::manager::runner::{self, Job, Run};
 use crate::module::{Module, SyncModule};
@@ -36,6 +37,9 @@ pub(crate) type Instance = Arc<dyn Any + Send + Sync>;
 /// Runs a job (a chain of hooks) on an [`Instance`] of one module type.
 type DriveFn = for<'a> fn(&'a Instance, Job) -> BoxFuture<'a, Run>;
 
+/// Runs the `health` hook of an [`Instance`] of one module type.
+type CheckFn = fn(&Instance, Context) -> BoxFuture<'static, Health>;
+
 /// A registered module: the instance, and the function that runs its hooks.
 ///
 /// The driver is a plain function, one per module type, rather than an object: running a
@@ -46,24 +50,31 @@ pub(crate) struct ModuleObject {
     pub(crate) instance: Instance,
     pub(crate) type_id: TypeId,
     pub(crate) type_name: &'static str,
+    check: CheckFn,
 }
 
 impl ModuleObject {
     pub(crate) fn from_async<M: Module>(module: M) -> Self {
-        Self::new::<M>(Arc::new(module), drive_async::<M>)
+        Self::new::<M>(Arc::new(module), drive_async::<M>, check_async::<M>)
     }
 
     pub(crate) fn from_sync<M: SyncModule>(module: M) -> Self {
-        Self::new::<M>(Arc::new(module), drive_blocking::<M>)
+        Self::new::<M>(Arc::new(module), drive_blocking::<M>, check_blocking::<M>)
     }
 
-    fn new<M: Send + Sync + 'static>(instance: Instance, drive: DriveFn) -> Self {
+    fn new<M: Send + Sync + 'static>(instance: Instance, drive: DriveFn, check: CheckFn) -> Self {
         Self {
             drive,
             instance,
             type_id: TypeId::of::<M>(),
             type_name: std::any::type_name::<M>(),
+            check,
         }
+    }
+
+    /// Runs the module's `health` hook with `ctx`.
+    pub(crate) fn check(&self, ctx: Context) -> BoxFuture<'static, Health> {
+        (self.check)(&self.instance, ctx)
     }
 
     /// Runs `job` on this module.
@@ -84,6 +95,35 @@ fn drive_blocking<M: SyncModule>(instance: &Instance, job: Job) -> BoxFuture<'_,
         Ok(module) => Box::pin(runner::drive(Blocking(module), job)),
         Err(_) => mismatch::<M>(job),
     }
+}
+
+fn check_async<M: Module>(instance: &Instance, ctx: Context) -> BoxFuture<'static, Health> {
+    match Arc::clone(instance).downcast::<M>() {
+        Ok(module) => Box::pin(async move { module.health(&ctx).await }),
+        Err(_) => check_mismatch::<M>(),
+    }
+}
+
+fn check_blocking<M: SyncModule>(instance: &Instance, ctx: Context) -> BoxFuture<'static, Health> {
+    let Ok(module) = Arc::clone(instance).downcast::<M>() else {
+        return check_mismatch::<M>();
+    };
+    Box::pin(async move {
+        match tokio::task::spawn_blocking(move || module.health(&ctx)).await {
+            Ok(health) => health,
+            Err(error) => Health::unhealthy(format!("the health check panicked: {error}")),
+        }
+    })
+}
+
+/// Cannot happen, as for [`mismatch`]; reported as unhealthy.
+#[cold]
+fn check_mismatch<M>() -> BoxFuture<'static, Health> {
+    let why = format!(
+        "internal error: the module is not a {}",
+        std::any::type_name::<M>()
+    );
+    Box::pin(std::future::ready(Health::unhealthy(why)))
 }
 
 /// A [`ModuleObject`] pairs an instance with the driver of its own type, so this cannot

@@ -9,6 +9,7 @@ use crate::config::{Config, ConfigSchema};
 use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
 use crate::manager::driver::ModuleObject;
 use crate::manager::report::SkipReason;
+use crate::manager::signals::{HookTicks, Signals, Watch};
 use crate::manager::tasks::{self, TaskSlot};
 use crate::module::ModuleMetadata;
 use crate::state::Availability;
@@ -50,22 +51,32 @@ pub(crate) struct Entry {
     /// The configuration `install` last received; `None` for the empty one.
     installed: Mutex<Option<Config>>,
     pub(crate) object: ModuleObject,
+    /// The last duration of each hook, stored as each hook ends: next to the driver,
+    /// whose line a start touches anyway.
+    pub(crate) hook_ticks: HookTicks,
     /// The last failure, kept after the module recovers so that handles can still say
     /// what happened last.
     failure: Mutex<Option<HookFailure>>,
     /// The tasks the module spawned, and why supervision last stopped it.
     pub(crate) tasks: TaskSlot,
     pub(crate) metadata: ModuleMetadata,
+    /// Counters that change rarely: restarts, blocked polls.
+    pub(crate) signals: Signals,
+    /// What the module declared about readiness, health and its watchdog; `None` for
+    /// most modules (see [`tasks::WATCHED`]).
+    pub(crate) watch: Option<Box<Watch>>,
 }
 
 impl Entry {
     pub(crate) fn new(metadata: ModuleMetadata, object: ModuleObject) -> Self {
+        let watch = Watch::of(&metadata);
+        let attention = if watch.is_some() { tasks::WATCHED } else { 0 };
         Self {
             state: AtomicU16::new(StateCell::new().pack()),
             availability: AtomicU8::new(0),
             held_stopped: AtomicBool::new(false),
             subscribed: AtomicBool::new(false),
-            attention: AtomicU8::new(0),
+            attention: AtomicU8::new(attention),
             has_schema: metadata.get_config_schema().is_some(),
             has_default: metadata.get_default_config().is_some(),
             name: Arc::from(metadata.name()),
@@ -74,9 +85,12 @@ impl Entry {
             configured: Mutex::new(None),
             installed: Mutex::new(None),
             object,
+            hook_ticks: HookTicks::default(),
             failure: Mutex::new(None),
             tasks: TaskSlot::default(),
             metadata,
+            signals: Signals::default(),
+            watch,
         }
     }
 
@@ -220,6 +234,13 @@ impl Entry {
     #[inline]
     pub(crate) fn attention(&self) -> u8 {
         self.attention.load(Ordering::Acquire)
+    }
+
+    /// Ready by its own account: started and, for a module that signals readiness, having
+    /// said so. Health and dependencies are not looked at here.
+    pub(crate) fn own_ready(&self) -> bool {
+        self.current_state() == ModuleState::Started
+            && self.watch.as_ref().is_none_or(|watch| watch.own_ready())
     }
 
     /// Whether the module has a run of owned tasks.

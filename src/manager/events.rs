@@ -36,6 +36,12 @@ pub const STATE_CHANGED: &str = LifecycleTopic::StateChanged.as_str();
 /// Published when a module fails: in a hook, or while it runs.
 pub const FAILED: &str = LifecycleTopic::Failed.as_str();
 
+/// Published when a module becomes ready, with a [`HealthEvent`](crate::health::HealthEvent).
+pub const READY: &str = LifecycleTopic::Ready.as_str();
+
+/// Published when a module's health changes level, with a [`HealthEvent`](crate::health::HealthEvent).
+pub const HEALTH_CHANGED: &str = LifecycleTopic::HealthChanged.as_str();
+
 /// Declares the lifecycle topics from one list: the enum, `ALL` and the topic strings, so
 /// that a new topic cannot be left out of the listener bits.
 macro_rules! lifecycle_topics {
@@ -70,6 +76,8 @@ lifecycle_topics! {
     Uninstalled => "module.uninstalled",
     Reloaded => "module.reloaded",
     StateChanged => "module.state_changed",
+    Ready => "module.ready",
+    HealthChanged => "module.health_changed",
 }
 
 // Each topic is a bit of a `u32`.

@@ -12,6 +12,8 @@ mod notify;
 pub(crate) mod operation;
 mod options;
 mod persistence;
+pub(crate) mod polls;
+mod probes;
 mod reentry;
 mod report;
 mod restart;
@@ -19,10 +21,12 @@ mod run;
 pub(crate) mod runner;
 mod scheduler;
 mod scope;
+pub(crate) mod signals;
 mod supervisor;
 mod task_error;
 pub(crate) mod tasks;
 pub(crate) mod timings;
+pub(crate) mod watch;
 
 use std::any::Any;
 use std::fmt;
@@ -35,9 +39,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use builder::ModuleManagerBuilder;
-pub use events::{FAILED, ModuleEvent, STATE_CHANGED};
+pub use events::{FAILED, HEALTH_CHANGED, ModuleEvent, READY, STATE_CHANGED};
 pub use handle::ModuleHandle;
-pub use options::{DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use options::{DEFAULT_BLOCKING_THRESHOLD, DEFAULT_HOOK_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use report::{HookTiming, ModuleReport, Outcome, Report, SkipReason, StartError, StopError};
 pub use restart::{RESTARTED, RestartEvent};
 pub use run::{RunEnd, RunOutcome};
@@ -81,6 +85,10 @@ pub(crate) struct Inner {
     clock_paused: OnceLock<bool>,
     /// Failures of running modules not yet dealt with.
     supervision: supervisor::Supervision,
+    /// Polls longer than the blocking threshold, of every module's hooks and tasks.
+    pub(crate) blocked_polls: std::sync::atomic::AtomicU64,
+    /// Whether anyone listens to `module.ready` and `module.health_changed`.
+    pub(crate) signal_listeners: watch::SignalListeners,
 }
 
 impl ModuleManager {
@@ -208,13 +216,18 @@ impl ModuleManager {
         let Plan::Run(chain) = plan else {
             return Ok(());
         };
-        let clock = OperationClock::begin(self.inner.clock_paused(), None);
+        let clock = OperationClock::begin(
+            self.inner.clock_paused(),
+            None,
+            self.inner.options.blocking_threshold,
+        );
         let scope = OperationScope {
             inner: Arc::clone(&self.inner),
             graph: Arc::clone(&graph),
             clock,
             losses: losses::Losses::begin(&self.inner.bus),
             cancel: None,
+            blocked_polls: Default::default(),
         };
         let job = Job {
             ctx: Context::new(Arc::new(scope), id),
@@ -428,7 +441,7 @@ impl Inner {
 
     /// Whether tokio's clock is paused (a test's clock): then hook timings are read in test
     /// time. Asked once per manager.
-    fn clock_paused(&self) -> bool {
+    pub(crate) fn clock_paused(&self) -> bool {
         *self.clock_paused.get_or_init(clock::tokio_clock_is_paused)
     }
 

@@ -29,6 +29,8 @@ pub(crate) struct OperationScope {
     /// waiting end as [`FailureCause::Cancelled`](crate::lifecycle::FailureCause::Cancelled).
     /// `None` for operations nothing can cancel, which then pay nothing for it.
     pub(crate) cancel: Option<CancellationToken>,
+    /// Polls of the operation's hooks longer than the blocking threshold.
+    pub(crate) blocked_polls: std::sync::atomic::AtomicU64,
 }
 
 /// The clock of one operation.
@@ -42,6 +44,8 @@ pub(crate) struct OperationClock {
     started: Instant,
     /// No hook runs past it.
     deadline: Option<Deadline>,
+    /// A poll longer than this many ticks blocked the runtime.
+    blocking: Tick,
 }
 
 /// An operation's deadline: on tokio's clock for hooks that wait, and as time since the
@@ -54,8 +58,9 @@ struct Deadline {
 
 impl OperationClock {
     /// The clock of an operation beginning now, on a manager whose tokio clock is `paused`
-    /// or not, that no hook may outlast past `deadline`.
-    pub(crate) fn begin(paused: bool, deadline: Option<Instant>) -> Self {
+    /// or not, that no hook may outlast past `deadline`, whose hooks' polls block when
+    /// longer than `blocking`.
+    pub(crate) fn begin(paused: bool, deadline: Option<Instant>, blocking: Duration) -> Self {
         let started = Instant::now();
         let clock = Clock::for_operation(started, paused);
         Self {
@@ -66,7 +71,19 @@ impl OperationClock {
                 at,
                 after: at.saturating_duration_since(started),
             }),
+            blocking: clock.ticks(blocking),
         }
+    }
+
+    /// The clock the readings are made with.
+    pub(crate) fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Whether a poll from reading `from` to reading `to` blocked the runtime.
+    #[inline]
+    pub(crate) fn blocked(&self, from: Tick, to: Tick) -> bool {
+        to.saturating_sub(from) > self.blocking
     }
 
     /// Reads the clock.
@@ -160,7 +177,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_hook_is_limited_by_its_timeout_or_the_deadline_whichever_is_first() {
         let deadline = Instant::now() + Duration::from_secs(10);
-        let clock = OperationClock::begin(true, Some(deadline));
+        let clock = OperationClock::begin(true, Some(deadline), Duration::MAX);
         tokio::time::sleep(Duration::from_secs(2)).await;
         let began = clock.now();
         let (limit, began_at) = clock.hook_limit(began, Some(Duration::from_secs(3)));
@@ -178,7 +195,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn without_a_deadline_only_the_timeout_limits() {
-        let clock = OperationClock::begin(true, None);
+        let clock = OperationClock::begin(true, None, Duration::MAX);
         let (limit, began_at) = clock.hook_limit(clock.now(), None);
         assert_eq!(limit, None);
         assert_eq!(began_at, clock.started);
@@ -188,7 +205,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_job_after_an_inline_one_begins_when_it_ended() {
-        let clock = OperationClock::begin(true, None);
+        let clock = OperationClock::begin(true, None, Duration::MAX);
         let mut starts = JobStarts::new(&clock);
         assert_eq!(starts.next(&clock), clock.origin());
         starts.ended(42);

@@ -18,7 +18,13 @@ pub(crate) struct Options {
     pub(crate) fail_fast: bool,
     /// What happens when a module has used up its restarts.
     pub(crate) escalation: Escalation,
+    /// A poll longer than this blocked the runtime.
+    pub(crate) blocking_threshold: Duration,
 }
+
+/// A poll of a hook or task longer than this is reported as blocking, unless configured
+/// otherwise ([`ModuleManagerBuilder::blocking_threshold`](crate::ModuleManagerBuilder::blocking_threshold)).
+pub const DEFAULT_BLOCKING_THRESHOLD: Duration = Duration::from_millis(50);
 
 /// The time limit of every hook unless configured otherwise.
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -34,6 +40,7 @@ impl Default for Options {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             fail_fast: false,
             escalation: Escalation::KeepRunning,
+            blocking_threshold: DEFAULT_BLOCKING_THRESHOLD,
         }
     }
 }

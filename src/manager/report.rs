@@ -19,6 +19,8 @@ pub struct Report {
     /// For a stop: the events the bus could not deliver while it ran (see
     /// [`Report::lost_events`]); 0 for a start.
     pub(crate) lost_events: u64,
+    /// Polls of the operation's hooks longer than the blocking threshold.
+    pub(crate) blocked_polls: u64,
     /// The start wave of every module of the resolution the report was made on, by module
     /// index (as `ModuleReport::index`). Shared with the resolution: one reference count
     /// per report, and [`Report::waves`] groups the modules only when asked.
@@ -105,6 +107,14 @@ impl Report {
         self.lost_events
     }
 
+    /// How many polls of this operation's hooks took longer than the manager's
+    /// [blocking threshold](crate::ModuleManagerBuilder::blocking_threshold): each blocked
+    /// the async runtime's thread (a `std::thread::sleep`, blocking I/O, heavy work in an
+    /// async hook). Each is also logged at WARN with the module, the hook and the duration.
+    pub fn blocked_polls(&self) -> u64 {
+        self.blocked_polls
+    }
+
     /// The modules of this report grouped in waves, in the order the operation went
     /// through them: for a start, the resolution's start waves (wave 0 has no
     /// dependencies); for a stop, the same waves in reverse (dependents first). Only the
@@ -160,6 +170,13 @@ impl fmt::Display for Report {
         // Only when something was lost: the usual report reads as it always did.
         if self.lost_events > 0 {
             write!(f, "\n  lost: {} events nobody consumed", self.lost_events)?;
+        }
+        if self.blocked_polls > 0 {
+            write!(
+                f,
+                "\n  blocked: {} polls longer than the blocking threshold",
+                self.blocked_polls
+            )?;
         }
         if !self.modules.is_empty() {
             f.write_str("\n  waves:")?;

@@ -80,6 +80,7 @@ pub(crate) async fn apply_policy(manager: &ModuleManager, mut stopped: Stopped) 
             .map(|module| module.outcome())
         {
             Some(Outcome::Done) => {
+                entry.signals.count_restart();
                 tracing::info!(module = %entry.name, attempt, wait_ms, restarted = report.modules().len(), "module restarted");
                 publish(manager, &entry, attempt, wait_ms).await;
                 return;

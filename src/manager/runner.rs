@@ -25,9 +25,11 @@ use crate::manager::clock::Tick;
 use crate::manager::driver::{BoxFuture, CallHook};
 use crate::manager::entry::Entry;
 use crate::manager::events;
+use crate::manager::polls::{self, Polled, TimedPolls};
 use crate::manager::reentry::Mark;
 use crate::manager::tasks;
 use crate::manager::timings::Timings;
+use crate::manager::watch;
 use crate::util::poll_once;
 
 /// A chain of hooks to run on one module.
@@ -99,6 +101,9 @@ fn run_chain<C: CallHook>(
         let entry = ctx.entry();
         // One clock read per hook: each hook ends when the next begins.
         for &hook in chain.hooks() {
+            // A reading at the end of the hook's poll, when nothing was awaited after it:
+            // then it is also when the next hook begins.
+            let mut ended: Option<Tick> = None;
             let outcome = 'hook: {
                 if clock.deadline_passed(began) {
                     break 'hook Err(FailureCause::DeadlinePassed);
@@ -116,11 +121,18 @@ fn run_chain<C: CallHook>(
                 };
                 if attention != 0 {
                     tasks::before_hook(entry, hook, attention);
+                    if attention & tasks::WATCHED != 0 {
+                        watch::before_hook(entry, hook);
+                    }
                 }
+                // The hook's poll is timed from here, or from after whatever is awaited
+                // before it: a slow event handler is not the hook's blocking.
+                let mut poll_from = began;
                 if let Some((old, new)) = entry.begin(hook)
                     && let Some(publish) = events::announce(&ctx, hook, old, new, None)
                 {
                     publish.await;
+                    poll_from = clock.now();
                 }
                 // Queued handlers of the module's subscriptions finish their backlog
                 // before its stop hook closes what they use. One load for modules that
@@ -130,6 +142,7 @@ fn run_chain<C: CallHook>(
                     let (limit, _) = clock.hook_limit(began, timeout);
                     let scope = ctx.operation();
                     Box::pin(scope.losses.drain(&ctx.inner().bus, entry, limit)).await;
+                    poll_from = clock.now();
                 }
                 let returned = {
                     // Hooks other than `install` do not read their configuration argument.
@@ -138,13 +151,28 @@ fn run_chain<C: CallHook>(
                         tracing::info_span!("hook", module = %entry.name, hook = hook.as_str());
                     let call = caller.call(hook, &ctx, config);
                     let mut guarded = pin!(AssertUnwindSafe(call).catch_unwind().instrument(span));
-                    match poll_once(&mut guarded).await {
-                        Poll::Ready(returned) => Ok(returned),
+                    let polled = poll_once(&mut guarded).await;
+                    let now = clock.now();
+                    if clock.blocked(poll_from, now) {
+                        let took = clock.clock().between(poll_from, now);
+                        polls::blocked(&ctx, &Polled::Hook(hook), took);
+                    }
+                    match polled {
+                        Poll::Ready(returned) => {
+                            ended = Some(now);
+                            Ok(returned)
+                        }
                         Poll::Pending => {
                             let timeout = ctx.inner().options.timeout(hook);
                             let (limit, began_at) = clock.hook_limit(began, timeout);
                             let cancel = ctx.operation().cancel.as_ref();
-                            wait(guarded, limit, began_at, cancel).await
+                            let timed = pin!(TimedPolls::new(
+                                guarded,
+                                ctx.clone(),
+                                Polled::Hook(hook),
+                                clock.clock()
+                            ));
+                            wait(timed, limit, began_at, cancel).await
                         }
                     }
                 };
@@ -154,6 +182,7 @@ fn run_chain<C: CallHook>(
                 let aborted = if hook == Hook::Stop && attention & tasks::TASKS != 0 {
                     let timeout = ctx.inner().options.timeout(hook);
                     let (limit, _) = clock.hook_limit(began, timeout);
+                    ended = None;
                     Box::pin(tasks::join(entry, limit)).await
                 } else {
                     None
@@ -173,13 +202,20 @@ fn run_chain<C: CallHook>(
                     break 'hook Err(cause);
                 }
                 match succeed(&ctx, hook, to_install) {
-                    Ok(Some(publish)) => publish.await,
+                    Ok(Some(publish)) => {
+                        ended = None;
+                        publish.await;
+                    }
                     Ok(None) => {}
                     Err(cause) => break 'hook Err(cause),
                 }
                 Ok(())
             };
-            began = clock.now();
+            let end = ended.unwrap_or_else(|| clock.now());
+            entry
+                .hook_ticks
+                .record(hook, clock.clock().is_counter(), began, end);
+            began = end;
             hooks.push(hook, began);
             if let Err(cause) = outcome {
                 let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
@@ -240,7 +276,35 @@ fn succeed(
     if hook == Hook::Stop {
         ctx.inner().drop_subscriptions(entry);
     }
-    Ok(events::announce(ctx, hook, old, new, None))
+    let announced = events::announce(ctx, hook, old, new, None);
+    if hook == Hook::Start {
+        // One load for a module that declared nothing, two for the listeners' check.
+        if entry.attention() & tasks::WATCHED != 0 {
+            watch::started(ctx);
+        }
+        if let Some(ready) = watch::ready_event(ctx) {
+            return Ok(Some(chain_publish(announced, ready, ctx)));
+        }
+    }
+    Ok(announced)
+}
+
+/// The publishing of the state change (if any) and then of `module.ready`.
+#[inline(never)]
+fn chain_publish(
+    announced: Option<BoxFuture<'static, ()>>,
+    ready: crate::bus::Event,
+    ctx: &Context,
+) -> BoxFuture<'static, ()> {
+    let bus = ctx.inner().bus.clone();
+    // Marked like the lifecycle events: a handler calling back into the manager is
+    // refused rather than waiting for itself.
+    Box::pin(Mark::new(ctx.inner(), ctx.id()).on(async move {
+        if let Some(announced) = announced {
+            announced.await;
+        }
+        bus.publish_event(ready).await;
+    }))
 }
 
 /// Waits for a hook that began at `began` and did not finish at once, up to `limit`, or

@@ -85,7 +85,11 @@ impl Schedule<'_> {
         fail_fast: bool,
         deadline: Option<Instant>,
     ) -> Report {
-        let clock = OperationClock::begin(self.inner.clock_paused(), deadline);
+        let clock = OperationClock::begin(
+            self.inner.clock_paused(),
+            deadline,
+            self.inner.options.blocking_threshold,
+        );
         // Priorities matter only when modules wait for a slot.
         let prioritize = self.limit < self.graph.entries.len();
         let mut walk = Walk::new(
@@ -101,6 +105,7 @@ impl Schedule<'_> {
             clock,
             losses: Losses::begin(&self.inner.bus),
             cancel: self.cancel.cloned(),
+            blocked_polls: Default::default(),
         });
         // Contexts of finished jobs, for the next ones.
         let mut contexts: Vec<Context> = Vec::new();
@@ -189,6 +194,9 @@ impl Schedule<'_> {
         if operation == Operation::Stop {
             report.lost_events = scope.losses.total(&self.inner.bus);
         }
+        report.blocked_polls = scope
+            .blocked_polls
+            .load(std::sync::atomic::Ordering::Relaxed);
         report
     }
 }
@@ -466,6 +474,7 @@ impl<'g> Walk<'g> {
             elapsed,
             rollback: None,
             lost_events: 0,
+            blocked_polls: 0,
             start_waves: Arc::clone(self.resolution.wave_numbers()),
         }
     }

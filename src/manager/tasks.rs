@@ -24,7 +24,9 @@ use tracing::Instrument;
 
 use crate::context::Context;
 use crate::lifecycle::{BoxError, FailureCause, Hook, HookFailure, HookResult, ModuleState};
+use crate::manager::clock::Clock;
 use crate::manager::entry::Entry;
+use crate::manager::polls::{Polled, TimedPolls};
 use crate::manager::supervisor;
 use crate::manager::task_error::{SpawnError, TaskError};
 use crate::supervision::{Decision, Restart, Restarts};
@@ -38,6 +40,9 @@ pub(crate) const REASON: u8 = 2;
 /// [`Entry::attention`]: the module has restart bookkeeping, begun at its first failure
 /// under a policy that restarts it; its starts are noted there (for the stable period).
 pub(crate) const RESTARTS: u8 = 4;
+/// [`Entry::attention`]: the module declared a readiness signal, a health check or a
+/// watchdog (it has a [`Watch`](super::signals::Watch)); set for good when registered.
+pub(crate) const WATCHED: u8 = 8;
 
 /// How a task's end is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +167,9 @@ where
     };
     // The module's closure runs outside the lock: it may spawn tasks itself.
     let future = make(token.clone());
+    // Each poll timed, for blocking detection.
+    let clock = Clock::for_operation(Instant::now(), ctx.inner().clock_paused());
+    let future = TimedPolls::new(future, ctx.clone(), Polled::Task(Arc::clone(&task)), clock);
     let span = tracing::info_span!(parent: None, "task", module = %entry.name, task = %task);
     let watcher = ctx.clone();
     let watched_name = Arc::clone(&task);

@@ -1,11 +1,13 @@
 //! What a module says about itself: name, version, dependencies, configuration schema.
 
 use std::fmt;
+use std::time::Duration;
 
 use semver::{Version, VersionReq};
 use serde_json::Value;
 
 use crate::config::ConfigSchema;
+use crate::health::HealthCheck;
 use crate::module::{MetadataError, validate_name};
 use crate::supervision::RestartPolicy;
 
@@ -45,6 +47,17 @@ pub struct ModuleMetadata {
     default_config: Option<Value>,
     /// Boxed: most modules keep the default (never restarted) and the metadata stays small.
     restart: Option<Box<RestartPolicy>>,
+    /// Boxed for the same reason: most modules declare no readiness signal, health check
+    /// or watchdog.
+    watch: Option<Box<WatchSettings>>,
+}
+
+/// What a module declared about readiness, health and its watchdog.
+#[derive(Clone, Debug, Default)]
+struct WatchSettings {
+    signals_readiness: bool,
+    health_check: Option<HealthCheck>,
+    watchdog: Option<Duration>,
 }
 
 impl ModuleMetadata {
@@ -63,6 +76,7 @@ impl ModuleMetadata {
             config_schema: None,
             default_config: None,
             restart: None,
+            watch: None,
             problems,
         }
     }
@@ -197,6 +211,78 @@ impl ModuleMetadata {
         self
     }
 
+    /// Declares that the module signals readiness itself (systemd's `Type=notify`): it is
+    /// [ready](crate::health) only once it calls [`Context::ready`](crate::Context::ready),
+    /// not as soon as its `start` returns.
+    pub fn signals_readiness(mut self) -> Self {
+        self.watch_settings().signals_readiness = true;
+        self
+    }
+
+    /// Gives the module a health check on this schedule: the manager then runs its
+    /// [`health`](crate::Module::health) hook while it is started (see [`crate::health`]).
+    /// An interval or timeout under 1 ms is reported as a problem.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use symphra::health::HealthCheck;
+    /// use symphra::module::ModuleMetadata;
+    ///
+    /// let meta = ModuleMetadata::new("db")
+    ///     .health_check(HealthCheck::every(Duration::from_secs(10)))
+    ///     .watchdog(Duration::from_secs(30));
+    /// assert_eq!(meta.get_watchdog(), Some(Duration::from_secs(30)));
+    /// assert!(ModuleMetadata::new("db").health_check(HealthCheck::every(Duration::ZERO)).validate().is_err());
+    /// ```
+    pub fn health_check(mut self, check: HealthCheck) -> Self {
+        if let Some(reason) = check.problem() {
+            self.problems.push(MetadataError::InvalidWatch {
+                module: self.name.clone(),
+                reason,
+            });
+        }
+        self.watch_settings().health_check = Some(check);
+        self
+    }
+
+    /// Gives the module a watchdog: it must call [`Context::heartbeat`](crate::Context::heartbeat)
+    /// at least once per `period` while it is started, or it fails while running and its
+    /// restart policy applies (systemd's `WatchdogSec=`). The period counts from the end of
+    /// `start`. A period under 1 ms is reported as a problem.
+    pub fn watchdog(mut self, period: Duration) -> Self {
+        if period < crate::health::MIN_PERIOD {
+            self.problems.push(MetadataError::InvalidWatch {
+                module: self.name.clone(),
+                reason: "the watchdog period is shorter than 1 ms",
+            });
+        }
+        self.watch_settings().watchdog = Some(period);
+        self
+    }
+
+    fn watch_settings(&mut self) -> &mut WatchSettings {
+        self.watch.get_or_insert_with(Box::default)
+    }
+
+    /// Whether the module [signals readiness](Self::signals_readiness) itself.
+    pub fn get_signals_readiness(&self) -> bool {
+        self.watch
+            .as_ref()
+            .is_some_and(|watch| watch.signals_readiness)
+    }
+
+    /// The health check's schedule, if one was set.
+    pub fn get_health_check(&self) -> Option<&HealthCheck> {
+        self.watch
+            .as_ref()
+            .and_then(|watch| watch.health_check.as_ref())
+    }
+
+    /// The watchdog period, if one was set.
+    pub fn get_watchdog(&self) -> Option<Duration> {
+        self.watch.as_ref().and_then(|watch| watch.watchdog)
+    }
+
     /// The restart policy, if one was set; `None` means [`Restart::Never`](crate::supervision::Restart::Never).
     pub fn get_restart(&self) -> Option<&RestartPolicy> {
         self.restart.as_deref()
@@ -262,6 +348,7 @@ impl fmt::Debug for ModuleMetadata {
             .field("stops_before", &self.stops_before)
             .field("has_config_schema", &self.config_schema.is_some())
             .field("restart", &self.restart)
+            .field("watch", &self.watch)
             .field("problems", &self.problems)
             .finish()
     }

@@ -4,6 +4,7 @@ use std::future::Future;
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::health::Health;
 use crate::lifecycle::HookResult;
 use crate::module::ModuleMetadata;
 
@@ -77,5 +78,14 @@ pub trait Module: Send + Sync + 'static {
     /// Refreshes the module while it runs (for example re-reads its configuration).
     fn reload(&self, _ctx: &Context) -> impl Future<Output = HookResult> + Send {
         async { Ok(()) }
+    }
+
+    /// Says how the module is doing. Runs only if the metadata declares a
+    /// [`health_check`](crate::ModuleMetadata::health_check), on that schedule, on a task
+    /// of the manager while the module is started — never when someone asks; the answer is
+    /// cached (see [`crate::health`]). A check that does not answer within its timeout is
+    /// unhealthy. The default says healthy.
+    fn health(&self, _ctx: &Context) -> impl Future<Output = Health> + Send {
+        async { Health::Healthy }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::health::Health;
 use crate::lifecycle::HookResult;
 use crate::module::ModuleMetadata;
 
@@ -66,5 +67,12 @@ pub trait SyncModule: Send + Sync + 'static {
     /// Refreshes the module while it runs.
     fn reload(&self, _ctx: &Context) -> HookResult {
         Ok(())
+    }
+
+    /// Says how the module is doing; see [`Module::health`](crate::Module::health). Runs on
+    /// tokio's blocking pool; one that outlives its timeout is reported unhealthy and left
+    /// to finish in the background.
+    fn health(&self, _ctx: &Context) -> Health {
+        Health::Healthy
     }
 }
