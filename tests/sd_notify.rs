@@ -121,3 +121,54 @@ async fn a_failed_start_is_never_ready() {
         ]
     );
 }
+
+/// A module that signals readiness itself, 7 s after its start, from an owned task.
+struct WarmsUp;
+
+impl Module for WarmsUp {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("warms-up").signals_readiness()
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let ready = ctx.clone();
+        ctx.spawn("warm-up", move |shutdown| async move {
+            tokio::time::sleep(Duration::from_secs(7)).await;
+            ready.ready();
+            shutdown.cancelled().await;
+            Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ready_waits_for_a_module_that_signals_readiness() {
+    let (_dir, socket, notifier) = socket();
+    let manager = ModuleManager::builder().module(WarmsUp).build().unwrap();
+    let began = Instant::now();
+    let reader = tokio::spawn(read_until_stopping(socket, began));
+    let outcome = manager
+        .run_until_notifying(
+            signal_after(Duration::from_secs(10), Signal::Interrupt),
+            Some(notifier),
+        )
+        .await;
+    assert_eq!(outcome.ended, RunEnd::Signal(Signal::Interrupt));
+    let messages = reader.await.unwrap();
+    let texts: Vec<(Duration, &str)> = messages
+        .iter()
+        .map(|(at, text)| (*at, text.as_str()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            (Duration::ZERO, "STATUS=starting 1 module"),
+            (Duration::from_secs(7), "READY=1\nSTATUS=1 module running"),
+            (
+                Duration::from_secs(10),
+                "STOPPING=1\nSTATUS=stopping on SIGINT"
+            ),
+        ]
+    );
+}

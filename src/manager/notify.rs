@@ -1,9 +1,13 @@
 //! What [`ModuleManager::run_until`] tells a service manager as the run moves on; the
 //! run speaks to a [`Notify`], which is systemd's notifier or nothing.
 
+use std::sync::Arc;
+
+use crate::bus::{Event, Subscription};
 use crate::lifecycle::ModuleState;
 use crate::manager::ModuleManager;
 use crate::manager::run::RunEnd;
+use crate::manager::{HEALTH_CHANGED, READY};
 #[cfg(unix)]
 use crate::systemd::{Notification, Notifier};
 
@@ -15,6 +19,10 @@ pub(crate) trait Notify: Sync {
     fn ready(&self, summary: &str);
     /// The run is about to stop everything, because of `ended`.
     fn stopping(&self, ended: &RunEnd);
+    /// Whether it tells nobody (then readiness is not watched for it).
+    fn is_silent(&self) -> bool {
+        false
+    }
 }
 
 /// Tells nobody: the run outside a service manager.
@@ -24,6 +32,45 @@ impl Notify for Silent {
     fn status(&self, _text: &str) {}
     fn ready(&self, _summary: &str) {}
     fn stopping(&self, _ended: &RunEnd) {}
+    fn is_silent(&self) -> bool {
+        true
+    }
+}
+
+/// Wakes the run when a module's readiness may have changed: on `module.ready` and
+/// `module.health_changed`. Subscribes only for a notifier that is not silent.
+pub(crate) struct Readiness {
+    changed: Arc<tokio::sync::Notify>,
+    _subscriptions: Vec<Subscription>,
+}
+
+impl Readiness {
+    /// Starts watching `manager`'s bus, if `notify` wants to hear of readiness.
+    pub(crate) fn watch(manager: &ModuleManager, notify: &dyn Notify) -> Self {
+        let changed = Arc::new(tokio::sync::Notify::new());
+        let mut subscriptions = Vec::new();
+        if !notify.is_silent() {
+            for topic in [READY, HEALTH_CHANGED] {
+                let changed = Arc::clone(&changed);
+                match manager
+                    .bus()
+                    .subscribe(topic, move |_: &Event| changed.notify_one())
+                {
+                    Ok(subscription) => subscriptions.push(subscription),
+                    Err(error) => tracing::warn!(%error, topic, "cannot watch readiness"),
+                }
+            }
+        }
+        Self {
+            changed,
+            _subscriptions: subscriptions,
+        }
+    }
+
+    /// Resolves after the next change (or at once if one happened since the last call).
+    pub(crate) async fn changed(&self) {
+        self.changed.notified().await;
+    }
 }
 
 #[cfg(unix)]

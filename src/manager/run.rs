@@ -176,6 +176,7 @@ impl ModuleManager {
         S: Stream<Item = Signal> + Unpin,
     {
         let mut shutdown = shutdown.fuse();
+        let readiness = notify::Readiness::watch(self, notify);
         notify.status(&notify::starting(self));
         let escalated = self.inner.supervision.escalated.clone();
         let mut error = None;
@@ -193,10 +194,19 @@ impl ModuleManager {
             None if start.as_ref().is_none_or(|start| !start.is_success()) => RunEnd::StartFailed,
             None => {
                 tracing::info!("all modules started; running until a shutdown request");
-                notify.ready(&notify::summary(self));
-                tokio::select! {
-                    Some(signal) = shutdown.next() => RunEnd::Signal(signal),
-                    () = escalated.cancelled() => self.escalation(),
+                // READY=1 once every module is ready: at once, or when the last module
+                // that signals its readiness does.
+                let mut ready_sent = notify.is_silent();
+                loop {
+                    if !ready_sent && self.health().is_ready() {
+                        notify.ready(&notify::summary(self));
+                        ready_sent = true;
+                    }
+                    tokio::select! {
+                        Some(signal) = shutdown.next() => break RunEnd::Signal(signal),
+                        () = escalated.cancelled() => break self.escalation(),
+                        () = readiness.changed(), if !ready_sent => {}
+                    }
                 }
             }
         };
