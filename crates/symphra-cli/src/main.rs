@@ -13,7 +13,6 @@ mod check;
 mod env_config;
 mod error;
 mod graph;
-mod graph_svg;
 mod list;
 mod log_writer;
 mod module_configs;
@@ -21,8 +20,6 @@ mod new;
 mod progress;
 mod run;
 mod session;
-mod svg;
-mod timeline_svg;
 mod watch;
 
 use std::path::PathBuf;
