@@ -64,6 +64,7 @@
 //! - [`lifecycle`]: hooks, states and failures.
 //! - [`ModuleManager`]: registering modules and running them; reports in [`manager`].
 //! - [`Context`]: what a hook can reach.
+//! - [`health`]: readiness, health checks, watchdogs, blocking detection, metrics.
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 

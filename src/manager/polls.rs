@@ -52,6 +52,15 @@ pub(crate) fn blocked(ctx: &Context, what: &Polled, took: Duration) {
     }
 }
 
+/// A poll of `hook` of the module of `ctx` took from reading `from` to reading `to` of
+/// the operation's clock, longer than the threshold.
+#[cold]
+#[inline(never)]
+pub(crate) fn blocked_hook(ctx: &Context, hook: Hook, from: Tick, to: Tick) {
+    let took = ctx.operation().clock.clock().between(from, to);
+    blocked(ctx, &Polled::Hook(hook), took);
+}
+
 pin_project! {
     /// A future whose every poll is timed; a poll longer than the threshold is
     /// [`blocked`].

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
@@ -27,6 +27,7 @@ use crate::manager::entry::Entry;
 use crate::manager::events;
 use crate::manager::polls::{self, Polled, TimedPolls};
 use crate::manager::reentry::Mark;
+use crate::manager::signals::TickKind;
 use crate::manager::tasks;
 use crate::manager::timings::Timings;
 use crate::manager::watch;
@@ -99,6 +100,7 @@ fn run_chain<C: CallHook>(
         let mut hooks = clock.timings(began);
         let mut result = Ok(());
         let entry = ctx.entry();
+        let tick_kind = TickKind::of(clock.clock());
         // One clock read per hook: each hook ends when the next begins.
         for &hook in chain.hooks() {
             // A reading at the end of the hook's poll, when nothing was awaited after it:
@@ -154,26 +156,14 @@ fn run_chain<C: CallHook>(
                     let polled = poll_once(&mut guarded).await;
                     let now = clock.now();
                     if clock.blocked(poll_from, now) {
-                        let took = clock.clock().between(poll_from, now);
-                        polls::blocked(&ctx, &Polled::Hook(hook), took);
+                        polls::blocked_hook(&ctx, hook, poll_from, now);
                     }
                     match polled {
                         Poll::Ready(returned) => {
                             ended = Some(now);
                             Ok(returned)
                         }
-                        Poll::Pending => {
-                            let timeout = ctx.inner().options.timeout(hook);
-                            let (limit, began_at) = clock.hook_limit(began, timeout);
-                            let cancel = ctx.operation().cancel.as_ref();
-                            let timed = pin!(TimedPolls::new(
-                                guarded,
-                                ctx.clone(),
-                                Polled::Hook(hook),
-                                clock.clock()
-                            ));
-                            wait(timed, limit, began_at, cancel).await
-                        }
+                        Poll::Pending => wait_boxed(guarded, &ctx, hook, began).await,
                     }
                 };
                 // After the stop hook, the tasks are joined within the hook's own limit,
@@ -201,7 +191,7 @@ fn run_chain<C: CallHook>(
                 if let Some(cause) = aborted {
                     break 'hook Err(cause);
                 }
-                match succeed(&ctx, hook, to_install) {
+                match succeed(&ctx, hook, to_install, attention) {
                     Ok(Some(publish)) => {
                         ended = None;
                         publish.await;
@@ -212,32 +202,51 @@ fn run_chain<C: CallHook>(
                 Ok(())
             };
             let end = ended.unwrap_or_else(|| clock.now());
-            entry
-                .hook_ticks
-                .record(hook, clock.clock().is_counter(), began, end);
+            entry.hook_ticks.record(hook, tick_kind, began, end);
             began = end;
             hooks.push(hook, began);
             if let Err(cause) = outcome {
-                let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
-                tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
-                let previous = entry.fail(hook, failure.clone());
-                ctx.inner().record_failure(entry, &failure);
-                if let Some(publish) =
-                    events::announce(&ctx, hook, previous, ModuleState::Failed, Some(&failure))
-                {
+                let (failure, publish) = failed(&ctx, hook, cause);
+                if let Some(publish) = publish {
                     publish.await;
                 }
-                if matches!(hook, Hook::Start | Hook::Stop) {
-                    ctx.inner().drop_subscriptions(entry);
-                }
-                if hook == Hook::Start && entry.has_tasks() {
-                    tasks::abandon(entry);
-                }
+                after_failure(entry, &ctx, hook);
                 result = Err(failure);
                 break;
             }
         }
         Run { hooks, result, ctx }
+    }
+}
+
+/// `hook` failed with `cause`: the failure, recorded, and the publishing of the change
+/// when anyone listens. Out of line, as rare: it keeps the chain's loop small.
+#[cold]
+#[inline(never)]
+fn failed(
+    ctx: &Context,
+    hook: Hook,
+    cause: FailureCause,
+) -> (HookFailure, Option<BoxFuture<'static, ()>>) {
+    let entry = ctx.entry();
+    let failure = HookFailure::new(Arc::clone(&entry.name), hook, cause);
+    tracing::warn!(module = %entry.name, hook = hook.as_str(), error = %failure.cause(), "hook failed");
+    let previous = entry.fail(hook, failure.clone());
+    ctx.inner().record_failure(entry, &failure);
+    let publish = events::announce(ctx, hook, previous, ModuleState::Failed, Some(&failure));
+    (failure, publish)
+}
+
+/// After a failure of `hook` was published: a failed start or stop loses its
+/// subscriptions, and a failed start its tasks.
+#[cold]
+#[inline(never)]
+fn after_failure(entry: &Entry, ctx: &Context, hook: Hook) {
+    if matches!(hook, Hook::Start | Hook::Stop) {
+        ctx.inner().drop_subscriptions(entry);
+    }
+    if hook == Hook::Start && entry.has_tasks() {
+        tasks::abandon(entry);
     }
 }
 
@@ -262,6 +271,7 @@ fn succeed(
     ctx: &Context,
     hook: Hook,
     installed: Option<Config>,
+    attention: u8,
 ) -> Result<Option<BoxFuture<'static, ()>>, FailureCause> {
     let entry = ctx.entry();
     if hook == Hook::Install {
@@ -278,8 +288,8 @@ fn succeed(
     }
     let announced = events::announce(ctx, hook, old, new, None);
     if hook == Hook::Start {
-        // One load for a module that declared nothing, two for the listeners' check.
-        if entry.attention() & tasks::WATCHED != 0 {
+        // The attention read before the hook: the bit is set for good at registration.
+        if attention & tasks::WATCHED != 0 {
             watch::started(ctx);
         }
         if let Some(ready) = watch::ready_event(ctx) {
@@ -307,36 +317,50 @@ fn chain_publish(
     }))
 }
 
+/// Waits for `hook` of the module of `ctx`, which began at `began` and did not finish at
+/// its first poll: within its time limit, cancelled with the operation, each later poll
+/// timed. Out of line and boxed whole: the timer, the timing and the cancellation are
+/// large, and only hooks that wait need them.
+#[inline(never)]
+fn wait_boxed<'a, F: Future + Send + 'a>(
+    guarded: F,
+    ctx: &'a Context,
+    hook: Hook,
+    began: Tick,
+) -> BoxFuture<'a, Result<F::Output, FailureCause>> {
+    let clock = ctx.operation().clock;
+    let timeout = ctx.inner().options.timeout(hook);
+    let (limit, began_at) = clock.hook_limit(began, timeout);
+    let cancel = ctx.operation().cancel.as_ref();
+    let timed = TimedPolls::new(guarded, ctx.clone(), Polled::Hook(hook), clock.clock());
+    Box::pin(wait(timed, limit, began_at, cancel))
+}
+
 /// Waits for a hook that began at `began` and did not finish at once, up to `limit`, or
 /// until `cancel` is cancelled (the hook is then dropped: abandoned, like one that ran out
 /// of time).
 async fn wait<F: Future>(
-    hook: Pin<&mut F>,
+    hook: F,
     limit: Option<Instant>,
     began: Instant,
     cancel: Option<&CancellationToken>,
 ) -> Result<F::Output, FailureCause> {
     let limited = async move {
         match limit {
-            // Boxed: the timer is large and only hooks that wait need it.
-            Some(limit) => Box::pin(tokio::time::timeout_at(limit, hook))
+            Some(limit) => tokio::time::timeout_at(limit, hook)
                 .await
                 .map_err(|_| FailureCause::TimedOut(limit.saturating_duration_since(began))),
             None => Ok(hook.await),
         }
     };
     match cancel {
-        // `biased`: a hook that finished is not reported cancelled. Boxed, like the timer:
-        // it keeps the jobs' futures small for the hooks that never wait.
+        // `biased`: a hook that finished is not reported cancelled.
         Some(cancel) => {
-            Box::pin(async move {
-                tokio::select! {
-                    biased;
-                    returned = limited => returned,
-                    () = cancel.cancelled() => Err(FailureCause::Cancelled),
-                }
-            })
-            .await
+            tokio::select! {
+                biased;
+                returned = limited => returned,
+                () = cancel.cancelled() => Err(FailureCause::Cancelled),
+            }
         }
         None => limited.await,
     }

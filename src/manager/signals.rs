@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use crate::health::{FailureKind, Health, HealthCheck, HookDuration, RestartCounts};
 use crate::lifecycle::Hook;
-use crate::manager::clock::{self, Tick};
+use crate::manager::clock::{self, Clock, Tick};
 use crate::module::ModuleMetadata;
 
 /// A stored duration is set: 0 means the hook never ran.
@@ -24,18 +24,31 @@ const RAN: u64 = 1 << 62;
 /// A stored duration is in counter ticks (else nanoseconds of tokio time).
 const COUNTED: u64 = 1 << 63;
 
+/// What kind of ticks a clock's readings are, as the flags a stored duration carries:
+/// worked out once per job, so that storing a duration is a subtraction and a store.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TickKind(u64);
+
+impl TickKind {
+    pub(crate) fn of(clock: Clock) -> Self {
+        Self(if clock.is_counter() {
+            RAN | COUNTED
+        } else {
+            RAN
+        })
+    }
+}
+
 /// The last duration of each hook of one module, indexed by `Hook as usize`.
 #[derive(Debug, Default)]
 pub(crate) struct HookTicks([AtomicU64; Hook::ALL.len()]);
 
 impl HookTicks {
-    /// `hook` ran from `began` to `ended`, readings of a clock whose ticks are counter
-    /// ticks if `counted`.
+    /// `hook` ran from `began` to `ended`, readings of a clock of `kind`.
     #[inline]
-    pub(crate) fn record(&self, hook: Hook, counted: bool, began: Tick, ended: Tick) {
+    pub(crate) fn record(&self, hook: Hook, kind: TickKind, began: Tick, ended: Tick) {
         let took = ended.saturating_sub(began).min(RAN - 1);
-        let flags = if counted { RAN | COUNTED } else { RAN };
-        self.0[hook as usize].store(took | flags, Ordering::Relaxed);
+        self.0[hook as usize].store(took | kind.0, Ordering::Relaxed);
     }
 
     /// The hooks that ran, with their last durations.

@@ -170,6 +170,10 @@ pub(crate) fn started(ctx: &Context) {
     {
         return;
     }
+    if let Some(watch) = &entry.watch {
+        // The watchdog's first period counts from here, however long `start` took.
+        watch.beat();
+    }
     let watcher = ctx.clone();
     if let Err(error) = tasks::spawn(ctx, WATCHER, TaskKind::Finite, move |shutdown| {
         watch_module(watcher, shutdown)
@@ -190,7 +194,7 @@ async fn watch_module(ctx: Context, shutdown: CancellationToken) -> HookResult {
     };
     let checks = async {
         match &watch.check {
-            Some(check) => run_checks(&ctx, watch, check).await,
+            Some(check) => run_checks(&ctx, watch, check, &shutdown).await,
             None => std::future::pending().await,
         }
     };
@@ -214,7 +218,12 @@ async fn watch_module(ctx: Context, shutdown: CancellationToken) -> HookResult {
 
 /// Runs the health check on its schedule until the module has been unhealthy for the
 /// threshold; returns that failure.
-async fn run_checks(ctx: &Context, watch: &Watch, check: &HealthCheck) -> WatchFailure {
+async fn run_checks(
+    ctx: &Context,
+    watch: &Watch,
+    check: &HealthCheck,
+    shutdown: &CancellationToken,
+) -> WatchFailure {
     let entry = ctx.entry();
     let threshold = check.get_unhealthy_after();
     let mut next = Instant::now() + check.get_start_delay();
@@ -224,6 +233,10 @@ async fn run_checks(ctx: &Context, watch: &Watch, check: &HealthCheck) -> WatchF
         let began = Instant::now();
         let health = run_check(ctx, check.get_timeout()).await;
         let now = Instant::now();
+        if shutdown.is_cancelled() {
+            // The module is stopping: its health is forgotten, not overwritten.
+            return std::future::pending().await;
+        }
         let previous = watch.record_check(health.clone());
         if !previous
             .as_ref()
