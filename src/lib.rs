@@ -81,6 +81,8 @@ pub mod resolver;
 pub mod signal;
 pub mod state;
 pub mod supervision;
+#[cfg(unix)]
+pub mod systemd;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod util;

@@ -83,6 +83,8 @@ impl EventBusBuilder {
                 emit_delivered: AtomicU64::new(0),
                 emit_rejected: AtomicU64::new(0),
                 unconsumed: AtomicU64::new(0),
+                published: AtomicU64::new(0),
+                delivered: AtomicU64::new(0),
                 changes: AtomicU64::new(0),
             }),
         }
@@ -117,6 +119,12 @@ pub struct BusStats {
     /// Published events that reached no subscriber; see [`EventBus::unconsumed`], which
     /// reads this one counter without the locks that `stats` takes.
     pub unconsumed: u64,
+    /// Events published since the bus was built, whether or not anyone listened.
+    pub published: u64,
+    /// Deliveries since the bus was built: an event handed to a handler or offered to a
+    /// subscriber's queue counts once per subscriber (what a full queue drops is in
+    /// `queue_dropped`).
+    pub delivered: u64,
 }
 
 impl BusInner {
@@ -138,6 +146,8 @@ impl BusInner {
             emit_pending: emit_accepted.saturating_sub(emit_delivered),
             emit_rejected: self.emit_rejected.load(Ordering::Relaxed),
             unconsumed: self.unconsumed.load(Ordering::Relaxed),
+            published: self.published.load(Ordering::Relaxed),
+            delivered: self.delivered.load(Ordering::Relaxed),
         }
     }
 }

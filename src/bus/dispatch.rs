@@ -210,6 +210,9 @@ impl BusInner {
             None => delivery.finish(start),
             Some(wait) => self.deliver_rest(delivery, wait, start).await,
         };
+        self.published.fetch_add(1, Ordering::Relaxed);
+        self.delivered
+            .fetch_add(report.matched as u64, Ordering::Relaxed);
         if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
             self.count_unconsumed();
         }
@@ -243,6 +246,13 @@ impl BusInner {
     #[inline]
     pub(super) fn count_unconsumed(&self) {
         self.unconsumed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a published event whose topic no subscription matched.
+    #[inline]
+    pub(super) fn count_to_nobody(&self) {
+        self.published.fetch_add(1, Ordering::Relaxed);
+        self.count_unconsumed();
     }
 
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a

@@ -45,6 +45,11 @@ pub(crate) struct BusInner {
     pub(super) emit_rejected: AtomicU64,
     /// Published events that reached no subscriber; see [`EventBus::unconsumed`].
     pub(super) unconsumed: AtomicU64,
+    /// Events published (routed or not), for [`BusStats::published`].
+    pub(super) published: AtomicU64,
+    /// Deliveries to subscribers (handler calls and queue pushes), for
+    /// [`BusStats::delivered`].
+    pub(super) delivered: AtomicU64,
     /// Bumped on every subscribe and unsubscribe; see [`EventBus::subscription_changes`].
     pub(super) changes: AtomicU64,
 }
@@ -219,7 +224,7 @@ impl EventBus {
     ) -> Result<DeliveryReport, BusError> {
         let route = match self.inner.lookup(topic)? {
             Lookup::Nobody => {
-                self.inner.count_unconsumed();
+                self.inner.count_to_nobody();
                 return Ok(DeliveryReport::empty(None));
             }
             Lookup::Route(route) => route,
@@ -261,7 +266,7 @@ impl EventBus {
     pub fn emit<T: Send + Sync + 'static>(&self, topic: &str, payload: T) -> Result<(), BusError> {
         match self.inner.lookup(topic)? {
             Lookup::Nobody => {
-                self.inner.count_unconsumed();
+                self.inner.count_to_nobody();
                 Ok(())
             }
             Lookup::Route(route) => self.emit_event(Event::unchecked(route.topic.clone(), payload)),

@@ -369,3 +369,16 @@ async fn with_history_an_event_nobody_receives_is_recorded_and_counted() {
     assert_eq!(bus.recent(8).len(), 1);
     assert_eq!(bus.unconsumed(), 1);
 }
+
+#[tokio::test]
+async fn published_and_delivered_are_counted() {
+    let bus = EventBus::new();
+    bus.publish("user.created", 1_u32).await.unwrap(); // nobody listens
+    let _one = bus.subscribe("user.*", |_: &Event| ()).unwrap();
+    let _two = bus.subscribe("user.created", |_: &Event| ()).unwrap();
+    bus.publish("user.created", 2_u32).await.unwrap(); // two deliveries
+    bus.publish("user.deleted", 3_u32).await.unwrap(); // one
+    let stats = bus.stats();
+    assert_eq!((stats.published, stats.delivered), (3, 3));
+    assert_eq!(stats.unconsumed, 1);
+}

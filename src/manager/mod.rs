@@ -8,6 +8,7 @@ mod events;
 pub(crate) mod graph;
 mod handle;
 mod losses;
+mod notify;
 pub(crate) mod operation;
 mod options;
 mod persistence;

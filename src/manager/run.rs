@@ -12,6 +12,10 @@ use crate::lifecycle::ModuleState;
 use crate::manager::ModuleManager;
 use crate::manager::report::Report;
 use crate::signal::Signal;
+#[cfg(unix)]
+use crate::systemd::Notifier;
+
+use super::notify;
 
 /// Why [`ModuleManager::run_until`] returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,11 +127,57 @@ impl ModuleManager {
     /// Ok(std::process::ExitCode::from(outcome.exit_code()))
     /// # }
     /// ```
+    ///
+    /// Under systemd (`NOTIFY_SOCKET` set), it also notifies the service manager: see
+    /// [`run_until_notifying`](Self::run_until_notifying).
     pub async fn run_until<S>(&self, shutdown: S) -> RunOutcome
     where
         S: Stream<Item = Signal> + Unpin,
     {
+        #[cfg(unix)]
+        {
+            self.run_until_notifying(shutdown, Notifier::from_env())
+                .await
+        }
+        #[cfg(not(unix))]
+        {
+            self.run_notifying(shutdown, &notify::Silent).await
+        }
+    }
+
+    /// [`run_until`](Self::run_until), notifying `notifier` (when given) the way systemd's
+    /// `Type=notify` units expect: `STATUS=` as the run moves on, `READY=1` (with a status)
+    /// once every module started, `STOPPING=1` before stopping, and `WATCHDOG=1` at half
+    /// of the notifier's watchdog period for as long as the run lasts. A failed start sends
+    /// no `READY=1`.
+    #[cfg(unix)]
+    pub async fn run_until_notifying<S>(
+        &self,
+        shutdown: S,
+        notifier: Option<Notifier>,
+    ) -> RunOutcome
+    where
+        S: Stream<Item = Signal> + Unpin,
+    {
+        let Some(notifier) = notifier else {
+            return self.run_notifying(shutdown, &notify::Silent).await;
+        };
+        let run = pin!(self.run_notifying(shutdown, &notifier));
+        tokio::select! {
+            biased;
+            outcome = run => outcome,
+            never = notifier.keep_alive() => match never {},
+        }
+    }
+
+    /// The run, telling `notify` how it goes.
+    async fn run_notifying<S>(&self, shutdown: S, notify: &dyn notify::Notify) -> RunOutcome
+    where
+        S: Stream<Item = Signal> + Unpin,
+    {
         let mut shutdown = shutdown.fuse();
+        let readiness = notify::Readiness::watch(self, notify);
+        notify.status(&notify::starting(self));
         let escalated = self.inner.supervision.escalated.clone();
         let mut error = None;
 
@@ -144,9 +194,19 @@ impl ModuleManager {
             None if start.as_ref().is_none_or(|start| !start.is_success()) => RunEnd::StartFailed,
             None => {
                 tracing::info!("all modules started; running until a shutdown request");
-                tokio::select! {
-                    Some(signal) = shutdown.next() => RunEnd::Signal(signal),
-                    () = escalated.cancelled() => self.escalation(),
+                // READY=1 once every module is ready: at once, or when the last module
+                // that signals its readiness does.
+                let mut ready_sent = notify.is_silent();
+                loop {
+                    if !ready_sent && self.health().is_ready() {
+                        notify.ready(&notify::summary(self));
+                        ready_sent = true;
+                    }
+                    tokio::select! {
+                        Some(signal) = shutdown.next() => break RunEnd::Signal(signal),
+                        () = escalated.cancelled() => break self.escalation(),
+                        () = readiness.changed(), if !ready_sent => {}
+                    }
                 }
             }
         };
@@ -157,6 +217,7 @@ impl ModuleManager {
             }
             _ => tracing::warn!("the start failed; stopping what started"),
         }
+        notify.stopping(&ended);
 
         let mut stopping = pin!(self.stop_all());
         let stopped = tokio::select! {

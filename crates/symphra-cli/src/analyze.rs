@@ -5,13 +5,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use symphra::manager::{Outcome, Report};
+use symphra::manager::Report;
+use symphra_ops::pictures;
 use symphra_wasm::LoadOptions;
 
 use crate::CliError;
 use crate::module_configs;
 use crate::session;
-use crate::timeline_svg::{self, HookBar, Row};
 
 /// One module's part in the start: when its hooks ended, and how long they ran.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ pub(crate) fn run(
         out_raw!("{}", critical_chain(&timings, &dependencies));
         if let Some(path) = svg {
             let title = format!("start of {}", dir.display());
-            let picture = timeline_svg::render(&title, rows(&start), start.elapsed());
+            let picture = pictures::start_timeline(&start, &title);
             std::fs::write(path, picture).map_err(|source| CliError::Io {
                 path: path.to_owned(),
                 source,
@@ -77,31 +77,6 @@ pub(crate) fn run(
         }
         Ok(session::exit_code(ok))
     })
-}
-
-/// The rows of the timeline: every module that ran a hook.
-fn rows(report: &Report) -> Vec<Row> {
-    report
-        .modules()
-        .iter()
-        .filter(|module| !module.hooks().is_empty())
-        .map(|module| Row {
-            name: module.name().to_owned(),
-            failed: match module.outcome() {
-                Outcome::Failed(failure) => Some(failure.hook().to_string()),
-                _ => None,
-            },
-            hooks: module
-                .hooks()
-                .into_iter()
-                .map(|h| HookBar {
-                    hook: h.hook.to_string(),
-                    began: h.began,
-                    duration: h.duration,
-                })
-                .collect(),
-        })
-        .collect()
 }
 
 fn timings(report: &Report) -> Vec<Timing> {

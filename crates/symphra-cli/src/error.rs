@@ -63,4 +63,7 @@ pub enum CliError {
     /// The event bus refused a subscription.
     #[error("event bus: {0}")]
     Bus(String),
+    /// The operator's endpoint (`--ops`) could not be served.
+    #[error(transparent)]
+    Ops(#[from] symphra_ops::OpsError),
 }

@@ -4,19 +4,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
+use symphra_ops::pictures::graph::{self as graph_svg, Edge};
 use symphra_wasm::discover;
 
 use crate::{CliError, GraphFormat};
-
-/// One edge: from a module to a module it depends on.
-pub(crate) struct Edge<'a> {
-    /// The module that needs.
-    pub(crate) from: &'a str,
-    /// The module needed.
-    pub(crate) to: &'a str,
-    /// Whether the dependency is optional.
-    pub(crate) optional: bool,
-}
 
 /// Runs `graph` on `dir`.
 pub(crate) fn run(dir: &Path, format: GraphFormat) -> Result<ExitCode, CliError> {
@@ -49,7 +40,7 @@ pub(crate) fn run(dir: &Path, format: GraphFormat) -> Result<ExitCode, CliError>
         GraphFormat::Mermaid => mermaid(&nodes, &edges),
         GraphFormat::Svg => {
             let title = format!("modules of {}", dir.display());
-            crate::graph_svg::render(&title, &nodes, &edges)
+            graph_svg::render(&title, &nodes, &edges)
         }
     };
     out_raw!("{text}");

@@ -14,7 +14,6 @@ mod env_config;
 mod error;
 mod grants;
 mod graph;
-mod graph_svg;
 mod list;
 mod log_writer;
 mod module_configs;
@@ -22,8 +21,6 @@ mod new;
 mod progress;
 mod run;
 mod session;
-mod svg;
-mod timeline_svg;
 mod watch;
 
 use std::path::PathBuf;

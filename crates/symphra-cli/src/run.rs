@@ -1,5 +1,6 @@
 //! `symphra run`: start everything, run until a shutdown signal, stop everything.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::pin;
 use std::process::ExitCode;
@@ -8,11 +9,15 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use symphra::ModuleState;
 use symphra::bus::{Event, Subscription};
-use symphra::manager::{FAILED, ModuleEvent, ModuleManager, RESTARTED, Report, RestartEvent};
+use symphra::manager::{
+    FAILED, HEALTH_CHANGED, ModuleEvent, ModuleManager, READY, RESTARTED, Report, RestartEvent,
+};
 use symphra::signal::{Signal, Signals};
 use symphra::state::RedbStore;
 use symphra::supervision::Escalation;
+use symphra::systemd::{Notification, Notifier};
 use symphra::util::parse_duration;
+use symphra_ops::Ops;
 use symphra_wasm::{LoadOptions, Watcher};
 use tokio_util::sync::CancellationToken;
 
@@ -73,7 +78,18 @@ pub struct RunArgs {
     /// 1), as it is most likely the wrong folder.
     #[arg(long)]
     pub allow_empty: bool,
+    /// Serve the operator's endpoint on ADDR (default 127.0.0.1:9464): /livez, /readyz,
+    /// /startupz, /metrics (Prometheus) and a live page at /. Loopback addresses only,
+    /// unless --ops-allow-remote.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_OPS_ADDRESS)]
+    pub ops: Option<SocketAddr>,
+    /// Allow --ops on an address other than loopback: the endpoint has no authentication.
+    #[arg(long, requires = "ops")]
+    pub ops_allow_remote: bool,
 }
+
+/// Where `--ops` serves when no address is given.
+pub(crate) const DEFAULT_OPS_ADDRESS: &str = "127.0.0.1:9464";
 
 /// The values of `--escalation` ([`Escalation`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,13 +112,30 @@ impl From<EscalationArg> for Escalation {
 /// Runs `run`: exit code 0 when every module started (or a signal cancelled the start) and
 /// stopped cleanly; 1 otherwise; 130 (SIGINT) or 143 (SIGTERM) when a second signal ended
 /// the stop at once.
+///
+/// Under systemd (`NOTIFY_SOCKET` set) it notifies the service manager as `run_until`
+/// does: `STATUS=`, `READY=1` once every module is ready, `STOPPING=1`, and `WATCHDOG=1` at
+/// half of `WATCHDOG_USEC` for as long as it runs.
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
-    session::block_on(run_async(args))
+    session::block_on(async {
+        // Listen for signals before anything starts, so that an early one is not lost.
+        let shutdown = Signals::listen();
+        let Some(notifier) = Notifier::from_env() else {
+            return run_async(args, shutdown, None).await;
+        };
+        tokio::select! {
+            biased;
+            code = run_async(args, shutdown, Some(&notifier)) => code,
+            never = notifier.keep_alive() => match never {},
+        }
+    })
 }
 
-async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
-    // Listen for signals before anything starts, so that an early one is not lost.
-    let mut shutdown = Signals::listen();
+async fn run_async(
+    args: &RunArgs,
+    mut shutdown: Signals,
+    notifier: Option<&Notifier>,
+) -> Result<ExitCode, CliError> {
     // Before anything is written under DIR: a mistyped folder is an error (exit 2), with
     // nothing created, and a folder without modules is refused unless asked for.
     let discovery = session::discover(&args.dir)?;
@@ -153,6 +186,25 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     let Some(manager) = session::build(builder, configs, &loaded.names()) else {
         return Ok(session::exit_code(false));
     };
+    let ops = match args.ops {
+        Some(address) => {
+            let server = Ops::new(manager.clone())
+                .title(args.dir.display().to_string())
+                .allow_remote(args.ops_allow_remote)
+                .serve(address)
+                .await?;
+            out!("operator's endpoint: http://{}/", server.local_addr());
+            Some(server)
+        }
+        None => None,
+    };
+    let mut readiness = notifier.map(|_| readiness_changes(&manager)).transpose()?;
+    if let Some(notifier) = notifier {
+        notifier.send_or_log(&[Notification::Status(&format!(
+            "starting {} modules",
+            manager.handles().len()
+        ))]);
+    }
     let live = args.progress.is_live();
     let order: Vec<String> = manager
         .handles()
@@ -177,6 +229,9 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         }
     };
     progress.finish(&report);
+    if let Some(ops) = &ops {
+        ops.show_start(&report);
+    }
     // A start cancelled on request is not a failure; what it left undone is in the report.
     failed |= early.is_none() && !report.is_success();
     out!("{report}");
@@ -192,8 +247,19 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
         Some(signal) => Ok(signal),
         None => {
             out!("running; send SIGINT or SIGTERM to stop");
+            // READY=1 once every module is ready (under systemd only).
+            let mut ready_sent = notifier.is_none();
             loop {
+                if !ready_sent
+                    && let Some(notifier) = notifier
+                    && manager.health().is_ready()
+                {
+                    let status = format!("{} modules running", order.len());
+                    notifier.send_or_log(&[Notification::Ready, Notification::Status(&status)]);
+                    ready_sent = true;
+                }
                 tokio::select! {
+                    Some(()) = next_change(&mut readiness), if !ready_sent => {}
                     signal = shutdown.next() => break Ok(signal),
                     // Resolves only with `--escalation shutdown`.
                     module = manager.escalated() => break Err(module),
@@ -213,6 +279,9 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
             failed = true;
             out!("escalation: {module} used up its restarts, stopping everything");
         }
+    }
+    if let Some(notifier) = notifier {
+        notifier.send_or_log(&[Notification::Stopping, Notification::Status("stopping")]);
     }
     out!("send a signal again to exit at once");
     let stop_order: Vec<String> = order.into_iter().rev().collect();
@@ -238,7 +307,39 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     progress.finish(&report);
     failed |= !report.is_success();
     out!("{report}");
+    if let Some(ops) = ops {
+        ops.shutdown().await?;
+    }
     Ok(session::exit_code(!failed))
+}
+
+/// A message on each `module.ready` and `module.health_changed` of `manager`, for as long as
+/// the subscriptions live.
+fn readiness_changes(
+    manager: &ModuleManager,
+) -> Result<(tokio::sync::mpsc::UnboundedReceiver<()>, [Subscription; 2]), CliError> {
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let bus_error = |error: symphra::bus::BusError| CliError::Bus(error.to_string());
+    let subscribe = |topic: &str| {
+        let sender = sender.clone();
+        manager
+            .bus()
+            .subscribe(topic, move |_: &Event| {
+                let _ = sender.send(());
+            })
+            .map_err(bus_error)
+    };
+    Ok((receiver, [subscribe(READY)?, subscribe(HEALTH_CHANGED)?]))
+}
+
+/// The next readiness change, or never without a watch.
+async fn next_change(
+    readiness: &mut Option<(tokio::sync::mpsc::UnboundedReceiver<()>, [Subscription; 2])>,
+) -> Option<()> {
+    match readiness {
+        Some((receiver, _)) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Prints a line when a module fails while running (`fragile failed while running: ...`)

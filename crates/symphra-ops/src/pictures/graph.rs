@@ -1,4 +1,5 @@
-//! `graph --format svg`: the dependency graph drawn by the tool itself, with no Graphviz.
+//! The dependency graph as an SVG picture, drawn with no Graphviz (`symphra graph --format
+//! svg`, and the operator's live page).
 //!
 //! Modules are laid out in columns by the resolver's start waves (a module's column is one
 //! past the furthest of its dependencies), so the picture reads left to right in start
@@ -11,8 +12,7 @@ use std::fmt::Write as _;
 use symphra::ModuleMetadata;
 use symphra::resolver::{Problem, resolve};
 
-use crate::graph::Edge;
-use crate::svg::{CENTRE_TO_BASELINE, document, escape, text_width};
+use super::svg::{CENTRE_TO_BASELINE, document, escape, text_width};
 
 const MARGIN: f64 = 24.0;
 const HEADER: f64 = 36.0;
@@ -29,7 +29,7 @@ const PADDING: f64 = 14.0;
 /// each cycle the resolver names is cut at its closing edge (over again, until none is
 /// left), so that the modules on a cycle get a column too. Version requirements play no
 /// part in the layout and are left out.
-pub(crate) fn columns(nodes: &[&str], edges: &[Edge<'_>]) -> BTreeMap<String, usize> {
+fn columns(nodes: &[&str], edges: &[Edge<'_>]) -> BTreeMap<String, usize> {
     // Every module once, in the order drawn: the directory's, then the absent ones.
     let mut seen = BTreeSet::new();
     let names: Vec<&str> = nodes
@@ -83,8 +83,20 @@ pub(crate) fn columns(nodes: &[&str], edges: &[Edge<'_>]) -> BTreeMap<String, us
     }
 }
 
-/// The SVG of the graph of `nodes` and `edges`; `title` heads the picture.
-pub(crate) fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
+/// One edge: from a module to a module it depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edge<'a> {
+    /// The module that needs.
+    pub from: &'a str,
+    /// The module needed.
+    pub to: &'a str,
+    /// Whether the dependency is optional (drawn dashed).
+    pub optional: bool,
+}
+
+/// The SVG of the graph of `nodes` and `edges`; `title` heads the picture. A module named
+/// by an edge but not in `nodes` is drawn as missing.
+pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
     let column = columns(nodes, edges);
     // Slots: the modules (those named as dependencies but absent included), then a bend
     // for each column an edge crosses, so that long edges go round boxes, not through.

@@ -1,10 +1,13 @@
-//! `analyze --svg`: a timeline of the start, one row per module and one bar per hook, on
+//! A timeline of the start as an SVG picture (`symphra analyze --svg`, and the operator's
+//! live page): one row per module and one bar per hook, on
 //! an axis in milliseconds.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::svg::{CENTRE_TO_BASELINE, document, escape, text_width};
+use symphra::manager::{Outcome, Report};
+
+use super::svg::{CENTRE_TO_BASELINE, document, escape, text_width};
 
 const MARGIN: f64 = 24.0;
 const HEADER: f64 = 58.0;
@@ -14,7 +17,8 @@ const PLOT_WIDTH: f64 = 760.0;
 const LEGEND: f64 = 40.0;
 
 /// One hook a module ran while starting.
-pub(crate) struct HookBar {
+#[derive(Clone, Debug, PartialEq)]
+pub struct HookBar {
     /// The hook's name (`bootstrap`, `install`, `start`).
     pub hook: String,
     /// When it began, from the start of the operation.
@@ -24,7 +28,8 @@ pub(crate) struct HookBar {
 }
 
 /// One module's row.
-pub(crate) struct Row {
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
     /// The module.
     pub name: String,
     /// Its hooks, in the order they ran.
@@ -45,6 +50,31 @@ impl Row {
             .max()
             .unwrap_or_default()
     }
+}
+
+/// The rows of a start's timeline: every module of `report` that ran a hook.
+pub fn rows(report: &Report) -> Vec<Row> {
+    report
+        .modules()
+        .iter()
+        .filter(|module| !module.hooks().is_empty())
+        .map(|module| Row {
+            name: module.name().to_owned(),
+            failed: match module.outcome() {
+                Outcome::Failed(failure) => Some(failure.hook().to_string()),
+                _ => None,
+            },
+            hooks: module
+                .hooks()
+                .into_iter()
+                .map(|h| HookBar {
+                    hook: h.hook.to_string(),
+                    began: h.began,
+                    duration: h.duration,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The fill of a hook's bar; the legend lists the same.
@@ -100,7 +130,7 @@ fn tick_label(value: f64, step: f64) -> String {
 
 /// The SVG timeline of `rows` (sorted here by when each module began); the operation took
 /// `elapsed`.
-pub(crate) fn render(title: &str, mut rows: Vec<Row>, elapsed: Duration) -> String {
+pub fn render(title: &str, mut rows: Vec<Row>, elapsed: Duration) -> String {
     rows.sort_by(|a, b| a.began().cmp(&b.began()).then_with(|| a.name.cmp(&b.name)));
     let end = rows
         .iter()

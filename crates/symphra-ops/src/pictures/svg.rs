@@ -1,5 +1,5 @@
-//! What the two pictures (`graph --format svg`, `analyze --svg`) share: escaping, the
-//! document frame, and a text width estimate for laying out labels.
+//! What the two pictures share: escaping, the document frame, and a text width estimate
+//! for laying out labels.
 
 use std::fmt::Write as _;
 
