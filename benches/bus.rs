@@ -187,7 +187,11 @@ fn fan_out(c: &mut Criterion) {
     }
 }
 
-/// Fire and forget: times the calls only; delivery is awaited between chunks, untimed.
+/// Fire and forget, two ways, each beside a floor that does the same work:
+/// `symphra_emit` times the calls only (delivery awaited between chunks, untimed), like
+/// `broadcast_send`, which times the sends and drains its channel untimed;
+/// `symphra_emit_delivered` times the calls and the delivery to the handler, like `direct`,
+/// which builds each event and calls the handler.
 fn fire_and_forget(c: &mut Criterion) {
     const CHUNK: u64 = 4096;
     let rt = runtime();
@@ -214,6 +218,30 @@ fn fire_and_forget(c: &mut Criterion) {
                     while delivered.load(Ordering::Relaxed) < target {
                         tokio::task::yield_now().await;
                     }
+                    left -= n;
+                }
+                timed
+            }
+        })
+    });
+    g.bench_function("symphra_emit_delivered", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let bus = bus.clone();
+            let delivered = delivered.clone();
+            async move {
+                let mut timed = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(CHUNK);
+                    let target = delivered.load(Ordering::Relaxed) + n;
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        let _ = black_box(bus.emit(black_box("bench.emit"), 1_u64));
+                    }
+                    while delivered.load(Ordering::Relaxed) < target {
+                        tokio::task::yield_now().await;
+                    }
+                    timed += start.elapsed();
                     left -= n;
                 }
                 timed

@@ -16,6 +16,10 @@ use tokio::sync::{Semaphore, mpsc};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// How many times a test yields waiting for the bus's task before it fails: far more than
+/// a delivery takes, so that a lost event fails the test instead of hanging it.
+const SPINS: usize = 10_000;
+
 fn counter(bus: &EventBus, pattern: &str) -> (Subscription, Arc<AtomicUsize>) {
     let count = Arc::new(AtomicUsize::new(0));
     let c = count.clone();
@@ -203,9 +207,14 @@ async fn a_handler_can_publish_without_deadlock() {
     assert_eq!(report.succeeded(), 1);
     assert_eq!(done.load(Ordering::SeqCst), 1);
     bus.publish("ping", ()).await.unwrap();
-    while done.load(Ordering::SeqCst) < 2 {
-        tokio::task::yield_now().await; // the emitted event is delivered by the bus's task
+    // The emitted event is delivered by the bus's task; bounded, so a lost event fails.
+    for _ in 0..SPINS {
+        if done.load(Ordering::SeqCst) == 2 {
+            break;
+        }
+        tokio::task::yield_now().await;
     }
+    assert_eq!(done.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
@@ -665,9 +674,17 @@ async fn emit_returns_before_delivery_and_batches_deliver_all() {
         .unwrap();
     // This task has not yielded: the bus's task cannot have delivered yet.
     assert_eq!(seen.load(Ordering::SeqCst), 0);
-    while seen.load(Ordering::SeqCst) < 2 {
+    for _ in 0..SPINS {
+        if seen.load(Ordering::SeqCst) == 2 {
+            break;
+        }
         tokio::task::yield_now().await;
     }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        2,
+        "both emitted events delivered"
+    );
 
     let batch = bus
         .publish_batch((0..5).map(|i| Event::new(&format!("fire.batch.{i}"), i).unwrap()))

@@ -1,5 +1,6 @@
 //! The manager remembers operators' decisions, configurations, versions and failures in
-//! its state store, and restores them on the next start of the application.
+//! its state store. On the next start of the application it restores the decisions and the
+//! configurations; versions and failures stay on record, read through the store.
 
 use serde_json::json;
 use symphra::Error;
@@ -34,7 +35,7 @@ fn skipped(report: &symphra::manager::Report, name: &str) -> SkipReason {
 }
 
 #[tokio::test]
-async fn a_restart_restores_every_recorded_field() {
+async fn a_restart_restores_decisions_and_configurations_and_keeps_the_rest_on_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.redb");
     {
@@ -89,6 +90,16 @@ async fn a_restart_restores_every_recorded_field() {
         &json!({ "size": 64 })
     );
     assert!(log.hooks_of("database").is_empty() && log.hooks_of("mailer").is_empty());
+    // Not restored into the manager, but still on record: the version database last
+    // started with, and flaky's failure (its successful start now recorded no new one).
+    let store = manager.state_store().unwrap();
+    let database = store.get("database").unwrap().unwrap();
+    assert_eq!(database.started_version.as_deref(), Some("1.4.0"));
+    let flaky = store.get("flaky").unwrap().unwrap();
+    assert_eq!(
+        flaky.last_failure.map(|f| f.cause),
+        Some("disk full".to_owned())
+    );
 
     // An operator brings them back.
     assert!(matches!(

@@ -206,8 +206,17 @@ mod tests {
         buffer.publish("t", 2).await.unwrap();
         assert_eq!(buffer.len(), 2);
         drop(buffer);
-        while seen.load(Ordering::SeqCst) < 2 {
+        // Bounded: a lost flush fails the test instead of hanging it.
+        for _ in 0..10_000 {
+            if seen.load(Ordering::SeqCst) == 2 {
+                break;
+            }
             tokio::task::yield_now().await;
         }
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            2,
+            "dropping the buffer flushed it"
+        );
     }
 }

@@ -280,6 +280,35 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_the_module_the_hook_and_the_inner_error() {
+        let failure = failed_with(Box::new(Opening(Root)));
+        let debug = format!("{failure:?}");
+        assert!(
+            debug.starts_with("HookFailure { module: \"database\", hook: Install"),
+            "{debug}"
+        );
+        // The shared error debugs as the error it holds.
+        assert!(debug.contains("Opening(Root)"), "{debug}");
+    }
+
+    #[test]
+    fn a_shared_error_keeps_the_cause_chain_of_the_error_it_holds() {
+        let shared = SharedError::from(BoxError::from(Box::new(Connecting(Opening(Root)))));
+        let source = std::error::Error::source(&shared).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("opening sqlite:///nonexistent-dir/app.db")
+        );
+        let root = std::error::Error::source(&shared)
+            .and_then(std::error::Error::source)
+            .map(ToString::to_string);
+        assert_eq!(
+            root.as_deref(),
+            Some("unable to open database file (code 14)")
+        );
+    }
+
+    #[test]
     fn display_shows_every_cause_down_to_the_root() {
         let failure = failed_with(Box::new(Opening(Root)));
         assert_eq!(

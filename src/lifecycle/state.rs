@@ -303,6 +303,16 @@ mod tests {
     }
 
     #[test]
+    fn an_index_out_of_range_reads_as_failed() {
+        for (index, state) in ModuleState::ALL.iter().enumerate() {
+            assert_eq!(ModuleState::from_index(index as u8), *state);
+        }
+        let past_the_end = ModuleState::ALL.len() as u8;
+        assert_eq!(ModuleState::from_index(past_the_end), ModuleState::Failed);
+        assert_eq!(ModuleState::from_index(u8::MAX), ModuleState::Failed);
+    }
+
+    #[test]
     fn start_runs_only_the_missing_hooks() {
         let hooks = |state| match cell(state).plan(Operation::Start) {
             Ok(Plan::Run(chain)) => chain.hooks().to_vec(),

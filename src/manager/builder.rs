@@ -157,9 +157,12 @@ impl ModuleManagerBuilder {
     }
 
     /// Remembers operators' decisions (disabled, ignored, stopped modules), installed
-    /// configurations, started versions and failures in `store`, and restores them when
-    /// built: disabled modules stay down, a module an operator stopped stays stopped, and
-    /// a module installs with its last configuration unless the application gives one.
+    /// configurations, started versions and failures in `store`. When built it restores
+    /// the decisions and configurations: disabled modules stay down, a module an operator
+    /// stopped stays stopped, and a module installs with its last configuration unless the
+    /// application gives one. Versions and failures are only kept on record, for
+    /// diagnostics ([`ModuleManager::state_store`](crate::ModuleManager::state_store)); they
+    /// change nothing the manager does.
     pub fn state_store(mut self, store: impl StateStore) -> Self {
         self.store = Some(Arc::new(store));
         self

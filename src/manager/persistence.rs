@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::lifecycle::{Hook, HookFailure};
 use crate::manager::ModuleManager;
 use crate::manager::entry::Entry;
-use crate::state::{Availability, Change, FailureRecord, StateStore};
+use crate::state::{Availability, Change, FailureRecord, StateError, StateStore};
 
 /// A state store and the changes not yet written to it.
 pub(crate) struct Persistence {
@@ -60,32 +60,51 @@ impl Persistence {
     }
 
     /// Writes what the last operation recorded, in one durable transaction, off the async
-    /// threads. On failure the changes are kept for the next attempt and the error returned.
+    /// threads. On failure — a store error, or a write the runtime cancelled before it ran —
+    /// the changes are kept for the next attempt and the error returned.
     pub(crate) async fn flush(&self) -> Result<(), Error> {
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         if batch.is_empty() {
             return Ok(());
         }
+        // Shared with the write so that a write cancelled before it ran hands its batch back.
+        let slot = Arc::new(Mutex::new(Some(batch)));
         let store = Arc::clone(&self.store);
+        let taken = Arc::clone(&slot);
         let joined = tokio::task::spawn_blocking(move || {
-            let written = store.apply(&batch);
-            (written, batch)
+            let batch = taken.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+            Some((store.apply(&batch), batch))
         })
         .await;
         let (written, batch) = match joined {
-            Ok(done) => done,
+            Ok(Some(done)) => done,
             Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            // The runtime is shutting down; nothing more can be written.
-            Err(_) => return Ok(()),
+            // Cancelled (the runtime is shutting down) before the write ran: nothing was
+            // written, and saying `Ok` would lose the batch silently.
+            Ok(None) | Err(_) => {
+                let batch = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let changes = batch.as_ref().map_or(0, Vec::len);
+                tracing::error!(
+                    changes,
+                    "state not written: the write was cancelled; it will be retried"
+                );
+                self.keep(batch.unwrap_or_default());
+                return Err(StateError::WriteCancelled { changes }.into());
+            }
         };
         if let Err(error) = written {
             tracing::error!(%error, changes = batch.len(), "state not written; it will be retried");
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            let newer = std::mem::replace(&mut *pending, batch);
-            pending.extend(newer);
+            self.keep(batch);
             return Err(error.into());
         }
         Ok(())
+    }
+
+    /// Puts a batch that was not written back in front of the changes noted since.
+    fn keep(&self, batch: Vec<(String, Change)>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let newer = std::mem::replace(&mut *pending, batch);
+        pending.extend(newer);
     }
 }
 

@@ -37,6 +37,16 @@ fn orders_dependencies_first_and_groups_waves() {
 }
 
 #[test]
+fn counts_what_it_resolved_and_an_empty_set_is_empty() {
+    let empty = resolve(&[]).unwrap();
+    assert!(empty.is_empty());
+    assert_eq!(empty.len(), 0);
+    let two = resolve(&[meta("users", &["database"]), meta("database", &[])]).unwrap();
+    assert!(!two.is_empty());
+    assert_eq!(two.len(), 2);
+}
+
+#[test]
 fn same_input_same_output() {
     let modules: Vec<ModuleMetadata> = (0..50)
         .map(|i| {

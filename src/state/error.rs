@@ -62,6 +62,16 @@ pub enum StateError {
         /// What the engine said.
         reason: String,
     },
+    /// The runtime cancelled a write before it ran (it was shutting down). Nothing was
+    /// written; the manager keeps the changes and writes them with its next flush.
+    #[error(
+        "{changes} state change(s) not written: the runtime cancelled the write before it ran \
+         (it is shutting down); they are kept and written by the manager's next operation"
+    )]
+    WriteCancelled {
+        /// How many changes wait to be written.
+        changes: usize,
+    },
     /// The storage engine failed (I/O error, disk full).
     #[error("the state file {path} cannot be used: {source}")]
     Storage {

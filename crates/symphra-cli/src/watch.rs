@@ -37,14 +37,23 @@ pub(crate) fn describe(report: &ReloadReport) -> (String, bool) {
             format!("reload of {module} rejected, the old code still runs: {error}"),
             true,
         ),
-        ReloadOutcome::RolledBack { error, restored } => {
+        ReloadOutcome::RolledBack {
+            error,
+            restored,
+            rollback_errors,
+        } => {
             let state = if *restored {
                 "the old code runs again"
             } else {
                 "and the old code could not be restarted"
             };
+            let problems = if rollback_errors.is_empty() {
+                String::new()
+            } else {
+                format!(" (rollback: {})", rollback_errors.join("; "))
+            };
             (
-                format!("reload of {module} failed ({error}); {state}"),
+                format!("reload of {module} failed ({error}); {state}{problems}"),
                 *restored,
             )
         }

