@@ -111,6 +111,43 @@ impl Context {
         self.shared.graph.entries[self.id].installed_config()
     }
 
+    /// The configuration the module was installed with, read as a `T` — the type it
+    /// declared with [`ModuleMetadata::config_type`], or any type that deserializes from it.
+    ///
+    /// ```
+    /// use symphra::prelude::*;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Greeting {
+    ///     text: String,
+    /// }
+    ///
+    /// struct Greeter;
+    /// impl Module for Greeter {
+    ///     fn metadata(&self) -> ModuleMetadata {
+    ///         ModuleMetadata::new("greeter").config_type::<Greeting>()
+    ///     }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         let greeting: Greeting = ctx.config_as()?;
+    ///         assert_eq!(greeting.text, "hello");
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> symphra::Result<()> {
+    /// let manager = ModuleManager::builder()
+    ///     .module(Greeter)
+    ///     .config("greeter", serde_json::json!({ "text": "hello" }))
+    ///     .build()?;
+    /// manager.start_all().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn config_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, crate::ConfigError> {
+        self.config().parse()
+    }
+
     /// The event bus the application's modules share.
     pub fn bus(&self) -> &EventBus {
         &self.shared.inner.bus

@@ -33,6 +33,11 @@ pub enum Error {
     /// A configuration was rejected.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The configuration layers (files, environment) had problems; each names its layer
+    /// and key.
+    #[cfg(feature = "layered-config")]
+    #[error(transparent)]
+    Layers(#[from] crate::config::LayerErrors),
     /// The event bus refused a topic, pattern or event.
     #[error(transparent)]
     Bus(#[from] crate::bus::BusError),

@@ -50,6 +50,9 @@ pub struct ModuleManagerBuilder {
     options: Options,
     bus: Option<EventBus>,
     store: Option<Arc<dyn StateStore>>,
+    /// Boxed: most applications give none.
+    #[cfg(feature = "layered-config")]
+    layers: Option<Box<crate::config::Layers>>,
 }
 
 impl std::fmt::Debug for ModuleManagerBuilder {
@@ -85,6 +88,39 @@ impl ModuleManagerBuilder {
     /// configuration; the result is checked against the module's schema before `install`.
     pub fn config(mut self, name: impl Into<String>, config: Value) -> Self {
         self.configs.insert(name.into(), config);
+        self
+    }
+
+    /// Configures the modules from `layers` — their defaults, then files, then the
+    /// environment, merged deeply — when the manager is built. A configuration given with
+    /// [`config`](Self::config) is laid over the layers' for its module. `build` fails with
+    /// every layer's problems at once ([`Error::Layers`]), each naming its layer and key.
+    ///
+    /// ```
+    /// use symphra::config::Layers;
+    /// use symphra::prelude::*;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Http {
+    ///     port: u16,
+    /// }
+    ///
+    /// struct Api;
+    /// impl Module for Api {
+    ///     fn metadata(&self) -> ModuleMetadata {
+    ///         ModuleMetadata::new("api").config_type::<Http>()
+    ///     }
+    /// }
+    ///
+    /// let manager = ModuleManager::builder()
+    ///     .module(Api)
+    ///     .layers(Layers::new("APP").toml("[api]\nport = 80").env_vars([("APP__API__PORT", "8080")]))
+    ///     .build()?;
+    /// # Ok::<(), symphra::Error>(())
+    /// ```
+    #[cfg(feature = "layered-config")]
+    pub fn layers(mut self, layers: crate::config::Layers) -> Self {
+        self.layers = Some(Box::new(layers));
         self
     }
 
@@ -158,7 +194,13 @@ impl ModuleManagerBuilder {
             options,
             bus,
             store,
+            #[cfg(feature = "layered-config")]
+            layers,
         } = self;
+        #[cfg(feature = "layered-config")]
+        if let Some(layers) = layers {
+            layered(&layers, &entries, &mut configs)?;
+        }
         // Hook panics are caught and reported; the process's panic hook need not print them.
         crate::util::install_quiet_panic_hook();
         // Most modules get no configuration here; skip hashing every name when none do.
@@ -187,6 +229,29 @@ impl ModuleManagerBuilder {
             supervision: Default::default(),
         })))
     }
+}
+
+/// Lays the configurations `layers` give the modules of `entries` under those of
+/// `configs`, the application's own.
+#[cfg(feature = "layered-config")]
+fn layered(
+    layers: &crate::config::Layers,
+    entries: &[Arc<Entry>],
+    configs: &mut HashMap<String, Value>,
+) -> Result<(), Error> {
+    let resolved = layers.resolve(entries.iter().map(|entry| &entry.metadata))?;
+    for variable in &resolved.unmatched_variables {
+        tracing::warn!(variable = %variable, "the environment variable names no module; ignored");
+    }
+    for (name, value) in resolved.configs {
+        let merged = match configs.remove(&name) {
+            Some(own) => crate::config::Config::effective(Some(&value), Some(own))
+                .map_or(value, |config| config.as_value().clone()),
+            None => value,
+        };
+        configs.insert(name, merged);
+    }
+    Ok(())
 }
 
 /// Applies what `store` remembers to the modules about to be managed.
