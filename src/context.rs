@@ -361,10 +361,83 @@ impl Context {
     /// }
     /// ```
     pub fn get<T: Any + Send + Sync>(&self) -> Result<Arc<T>, Error> {
-        self.try_get::<T>()
-            .ok_or_else(|| Error::UndeclaredDependency {
+        self.try_get::<T>().ok_or_else(|| {
+            let declared: Vec<String> = self
+                .shared
+                .graph
+                .resolution
+                .declared_dependencies_of(self.id)
+                .iter()
+                .map(|edge| &self.shared.graph.entries[edge.target])
+                .map(|entry| format!("{:?} is a `{}`", entry.name, entry.object.type_name))
+                .collect();
+            // A registered module of that type that was not declared: say so.
+            let registered = self
+                .shared
+                .graph
+                .entries
+                .iter()
+                .any(|entry| entry.object.type_id == TypeId::of::<T>());
+            if declared.is_empty() || registered {
+                Error::UndeclaredDependency {
+                    module: self.name().to_owned(),
+                    requested: format!("a module of type `{}`", std::any::type_name::<T>()),
+                }
+            } else {
+                Error::NoDependencyOfType {
+                    module: self.name().to_owned(),
+                    requested: std::any::type_name::<T>(),
+                    declared: declared.join(", "),
+                }
+            }
+        })
+    }
+
+    /// The declared dependency called `name`, as the interface `T` it was registered as
+    /// providing (see [`ModuleManagerBuilder::provides`](crate::ModuleManagerBuilder::provides)),
+    /// usually a `dyn Trait`: whatever type implements the trait can stand behind the name,
+    /// a test's fake as well as the real module.
+    ///
+    /// Fails with [`Error::UndeclaredDependency`] when `name` is not declared,
+    /// [`Error::DependencyAbsent`] when it is optional and not registered, and
+    /// [`Error::DependencyType`] when it is registered without providing `T` (the error
+    /// names the type it is registered as).
+    pub fn get_dyn<T: ?Sized + Send + Sync + 'static>(&self, name: &str) -> Result<Arc<T>, Error> {
+        let entry = self.declared(name)?;
+        if let Some(value) = entry.interfaces.iter().find_map(|i| i.get::<T>()) {
+            return Ok(value);
+        }
+        Err(Error::DependencyType {
+            module: self.name().to_owned(),
+            dependency: name.to_owned(),
+            requested: std::any::type_name::<T>(),
+            actual: entry.object.type_name,
+        })
+    }
+
+    /// The declared, registered dependency called `name`.
+    fn declared(&self, name: &str) -> Result<&Entry, Error> {
+        let declared = self
+            .metadata()
+            .dependencies()
+            .iter()
+            .any(|dependency| dependency.name() == name);
+        if !declared {
+            return Err(Error::UndeclaredDependency {
                 module: self.name().to_owned(),
-                requested: format!("a module of type `{}`", std::any::type_name::<T>()),
+                requested: format!("{name:?}"),
+            });
+        }
+        self.shared
+            .graph
+            .resolution
+            .declared_dependencies_of(self.id)
+            .iter()
+            .map(|edge| &*self.shared.graph.entries[edge.target])
+            .find(|entry| &*entry.name == name)
+            .ok_or_else(|| Error::DependencyAbsent {
+                module: self.name().to_owned(),
+                dependency: name.to_owned(),
             })
     }
 
@@ -384,31 +457,8 @@ impl Context {
 
     /// The declared dependency called `name`, as type `T`.
     pub fn get_named<T: Any + Send + Sync>(&self, name: &str) -> Result<Arc<T>, Error> {
-        let declared = self
-            .metadata()
-            .dependencies()
-            .iter()
-            .any(|dependency| dependency.name() == name);
-        if !declared {
-            return Err(Error::UndeclaredDependency {
-                module: self.name().to_owned(),
-                requested: format!("{name:?}"),
-            });
-        }
-        let Some(edge) = self
-            .shared
-            .graph
-            .resolution
-            .declared_dependencies_of(self.id)
-            .iter()
-            .find(|edge| &*self.shared.graph.entries[edge.target].name == name)
-        else {
-            return Err(Error::DependencyAbsent {
-                module: self.name().to_owned(),
-                dependency: name.to_owned(),
-            });
-        };
-        let object = &self.shared.graph.entries[edge.target].object;
+        let entry = self.declared(name)?;
+        let object = &entry.object;
         Arc::clone(&object.instance)
             .downcast::<T>()
             .map_err(|_| Error::DependencyType {

@@ -12,6 +12,7 @@ use crate::lifecycle::Hook;
 use crate::manager::driver::ModuleObject;
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
+use crate::manager::interface::Interface;
 use crate::manager::options::Options;
 use crate::manager::persistence::Persistence;
 use crate::manager::{Inner, ModuleManager};
@@ -50,6 +51,9 @@ pub struct ModuleManagerBuilder {
     options: Options,
     bus: Option<EventBus>,
     store: Option<Arc<dyn StateStore>>,
+    /// The first mistake made while building (a `.provides(..)` that does not fit),
+    /// returned by `build`.
+    refused: Option<Error>,
     /// Boxed: most applications give none.
     #[cfg(feature = "layered-config")]
     layers: Option<Box<crate::config::Layers>>,
@@ -76,6 +80,78 @@ impl ModuleManagerBuilder {
     pub fn sync_module<M: SyncModule>(self, module: M) -> Self {
         let metadata = module.metadata();
         self.register(Entry::new(metadata, ModuleObject::from_sync(module)))
+    }
+
+    /// Registers the module registered last as providing the interface `T` (usually a
+    /// `dyn Trait`): `cast` turns the module into one. A dependent then asks for it by
+    /// dependency name with [`Context::get_dyn`](crate::Context::get_dyn), so that a test
+    /// can register any type implementing the trait under that name.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use symphra::prelude::*;
+    ///
+    /// trait UserStore: Send + Sync {
+    ///     fn count(&self) -> usize;
+    /// }
+    ///
+    /// struct Db;
+    /// impl UserStore for Db {
+    ///     fn count(&self) -> usize { 2 }
+    /// }
+    /// impl Module for Db {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("db") }
+    /// }
+    ///
+    /// struct Api;
+    /// impl Module for Api {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("api").depends_on("db") }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         let store = ctx.get_dyn::<dyn UserStore>("db")?;
+    ///         assert_eq!(store.count(), 2);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> symphra::Result<()> {
+    /// let manager = ModuleManager::builder()
+    ///     .module(Db)
+    ///     .provides(|db: Arc<Db>| -> Arc<dyn UserStore> { db })
+    ///     .module(Api)
+    ///     .build()?;
+    /// manager.start_all().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// When the module registered last is not an `M`, `build` fails naming both types.
+    pub fn provides<M, T>(mut self, cast: impl FnOnce(Arc<M>) -> Arc<T>) -> Self
+    where
+        M: Send + Sync + 'static,
+        T: ?Sized + Send + Sync + 'static,
+    {
+        let Some(last) = self.entries.last_mut() else {
+            self.refused.get_or_insert(Error::ProvidesWithoutModule {
+                interface: std::any::type_name::<T>(),
+            });
+            return self;
+        };
+        let Ok(module) = Arc::clone(&last.object.instance).downcast::<M>() else {
+            let mismatch = Error::ProvidesMismatch {
+                module: last.name.to_string(),
+                registered: last.object.type_name,
+                cast_from: std::any::type_name::<M>(),
+            };
+            self.refused.get_or_insert(mismatch);
+            return self;
+        };
+        // Only the builder holds the entry until `build`: it can still be changed.
+        match Arc::get_mut(last) {
+            Some(entry) => entry.interfaces.push(Interface::new(cast(module))),
+            None => unreachable!("the builder holds the only reference to an entry before build"),
+        }
+        self
     }
 
     fn register(mut self, entry: Entry) -> Self {
@@ -194,9 +270,13 @@ impl ModuleManagerBuilder {
             options,
             bus,
             store,
+            refused,
             #[cfg(feature = "layered-config")]
             layers,
         } = self;
+        if let Some(error) = refused {
+            return Err(error);
+        }
         #[cfg(feature = "layered-config")]
         if let Some(layers) = layers {
             layered(&layers, &entries, &mut configs)?;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::config::{Config, ConfigSchema};
 use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
 use crate::manager::driver::ModuleObject;
+use crate::manager::interface::Interface;
 use crate::manager::report::{Outcome, SkipReason};
 use crate::manager::tasks::{self, TaskSlot};
 use crate::module::ModuleMetadata;
@@ -56,6 +57,9 @@ pub(crate) struct Entry {
     /// The tasks the module spawned, and why supervision last stopped it.
     pub(crate) tasks: TaskSlot,
     pub(crate) metadata: ModuleMetadata,
+    /// The interfaces the module was registered as providing (`.provides(..)`); empty,
+    /// and so unallocated, for most modules.
+    pub(crate) interfaces: Vec<Interface>,
     /// Whether `skipped` holds a reason: one load per module and operation.
     has_skip: AtomicBool,
     /// Why the last operation that concerned the module skipped it, if it did.
@@ -81,6 +85,7 @@ impl Entry {
             failure: Mutex::new(None),
             tasks: TaskSlot::default(),
             metadata,
+            interfaces: Vec::new(),
             has_skip: AtomicBool::new(false),
             skipped: Mutex::new(None),
         }
