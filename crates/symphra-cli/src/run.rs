@@ -122,7 +122,7 @@ async fn run_async(args: &RunArgs) -> Result<ExitCode, CliError> {
     if let Some(store) = store {
         builder = builder.state_store(store);
     }
-    let Some(manager) = session::build(builder, configs, &loaded.names()) else {
+    let Some(manager) = session::build(builder, &configs, &loaded.metadata()) else {
         return Ok(session::exit_code(false));
     };
     let live = args.progress.is_live();
