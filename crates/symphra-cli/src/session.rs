@@ -84,6 +84,12 @@ pub(crate) fn build(
     configs: &Configs,
     metas: &[ModuleMetadata],
 ) -> Option<ModuleManager> {
+    // A table of the file that names no module: the manager refuses it by name, as before.
+    for (name, table) in &configs.tables {
+        if !metas.iter().any(|meta| meta.name() == name) {
+            builder = builder.config(name.clone(), table.clone());
+        }
+    }
     let (configs, unused) = match module_configs::layered(configs, metas) {
         Ok(layered) => layered,
         Err(errors) => {
