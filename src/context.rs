@@ -415,6 +415,84 @@ impl Context {
         })
     }
 
+    /// Hands the manager what `start` built — a pool, a server's address, a channel —
+    /// so that `stop` and the module's dependents get it back with
+    /// [`running`](Self::running) and [`running_of`](Self::running_of), with no
+    /// `Mutex<Option<_>>` in the module. The manager keeps it until the stop hook has run
+    /// (or the start failed), then drops it. A second call replaces the first. Returns it,
+    /// shared.
+    ///
+    /// Pair it with owned tasks: what the tasks use goes in the state, the tasks
+    /// themselves are spawned with [`spawn`](Self::spawn) and joined by the manager.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use symphra::prelude::*;
+    ///
+    /// struct Pool { size: usize }
+    ///
+    /// struct Db;
+    /// impl Module for Db {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("db") }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         ctx.set_running(Pool { size: 4 });
+    ///         Ok(())
+    ///     }
+    ///     async fn stop(&self, ctx: &Context) -> HookResult {
+    ///         let pool: Arc<Pool> = ctx.running().ok_or("started without a pool")?;
+    ///         assert_eq!(pool.size, 4); // close it here
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// struct Api;
+    /// impl Module for Api {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("api").depends_on("db") }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         let pool = ctx.running_of::<Pool>("db")?;
+    ///         assert_eq!(pool.size, 4);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> symphra::Result<()> {
+    /// let manager = ModuleManager::builder().module(Db).module(Api).build()?;
+    /// manager.start_all().await?;
+    /// manager.stop_all().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_running<T: Any + Send + Sync>(&self, state: T) -> Arc<T> {
+        let state = Arc::new(state);
+        self.entry()
+            .set_running(Arc::clone(&state) as Arc<dyn Any + Send + Sync>);
+        state
+    }
+
+    /// What this module's `start` handed over with [`set_running`](Self::set_running),
+    /// as a `T`; `None` when it handed nothing over, or something else.
+    pub fn running<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.entry().running()?.downcast::<T>().ok()
+    }
+
+    /// What the declared dependency `name` handed over from its `start`, as a `T`.
+    ///
+    /// Fails like [`get_named`](Self::get_named) for a name that is not declared or not
+    /// registered, and with [`Error::NotRunningState`] when the dependency handed nothing
+    /// over, or something other than a `T`.
+    pub fn running_of<T: Any + Send + Sync>(&self, name: &str) -> Result<Arc<T>, Error> {
+        let entry = self.declared(name)?;
+        entry
+            .running()
+            .and_then(|state| state.downcast::<T>().ok())
+            .ok_or_else(|| Error::NotRunningState {
+                module: self.name().to_owned(),
+                dependency: name.to_owned(),
+                requested: std::any::type_name::<T>(),
+            })
+    }
+
     /// The declared, registered dependency called `name`.
     fn declared(&self, name: &str) -> Result<&Entry, Error> {
         let declared = self

@@ -111,6 +111,19 @@ pub enum Error {
         /// Its declared, registered dependencies and their types, in words.
         declared: String,
     },
+    /// A dependency's running state was asked for, and it has none of that type.
+    #[error(
+        "module {module:?} asked for the running state of {dependency:?} as `{requested}`, but {dependency:?} handed over none of that type; \
+         it hands its state over in `start` with `ctx.set_running(..)`, and has none before it starts or after it stops"
+    )]
+    NotRunningState {
+        /// The module that asked.
+        module: String,
+        /// The dependency.
+        dependency: String,
+        /// The type asked for.
+        requested: &'static str,
+    },
     /// `.provides(..)` was called before any module was registered.
     #[error(
         "`.provides(..)` for `{interface}` comes before any module; call it right after `.module(..)`"

@@ -183,6 +183,13 @@ fn run_chain<C: CallHook>(
                 }
                 Ok(())
             };
+            // What `start` handed over lives until the stop hook has run, or the start
+            // failed. One load for modules that hand nothing over.
+            if (hook == Hook::Stop || (hook == Hook::Start && outcome.is_err()))
+                && entry.has_running()
+            {
+                entry.clear_running();
+            }
             began = clock.now();
             hooks.push(hook, began);
             if let Err(cause) = outcome {
