@@ -110,10 +110,14 @@ impl Module for Users {
 ///
 /// The accept loop is a task the module owns (`ctx.spawn`): the manager signals it when the
 /// module stops, and joins it after `stop` returns, so the module keeps no task handle and
-/// no shutdown channel of its own.
-#[derive(Default)]
-struct Api {
-    address: Mutex<Option<String>>,
+/// no shutdown channel of its own. What `start` built that others need — the address — is
+/// handed to the manager (`ctx.set_running`), which gives it back to `stop`, to dependents
+/// (`ctx.running_of`) and to handles, and drops it after the stop: no `Mutex<Option<_>>`.
+struct Api;
+
+/// What the api's `start` builds.
+struct Listening {
+    address: String,
 }
 
 impl Module for Api {
@@ -142,22 +146,16 @@ impl Module for Api {
             }
         })?;
         println!("  api: listening on {address}");
-        *self.address.lock().map_err(|_| "api lock poisoned")? = Some(address);
+        ctx.set_running(Listening { address });
         Ok(())
     }
 
-    async fn stop(&self, _ctx: &Context) -> HookResult {
+    async fn stop(&self, ctx: &Context) -> HookResult {
         // The accept task has been signalled already; the manager joins it after this.
-        if let Some(address) = self.address.lock().map_err(|_| "api lock poisoned")?.take() {
-            println!("  api: closed {address}");
+        if let Some(listening) = ctx.running::<Listening>() {
+            println!("  api: closed {}", listening.address);
         }
         Ok(())
-    }
-}
-
-impl Api {
-    fn address(&self) -> Option<String> {
-        self.address.lock().ok()?.clone()
     }
 }
 
@@ -181,7 +179,7 @@ async fn serve(stream: TcpStream, users: Arc<Users>) {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manager = ModuleManager::builder()
-        .module(Api::default())
+        .module(Api)
         .module(Users::default())
         .module(Cache::default())
         .module(Database::default())
@@ -196,9 +194,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let report = manager.start_all().await?;
     println!("{report}");
 
-    let api = manager.get::<Api>().ok_or("the api module is missing")?;
-    let address = api.address().ok_or("the api is not listening")?;
-    let mut stream = TcpStream::connect(&address).await?;
+    let listening = manager
+        .module("api")?
+        .running::<Listening>()
+        .ok_or("the api is not listening")?;
+    let mut stream = TcpStream::connect(&listening.address).await?;
     stream.write_all(b"GET 2\n").await?;
     let mut answer = String::new();
     BufReader::new(&mut stream).read_line(&mut answer).await?;

@@ -13,7 +13,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -39,8 +39,6 @@ struct PoolConfig {
 
 #[derive(Debug, thiserror::Error)]
 enum PoolError {
-    #[error("the pool is not started")]
-    NotStarted,
     #[error("the pool is closed")]
     Closed,
     #[error(transparent)]
@@ -56,24 +54,27 @@ struct Connection {
 #[derive(Default)]
 struct Pool {
     config: OnceLock<PoolConfig>,
-    slots: Mutex<Option<Arc<Semaphore>>>,
+}
+
+/// What the pool's `start` opens: handed to the manager (`ctx.set_running`), which gives
+/// it to `stop` and to dependents (`ctx.running_of`), and drops it after the stop.
+struct OpenPool {
+    slots: Arc<Semaphore>,
+    acquire_timeout: Duration,
     opened: AtomicUsize,
 }
 
-impl Pool {
+impl OpenPool {
     /// The seed's `get_connection`: waits for a free connection, but not for ever.
     async fn get_connection(&self) -> Result<Connection, PoolError> {
-        let config = self.config.get().ok_or(PoolError::NotStarted)?;
-        let slots = self
-            .slots
-            .lock()
-            .map_err(|_| PoolError::NotStarted)?
-            .clone()
-            .ok_or(PoolError::NotStarted)?;
-        let limit = Duration::from_millis(config.acquire_timeout_ms);
-        let permit = timeout("acquiring a pool connection", limit, slots.acquire_owned())
-            .await?
-            .map_err(|_| PoolError::Closed)?;
+        let slots = Arc::clone(&self.slots);
+        let permit = timeout(
+            "acquiring a pool connection",
+            self.acquire_timeout,
+            slots.acquire_owned(),
+        )
+        .await?
+        .map_err(|_| PoolError::Closed)?;
         let id = self.opened.fetch_add(1, Ordering::Relaxed) + 1;
         Ok(Connection {
             id,
@@ -111,16 +112,21 @@ impl Module for Pool {
         Ok(())
     }
 
-    async fn start(&self, _ctx: &Context) -> HookResult {
-        let size = self.config.get().ok_or("not installed")?.size;
-        *self.slots.lock().map_err(|_| "poisoned")? = Some(Arc::new(Semaphore::new(size)));
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let config = self.config.get().ok_or("not installed")?;
+        let size = config.size;
+        ctx.set_running(OpenPool {
+            slots: Arc::new(Semaphore::new(size)),
+            acquire_timeout: Duration::from_millis(config.acquire_timeout_ms),
+            opened: AtomicUsize::new(0),
+        });
         println!("pool: start, {size} connections");
         Ok(())
     }
 
-    async fn stop(&self, _ctx: &Context) -> HookResult {
-        if let Some(slots) = self.slots.lock().map_err(|_| "poisoned")?.take() {
-            slots.close(); // waiters get `PoolError::Closed`
+    async fn stop(&self, ctx: &Context) -> HookResult {
+        if let Some(open) = ctx.running::<OpenPool>() {
+            open.slots.close(); // waiters get `PoolError::Closed`
         }
         println!("pool: stop, closed");
         Ok(())
@@ -138,13 +144,6 @@ impl Module for Pool {
 #[derive(Default)]
 struct Server {
     banner: OnceLock<String>,
-    addr: Mutex<Option<SocketAddr>>,
-}
-
-impl Server {
-    fn addr(&self) -> Option<SocketAddr> {
-        *self.addr.lock().ok()?
-    }
 }
 
 impl Module for Server {
@@ -172,12 +171,12 @@ impl Module for Server {
     }
 
     async fn start(&self, ctx: &Context) -> HookResult {
-        let pool = ctx.get::<Pool>()?; // a declared dependency, already started
+        let pool = ctx.running_of::<OpenPool>("pool")?; // what the started pool opened
         let banner = self.banner.get().ok_or("not installed")?.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         ctx.spawn("serve", |shutdown| serve(listener, pool, banner, shutdown))?;
-        *self.addr.lock().map_err(|_| "poisoned")? = Some(addr);
+        ctx.set_running(addr);
         println!("server: start, listening on {addr}");
         Ok(())
     }
@@ -199,7 +198,7 @@ impl Module for Server {
 /// task.
 async fn serve(
     listener: TcpListener,
-    pool: Arc<Pool>,
+    pool: Arc<OpenPool>,
     banner: String,
     shutdown: CancellationToken,
 ) -> HookResult {
@@ -219,7 +218,7 @@ async fn serve(
 }
 
 /// One client: a pool connection for the whole session, then one reply per line.
-async fn handle(stream: TcpStream, pool: Arc<Pool>, banner: String) -> std::io::Result<()> {
+async fn handle(stream: TcpStream, pool: Arc<OpenPool>, banner: String) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let connection = match pool.get_connection().await {
         Ok(connection) => connection,
@@ -306,8 +305,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     manager.start_all().await?;
-    let server = manager.get::<Server>().ok_or("no server module")?;
-    let addr = server.addr().ok_or("the server is not listening")?;
+    let addr = *manager
+        .module("server")?
+        .running::<SocketAddr>()
+        .ok_or("the server is not listening")?;
 
     // A round trip.
     let (mut first, hello) = Client::connect(addr).await?;

@@ -13,7 +13,7 @@
 //! Run with `cargo run --example mixed_sync_async`. Takes about 200 ms.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use symphra::prelude::*;
@@ -22,21 +22,17 @@ use tracing_subscriber::EnvFilter;
 /// A blocking module: reads its settings from a file with `std::fs`.
 struct Settings {
     path: PathBuf,
-    greeting: Mutex<Option<String>>,
 }
+
+/// What the settings' `start` read: handed to the manager, which gives it to dependents.
+struct Greeting(String);
 
 impl Settings {
     fn new() -> Self {
         let file = format!("symphra-settings-{}.txt", std::process::id());
         Self {
             path: std::env::temp_dir().join(file),
-            greeting: Mutex::new(None),
         }
-    }
-
-    /// What `start` read from the file.
-    fn greeting(&self) -> Option<String> {
-        self.greeting.lock().ok().and_then(|g| g.clone())
     }
 }
 
@@ -51,11 +47,11 @@ impl SyncModule for Settings {
         Ok(())
     }
 
-    fn start(&self, _ctx: &Context) -> HookResult {
+    fn start(&self, ctx: &Context) -> HookResult {
         println!("settings (sync): blocking read begins");
         let text = std::fs::read_to_string(&self.path)?;
         std::thread::sleep(Duration::from_millis(150)); // a slow disk; blocks this thread only
-        *self.greeting.lock().map_err(|_| "poisoned")? = Some(text.trim().to_owned());
+        ctx.set_running(Greeting(text.trim().to_owned()));
         println!("settings (sync): blocking read done");
         Ok(())
     }
@@ -76,9 +72,8 @@ impl Module for Greeter {
     }
 
     async fn start(&self, ctx: &Context) -> HookResult {
-        let settings: Arc<Settings> = ctx.get::<Settings>()?;
-        let greeting = settings.greeting().ok_or("settings has not started")?;
-        println!("greeter (async): {greeting:?}");
+        let greeting: Arc<Greeting> = ctx.running_of::<Greeting>("settings")?;
+        println!("greeter (async): {:?}", greeting.0);
         Ok(())
     }
 

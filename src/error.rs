@@ -33,6 +33,11 @@ pub enum Error {
     /// A configuration was rejected.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The configuration layers (files, environment) had problems; each names its layer
+    /// and key.
+    #[cfg(feature = "layered-config")]
+    #[error(transparent)]
+    Layers(#[from] crate::config::LayerErrors),
     /// The event bus refused a topic, pattern or event.
     #[error(transparent)]
     Bus(#[from] crate::bus::BusError),
@@ -79,7 +84,8 @@ pub enum Error {
     },
     /// A declared dependency is registered under a different Rust type.
     #[error(
-        "module {module:?} asked for dependency {dependency:?} as {requested}, but it is a {actual}"
+        "module {module:?} declares dependency {dependency:?}, but it is registered as `{actual}` and was asked for as `{requested}`; \
+         ask for the registered type, or ask for a trait it is registered as providing (`.provides(..)` and `get_dyn`)"
     )]
     DependencyType {
         /// The module that asked.
@@ -90,6 +96,54 @@ pub enum Error {
         requested: &'static str,
         /// The type registered.
         actual: &'static str,
+    },
+    /// A module asked for a dependency by type, and none of its declared dependencies is
+    /// registered as that type.
+    #[error(
+        "module {module:?} asked for a dependency of type `{requested}`, but none of its declared dependencies is registered as that type ({declared}); \
+         ask for the registered type, or by name for a trait it provides (`get_dyn`)"
+    )]
+    NoDependencyOfType {
+        /// The module that asked.
+        module: String,
+        /// The type asked for.
+        requested: &'static str,
+        /// Its declared, registered dependencies and their types, in words.
+        declared: String,
+    },
+    /// A dependency's running state was asked for, and it has none of that type.
+    #[error(
+        "module {module:?} asked for the running state of {dependency:?} as `{requested}`, but {dependency:?} handed over none of that type; \
+         it hands its state over in `start` with `ctx.set_running(..)`, and has none before it starts or after it stops"
+    )]
+    NotRunningState {
+        /// The module that asked.
+        module: String,
+        /// The dependency.
+        dependency: String,
+        /// The type asked for.
+        requested: &'static str,
+    },
+    /// `.provides(..)` was called before any module was registered.
+    #[error(
+        "`.provides(..)` for `{interface}` comes before any module; call it right after `.module(..)`"
+    )]
+    ProvidesWithoutModule {
+        /// The interface.
+        interface: &'static str,
+    },
+    /// `.provides(..)` was given a cast from another type than the module registered last.
+    #[error(
+        "`.provides(..)` after module {module:?} casts from `{cast_from}`, but the module is a `{registered}`; \
+         call it right after registering the module it casts"
+    )]
+    ProvidesMismatch {
+        /// The module registered last.
+        module: String,
+        /// Its type.
+        registered: &'static str,
+        /// The type the cast takes.
+        cast_from: &'static str,
     },
     /// A module cannot be unloaded while others depend on it.
     #[error("cannot unload module {module:?}: {dependents:?} depend on it; unload them first")]

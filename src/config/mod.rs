@@ -1,7 +1,19 @@
-//! Module configuration: a JSON value checked against the module's JSON Schema.
+//! Module configuration: a JSON value checked against the module's JSON Schema, typed by
+//! the module ([`ModuleMetadata::config_type`](crate::ModuleMetadata::config_type)) and
+//! layered by the application ([`Layers`]: defaults < files < environment).
 
+#[cfg(feature = "layered-config")]
+mod env;
+#[cfg(feature = "layered-config")]
+mod layers;
 mod schema;
+#[cfg(feature = "layered-config")]
+mod schema_type;
 
+#[cfg(feature = "layered-config")]
+pub use env::{MAX_ENV_SEGMENTS, MAX_ENV_VALUE_LEN};
+#[cfg(feature = "layered-config")]
+pub use layers::{Layers, MAX_CONFIG_FILE_LEN, Resolved};
 pub use schema::{ConfigSchema, Violation};
 
 use std::fmt;
@@ -52,8 +64,8 @@ impl Config {
     }
 
     /// The configuration a module is installed with: the application's `configured` value
-    /// laid over the module's `default` (top-level keys of `configured` win when both are
-    /// objects), else whichever is given; `None` when neither is.
+    /// laid over the module's `default`, merged deeply (tables merge key by key; any other
+    /// value of `configured` wins), else whichever is given; `None` when neither is.
     ///
     /// ```
     /// use serde_json::json;
@@ -66,10 +78,10 @@ impl Config {
     /// ```
     pub fn effective(default: Option<&Value>, configured: Option<Value>) -> Option<Config> {
         match (default, configured) {
-            (Some(Value::Object(defaults)), Some(Value::Object(overrides))) => {
-                let mut merged = defaults.clone();
-                merged.extend(overrides);
-                Some(Config::new(Value::Object(merged)))
+            (Some(default @ Value::Object(_)), Some(configured @ Value::Object(_))) => {
+                let mut merged = default.clone();
+                merge_deep(&mut merged, configured);
+                Some(Config::new(merged))
             }
             (_, Some(configured)) => Some(Config::new(configured)),
             (Some(default), None) => Some(Config::new(default.clone())),
@@ -104,6 +116,39 @@ impl Config {
     }
 }
 
+/// Lays `over` onto `base`: tables merge key by key, any other value replaces. Walked with
+/// an explicit stack, so the depth of the input decides no recursion.
+fn merge_deep(base: &mut Value, over: Value) {
+    let mut stack = vec![(base, over)];
+    while let Some((base, over)) = stack.pop() {
+        match (base, over) {
+            (Value::Object(base), Value::Object(mut over)) => {
+                // New keys first: the table must not change while its values are borrowed.
+                let new: Vec<String> = over
+                    .keys()
+                    .filter(|key| !base.contains_key(*key))
+                    .cloned()
+                    .collect();
+                for key in new {
+                    if let Some(value) = over.remove(&key) {
+                        base.insert(key, value);
+                    }
+                }
+                for (key, existing) in base.iter_mut() {
+                    if let Some(value) = over.remove(key) {
+                        if existing.is_object() && value.is_object() {
+                            stack.push((existing, value));
+                        } else {
+                            *existing = value;
+                        }
+                    }
+                }
+            }
+            (base, over) => *base = over,
+        }
+    }
+}
+
 impl From<Value> for Config {
     fn from(value: Value) -> Self {
         Self::new(value)
@@ -130,6 +175,78 @@ pub enum ConfigError {
     },
 }
 
+/// A problem with one layer of configuration, naming the layer and the key.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayerError {
+    /// A layer could not be read.
+    #[error("{layer}: {message}")]
+    File {
+        /// The layer (`file config.toml`).
+        layer: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A layer's content did not parse or merge.
+    #[error("{layer}: key {key:?}: {message}; fix the file")]
+    Figment {
+        /// The layer.
+        layer: String,
+        /// The key, dotted (`db.pool.size`); empty when unknown.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An environment variable's value does not have the type the schema gives its key.
+    #[error("environment variable {variable} (key {key:?}) {message}")]
+    Variable {
+        /// The variable.
+        variable: String,
+        /// The key it sets, dotted.
+        key: String,
+        /// What the key wants and what it got.
+        message: String,
+    },
+    /// An environment variable could name either of two modules.
+    #[error(
+        "environment variable {variable} is ambiguous: it could configure module {first:?} or module {second:?}, whose names differ only in `-` and `_`; rename one of them"
+    )]
+    AmbiguousVariable {
+        /// The variable.
+        variable: String,
+        /// One module it could name.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// The merged configuration breaks the module's schema at a key.
+    #[error("module {module:?}: key {key:?} from {layer}: {rule}")]
+    Invalid {
+        /// The module.
+        module: String,
+        /// The key, dotted; empty for the whole configuration.
+        key: String,
+        /// The layer that gave the key's value.
+        layer: String,
+        /// The rule it breaks.
+        rule: String,
+    },
+}
+
+/// Every problem the configuration layers had, at once.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub struct LayerErrors(pub Vec<LayerError>);
+
+impl fmt::Display for LayerErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the configuration has {} problem(s):", self.0.len())?;
+        for error in &self.0 {
+            write!(f, "\n  {error}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -142,5 +259,16 @@ mod tests {
         let error = config.get::<u32>("size").unwrap_err();
         assert!(error.to_string().contains("\"size\""), "{error}");
         assert_eq!(config.get::<u32>("absent").unwrap(), None);
+    }
+
+    #[test]
+    fn a_nested_default_merges_deeply() {
+        let default = json!({ "pool": { "size": 4, "idle": 30 }, "url": "a" });
+        let configured = json!({ "pool": { "size": 8 } });
+        let effective = Config::effective(Some(&default), Some(configured)).unwrap();
+        assert_eq!(
+            effective.as_value(),
+            &json!({ "pool": { "size": 8, "idle": 30 }, "url": "a" })
+        );
     }
 }

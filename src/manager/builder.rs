@@ -12,6 +12,7 @@ use crate::lifecycle::Hook;
 use crate::manager::driver::ModuleObject;
 use crate::manager::entry::Entry;
 use crate::manager::graph::Graph;
+use crate::manager::interface::Interface;
 use crate::manager::options::Options;
 use crate::manager::persistence::Persistence;
 use crate::manager::{Inner, ModuleManager};
@@ -50,6 +51,12 @@ pub struct ModuleManagerBuilder {
     options: Options,
     bus: Option<EventBus>,
     store: Option<Arc<dyn StateStore>>,
+    /// The first mistake made while building (a `.provides(..)` that does not fit),
+    /// returned by `build`.
+    refused: Option<Error>,
+    /// Boxed: most applications give none.
+    #[cfg(feature = "layered-config")]
+    layers: Option<Box<crate::config::Layers>>,
 }
 
 impl std::fmt::Debug for ModuleManagerBuilder {
@@ -83,6 +90,78 @@ impl ModuleManagerBuilder {
         self.register(Entry::new(metadata, ModuleObject::from_sync(module)))
     }
 
+    /// Registers the module registered last as providing the interface `T` (usually a
+    /// `dyn Trait`): `cast` turns the module into one. A dependent then asks for it by
+    /// dependency name with [`Context::get_dyn`](crate::Context::get_dyn), so that a test
+    /// can register any type implementing the trait under that name.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use symphra::prelude::*;
+    ///
+    /// trait UserStore: Send + Sync {
+    ///     fn count(&self) -> usize;
+    /// }
+    ///
+    /// struct Db;
+    /// impl UserStore for Db {
+    ///     fn count(&self) -> usize { 2 }
+    /// }
+    /// impl Module for Db {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("db") }
+    /// }
+    ///
+    /// struct Api;
+    /// impl Module for Api {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("api").depends_on("db") }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         let store = ctx.get_dyn::<dyn UserStore>("db")?;
+    ///         assert_eq!(store.count(), 2);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> symphra::Result<()> {
+    /// let manager = ModuleManager::builder()
+    ///     .module(Db)
+    ///     .provides(|db: Arc<Db>| -> Arc<dyn UserStore> { db })
+    ///     .module(Api)
+    ///     .build()?;
+    /// manager.start_all().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// When the module registered last is not an `M`, `build` fails naming both types.
+    pub fn provides<M, T>(mut self, cast: impl FnOnce(Arc<M>) -> Arc<T>) -> Self
+    where
+        M: Send + Sync + 'static,
+        T: ?Sized + Send + Sync + 'static,
+    {
+        let Some(last) = self.entries.last_mut() else {
+            self.refused.get_or_insert(Error::ProvidesWithoutModule {
+                interface: std::any::type_name::<T>(),
+            });
+            return self;
+        };
+        let Ok(module) = Arc::clone(&last.object.instance).downcast::<M>() else {
+            let mismatch = Error::ProvidesMismatch {
+                module: last.name.to_string(),
+                registered: last.object.type_name,
+                cast_from: std::any::type_name::<M>(),
+            };
+            self.refused.get_or_insert(mismatch);
+            return self;
+        };
+        // Only the builder holds the entry until `build`: it can still be changed.
+        match Arc::get_mut(last) {
+            Some(entry) => entry.interfaces.push(Interface::new(cast(module))),
+            None => unreachable!("the builder holds the only reference to an entry before build"),
+        }
+        self
+    }
+
     fn register(mut self, entry: Entry) -> Self {
         self.names.push(Arc::clone(&entry.name));
         self.entries.push(Arc::new(entry));
@@ -93,6 +172,39 @@ impl ModuleManagerBuilder {
     /// configuration; the result is checked against the module's schema before `install`.
     pub fn config(mut self, name: impl Into<String>, config: Value) -> Self {
         self.configs.insert(name.into(), config);
+        self
+    }
+
+    /// Configures the modules from `layers` — their defaults, then files, then the
+    /// environment, merged deeply — when the manager is built. A configuration given with
+    /// [`config`](Self::config) is laid over the layers' for its module. `build` fails with
+    /// every layer's problems at once ([`Error::Layers`]), each naming its layer and key.
+    ///
+    /// ```
+    /// use symphra::config::Layers;
+    /// use symphra::prelude::*;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Http {
+    ///     port: u16,
+    /// }
+    ///
+    /// struct Api;
+    /// impl Module for Api {
+    ///     fn metadata(&self) -> ModuleMetadata {
+    ///         ModuleMetadata::new("api").config_type::<Http>()
+    ///     }
+    /// }
+    ///
+    /// let manager = ModuleManager::builder()
+    ///     .module(Api)
+    ///     .layers(Layers::new("APP").toml("[api]\nport = 80").env_vars([("APP__API__PORT", "8080")]))
+    ///     .build()?;
+    /// # Ok::<(), symphra::Error>(())
+    /// ```
+    #[cfg(feature = "layered-config")]
+    pub fn layers(mut self, layers: crate::config::Layers) -> Self {
+        self.layers = Some(Box::new(layers));
         self
     }
 
@@ -178,7 +290,17 @@ impl ModuleManagerBuilder {
             options,
             bus,
             store,
+            refused,
+            #[cfg(feature = "layered-config")]
+            layers,
         } = self;
+        if let Some(error) = refused {
+            return Err(error);
+        }
+        #[cfg(feature = "layered-config")]
+        if let Some(layers) = layers {
+            layered(&layers, &entries, &mut configs)?;
+        }
         // Hook panics are caught and reported; the process's panic hook need not print them.
         crate::util::install_quiet_panic_hook();
         // Most modules get no configuration here; skip hashing every name when none do.
@@ -209,6 +331,29 @@ impl ModuleManagerBuilder {
             signal_listeners: Default::default(),
         })))
     }
+}
+
+/// Lays the configurations `layers` give the modules of `entries` under those of
+/// `configs`, the application's own.
+#[cfg(feature = "layered-config")]
+fn layered(
+    layers: &crate::config::Layers,
+    entries: &[Arc<Entry>],
+    configs: &mut HashMap<String, Value>,
+) -> Result<(), Error> {
+    let resolved = layers.resolve(entries.iter().map(|entry| &entry.metadata))?;
+    for variable in &resolved.unmatched_variables {
+        tracing::warn!(variable = %variable, "the environment variable names no module; ignored");
+    }
+    for (name, value) in resolved.configs {
+        let merged = match configs.remove(&name) {
+            Some(own) => crate::config::Config::effective(Some(&value), Some(own))
+                .map_or(value, |config| config.as_value().clone()),
+            None => value,
+        };
+        configs.insert(name, merged);
+    }
+    Ok(())
 }
 
 /// Applies what `store` remembers to the modules about to be managed.

@@ -1,5 +1,6 @@
 //! One registered module as the manager holds it: the module, its metadata, its state.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -8,6 +9,7 @@ use serde_json::Value;
 use crate::config::{Config, ConfigSchema};
 use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
 use crate::manager::driver::ModuleObject;
+use crate::manager::interface::Interface;
 use crate::manager::report::{Outcome, SkipReason};
 use crate::manager::signals::{HookTicks, Signals, Watch};
 use crate::manager::tasks::{self, TaskSlot};
@@ -65,6 +67,16 @@ pub(crate) struct Entry {
     /// What the module declared about readiness, health and its watchdog; `None` for
     /// most modules (see [`tasks::WATCHED`]).
     pub(crate) watch: Option<Box<Watch>>,
+    /// The interfaces the module was registered as providing (`.provides(..)`); empty,
+    /// and so unallocated, for most modules.
+    pub(crate) interfaces: Vec<Interface>,
+    /// Whether `running` holds anything: one load per start and stop.
+    has_running: AtomicBool,
+    /// What the module's `start` handed the manager ([`Context::set_running`]), until its
+    /// stop hook has run.
+    ///
+    /// [`Context::set_running`]: crate::Context::set_running
+    running: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     /// Whether `skipped` holds a reason: one load per module and operation.
     has_skip: AtomicBool,
     /// Why the last operation that concerned the module skipped it, if it did.
@@ -95,6 +107,9 @@ impl Entry {
             metadata,
             signals: Signals::default(),
             watch,
+            interfaces: Vec::new(),
+            has_running: AtomicBool::new(false),
+            running: Mutex::new(None),
             has_skip: AtomicBool::new(false),
             skipped: Mutex::new(None),
         }
@@ -146,6 +161,41 @@ impl Entry {
         // The failure first, so that whoever sees `Failed` also finds why.
         *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(failure);
         self.update(|cell| cell.fail(hook))
+    }
+
+    /// Keeps what `start` built, replacing what was kept.
+    pub(crate) fn set_running(&self, state: Arc<dyn Any + Send + Sync>) {
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(state);
+        self.has_running.store(true, Ordering::Release);
+    }
+
+    /// What `start` built, if the module is running and handed anything over.
+    pub(crate) fn running(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        if !self.has_running() {
+            return None;
+        }
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    #[inline]
+    pub(crate) fn has_running(&self) -> bool {
+        self.has_running.load(Ordering::Acquire)
+    }
+
+    /// Drops what `start` built (after the stop hook, or a failed start).
+    pub(crate) fn clear_running(&self) {
+        if take(&self.has_running) {
+            let dropped = self
+                .running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            // Dropped outside the lock: its destructor may take time.
+            drop(dropped);
+        }
     }
 
     /// Remembers why an operation skipped the module, or forgets an earlier skip when an

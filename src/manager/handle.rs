@@ -93,6 +93,13 @@ impl ModuleHandle {
         tasks::reason(&self.entry).map(|reason| reason.to_string())
     }
 
+    /// What the module's `start` handed the manager with
+    /// [`Context::set_running`](crate::Context::set_running), as a `T`, while it runs;
+    /// `None` before it starts, after it stops, or when it handed over something else.
+    pub fn running<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.entry.running()?.downcast::<T>().ok()
+    }
+
     /// The configuration the module was installed with.
     pub fn config(&self) -> Config {
         self.entry.installed_config()

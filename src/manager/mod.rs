@@ -7,6 +7,7 @@ pub(crate) mod entry;
 mod events;
 pub(crate) mod graph;
 mod handle;
+pub(crate) mod interface;
 mod losses;
 mod notify;
 pub(crate) mod operation;

@@ -207,6 +207,13 @@ fn run_chain<C: CallHook>(
             };
             let end = ended.unwrap_or_else(|| clock.now());
             entry.hook_ticks.record(hook, tick_kind, began, end);
+            // What `start` handed over lives until the stop hook has run, or the start
+            // failed. One load for modules that hand nothing over.
+            if (hook == Hook::Stop || (hook == Hook::Start && outcome.is_err()))
+                && entry.has_running()
+            {
+                entry.clear_running();
+            }
             began = end;
             hooks.push(hook, began);
             if let Err(cause) = outcome {

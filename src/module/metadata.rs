@@ -200,6 +200,32 @@ impl ModuleMetadata {
         self
     }
 
+    /// Declares the module's configuration type: its JSON Schema is generated from `T`
+    /// (with `schemars`), so that the struct is written once, and the configuration is
+    /// checked against it before `install`. Read it in a hook with
+    /// [`Context::config_as`](crate::Context::config_as).
+    ///
+    /// ```
+    /// use symphra::prelude::*;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Pool {
+    ///     url: String,
+    ///     #[serde(default)]
+    ///     size: u32,
+    /// }
+    ///
+    /// let meta = ModuleMetadata::new("db").config_type::<Pool>();
+    /// let schema = meta.get_config_schema().expect("generated");
+    /// assert!(schema.check(&serde_json::json!({ "url": "x", "size": 2 })).is_ok());
+    /// assert!(schema.check(&serde_json::json!({ "size": "big" })).is_err());
+    /// ```
+    #[cfg(feature = "json-schema")]
+    pub fn config_type<T: schemars::JsonSchema>(self) -> Self {
+        let schema = schemars::schema_for!(T);
+        self.config_schema(schema.to_value())
+    }
+
     /// Sets the configuration used when the application gives none for this module.
     pub fn default_config(mut self, config: Value) -> Self {
         self.default_config = Some(config);

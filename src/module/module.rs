@@ -13,8 +13,9 @@ use crate::module::ModuleMetadata;
 ///
 /// Every hook has a default that does nothing, so a module implements only what it needs,
 /// with plain `async fn` bodies. Hooks take `&self`: the manager shares the module (its
-/// dependents can hold it through [`Context::get`]), so state set in a hook lives in
-/// `OnceLock`, `Mutex` or atomics.
+/// dependents can hold it through [`Context::get`]). What `start` builds is handed to the
+/// manager with [`Context::set_running`] and read back in `stop` and by dependents; other
+/// state set in a hook lives in `OnceLock`s or atomics.
 ///
 /// ```
 /// use std::sync::OnceLock;

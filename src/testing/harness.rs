@@ -1,5 +1,6 @@
 //! Running one module through its lifecycle in a test, with fake dependencies.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use semver::Version;
@@ -172,6 +173,58 @@ impl HarnessBuilder {
     pub fn dependency<M: Module>(mut self, module: M) -> Self {
         self.provided.push(module.metadata().name().to_owned());
         self.builder = self.builder.module(module);
+        self
+    }
+
+    /// Registers `fake` as the dependency called `name`, providing the interface `T`
+    /// (usually a `dyn Trait`) that the module under test asks for with
+    /// [`Context::get_dyn`](crate::Context::get_dyn): a fake is any type implementing
+    /// the trait, and the module needs no generics to take it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use symphra::prelude::*;
+    /// use symphra::testing::Harness;
+    ///
+    /// trait Clock: Send + Sync { fn now(&self) -> u64; }
+    /// struct Fixed;
+    /// impl Clock for Fixed { fn now(&self) -> u64 { 42 } }
+    ///
+    /// struct Stamper;
+    /// impl Module for Stamper {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("stamper").depends_on("clock ^1") }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         assert_eq!(ctx.get_dyn::<dyn Clock>("clock")?.now(), 42);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> symphra::Result<()> {
+    /// let harness = Harness::builder(Stamper)
+    ///     .fake::<dyn Clock>("clock", Arc::new(Fixed))
+    ///     .build()?;
+    /// harness.start().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn fake<T: ?Sized + Send + Sync + 'static>(mut self, name: &str, fake: Arc<T>) -> Self {
+        let version = self
+            .metadata
+            .dependencies()
+            .iter()
+            .find(|dependency| dependency.name() == name)
+            .map_or_else(
+                || Version::new(0, 1, 0),
+                |d| satisfying_version(d.requirement()),
+            )
+            .to_string();
+        let stand_in = Probe::new(name, &self.log).metadata_with(|m| m.version(&version));
+        self.provided.push(name.to_owned());
+        self.builder = self
+            .builder
+            .module(stand_in)
+            .provides(move |_: Arc<Probe>| fake);
         self
     }
 

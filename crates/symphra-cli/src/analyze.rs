@@ -40,7 +40,7 @@ pub(crate) fn run(
     session::block_on(async {
         let loaded = session::load(dir, &LoadOptions::default().host(host))?;
         session::print_rejected(&loaded.report.rejected);
-        let Some(manager) = session::build(loaded.builder(), configs, &loaded.names()) else {
+        let Some(manager) = session::build(loaded.builder(), &configs, &loaded.metadata()) else {
             return Ok(session::exit_code(false));
         };
         let start = session::start(&manager, max_concurrency).await?;

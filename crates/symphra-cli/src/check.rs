@@ -4,8 +4,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
+use symphra::ModuleMetadata;
+use symphra::config::LayerError;
 use symphra::resolver::{Problem, resolve};
-use symphra::{Config, ModuleMetadata};
 
 use crate::module_configs;
 use crate::session;
@@ -44,7 +45,7 @@ pub(crate) fn run(
     grants: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
     let grants = crate::grants::read(grants)?;
-    let mut configs = module_configs::read_file(config)?;
+    let configs = module_configs::read_file(config)?;
     let found = session::discover(dir)?;
     let mut problems = Vec::new();
     for rejected in &found.rejected {
@@ -87,49 +88,65 @@ pub(crate) fn run(
             });
         }
     }
-    // The environment's overrides (SYMPHRA__<MODULE>__<KEY>) over the file, as `run` lays them.
-    let names: Vec<&str> = metas.iter().map(ModuleMetadata::name).collect();
-    let unused = module_configs::apply_environment(&mut configs, &names);
-    for variable in unused.unmatched {
-        problems.push(ProblemOut {
-            module: None,
-            message: format!("the environment variable {variable} names no module that was found"),
-        });
-    }
-    for variable in unused.ignored {
-        problems.push(ProblemOut {
-            module: None,
-            message: format!(
-                "the environment variable {variable} is not SYMPHRA__<MODULE>__<KEY> with a UTF-8 value"
-            ),
-        });
-    }
-    // Each configuration against its schema, as the manager checks it at install: the
-    // application's (from `--config` and the environment) laid over the manifest's
-    // default, or `{}`.
-    for meta in &metas {
+    // The layers — defaults, the file, the environment's SYMPHRA__<MODULE>__<KEY> — as
+    // `run` lays them; each configuration a layer gives is checked against its schema there.
+    let layered = match module_configs::layered(&configs, &metas) {
+        Ok((layered, unused)) => {
+            for variable in unused.unmatched {
+                problems.push(ProblemOut {
+                    module: None,
+                    message: format!(
+                        "the environment variable {variable} names no module that was found"
+                    ),
+                });
+            }
+            for variable in unused.ignored {
+                problems.push(ProblemOut {
+                    module: None,
+                    message: format!(
+                        "the environment variable {variable} is not SYMPHRA__<MODULE>__<KEY>"
+                    ),
+                });
+            }
+            Some(layered)
+        }
+        Err(errors) => {
+            for error in errors.0 {
+                let module = match &error {
+                    LayerError::Invalid { module, .. } => Some(module.clone()),
+                    _ => None,
+                };
+                problems.push(ProblemOut {
+                    module,
+                    message: error.to_string(),
+                });
+            }
+            None
+        }
+    };
+    // A module no layer configures is installed with `{}`: checked against its schema too.
+    for meta in metas.iter().filter(|_| layered.is_some()) {
         let Some(schema) = meta.get_config_schema() else {
             continue;
         };
-        let configured = configs.get(meta.name());
-        // Neither given: the manager installs `{}`.
-        let effective =
-            Config::effective(meta.get_default_config(), configured.cloned()).unwrap_or_default();
-        if let Err(violations) = schema.check(effective.as_value()) {
-            let which = match (configured, meta.get_default_config()) {
-                (Some(_), _) => "configuration",
-                (None, Some(_)) => "default configuration",
-                (None, None) => "configuration (none given, so `{}`)",
-            };
+        if layered
+            .as_ref()
+            .is_some_and(|l| l.contains_key(meta.name()))
+        {
+            continue;
+        }
+        if let Err(violations) = schema.check(&serde_json::json!({})) {
             for violation in violations {
                 problems.push(ProblemOut {
                     module: Some(meta.name().to_owned()),
-                    message: format!("{which} does not match the schema: {violation}"),
+                    message: format!(
+                        "configuration (none given, so `{{}}`) does not match the schema: {violation}"
+                    ),
                 });
             }
         }
     }
-    for name in configs.keys() {
+    for name in configs.tables.keys() {
         if !metas.iter().any(|meta| meta.name() == name) {
             problems.push(ProblemOut {
                 module: Some(name.clone()),

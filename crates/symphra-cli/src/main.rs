@@ -10,7 +10,6 @@ mod output;
 
 mod analyze;
 mod check;
-mod env_config;
 mod error;
 mod grants;
 mod graph;

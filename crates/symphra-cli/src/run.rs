@@ -183,7 +183,7 @@ async fn run_async(
     if let Some(store) = store {
         builder = builder.state_store(store);
     }
-    let Some(manager) = session::build(builder, configs, &loaded.names()) else {
+    let Some(manager) = session::build(builder, &configs, &loaded.metadata()) else {
         return Ok(session::exit_code(false));
     };
     let ops = match args.ops {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use symphra::manager::Report;
-use symphra::{Error, ModuleManager, ModuleManagerBuilder};
+use symphra::{Error, Module, ModuleManager, ModuleManagerBuilder, ModuleMetadata};
 use symphra_wasm::{Discovery, LoadOptions, LoadReport, Rejected, WasmModule};
 
 use crate::CliError;
@@ -52,13 +52,9 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    /// The names of the modules that loaded, for matching configurations to them.
-    pub(crate) fn names(&self) -> Vec<&str> {
-        self.report
-            .loaded
-            .iter()
-            .map(|module| module.name.as_str())
-            .collect()
+    /// The metadata of the modules that loaded, in the directory's order.
+    pub(crate) fn metadata(&self) -> Vec<ModuleMetadata> {
+        self.modules.iter().map(Module::metadata).collect()
     }
 
     /// A manager builder with every loaded module registered, in the directory's order.
@@ -78,17 +74,30 @@ pub(crate) fn load(dir: &Path, options: &LoadOptions) -> Result<Loaded, CliError
     Ok(Loaded { modules, report })
 }
 
-/// Lays `configs`, with the environment's overrides over them, on `builder` for the
-/// modules in `names` (a warning for each variable that set nothing), and builds the
-/// manager. When the manager refuses to build (modules that cannot be resolved, a
-/// configuration that does not match its schema), prints why and returns `None`: the
-/// command then exits 1, as for any problem with the modules.
+/// Lays the configurations of the layers — each module's default, the `--config` file,
+/// the environment's `SYMPHRA__<MODULE>__<KEY>` variables — on `builder` for the modules
+/// of `metas` (a warning for each variable that sets nothing), and builds the manager.
+/// When a layer has problems, or the manager refuses to build (modules that cannot be
+/// resolved, a configuration that does not match its schema), prints why and returns
+/// `None`: the command then exits 1, as for any problem with the modules.
 pub(crate) fn build(
     mut builder: ModuleManagerBuilder,
-    mut configs: Configs,
-    names: &[&str],
+    configs: &Configs,
+    metas: &[ModuleMetadata],
 ) -> Option<ModuleManager> {
-    let unused = module_configs::apply_environment(&mut configs, names);
+    // A table of the file that names no module: the manager refuses it by name, as before.
+    for (name, table) in &configs.tables {
+        if !metas.iter().any(|meta| meta.name() == name) {
+            builder = builder.config(name.clone(), table.clone());
+        }
+    }
+    let (configs, unused) = match module_configs::layered(configs, metas) {
+        Ok(layered) => layered,
+        Err(errors) => {
+            out!("{errors}");
+            return None;
+        }
+    };
     for variable in unused.unmatched {
         out!("warning: the environment variable {variable} names no module; ignored");
     }
