@@ -69,7 +69,14 @@
 //!   dropped. Both are counted ([`BridgeStats::buffered_while_disconnected`],
 //!   [`BridgeStats::dropped_while_disconnected`]) and stated in a log line on reconnection.
 //!   NATS itself delivers at most once: messages published while a subscriber is
-//!   disconnected, or in flight when a connection breaks, are not redelivered.
+//!   disconnected, or in flight when a connection breaks, are not redelivered. An exported
+//!   event counts as [`BridgeStats::exported`] once a round trip after it has come back; those
+//!   still in flight when the connection breaks are counted as [`BridgeStats::unconfirmed`],
+//!   so that every event sent is accounted for exactly.
+//! - **Forged metadata**: the bridge believes the `Symphra-Event` header of whoever the NATS
+//!   server lets publish on an import subject (use subject permissions; the crate's README
+//!   shows a configuration), and a sender's time only within
+//!   [`BridgeConfig::max_clock_skew_ms`] of its own clock.
 //! - **Bad messages**: a body that is not JSON, larger than [`BridgeConfig::max_payload`], or
 //!   on a subject that is not a topic is counted, logged with `tracing`, and skipped. A
 //!   message the NATS client itself cannot parse (a subject that is not UTF-8, a header name

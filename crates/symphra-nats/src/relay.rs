@@ -134,8 +134,13 @@ async fn relay(
     }
 }
 
-async fn forward(mut from: OwnedReadHalf, mut to: OwnedWriteHalf) -> std::io::Result<u64> {
-    tokio::io::copy(&mut from, &mut to).await
+/// How much the relay reads at a time, each way.
+const READ_SIZE: usize = 64 * 1024;
+
+async fn forward(from: OwnedReadHalf, mut to: OwnedWriteHalf) -> std::io::Result<u64> {
+    // Larger reads than `tokio::io::copy`'s 8 KiB: fewer system calls per message.
+    let mut from = tokio::io::BufReader::with_capacity(READ_SIZE, from);
+    tokio::io::copy_buf(&mut from, &mut to).await
 }
 
 /// Forwards the server's stream to the client frame by frame, less malformed messages.
@@ -146,8 +151,12 @@ async fn filter(
     warned_tls: &AtomicBool,
     addr: Option<SocketAddr>,
 ) {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut buf = BytesMut::with_capacity(READ_SIZE);
     loop {
+        // Without room, `read_buf` would read 64 bytes at a time.
+        if buf.capacity() - buf.len() < READ_SIZE / 4 {
+            buf.reserve(READ_SIZE);
+        }
         match server.read_buf(&mut buf).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
