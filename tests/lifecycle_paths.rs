@@ -198,14 +198,21 @@ async fn the_fast_path_delivers_what_the_general_path_does() {
         }))
     );
     assert_eq!(failed.source.as_deref(), Some("c"));
-    // Both events of a change share its time; ids follow the order of delivery.
-    assert!(
-        without_times(&fast)
-            .iter()
-            .skip(1)
-            .step_by(2)
-            .all(|seen| seen.5)
+    // Both events of a change share its time and payload: each `module.state_changed`
+    // follows its change's own topic (other topics, such as `module.ready`, come between
+    // changes). Ids follow the order of delivery.
+    let changes = fast
+        .iter()
+        .enumerate()
+        .filter(|(_, event)| event.topic == "module.state_changed");
+    assert_eq!(
+        changes.clone().count(),
+        16,
+        "a and b change six times, c four"
     );
+    assert!(changes.into_iter().all(|(at, event)| {
+        at > 0 && fast[at - 1].time == event.time && fast[at - 1].payload == event.payload
+    }));
     assert!(
         fast.iter()
             .enumerate()
