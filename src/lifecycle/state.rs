@@ -41,7 +41,7 @@ pub enum ModuleState {
 
 impl ModuleState {
     /// Every state, in declaration order: `ALL[state as usize] == state`.
-    const ALL: [ModuleState; 8] = [
+    pub const ALL: [ModuleState; 8] = [
         ModuleState::Registered,
         ModuleState::Loaded,
         ModuleState::Installed,

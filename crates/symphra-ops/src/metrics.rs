@@ -10,18 +10,6 @@ use symphra::health::{FailureKind, Health};
 use crate::exposition::{Exposition, Kind};
 use crate::source::MetricSource;
 
-/// Every lifecycle state, for the one-hot `symphra_module_state`.
-const STATES: [ModuleState; 8] = [
-    ModuleState::Registered,
-    ModuleState::Loaded,
-    ModuleState::Installed,
-    ModuleState::Starting,
-    ModuleState::Started,
-    ModuleState::Stopping,
-    ModuleState::Stopped,
-    ModuleState::Failed,
-];
-
 /// The values of the one-hot `symphra_module_health`: the three levels, and `unknown` for
 /// a module without a check or whose check has not run yet.
 const HEALTH_STATUSES: [&str; 4] = ["healthy", "degraded", "unhealthy", "unknown"];
@@ -63,7 +51,7 @@ pub(crate) fn render(manager: &ModuleManager, sources: &[Box<dyn MetricSource>])
         "The module's lifecycle state: 1 for the state it is in, 0 for the others.",
     );
     for module in &health.modules {
-        for state in STATES {
+        for state in ModuleState::ALL {
             out.sample(
                 name,
                 &[("module", &module.name), ("state", state.as_str())],
@@ -71,20 +59,20 @@ pub(crate) fn render(manager: &ModuleManager, sources: &[Box<dyn MetricSource>])
             );
         }
     }
-    let name = "symphra_module_started";
-    out.family(
-        name,
-        Kind::Gauge,
+    per_module(
+        &mut out,
+        ("symphra_module_started", Kind::Gauge),
         "1 when the module's start hooks finished and it has not stopped since.",
+        &health.modules,
+        |module| (&module.name, flag(module.started)),
     );
-    for module in &health.modules {
-        out.sample(name, &[("module", &module.name)], flag(module.started));
-    }
-    let name = "symphra_module_ready";
-    out.family(name, Kind::Gauge, "1 when the module is effectively ready: by its own account and its required dependencies'.");
-    for module in &health.modules {
-        out.sample(name, &[("module", &module.name)], flag(module.ready));
-    }
+    per_module(
+        &mut out,
+        ("symphra_module_ready", Kind::Gauge),
+        "1 when the module is effectively ready: by its own account and its required dependencies'.",
+        &health.modules,
+        |module| (&module.name, flag(module.ready)),
+    );
     let name = "symphra_module_health";
     out.family(name, Kind::Gauge, "The last health check's answer: 1 for the status it gave, 0 for the others; unknown without a check.");
     for module in &health.modules {
@@ -113,41 +101,27 @@ pub(crate) fn render(manager: &ModuleManager, sources: &[Box<dyn MetricSource>])
             );
         }
     }
-    let name = "symphra_module_blocked_polls_total";
-    out.family(
-        name,
-        Kind::Counter,
+    per_module(
+        &mut out,
+        ("symphra_module_blocked_polls_total", Kind::Counter),
         "Polls of the module's hooks and tasks that blocked the runtime longer than the threshold.",
+        &metrics.modules,
+        |module| (&module.name, module.blocked_polls as f64),
     );
-    for module in &metrics.modules {
-        out.sample(
-            name,
-            &[("module", &module.name)],
-            module.blocked_polls as f64,
-        );
-    }
-    let name = "symphra_module_health_checks_total";
-    out.family(name, Kind::Counter, "Health checks run.");
-    for module in &metrics.modules {
-        out.sample(
-            name,
-            &[("module", &module.name)],
-            module.health_checks as f64,
-        );
-    }
-    let name = "symphra_module_health_check_failures_total";
-    out.family(
-        name,
-        Kind::Counter,
+    per_module(
+        &mut out,
+        ("symphra_module_health_checks_total", Kind::Counter),
+        "Health checks run.",
+        &metrics.modules,
+        |module| (&module.name, module.health_checks as f64),
+    );
+    per_module(
+        &mut out,
+        ("symphra_module_health_check_failures_total", Kind::Counter),
         "Health checks that answered unhealthy or timed out.",
+        &metrics.modules,
+        |module| (&module.name, module.health_check_failures as f64),
     );
-    for module in &metrics.modules {
-        out.sample(
-            name,
-            &[("module", &module.name)],
-            module.health_check_failures as f64,
-        );
-    }
     let name = "symphra_module_hook_duration_seconds";
     out.family(
         name,
@@ -233,6 +207,22 @@ pub(crate) fn render(manager: &ModuleManager, sources: &[Box<dyn MetricSource>])
         source.collect(&mut out);
     }
     out.finish()
+}
+
+/// One family with one sample per module, labelled with the module's name; `sample` gives
+/// a module's name and value.
+fn per_module<M>(
+    out: &mut Exposition,
+    (name, kind): (&str, Kind),
+    help: &str,
+    modules: &[M],
+    sample: impl for<'m> Fn(&'m M) -> (&'m str, f64),
+) {
+    out.family(name, kind, help);
+    for module in modules {
+        let (module, value) = sample(module);
+        out.sample(name, &[("module", module)], value);
+    }
 }
 
 /// A restart reason as a label value.
