@@ -94,6 +94,9 @@ pub struct Edge<'a> {
     pub optional: bool,
 }
 
+/// The line under the picture that says how to read it.
+const LEGEND: &str = "an arrow points to what a module needs; dashed: optional";
+
 /// The SVG of the graph of `nodes` and `edges`; `title` heads the picture. A module named
 /// by an edge but not in `nodes` is drawn as missing.
 pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
@@ -177,7 +180,10 @@ pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
         wave_x[index] = Some(x);
         x += width + COLUMN_GAP;
     }
-    let width = (x - COLUMN_GAP + MARGIN).max(2.0 * MARGIN + text_width(title));
+    // The heading is drawn at 15px bold and the legend at 11px; `text_width` measures 13px.
+    let heading = text_width(title) * 15.0 / 13.0 * 1.1;
+    let legend = text_width(LEGEND) * 11.0 / 13.0;
+    let width = (x - COLUMN_GAP + MARGIN).max(2.0 * MARGIN + heading.max(legend));
     let height = MARGIN + HEADER + plot_height + MARGIN + 18.0;
 
     let mut body = String::new();
@@ -259,7 +265,7 @@ pub fn render(title: &str, nodes: &[&str], edges: &[Edge<'_>]) -> String {
     }
     let _ = writeln!(
         body,
-        "<text class=\"legend\" x=\"{MARGIN}\" y=\"{:.1}\" fill=\"#888\" font-size=\"11\">an arrow points to what a module needs; dashed: optional</text>",
+        "<text class=\"legend\" x=\"{MARGIN}\" y=\"{:.1}\" fill=\"#888\" font-size=\"11\">{LEGEND}</text>",
         height - MARGIN / 2.0
     );
     document(width, height, title, &body)
@@ -299,6 +305,30 @@ mod tests {
             to,
             optional: false,
         }
+    }
+
+    /// The `width` attribute of an SVG document.
+    fn width_of(svg: &str) -> f64 {
+        let start = svg.find(" width=\"").map(|at| at + 8).unwrap();
+        let end = start + svg[start..].find('"').unwrap();
+        svg[start..end].parse().unwrap()
+    }
+
+    #[test]
+    fn a_long_heading_widens_the_picture_to_its_bold_size() {
+        let title = "h".repeat(80);
+        let svg = render(&title, &["db"], &[]);
+        // 80 characters at 15px bold: 15/13 of the 13px estimate, and a tenth more for bold.
+        let heading = 80.0 * 7.8 * 15.0 / 13.0 * 1.1;
+        assert_eq!(width_of(&svg), (2.0 * MARGIN + heading).round());
+    }
+
+    #[test]
+    fn a_short_heading_leaves_room_for_the_legend() {
+        let svg = render("x", &["db"], &[]);
+        let legend = LEGEND.chars().count() as f64 * 7.8 * 11.0 / 13.0;
+        assert_eq!(width_of(&svg), (2.0 * MARGIN + legend).round());
+        assert!(svg.contains(LEGEND));
     }
 
     #[test]
