@@ -1,7 +1,8 @@
 //! `symphra`: check, list, graph, run and analyze a directory of component modules.
 //!
 //! Exit codes: 0 success; 1 the modules have problems (or one failed); 2 a usage or I/O
-//! error (printed as `error: ...`).
+//! error (printed as `error: ...`); 3 (`start`, `stop`) the state store is locked by a
+//! running process.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 
@@ -17,6 +18,7 @@ mod list;
 mod log_writer;
 mod module_configs;
 mod new;
+mod operator;
 mod progress;
 mod run;
 mod session;
@@ -35,7 +37,7 @@ pub use error::CliError;
     name = "symphra",
     version,
     about = "Check, list, graph, run and analyze a directory of Symphra modules, or create one",
-    after_help = "Examples:\n  symphra check ./modules\n  symphra run ./modules --config app.toml\n  symphra analyze ./modules --svg start.svg\n  symphra new hello --lang c --dir ./modules\n\nExit codes: 0 success; 1 the modules have problems (or one failed); 2 a usage or I/O\nerror (printed as `error: ...`). `symphra help <COMMAND>` describes each command."
+    after_help = "Examples:\n  symphra check ./modules\n  symphra run ./modules --config app.toml\n  symphra analyze ./modules --svg start.svg\n  symphra stop ./modules cache --ops\n  symphra new hello --lang c --dir ./modules\n\nExit codes: 0 success; 1 the modules have problems (or one failed); 2 a usage or I/O\nerror (printed as `error: ...`); 3 (start, stop) the state store is locked by a running\nprocess. `symphra help <COMMAND>` describes each command."
 )]
 pub struct Cli {
     /// What to do.
@@ -121,6 +123,20 @@ pub enum Command {
         after_help = "Examples:\n  symphra run ./modules\n  symphra run ./modules --max-concurrency 4 --shutdown-timeout 10s --config app.toml\n  symphra run ./modules --watch    # edit a module, rebuild it: it is reloaded\n  SYMPHRA__GREETER__GREETING=hey symphra run ./modules --progress plain\n\nThe config file holds one table per module:\n  [greeter]\n  greeting = \"hi\"\nSYMPHRA__<MODULE>__<KEY>=<value> in the environment overrides one key of it (the value\nread as JSON, else as a string; `_` in MODULE matches `-` too)."
     )]
     Run(run::RunArgs),
+    /// Stops MODULE (and first what needs it) as an operator: it stays stopped across
+    /// restarts until `symphra start`. Of a stopped application, recorded in its state
+    /// store for the next `run`; of a running one, done there through its endpoint (--ops).
+    #[command(
+        after_help = "Examples:\n  symphra stop ./modules cache            # the application is not running\n  symphra stop ./modules cache --ops      # it runs with `symphra run ./modules --ops`\n  symphra stop ./modules cache --ops 127.0.0.1:9500\n\nExit codes: 0 done; 1 a hook failed; 2 a usage or I/O error (an unknown module among\nthem); 3 the state store is locked by a running process (use --ops)."
+    )]
+    Stop(operator::OperatorArgs),
+    /// Starts MODULE (and first what it needs) as an operator, releasing an operator's
+    /// stop. Of a stopped application, the next `run` starts it; of a running one, it is
+    /// started there through its endpoint (--ops).
+    #[command(
+        after_help = "Examples:\n  symphra start ./modules cache\n  symphra start ./modules cache --ops\n\nExit codes: 0 done; 1 a hook failed, or the module is disabled; 2 a usage or I/O\nerror (an unknown module among them); 3 the state store is locked by a running\nprocess (use --ops)."
+    )]
+    Start(operator::OperatorArgs),
     /// Starts every module of DIR once, stops them, and shows where the start time went:
     /// the modules by time in their hooks (blame), the critical chain of dependencies, and
     /// with --svg a timeline picture of the start.
@@ -194,12 +210,14 @@ fn main() -> ExitCode {
             grants.as_deref(),
         ),
         Command::New { name, lang, dir } => new::run(&name, lang, &dir),
+        Command::Stop(args) => operator::run(operator::Action::Stop, &args),
+        Command::Start(args) => operator::run(operator::Action::Start, &args),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::from(2)
+            ExitCode::from(error.exit_code())
         }
     }
 }

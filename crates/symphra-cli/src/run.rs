@@ -79,8 +79,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub allow_empty: bool,
     /// Serve the operator's endpoint on ADDR (default 127.0.0.1:9464): /livez, /readyz,
-    /// /startupz, /metrics (Prometheus) and a live page at /. Loopback addresses only,
-    /// unless --ops-allow-remote.
+    /// /startupz, /metrics (Prometheus), a live page at /, and the control routes that
+    /// `symphra stop|start DIR MODULE --ops ADDR` use (obeyed from this machine only).
+    /// Loopback addresses only, unless --ops-allow-remote.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = DEFAULT_OPS_ADDRESS)]
     pub ops: Option<SocketAddr>,
     /// Allow --ops on an address other than loopback: the endpoint has no authentication.
@@ -191,6 +192,7 @@ async fn run_async(
             let server = Ops::new(manager.clone())
                 .title(args.dir.display().to_string())
                 .allow_remote(args.ops_allow_remote)
+                .control(true)
                 .serve(address)
                 .await?;
             out!("operator's endpoint: http://{}/", server.local_addr());

@@ -7,6 +7,7 @@
 //! | `/readyz` | 200 once every module meant to run is ready, else 503 |
 //! | `/startupz` | 200 once every module meant to run has started, else 503 |
 //! | `/metrics` | the Prometheus text format (module states, readiness, health, restarts, hook durations, blocked polls, bus counters) |
+//! | `POST /modules/{name}/stop`, `/start` | with [`Ops::control`] only: an operator's stop or start of one module, obeyed from this machine only |
 //! | `/` | a live page: modules with state, readiness and health, the dependency graph, the start timeline |
 //!
 //! Add `?verbose` to a probe for a line per module. Probes answer from the manager's
@@ -21,6 +22,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+mod control;
 mod error;
 pub mod exposition;
 mod live;
@@ -30,6 +32,7 @@ mod probes;
 mod server;
 mod source;
 
+pub use control::OPERATOR_HEADER;
 pub use error::OpsError;
 pub use exposition::{Exposition, Kind};
 pub use metrics::FAMILIES;

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use symphra::ModuleManager;
 use symphra::bus::{Event, Subscription};
 use symphra::manager::Report;
@@ -16,6 +16,7 @@ use tokio::sync::{Semaphore, broadcast};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::control::{self, Action};
 use crate::error::OpsError;
 use crate::exposition::CONTENT_TYPE;
 use crate::live;
@@ -49,6 +50,7 @@ pub struct Ops {
     manager: ModuleManager,
     sources: Vec<Box<dyn MetricSource>>,
     allow_remote: bool,
+    control: bool,
     title: String,
 }
 
@@ -57,6 +59,7 @@ impl std::fmt::Debug for Ops {
         f.debug_struct("Ops")
             .field("sources", &self.sources.len())
             .field("allow_remote", &self.allow_remote)
+            .field("control", &self.control)
             .field("title", &self.title)
             .finish()
     }
@@ -69,6 +72,7 @@ impl Ops {
             manager,
             sources: Vec::new(),
             allow_remote: false,
+            control: false,
             title: "symphra".to_owned(),
         }
     }
@@ -77,6 +81,17 @@ impl Ops {
     /// allow it only behind something that has (a private network, a proxy).
     pub fn allow_remote(mut self, allow: bool) -> Self {
         self.allow_remote = allow;
+        self
+    }
+
+    /// Serves (or not; not by default) the operator's control routes, `POST
+    /// /modules/{name}/stop` and `/start`: an operator's [stop](ModuleManager::stop) or
+    /// [start](ModuleManager::start) of one module. They obey only requests from this
+    /// machine (a loopback peer and `Host`) that carry the header
+    /// [`OPERATOR_HEADER`](crate::OPERATOR_HEADER), even when [remote
+    /// access](Self::allow_remote) is allowed for the rest.
+    pub fn control(mut self, control: bool) -> Self {
+        self.control = control;
         self
     }
 
@@ -126,7 +141,8 @@ impl Ops {
             cancel: cancel.clone(),
             _subscription: subscription,
         });
-        let app = router(Arc::clone(&shared));
+        let app = router(Arc::clone(&shared), self.control)
+            .into_make_service_with_connect_info::<SocketAddr>();
         let stop = cancel.clone();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -217,8 +233,8 @@ impl Drop for OpsServer {
     }
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+fn router(shared: Arc<Shared>, control: bool) -> Router {
+    let routes = Router::new()
         .route("/", get(live::page))
         .route("/events", get(live::events))
         .route("/api/health", get(live::health_json))
@@ -227,8 +243,21 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/livez", get(|s, uri| probe(Probe::Live, s, uri)))
         .route("/readyz", get(|s, uri| probe(Probe::Ready, s, uri)))
         .route("/startupz", get(|s, uri| probe(Probe::Startup, s, uri)))
-        .route("/metrics", get(metrics_text))
-        .with_state(shared)
+        .route("/metrics", get(metrics_text));
+    let routes = if control {
+        routes
+            .route(
+                "/modules/{name}/stop",
+                post(|s, peer, headers, name| control::act(Action::Stop, s, peer, headers, name)),
+            )
+            .route(
+                "/modules/{name}/start",
+                post(|s, peer, headers, name| control::act(Action::Start, s, peer, headers, name)),
+            )
+    } else {
+        routes
+    };
+    routes.with_state(shared)
 }
 
 async fn probe(which: Probe, State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
