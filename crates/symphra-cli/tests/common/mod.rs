@@ -142,7 +142,21 @@ impl Running {
                 }
             }
         }
-        (self.child.wait().unwrap().code(), self.seen)
+        let code = self.child.wait().unwrap().code();
+        (code, std::mem::take(&mut self.seen))
+    }
+
+    /// Kills the process (SIGKILL: no chance to clean up) and returns what it had printed.
+    pub fn kill(mut self) -> Vec<String> {
+        self.child.kill().unwrap();
+        let status = self.child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        let rest: Vec<String> = self.lines.try_iter().collect();
+        self.seen.extend(rest);
+        std::mem::take(&mut self.seen)
     }
 
     /// Sends SIGINT, reads to the end, and returns the exit code.
@@ -159,6 +173,16 @@ impl Running {
             .unwrap();
         assert!(status.success());
         self.finish()
+    }
+}
+
+impl Drop for Running {
+    /// A test that failed half-way leaves no process behind.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -1,0 +1,163 @@
+//! Issue 19, item 8 (first half), with the real binary: `symphra run --watch` reloads `db`
+//! (which `api` needs) to new code whose `start` never returns; the process is killed
+//! (SIGKILL) or asked to stop (SIGTERM) while that start runs. Nothing was recorded as an
+//! operator's stop, so a restart with good code runs `db` and `api`.
+//!
+//! Every wait is driven by what the binary says: its stdout, and the live page's event
+//! stream (`/events` of `--ops`), which sends a snapshot on each state change.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Guest, Running, manifest, output, symphra, text, write_module};
+
+/// Modules `db` and `api` (which needs `db`), with room for a long hook: the manifests ask
+/// for 10 minutes, and `run` is given as much.
+fn application() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let wasm = Guest::new().component();
+    for (name, deps) in [("db", &[][..]), ("api", &["db"][..])] {
+        let manifest = format!(
+            "{}[capabilities]\nhook-timeout = \"10m\"\n",
+            manifest(name, deps)
+        );
+        write_module(root.path(), name, &manifest, &wasm);
+    }
+    root
+}
+
+/// Replaces `db`'s component in one step (a rename), so that the watcher sees one change.
+fn replace_db_component(dir: &Path, wasm: &[u8]) {
+    let staged = dir.join(".staged.wasm");
+    std::fs::write(&staged, wasm).unwrap();
+    std::fs::rename(&staged, dir.join("db").join("module.wasm")).unwrap();
+}
+
+/// The live page's event stream of the endpoint at `address`.
+struct Snapshots {
+    lines: BufReader<TcpStream>,
+}
+
+impl Snapshots {
+    fn open(address: &str) -> Self {
+        let mut stream = TcpStream::connect(address).unwrap();
+        // A bound on every read: a regression fails the test instead of hanging it.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .unwrap();
+        write!(
+            stream,
+            "GET /events HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .unwrap();
+        Self {
+            lines: BufReader::new(stream),
+        }
+    }
+
+    /// Reads snapshots until one shows `module` in `state`.
+    fn wait_for(&mut self, module: &str, state: &str) {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let read = self.lines.read_line(&mut line).unwrap();
+            assert!(
+                read > 0,
+                "the event stream ended before {module} was {state}"
+            );
+            let Some(data) = line.trim_end().strip_prefix("data:") else {
+                continue;
+            };
+            let snapshot: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+            let found = snapshot["modules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["name"] == module && m["state"] == state);
+            if found {
+                return;
+            }
+        }
+    }
+}
+
+/// Runs the application with `--watch`, reloads `db` to a `start` that never returns, and
+/// returns the running binary once that start runs.
+fn reload_into_a_start_that_blocks(dir: &Path, cache: &Path) -> Running {
+    let mut running = Running::start(symphra(
+        &[
+            "run",
+            dir.to_str().unwrap(),
+            "--watch",
+            "--hook-timeout",
+            "10m",
+            "--ops",
+            "127.0.0.1:0",
+        ],
+        cache,
+    ));
+    let line = running.wait_for("operator's endpoint: http://");
+    let address = line
+        .trim_start_matches("operator's endpoint: http://")
+        .trim_end_matches('/')
+        .to_owned();
+    running.wait_for("watching the module folders");
+    running.wait_for("running;");
+    let mut snapshots = Snapshots::open(&address);
+    snapshots.wait_for("db", "started");
+
+    let blocking = Guest::new().hook("start", "(loop $spin (br $spin)) (return (i32.const 0))");
+    replace_db_component(dir, &blocking.component());
+    // The reload stops db (api first), installs the new code, and starts it; snapshots of
+    // changes close together are merged, so only the state that lasts is waited for.
+    snapshots.wait_for("db", "starting");
+    running
+}
+
+/// What a later run with good code does: every line it printed.
+fn restart_with_good_code(dir: &Path, cache: &Path) -> String {
+    replace_db_component(dir, &Guest::new().component());
+    let listed = text(&output(&["list", dir.to_str().unwrap()], cache));
+    assert!(!listed.contains("held stopped"), "{listed}");
+    let (code, lines) = common::run_until_sigint(dir, cache);
+    let all = lines.join("\n");
+    assert_eq!(code, Some(0), "{all}");
+    all
+}
+
+#[test]
+fn item_08_sigkill_during_a_reload_holds_nothing_stopped() {
+    let dir = application();
+    let cache = tempfile::tempdir().unwrap();
+    let running = reload_into_a_start_that_blocks(dir.path(), cache.path());
+    running.kill();
+
+    let all = restart_with_good_code(dir.path(), cache.path());
+    assert!(all.contains("start: 2 ok, 0 failed, 0 skipped"), "{all}");
+}
+
+#[test]
+fn item_08_sigterm_during_a_reload_holds_nothing_stopped() {
+    let dir = application();
+    let cache = tempfile::tempdir().unwrap();
+    let running = reload_into_a_start_that_blocks(dir.path(), cache.path());
+    let (code, lines) = running.signal("-TERM");
+    // The process stops at once: the stop leaves db, whose start the reload still runs,
+    // and says so; that db did not stop is a failure (exit 1).
+    let all = lines.join("\n");
+    assert_eq!(code, Some(1), "{all}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("  db ")
+            && l.ends_with(
+                "skipped: another operation on it is in progress; wait for it to finish"
+            )),
+        "{all}"
+    );
+
+    let all = restart_with_good_code(dir.path(), cache.path());
+    assert!(all.contains("start: 2 ok, 0 failed, 0 skipped"), "{all}");
+}
