@@ -8,12 +8,9 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::TcpStream;
 use std::path::Path;
-use std::time::Duration;
 
-use common::{Guest, Running, manifest, output, symphra, text, write_module};
+use common::{Guest, Running, Snapshots, manifest, output, symphra, text, write_module};
 
 /// Modules `db` and `api` (which needs `db`), with room for a long hook: the manifests ask
 /// for 10 minutes, and `run` is given as much.
@@ -37,54 +34,6 @@ fn replace_db_component(dir: &Path, wasm: &[u8]) {
     std::fs::rename(&staged, dir.join("db").join("module.wasm")).unwrap();
 }
 
-/// The live page's event stream of the endpoint at `address`.
-struct Snapshots {
-    lines: BufReader<TcpStream>,
-}
-
-impl Snapshots {
-    fn open(address: &str) -> Self {
-        let mut stream = TcpStream::connect(address).unwrap();
-        // A bound on every read: a regression fails the test instead of hanging it.
-        stream
-            .set_read_timeout(Some(Duration::from_secs(120)))
-            .unwrap();
-        write!(
-            stream,
-            "GET /events HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
-        )
-        .unwrap();
-        Self {
-            lines: BufReader::new(stream),
-        }
-    }
-
-    /// Reads snapshots until one shows `module` in `state`.
-    fn wait_for(&mut self, module: &str, state: &str) {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let read = self.lines.read_line(&mut line).unwrap();
-            assert!(
-                read > 0,
-                "the event stream ended before {module} was {state}"
-            );
-            let Some(data) = line.trim_end().strip_prefix("data:") else {
-                continue;
-            };
-            let snapshot: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
-            let found = snapshot["modules"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m["name"] == module && m["state"] == state);
-            if found {
-                return;
-            }
-        }
-    }
-}
-
 /// Runs the application with `--watch`, reloads `db` to a `start` that never returns, and
 /// returns the running binary once that start runs.
 fn reload_into_a_start_that_blocks(dir: &Path, cache: &Path) -> Running {
@@ -100,11 +49,7 @@ fn reload_into_a_start_that_blocks(dir: &Path, cache: &Path) -> Running {
         ],
         cache,
     ));
-    let line = running.wait_for("operator's endpoint: http://");
-    let address = line
-        .trim_start_matches("operator's endpoint: http://")
-        .trim_end_matches('/')
-        .to_owned();
+    let address = running.ops_address();
     running.wait_for("watching the module folders");
     running.wait_for("running;");
     let mut snapshots = Snapshots::open(&address);

@@ -6,7 +6,8 @@
 #[path = "../../../symphra-wasm/tests/common/mod.rs"]
 mod guest;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
@@ -146,6 +147,14 @@ impl Running {
         (code, std::mem::take(&mut self.seen))
     }
 
+    /// Waits for the line of `--ops` and returns the endpoint's address (`127.0.0.1:PORT`).
+    pub fn ops_address(&mut self) -> String {
+        let line = self.wait_for("operator's endpoint: http://");
+        line.trim_start_matches("operator's endpoint: http://")
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
     /// Kills the process (SIGKILL: no chance to clean up) and returns what it had printed.
     pub fn kill(mut self) -> Vec<String> {
         self.child.kill().unwrap();
@@ -167,12 +176,67 @@ impl Running {
     /// Sends `signal` (`-INT`, `-TERM`), reads to the end (until the binary closes its
     /// stdout), and returns the exit code and every line read.
     pub fn signal(self, signal: &str) -> (Option<i32>, Vec<String>) {
+        self.send(signal);
+        self.finish()
+    }
+
+    /// Sends `signal` (`-INT`, `-TERM`) and returns at once.
+    pub fn send(&self, signal: &str) {
         let status = Command::new("kill")
             .args([signal, &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        self.finish()
+    }
+}
+
+/// The live page's event stream of the endpoint at `address`.
+pub struct Snapshots {
+    lines: BufReader<TcpStream>,
+}
+
+impl Snapshots {
+    /// Opens the stream (`GET /events`): a snapshot now, and one after each change (changes
+    /// close together make one, so wait only for states that last).
+    pub fn open(address: &str) -> Self {
+        let mut stream = TcpStream::connect(address).unwrap();
+        // A bound on every read: a regression fails the test instead of hanging it.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(120)))
+            .unwrap();
+        write!(
+            stream,
+            "GET /events HTTP/1.1\r\nHost: {address}\r\nAccept: text/event-stream\r\n\r\n"
+        )
+        .unwrap();
+        Self {
+            lines: BufReader::new(stream),
+        }
+    }
+
+    /// Reads snapshots until one shows `module` in `state`.
+    pub fn wait_for(&mut self, module: &str, state: &str) {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let read = self.lines.read_line(&mut line).unwrap();
+            assert!(
+                read > 0,
+                "the event stream ended before {module} was {state}"
+            );
+            let Some(data) = line.trim_end().strip_prefix("data:") else {
+                continue;
+            };
+            let snapshot: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+            let found = snapshot["modules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["name"] == module && m["state"] == state);
+            if found {
+                return;
+            }
+        }
     }
 }
 
