@@ -5,69 +5,19 @@
 //! `.ci/test`), which makes a missing browser a failure. `SYMPHRA_SCREENSHOT=path.png` also
 //! saves a screenshot of the last page.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
+use common::{Flaky, Steady, chromium, reached};
 use symphra::bus::Event;
 use symphra::manager::{ModuleEvent, STATE_CHANGED};
 use symphra::prelude::*;
-use symphra::supervision::{Restart, RestartPolicy};
 use symphra_ops::Ops;
 use tokio::sync::{Notify, mpsc};
-
-/// Fails (its task errs) when `fail` is notified; its second start waits for `restart`.
-struct Flaky {
-    fail: Arc<Notify>,
-    restart: Arc<Notify>,
-    starts: AtomicU32,
-}
-
-impl Module for Flaky {
-    fn metadata(&self) -> ModuleMetadata {
-        ModuleMetadata::new("flaky").restart(
-            RestartPolicy::new(Restart::OnFailure)
-                .backoff(Duration::from_millis(1), Duration::from_millis(1))
-                .jitter(false),
-        )
-    }
-
-    async fn start(&self, ctx: &Context) -> HookResult {
-        if self.starts.fetch_add(1, Ordering::SeqCst) > 0 {
-            self.restart.notified().await;
-            return Ok(());
-        }
-        let fail = Arc::clone(&self.fail);
-        ctx.spawn("worker", move |shutdown| async move {
-            tokio::select! {
-                () = fail.notified() => Err("disk full".into()),
-                () = shutdown.cancelled() => Ok(()),
-            }
-        })?;
-        Ok(())
-    }
-}
-
-struct Steady;
-
-impl Module for Steady {
-    fn metadata(&self) -> ModuleMetadata {
-        ModuleMetadata::new("steady")
-    }
-}
-
-/// The Chromium binary, if one is installed.
-fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .flat_map(|name| {
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-                .map(move |dir| dir.join(name))
-                .collect::<Vec<_>>()
-        })
-        .find(|path| path.is_file())
-}
 
 /// Loads `url` in headless Chromium with a fresh profile and returns the DOM after its
 /// scripts ran (a virtual time budget, not a wall-clock wait); with `screenshot`, saves
@@ -136,16 +86,6 @@ fn text_of(dom: &str, id: &str) -> String {
     };
     let rest = &dom[at + start.len()..];
     rest[..rest.find('<').unwrap_or(rest.len())].to_owned()
-}
-
-/// Waits for `flaky` to reach `state` (a `module.state_changed` event).
-async fn reached(changes: &mut mpsc::UnboundedReceiver<ModuleEvent>, state: ModuleState) {
-    while let Some(change) = changes.recv().await {
-        if &*change.module == "flaky" && change.to == state {
-            return;
-        }
-    }
-    panic!("the bus closed before flaky reached {state:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
