@@ -259,6 +259,17 @@ async fn remote(
     args: &OperatorArgs,
 ) -> Result<ExitCode, CliError> {
     let module = args.module.as_str();
+    // An endpoint bound to every address (`--ops 0.0.0.0:PORT`) is asked on loopback: the
+    // control routes obey loopback requests only.
+    let address = match address.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, address.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, address.port()))
+        }
+        _ => address,
+    };
     let url = format!("http://{address}/modules/{module}/{}", action.as_str());
     let unreachable = |source: reqwest::Error| CliError::OpsUnreachable { address, source };
     let client = reqwest::Client::builder()

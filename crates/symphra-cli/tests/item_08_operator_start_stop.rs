@@ -118,11 +118,7 @@ fn item_08_a_running_application_is_stopped_and_started_through_its_endpoint() {
     let cache = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let mut running = Running::start(symphra(&["run", d, "--ops", "127.0.0.1:0"], cache.path()));
-    let line = running.wait_for("operator's endpoint: http://");
-    let address = line
-        .trim_start_matches("operator's endpoint: http://")
-        .trim_end_matches('/')
-        .to_owned();
+    let address = running.ops_address();
     running.wait_for("running;");
 
     // Without --ops the store is locked by the running process: say so, exit 3.
@@ -199,4 +195,27 @@ fn item_08_an_endpoint_that_is_not_there_is_an_error_naming_the_address() {
         )),
         "{err}"
     );
+}
+
+#[test]
+fn item_08_an_endpoint_bound_to_every_address_is_asked_on_loopback() {
+    let dir = modules(&[("db", &[])]);
+    let cache = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let mut running = Running::start(symphra(
+        &["run", d, "--ops", "0.0.0.0:0", "--ops-allow-remote"],
+        cache.path(),
+    ));
+    let address = running.ops_address();
+    assert!(address.starts_with("0.0.0.0:"), "{address}");
+    running.wait_for("running;");
+    let stopped = output(&["stop", d, "db", "--ops", &address], cache.path());
+    assert_eq!(stopped.status.code(), Some(0), "{}", stderr(&stopped));
+    let port = address.trim_start_matches("0.0.0.0:");
+    assert_eq!(
+        states(&format!("127.0.0.1:{port}")),
+        pairs(&[("db", "stopped")])
+    );
+    let (code, lines) = running.interrupt();
+    assert_eq!(code, Some(0), "{}", lines.join("\n"));
 }
