@@ -210,16 +210,56 @@ impl BusInner {
             None => delivery.finish(start),
             Some(wait) => self.deliver_rest(delivery, wait, start).await,
         };
+        self.count_published(&report);
+        if !report.failures.is_empty() {
+            self.announce(event, &report.failures).await;
+        }
+        report
+    }
+
+    /// [`publish_routed`](Self::publish_routed) for the bus's emitter: an async handler is
+    /// not awaited but handed the event through its emit lane (see `lanes`), so that a
+    /// handler that never returns holds up no other subscriber. Queues are pushed to as by
+    /// any publisher.
+    pub(super) async fn publish_emitted(self: &Arc<Self>, event: &Event, route: &Route) {
+        if let Some(history) = &self.history {
+            history.record(event);
+        }
+        let start = Start::now();
+        let (mut delivery, mut next) = self.begin(event, route);
+        while let Some(wait) = next {
+            let (entry, pushed) = match wait {
+                Wait::Queue(entry, queue) => (entry, queue.push(event.clone()).await),
+                Wait::Handler(entry) => match self.emit_lane(entry) {
+                    Some(lane) => {
+                        let pushed = lane.push(event.clone()).await;
+                        if matches!(pushed, Pushed::Queued) {
+                            self.emit_lane_accepted.fetch_add(1, Ordering::Release);
+                        }
+                        (entry, pushed)
+                    }
+                    None => (entry, Pushed::Closed),
+                },
+            };
+            delivery.queued(entry, pushed);
+            next = delivery.advance::<false>();
+        }
+        let report = delivery.finish(start);
+        self.count_published(&report);
+        if !report.failures.is_empty() {
+            self.announce(event, &report.failures).await;
+        }
+    }
+
+    /// Counts a delivery that ended with `report`.
+    #[inline(always)]
+    fn count_published(&self, report: &DeliveryReport) {
         self.published.fetch_add(1, Ordering::Relaxed);
         self.delivered
             .fetch_add(report.matched as u64, Ordering::Relaxed);
         if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
             self.count_unconsumed();
         }
-        if !report.failures.is_empty() {
-            self.announce(event, &report.failures).await;
-        }
-        report
     }
 
     /// [`publish_routed`](Self::publish_routed) for a route of sync handlers only
