@@ -218,6 +218,22 @@ async fn the_fast_path_delivers_what_the_general_path_does() {
             .enumerate()
             .all(|(at, event)| event.id_rank == at)
     );
+
+    // `module.ready` (its own fast path): once per successful start, right after the
+    // start's two events, from the module, with its JSON form.
+    let seen = topics(&fast);
+    let ready: Vec<usize> = (0..seen.len())
+        .filter(|&at| seen[at] == "module.ready")
+        .collect();
+    assert_eq!(ready.len(), 2, "a and b start: {seen:?}");
+    for (at, module) in ready.into_iter().zip(["a", "b"]) {
+        assert_eq!(seen[at - 2..at], ["module.started", "module.state_changed"]);
+        assert_eq!(fast[at].source.as_deref(), Some(module));
+        assert_eq!(
+            fast[at].json,
+            Some(serde_json::json!({"module": module, "ready": true, "health": null}))
+        );
+    }
 }
 
 #[tokio::test]

@@ -271,3 +271,69 @@ fn publish_change(
         }
     })))
 }
+
+/// After a successful start: `module.ready` when the module is ready by its own account and
+/// anyone listens, published after the change's events (`announced`, what of them is left to
+/// await). Two atomic loads when nobody listens.
+#[inline]
+pub(crate) fn announce_ready(
+    ctx: &Context,
+    announced: Option<BoxFuture<'static, ()>>,
+) -> Option<BoxFuture<'static, ()>> {
+    let inner = ctx.inner();
+    if inner.listeners.heard(&inner.bus) & LifecycleTopic::Ready.bit() == 0 {
+        return announced;
+    }
+    publish_ready(ctx, announced)
+}
+
+/// Publishes `module.ready` someone listens to, after what is left of the change's events:
+/// on the spot along a route of sync handlers when nothing is left, else in the returned
+/// future, as [`publish_change`] does.
+#[inline(never)]
+fn publish_ready(
+    ctx: &Context,
+    announced: Option<BoxFuture<'static, ()>>,
+) -> Option<BoxFuture<'static, ()>> {
+    let inner = ctx.inner();
+    let entry = ctx.entry();
+    if !entry.own_ready() {
+        return announced;
+    }
+    let routes = inner.listeners.0.routes();
+    let at = LifecycleTopic::Ready as usize;
+    let Some(topic) = routes.topic(at) else {
+        routes.keep();
+        return announced;
+    };
+    let payload = Arc::new(crate::manager::watch::health_event(entry));
+    let event = Event::shared_serializable(
+        topic,
+        payload,
+        Arc::clone(&entry.name),
+        EventId::reserve(1),
+        SystemTime::now(),
+    );
+    let mark = Mark::new(inner, ctx.id());
+    let bus = inner.bus.clone();
+    let unfinished = match announced {
+        // The change's events come first: all of the delivery waits for them.
+        Some(announced) => Err(announced),
+        None => match mark.run(|| routes.deliver_now(at, &bus, &event)) {
+            None => {
+                routes.keep();
+                return None;
+            }
+            Some(unfinished) => Ok(unfinished),
+        },
+    };
+    Some(Box::pin(mark.on(async move {
+        match unfinished {
+            Ok(unfinished) => routes.finish(at, &bus, &event, unfinished).await,
+            Err(announced) => {
+                announced.await;
+                routes.deliver(at, &bus, &event).await;
+            }
+        }
+    })))
+}
