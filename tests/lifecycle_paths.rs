@@ -258,3 +258,42 @@ async fn a_failing_handler_is_announced_between_a_changes_events_on_every_path()
         );
     }
 }
+
+/// The bus's counters (`/metrics` reads them) count lifecycle events alike on each path:
+/// one publish per event, one delivery per subscriber that got it.
+#[tokio::test]
+async fn the_bus_counts_lifecycle_events_on_every_path() {
+    for asynchronous in [false, true] {
+        let log = CallLog::default();
+        let manager = ModuleManager::builder()
+            .module(Probe::new("a", &log))
+            .module(Probe::new("b", &log).depends_on("a"))
+            .build()
+            .unwrap();
+        let bus = manager.bus();
+        let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = Arc::clone(&seen);
+        let count = move || counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _subscription = if asynchronous {
+            bus.subscribe_async("module.*", move |_event: Event| {
+                count();
+                async {}
+            })
+        } else {
+            bus.subscribe("module.*", move |_event: &Event| {
+                count();
+            })
+        }
+        .unwrap();
+        let before = bus.stats();
+        manager.start_all().await.unwrap();
+        manager.stop_all().await.unwrap();
+        let after = bus.stats();
+        let seen = seen.load(std::sync::atomic::Ordering::Relaxed);
+        // Two modules, each: loaded, installed, starting, started, stopping, stopped (each
+        // also on `module.state_changed`), and `module.ready`.
+        assert_eq!(seen, 2 * (6 * 2 + 1), "asynchronous: {asynchronous}");
+        assert_eq!(after.published - before.published, seen, "{after:?}");
+        assert_eq!(after.delivered - before.delivered, seen, "{after:?}");
+    }
+}

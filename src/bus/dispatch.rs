@@ -23,6 +23,28 @@ use crate::util::panic_message;
 /// The topic on which handler failures are published, once each.
 pub const HANDLER_FAILED: &str = "bus.handler_failed";
 
+/// Events published on the spot and their deliveries, not yet added to the bus's counters
+/// ([`BusStats::published`](super::BusStats), `delivered`): the events of one lifecycle
+/// change are counted together, one atomic add per counter instead of one per event.
+#[derive(Default)]
+#[must_use = "count it, or the bus's counters miss these events"]
+pub(crate) struct Tally {
+    published: u64,
+    delivered: u64,
+}
+
+impl Tally {
+    /// Adds what was tallied to the counters of `bus`.
+    #[inline]
+    pub(crate) fn count(self, bus: &super::EventBus) {
+        if self.published > 0 {
+            let inner = &bus.inner;
+            inner.published.fetch_add(self.published, Ordering::Relaxed);
+            inner.delivered.fetch_add(self.delivered, Ordering::Relaxed);
+        }
+    }
+}
+
 /// When a delivery started, on the wall clock: the clock events are stamped with, so that
 /// [`EventBus::publish`](super::EventBus::publish) can start at its event's creation time
 /// without another clock read. A step of the system clock during a delivery can distort the
@@ -265,8 +287,15 @@ impl BusInner {
     /// [`publish_routed`](Self::publish_routed) for a route of sync handlers only
     /// (`route.inline_sync`), on the spot: no future, and no clock read, as no report is
     /// kept. Returns the failures of handlers, for the caller to
-    /// [`announce`](Self::announce), which may have to await.
-    pub(super) fn publish_inline(&self, event: &Event, route: &Route) -> Vec<HandlerFailure> {
+    /// [`announce`](Self::announce), which may have to await. The event and its deliveries
+    /// are added to `tally`, for the caller to [count](Tally::count) with those of the
+    /// events published with it.
+    pub(super) fn publish_inline(
+        &self,
+        event: &Event,
+        route: &Route,
+        tally: &mut Tally,
+    ) -> Vec<HandlerFailure> {
         debug_assert!(route.inline_sync);
         if let Some(history) = &self.history {
             history.record(event);
@@ -276,6 +305,8 @@ impl BusInner {
         let waits = delivery.advance::<true>();
         debug_assert!(waits.is_none());
         let report = delivery.report;
+        tally.published += 1;
+        tally.delivered += report.matched as u64;
         if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
             self.count_unconsumed();
         }

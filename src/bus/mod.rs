@@ -132,6 +132,7 @@ mod trie;
 pub use buffer::{BufferConfig, EventBuffer};
 pub use builder::{BusStats, EventBusBuilder};
 pub use dispatch::HANDLER_FAILED;
+pub(crate) use dispatch::Tally;
 pub use drain::DrainReport;
 pub use error::BusError;
 pub use event::{Event, EventId};

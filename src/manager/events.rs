@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::bus::{Event, EventBus, EventId, TopicSet};
+use crate::bus::{Event, EventBus, EventId, Tally, TopicSet};
 use crate::context::Context;
 use crate::lifecycle::{Hook, HookFailure, ModuleState};
 use crate::manager::driver::BoxFuture;
@@ -249,14 +249,16 @@ fn publish_change(
     let mut event = new_event(&entry.name, change, first_name, ids);
     let mark = Mark::new(inner, ctx.id());
     let bus = &inner.bus;
+    let mut tally = Tally::default();
     let left = mark.run(|| {
-        if let Some(unfinished) = routes.deliver_now(first, bus, &event) {
+        if let Some(unfinished) = routes.deliver_now(first, bus, &event, &mut tally) {
             return Some((first, unfinished, second));
         }
         let (at, name) = second?;
         event.retarget(name, ids.nth(1));
-        Some((at, routes.deliver_now(at, bus, &event)?, None))
+        Some((at, routes.deliver_now(at, bus, &event, &mut tally)?, None))
     });
+    tally.count(bus);
     let Some((at, unfinished, next)) = left else {
         SPARE_EVENT.set(Some(event));
         routes.keep();
@@ -319,13 +321,18 @@ fn publish_ready(
     let unfinished = match announced {
         // The change's events come first: all of the delivery waits for them.
         Some(announced) => Err(announced),
-        None => match mark.run(|| routes.deliver_now(at, &bus, &event)) {
-            None => {
-                routes.keep();
-                return None;
+        None => {
+            let mut tally = Tally::default();
+            let left = mark.run(|| routes.deliver_now(at, &bus, &event, &mut tally));
+            tally.count(&bus);
+            match left {
+                None => {
+                    routes.keep();
+                    return None;
+                }
+                Some(unfinished) => Ok(unfinished),
             }
-            Some(unfinished) => Ok(unfinished),
-        },
+        }
     };
     Some(Box::pin(mark.on(async move {
         match unfinished {
