@@ -303,7 +303,11 @@ fn succeed(
         if attention & tasks::WATCHED != 0 {
             watch::started(ctx);
         }
-        return Ok(events::announce_ready(ctx, announced));
+        return Ok(events::announce_ready(
+            ctx,
+            announced,
+            attention & tasks::WATCHED != 0,
+        ));
     }
     Ok(announced)
 }
