@@ -145,9 +145,18 @@ fn item_12_topics_have_limits_and_odd_characters_are_named_not_echoed() {
     assert!(validate_topic("ünï.cødé").is_ok());
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn item_16_a_stalled_async_handler_leaves_every_undelivered_emit_counted() {
-    let bus = EventBus::new();
+/// Emits to other topics while one async handler never returns.
+const OTHER_EMITS: usize = 65_536;
+/// Emits to the stalled handler's topic: more than its emit lane holds.
+const STUCK_EMITS: u64 = 3_000;
+const LANE: usize = 1_024;
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn item_16_a_stalled_async_handler_holds_up_only_itself_and_its_losses_are_counted() {
+    let bus = EventBus::builder()
+        .emit_queue_capacity(OTHER_EMITS + STUCK_EMITS as usize)
+        .emit_lane_capacity(LANE)
+        .build();
     let entered = Arc::new(tokio::sync::Notify::new());
     let signal = entered.clone();
     let _stuck = bus
@@ -159,36 +168,67 @@ async fn item_16_a_stalled_async_handler_leaves_every_undelivered_emit_counted()
             }
         })
         .expect("valid");
-    let delivered = Arc::new(AtomicUsize::new(0));
-    let counter = delivered.clone();
-    let _other = bus
-        .subscribe("other", move |_| {
+    // Other subscribers on the other topics: a sync one, and an async one (which gets its
+    // events through a lane of its own, as the stalled one does).
+    let (sync_seen, async_seen) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let all_delivered = Arc::new(tokio::sync::Notify::new());
+    let counter = sync_seen.clone();
+    let _sync = bus
+        .subscribe("other.*", move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         })
         .expect("valid");
-
-    // A healthy emit is delivered and leaves nothing pending.
-    bus.emit("other", ()).expect("accepted");
-    while delivered.load(Ordering::Relaxed) == 0 {
-        tokio::task::yield_now().await;
-    }
-    assert_eq!(bus.stats().emit_pending, 0);
+    let (counter, done) = (async_seen.clone(), all_delivered.clone());
+    let _async = bus
+        .subscribe_async("other.>", move |_| {
+            let (counter, done) = (counter.clone(), done.clone());
+            async move {
+                if counter.fetch_add(1, Ordering::Relaxed) + 1 == OTHER_EMITS {
+                    done.notify_one();
+                }
+            }
+        })
+        .expect("valid");
 
     bus.emit("stuck", ()).expect("accepted");
     entered.notified().await;
-    for _ in 0..10 {
-        bus.emit("other", ()).expect("accepted");
+    for n in 0..OTHER_EMITS {
+        let topic = if n % 2 == 0 {
+            "other.even"
+        } else {
+            "other.odd"
+        };
+        bus.emit(topic, n).expect("accepted");
+        // Interleaved with more events for the stalled handler.
+        if (n as u64) < STUCK_EMITS - 1 {
+            bus.emit("stuck", ()).expect("accepted");
+        }
     }
-    // Give the emitter every chance to run: it cannot, the handler never returns.
-    for _ in 0..100 {
-        tokio::task::yield_now().await;
-    }
-    assert_eq!(delivered.load(Ordering::Relaxed), 1);
+    // Bounded on the paused clock: a stall fails the test at once instead of hanging.
+    tokio::time::timeout(std::time::Duration::from_secs(60), all_delivered.notified())
+        .await
+        .expect("every emit to the other topics delivered while one handler hangs");
+    // The sync subscriber runs on the emitter's task, before the event reaches the lane.
+    assert_eq!(sync_seen.load(Ordering::Relaxed), OTHER_EMITS);
+    assert_eq!(async_seen.load(Ordering::Relaxed), OTHER_EMITS);
+
+    // Everything emitted was delivered or counted: the stalled handler's events wait in
+    // its lane (the one it hangs on included) or were dropped when the lane was full.
     let stats = bus.stats();
     assert_eq!(
-        (stats.emit_accepted, stats.emit_pending),
-        (12, 11),
+        stats.emit_accepted,
+        OTHER_EMITS as u64 + STUCK_EMITS,
         "{stats:?}"
+    );
+    assert_eq!(stats.emit_pending, 0, "{stats:?}");
+    assert_eq!(
+        stats.emit_lagging + stats.queue_dropped,
+        STUCK_EMITS,
+        "{stats:?}"
+    );
+    assert!(
+        (LANE as u64..=LANE as u64 + 1).contains(&stats.emit_lagging),
+        "the lane holds what fits: {stats:?}"
     );
 }
 

@@ -218,6 +218,22 @@ async fn the_fast_path_delivers_what_the_general_path_does() {
             .enumerate()
             .all(|(at, event)| event.id_rank == at)
     );
+
+    // `module.ready` (its own fast path): once per successful start, right after the
+    // start's two events, from the module, with its JSON form.
+    let seen = topics(&fast);
+    let ready: Vec<usize> = (0..seen.len())
+        .filter(|&at| seen[at] == "module.ready")
+        .collect();
+    assert_eq!(ready.len(), 2, "a and b start: {seen:?}");
+    for (at, module) in ready.into_iter().zip(["a", "b"]) {
+        assert_eq!(seen[at - 2..at], ["module.started", "module.state_changed"]);
+        assert_eq!(fast[at].source.as_deref(), Some(module));
+        assert_eq!(
+            fast[at].json,
+            Some(serde_json::json!({"module": module, "ready": true, "health": null}))
+        );
+    }
 }
 
 #[tokio::test]
@@ -240,5 +256,44 @@ async fn a_failing_handler_is_announced_between_a_changes_events_on_every_path()
             seen[at..at + 3],
             ["module.started", HANDLER_FAILED, "module.state_changed"]
         );
+    }
+}
+
+/// The bus's counters (`/metrics` reads them) count lifecycle events alike on each path:
+/// one publish per event, one delivery per subscriber that got it.
+#[tokio::test]
+async fn the_bus_counts_lifecycle_events_on_every_path() {
+    for asynchronous in [false, true] {
+        let log = CallLog::default();
+        let manager = ModuleManager::builder()
+            .module(Probe::new("a", &log))
+            .module(Probe::new("b", &log).depends_on("a"))
+            .build()
+            .unwrap();
+        let bus = manager.bus();
+        let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = Arc::clone(&seen);
+        let count = move || counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _subscription = if asynchronous {
+            bus.subscribe_async("module.*", move |_event: Event| {
+                count();
+                async {}
+            })
+        } else {
+            bus.subscribe("module.*", move |_event: &Event| {
+                count();
+            })
+        }
+        .unwrap();
+        let before = bus.stats();
+        manager.start_all().await.unwrap();
+        manager.stop_all().await.unwrap();
+        let after = bus.stats();
+        let seen = seen.load(std::sync::atomic::Ordering::Relaxed);
+        // Two modules, each: loaded, installed, starting, started, stopping, stopped (each
+        // also on `module.state_changed`), and `module.ready`.
+        assert_eq!(seen, 2 * (6 * 2 + 1), "asynchronous: {asynchronous}");
+        assert_eq!(after.published - before.published, seen, "{after:?}");
+        assert_eq!(after.delivered - before.delivered, seen, "{after:?}");
     }
 }

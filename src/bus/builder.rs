@@ -14,6 +14,7 @@ const DEFAULT_CACHE_CAPACITY: usize = 4096;
 /// 2 MiB: some 10,000 routes of short topics, or 1,700 of the longest (1 KiB).
 const DEFAULT_CACHE_BYTES: usize = 2 << 20;
 const DEFAULT_EMIT_QUEUE_CAPACITY: usize = 65_536;
+const DEFAULT_EMIT_LANE_CAPACITY: usize = 1024;
 
 /// Configures an [`EventBus`]; see [`EventBus::builder`].
 #[derive(Debug, Clone)]
@@ -23,6 +24,7 @@ pub struct EventBusBuilder {
     cache_capacity: usize,
     cache_bytes: usize,
     emit_queue_capacity: usize,
+    emit_lane_capacity: usize,
 }
 
 impl Default for EventBusBuilder {
@@ -32,6 +34,7 @@ impl Default for EventBusBuilder {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             cache_bytes: DEFAULT_CACHE_BYTES,
             emit_queue_capacity: DEFAULT_EMIT_QUEUE_CAPACITY,
+            emit_lane_capacity: DEFAULT_EMIT_LANE_CAPACITY,
         }
     }
 }
@@ -67,6 +70,18 @@ impl EventBusBuilder {
         self
     }
 
+    /// How many emitted events may wait for each async handler (default 1,024, at least 1).
+    ///
+    /// The bus's emitter does not await async handlers: it hands each emitted event to the
+    /// handler's own bounded queue and task, so that a handler that never returns holds up
+    /// no one else. When that queue is full, the handler misses the newest events, counted
+    /// in [`BusStats::queue_dropped`]. Sync handlers run on the emitter's task; subscribers
+    /// with a [queue](super::SubscribeOptions::queue) get emitted events in that queue.
+    pub fn emit_lane_capacity(mut self, capacity: usize) -> Self {
+        self.emit_lane_capacity = capacity.max(1);
+        self
+    }
+
     /// Builds the bus.
     pub fn build(self) -> EventBus {
         EventBus {
@@ -82,6 +97,9 @@ impl EventBusBuilder {
                 emit_accepted: AtomicU64::new(0),
                 emit_delivered: AtomicU64::new(0),
                 emit_rejected: AtomicU64::new(0),
+                emit_lane_capacity: self.emit_lane_capacity,
+                emit_lane_accepted: AtomicU64::new(0),
+                emit_lane_handled: AtomicU64::new(0),
                 unconsumed: AtomicU64::new(0),
                 published: AtomicU64::new(0),
                 delivered: AtomicU64::new(0),
@@ -110,10 +128,14 @@ pub struct BusStats {
     /// Fire-and-forget events accepted by [`EventBus::emit`](super::EventBus::emit), since
     /// the bus was built.
     pub emit_accepted: u64,
-    /// Emitted events accepted and not delivered yet: queued, or held up behind a handler
-    /// that has not returned (the bus delivers emitted events one at a time, in order). A
-    /// number that keeps growing means a stalled handler.
+    /// Emitted events accepted and not delivered yet: waiting for the bus's emitter, which
+    /// delivers them one at a time, in order. Async handlers do not hold it up (see
+    /// `emit_lagging`); a full [`QueuePolicy::Wait`](super::QueuePolicy::Wait) queue does.
     pub emit_pending: u64,
+    /// Emitted events handed to async handlers and not handled yet: waiting in their emit
+    /// lanes ([`EventBusBuilder::emit_lane_capacity`]), or being handled. A number that
+    /// keeps growing means a stalled handler; what a full lane refuses is in `queue_dropped`.
+    pub emit_lagging: u64,
     /// Fire-and-forget events rejected because the emit queue was full.
     pub emit_rejected: u64,
     /// Published events that reached no subscriber; see [`EventBus::unconsumed`], which
@@ -134,6 +156,9 @@ impl BusInner {
         // counted as delivered but not as accepted.
         let emit_delivered = self.emit_delivered.load(Ordering::Acquire);
         let emit_accepted = self.emit_accepted.load(Ordering::Acquire);
+        // Handled first, for the same reason.
+        let lane_handled = self.emit_lane_handled.load(Ordering::Acquire);
+        let lane_accepted = self.emit_lane_accepted.load(Ordering::Acquire);
         let registry = self.registry.read();
         let cache = self.cache.read();
         BusStats {
@@ -144,6 +169,7 @@ impl BusInner {
             queue_dropped: self.queue_dropped.load(Ordering::Relaxed),
             emit_accepted,
             emit_pending: emit_accepted.saturating_sub(emit_delivered),
+            emit_lagging: lane_accepted.saturating_sub(lane_handled),
             emit_rejected: self.emit_rejected.load(Ordering::Relaxed),
             unconsumed: self.unconsumed.load(Ordering::Relaxed),
             published: self.published.load(Ordering::Relaxed),

@@ -23,6 +23,28 @@ use crate::util::panic_message;
 /// The topic on which handler failures are published, once each.
 pub const HANDLER_FAILED: &str = "bus.handler_failed";
 
+/// Events published on the spot and their deliveries, not yet added to the bus's counters
+/// ([`BusStats::published`](super::BusStats), `delivered`): the events of one lifecycle
+/// change are counted together, one atomic add per counter instead of one per event.
+#[derive(Default)]
+#[must_use = "count it, or the bus's counters miss these events"]
+pub(crate) struct Tally {
+    published: u64,
+    delivered: u64,
+}
+
+impl Tally {
+    /// Adds what was tallied to the counters of `bus`.
+    #[inline]
+    pub(crate) fn count(self, bus: &super::EventBus) {
+        if self.published > 0 {
+            let inner = &bus.inner;
+            inner.published.fetch_add(self.published, Ordering::Relaxed);
+            inner.delivered.fetch_add(self.delivered, Ordering::Relaxed);
+        }
+    }
+}
+
 /// When a delivery started, on the wall clock: the clock events are stamped with, so that
 /// [`EventBus::publish`](super::EventBus::publish) can start at its event's creation time
 /// without another clock read. A step of the system clock during a delivery can distort the
@@ -210,23 +232,70 @@ impl BusInner {
             None => delivery.finish(start),
             Some(wait) => self.deliver_rest(delivery, wait, start).await,
         };
-        self.published.fetch_add(1, Ordering::Relaxed);
-        self.delivered
-            .fetch_add(report.matched as u64, Ordering::Relaxed);
-        if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
-            self.count_unconsumed();
-        }
+        self.count_published(&report);
         if !report.failures.is_empty() {
             self.announce(event, &report.failures).await;
         }
         report
     }
 
+    /// [`publish_routed`](Self::publish_routed) for the bus's emitter: an async handler is
+    /// not awaited but handed the event through its emit lane (see `lanes`), so that a
+    /// handler that never returns holds up no other subscriber. Queues are pushed to as by
+    /// any publisher.
+    pub(super) async fn publish_emitted(self: &Arc<Self>, event: &Event, route: &Route) {
+        if let Some(history) = &self.history {
+            history.record(event);
+        }
+        let start = Start::now();
+        let (mut delivery, mut next) = self.begin(event, route);
+        while let Some(wait) = next {
+            let (entry, pushed) = match wait {
+                Wait::Queue(entry, queue) => (entry, queue.push(event.clone()).await),
+                Wait::Handler(entry) => match self.emit_lane(entry) {
+                    Some(lane) => {
+                        let pushed = lane.push(event.clone()).await;
+                        if matches!(pushed, Pushed::Queued) {
+                            self.emit_lane_accepted.fetch_add(1, Ordering::Release);
+                        }
+                        (entry, pushed)
+                    }
+                    None => (entry, Pushed::Closed),
+                },
+            };
+            delivery.queued(entry, pushed);
+            next = delivery.advance::<false>();
+        }
+        let report = delivery.finish(start);
+        self.count_published(&report);
+        if !report.failures.is_empty() {
+            self.announce(event, &report.failures).await;
+        }
+    }
+
+    /// Counts a delivery that ended with `report`.
+    #[inline(always)]
+    fn count_published(&self, report: &DeliveryReport) {
+        self.published.fetch_add(1, Ordering::Relaxed);
+        self.delivered
+            .fetch_add(report.matched as u64, Ordering::Relaxed);
+        if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
+            self.count_unconsumed();
+        }
+    }
+
     /// [`publish_routed`](Self::publish_routed) for a route of sync handlers only
     /// (`route.inline_sync`), on the spot: no future, and no clock read, as no report is
     /// kept. Returns the failures of handlers, for the caller to
-    /// [`announce`](Self::announce), which may have to await.
-    pub(super) fn publish_inline(&self, event: &Event, route: &Route) -> Vec<HandlerFailure> {
+    /// [`announce`](Self::announce), which may have to await. The event and its deliveries
+    /// are added to `tally`, for the caller to [count](Tally::count) with those of the
+    /// events published with it.
+    pub(super) fn publish_inline(
+        &self,
+        event: &Event,
+        route: &Route,
+        tally: &mut Tally,
+    ) -> Vec<HandlerFailure> {
         debug_assert!(route.inline_sync);
         if let Some(history) = &self.history {
             history.record(event);
@@ -236,6 +305,8 @@ impl BusInner {
         let waits = delivery.advance::<true>();
         debug_assert!(waits.is_none());
         let report = delivery.report;
+        tally.published += 1;
+        tally.delivered += report.matched as u64;
         if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
             self.count_unconsumed();
         }

@@ -24,7 +24,8 @@ use super::queue::SubscriberQueue;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct DrainReport {
-    /// The queued subscriptions with the tag (subscriptions without a queue hold nothing).
+    /// The subscriptions with the tag that hold events: those with a queue, and async
+    /// handlers that were handed emitted events (their emit lanes). The others hold nothing.
     pub subscriptions: usize,
     /// Events in their queues, or being handled, when the drain began.
     pub waited_for: u64,
@@ -55,7 +56,7 @@ impl Target {
 }
 
 impl EventBus {
-    /// Waits until every event already accepted into the queues of the subscriptions tagged
+    /// Waits until every event already accepted into the queues (and emit lanes) of the subscriptions tagged
     /// `tag` has been handled, or until `deadline`; says how many were waited for and how
     /// many were left.
     ///
@@ -105,7 +106,7 @@ impl EventBus {
                 .get(tag)
                 .into_iter()
                 .flatten()
-                .filter_map(|entry| entry.queue.clone())
+                .flat_map(|entry| entry.queue.iter().chain(entry.emit_lane.get()).cloned())
                 .map(|queue| Target {
                     accepted: queue.progress().0,
                     queue,

@@ -38,11 +38,18 @@ pub(crate) struct BusInner {
     /// Events dropped by full subscriber queues, counted as they are dropped: a queue's own
     /// count leaves with it.
     pub(super) queue_dropped: AtomicU64,
-    /// Fire-and-forget events accepted into the emit queue, and those whose delivery ended:
-    /// the difference is every emitted event not (yet) delivered, stalled ones included.
+    /// Fire-and-forget events accepted into the emit queue, and those whose delivery ended
+    /// (handed to async handlers' emit lanes included): the difference is every emitted
+    /// event the emitter has not delivered yet.
     pub(super) emit_accepted: AtomicU64,
     pub(super) emit_delivered: AtomicU64,
     pub(super) emit_rejected: AtomicU64,
+    /// The capacity of each async subscriber's emit lane (see `lanes`).
+    pub(super) emit_lane_capacity: usize,
+    /// Emitted events taken into emit lanes, and those handled from them: the difference is
+    /// [`BusStats::emit_lagging`].
+    pub(super) emit_lane_accepted: AtomicU64,
+    pub(super) emit_lane_handled: AtomicU64,
     /// Published events that reached no subscriber; see [`EventBus::unconsumed`].
     pub(super) unconsumed: AtomicU64,
     /// Events published (routed or not), for [`BusStats::published`].
@@ -259,6 +266,13 @@ impl EventBus {
 
     /// Fire and forget: queues `payload` on `topic` for delivery by the bus's own task and
     /// returns at once. Emitted events are delivered in emission order.
+    ///
+    /// That task runs sync handlers itself, and hands each async handler the event through
+    /// the handler's own bounded queue and task (see
+    /// [`EventBusBuilder::emit_lane_capacity`]): an async handler that never returns holds
+    /// up only the events meant for it, and once its queue is full those are dropped and
+    /// counted ([`BusStats::queue_dropped`]); every subscriber still sees emitted events in
+    /// emission order.
     ///
     /// # Errors
     /// [`BusError::InvalidTopic`]; [`BusError::NoRuntime`] if no Tokio runtime is running;

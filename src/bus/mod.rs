@@ -79,7 +79,9 @@
 //! # Publishing
 //!
 //! [`EventBus::publish`] awaits the handlers and returns a [`DeliveryReport`];
-//! [`EventBus::emit`] returns at once and a task of the bus delivers in order;
+//! [`EventBus::emit`] returns at once and a task of the bus delivers in order, handing each
+//! async handler its events through a bounded queue of its own, so that a stalled handler
+//! holds up only itself;
 //! [`EventBus::publish_batch`] takes many [`Event`]s; an [`EventBuffer`] holds events and
 //! flushes them on size, interval, or demand. [`EventBus::has_subscribers`] answers from the
 //! route cache, so callers can skip building events nobody listens to.
@@ -115,6 +117,7 @@ mod event;
 mod event_bus;
 mod handler;
 mod history;
+mod lanes;
 mod prepared;
 mod queue;
 mod registry;
@@ -129,6 +132,7 @@ mod trie;
 pub use buffer::{BufferConfig, EventBuffer};
 pub use builder::{BusStats, EventBusBuilder};
 pub use dispatch::HANDLER_FAILED;
+pub(crate) use dispatch::Tally;
 pub use drain::DrainReport;
 pub use error::BusError;
 pub use event::{Event, EventId};

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use parking_lot::RwLock;
 
 use super::cache::Route;
-use super::dispatch::Start;
+use super::dispatch::{Start, Tally};
 use super::event::Event;
 use super::event_bus::EventBus;
 use super::report::HandlerFailure;
@@ -169,18 +169,21 @@ impl TopicRoutes {
     /// is a sync handler, as [`EventBus::publish_event`] would, without its report. `Some`
     /// when something has to be awaited: the whole delivery if a subscriber needs awaiting,
     /// or announcing the failures of handlers that failed.
+    ///
+    /// What it delivers is added to `tally`, for the caller to count.
     #[inline]
     pub(crate) fn deliver_now(
         &self,
         at: usize,
         bus: &EventBus,
         event: &Event,
+        tally: &mut Tally,
     ) -> Option<Unfinished> {
         let route = self.route(at)?;
         if !route.inline_sync {
             return Some(Unfinished(None));
         }
-        let failures = bus.inner.publish_inline(event, route);
+        let failures = bus.inner.publish_inline(event, route, tally);
         if failures.is_empty() {
             None
         } else {

@@ -15,7 +15,8 @@ use super::subscription::{SubEntry, SubscriptionId};
 use super::topic::validate_topic;
 use super::trie::Trie;
 
-/// The subscriptions of a bus, by pattern, by tag, and (for shutdown) those with a queue.
+/// The subscriptions of a bus, by pattern, by tag, and (for shutdown) those with a queue or
+/// an emit lane.
 #[derive(Default)]
 pub(super) struct Registry {
     pub(super) trie: Trie<Arc<SubEntry>>,
@@ -75,9 +76,7 @@ impl BusInner {
             self.changes.fetch_add(1, Ordering::Release);
             evicted
         };
-        if let Some(queue) = &entry.queue {
-            queue.close();
-        }
+        entry.close_queues();
         tracing::trace!(subscription = %entry.id, pattern = %entry.pattern, "unsubscribed");
         true
     }

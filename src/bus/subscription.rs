@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use super::event::Event;
 use super::event_bus::BusInner;
@@ -123,6 +123,10 @@ pub(crate) struct SubEntry {
     pub(crate) condition: Option<Condition>,
     pub(crate) handler: Handler,
     pub(crate) queue: Option<Arc<SubscriberQueue>>,
+    /// For an async handler without a queue: the queue, and task, that the bus's emitter
+    /// hands emitted events to, made on the first one, so that a handler that never returns
+    /// holds up only itself (see `lanes`).
+    pub(crate) emit_lane: OnceLock<Arc<SubscriberQueue>>,
     /// Cleared when unsubscribed; checked before each delivery, so that unsubscribing during
     /// a dispatch takes effect at once.
     pub(crate) active: AtomicBool,
@@ -154,6 +158,7 @@ impl SubEntry {
             condition,
             handler,
             queue: queue.map(|q| Arc::new(SubscriberQueue::new(q))),
+            emit_lane: OnceLock::new(),
             active: AtomicBool::new(true),
             fired: AtomicBool::new(false),
         }
@@ -162,6 +167,14 @@ impl SubEntry {
     /// Delivery order: higher priority first, then older first.
     pub(crate) fn order(&self) -> (Reverse<i32>, SubscriptionId) {
         (Reverse(self.priority), self.id)
+    }
+
+    /// Closes its queue and its emit lane, if it has them: what they hold is still handled,
+    /// then their tasks end.
+    pub(crate) fn close_queues(&self) {
+        for queue in self.queue.iter().chain(self.emit_lane.get()) {
+            queue.close();
+        }
     }
 
     /// Inlined: the delivery loop, in another file, asks it once per subscriber.

@@ -5,7 +5,6 @@ use std::sync::{Arc, Weak};
 
 use tokio::sync::mpsc;
 
-use super::dispatch::Start;
 use super::event::Event;
 use super::event_bus::BusInner;
 use super::subscription::SubEntry;
@@ -42,7 +41,7 @@ pub(super) async fn run_emitter(bus: Weak<BusInner>, mut events: mpsc::Receiver<
     while let Some(event) = events.recv().await {
         let Some(bus) = bus.upgrade() else { break };
         let route = bus.route_valid(event.topic());
-        bus.publish_routed(&event, &route, Start::now()).await;
+        bus.publish_emitted(&event, &route).await;
         bus.emit_delivered
             .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
@@ -52,9 +51,7 @@ impl Drop for BusInner {
     fn drop(&mut self) {
         // Let queued subscribers finish what they hold and stop.
         for entry in self.registry.get_mut().queued.values() {
-            if let Some(queue) = &entry.queue {
-                queue.close();
-            }
+            entry.close_queues();
         }
     }
 }

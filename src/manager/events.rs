@@ -7,8 +7,9 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::bus::{Event, EventBus, EventId, TopicSet};
+use crate::bus::{Event, EventBus, EventId, Tally, TopicSet};
 use crate::context::Context;
+use crate::health::HealthEvent;
 use crate::lifecycle::{Hook, HookFailure, ModuleState};
 use crate::manager::driver::BoxFuture;
 use crate::manager::reentry::Mark;
@@ -138,8 +139,13 @@ thread_local! {
 /// The first event of a change of the module named `name`: this thread's spare event
 /// rewritten if nothing else holds its payload, else a new one.
 #[inline]
-fn new_event(name: &Arc<str>, change: Change, topic: &'static str, id: EventId) -> Event {
-    let time = SystemTime::now();
+fn new_event(
+    name: &Arc<str>,
+    change: Change,
+    topic: &'static str,
+    id: EventId,
+    time: SystemTime,
+) -> Event {
     if let Some(mut spare) = SPARE_EVENT.take()
         && let Some(payload) = spare.payload_mut::<ModuleEvent>()
     {
@@ -239,6 +245,11 @@ fn publish_change(
         routes.keep();
         return None;
     };
+    // The module's name is cold (a cache miss per module, on its reference count): load it
+    // now, so that the miss overlaps the clock read instead of stalling the locked
+    // operations below, each of which waits for every load before it.
+    std::hint::black_box(Arc::strong_count(&entry.name));
+    let time = SystemTime::now();
     let ids = EventId::reserve(1 + u64::from(second.is_some()));
     let change = Change {
         from,
@@ -246,17 +257,19 @@ fn publish_change(
         hook,
         error: failure.map(|failure| failure.cause().to_string()),
     };
-    let mut event = new_event(&entry.name, change, first_name, ids);
+    let mut event = new_event(&entry.name, change, first_name, ids, time);
     let mark = Mark::new(inner, ctx.id());
     let bus = &inner.bus;
+    let mut tally = Tally::default();
     let left = mark.run(|| {
-        if let Some(unfinished) = routes.deliver_now(first, bus, &event) {
+        if let Some(unfinished) = routes.deliver_now(first, bus, &event, &mut tally) {
             return Some((first, unfinished, second));
         }
         let (at, name) = second?;
         event.retarget(name, ids.nth(1));
-        Some((at, routes.deliver_now(at, bus, &event)?, None))
+        Some((at, routes.deliver_now(at, bus, &event, &mut tally)?, None))
     });
+    tally.count(bus);
     let Some((at, unfinished, next)) = left else {
         SPARE_EVENT.set(Some(event));
         routes.keep();
@@ -268,6 +281,90 @@ fn publish_change(
         if let Some((at, name)) = next {
             event.retarget(name, ids.nth(1));
             routes.deliver(at, &bus, &event).await;
+        }
+    })))
+}
+
+/// After a successful start: `module.ready` when the module is ready by its own account and
+/// anyone listens, published after the change's events (`announced`, what of them is left to
+/// await). Two atomic loads when nobody listens. `watched` says whether the module has a
+/// [`Watch`](crate::manager::signals::Watch) (readiness signal, health check or watchdog).
+#[inline]
+pub(crate) fn announce_ready(
+    ctx: &Context,
+    announced: Option<BoxFuture<'static, ()>>,
+    watched: bool,
+) -> Option<BoxFuture<'static, ()>> {
+    let inner = ctx.inner();
+    if inner.listeners.heard(&inner.bus) & LifecycleTopic::Ready.bit() == 0 {
+        return announced;
+    }
+    publish_ready(ctx, announced, watched)
+}
+
+/// Publishes `module.ready` someone listens to, after what is left of the change's events:
+/// on the spot along a route of sync handlers when nothing is left, else in the returned
+/// future, as [`publish_change`] does.
+#[inline(never)]
+fn publish_ready(
+    ctx: &Context,
+    announced: Option<BoxFuture<'static, ()>>,
+    watched: bool,
+) -> Option<BoxFuture<'static, ()>> {
+    let inner = ctx.inner();
+    let entry = ctx.entry();
+    // Without a watch, ready means started, and there is no health: the watch's field, on
+    // a cache line the start did not touch, is not read (a miss per module otherwise).
+    let payload = if watched {
+        crate::manager::watch::health_event(entry)
+    } else {
+        HealthEvent {
+            module: Arc::clone(&entry.name),
+            ready: entry.current_state() == ModuleState::Started,
+            health: None,
+        }
+    };
+    if !payload.ready {
+        return announced;
+    }
+    let routes = inner.listeners.0.routes();
+    let at = LifecycleTopic::Ready as usize;
+    let Some(topic) = routes.topic(at) else {
+        routes.keep();
+        return announced;
+    };
+    let event = Event::shared_serializable(
+        topic,
+        Arc::new(payload),
+        Arc::clone(&entry.name),
+        EventId::reserve(1),
+        SystemTime::now(),
+    );
+    let mark = Mark::new(inner, ctx.id());
+    let bus = inner.bus.clone();
+    let unfinished = match announced {
+        // The change's events come first: all of the delivery waits for them.
+        Some(announced) => Err(announced),
+        None => {
+            let mut tally = Tally::default();
+            let left = mark.run(|| routes.deliver_now(at, &bus, &event, &mut tally));
+            tally.count(&bus);
+            match left {
+                None => {
+                    routes.keep();
+                    return None;
+                }
+                Some(unfinished) => Ok(unfinished),
+            }
+        }
+    };
+    Some(Box::pin(mark.on(async move {
+        match unfinished {
+            Ok(unfinished) => routes.finish(at, &bus, &event, unfinished).await,
+            Err(announced) => {
+                announced.await;
+                routes.deliver(at, &bus, &event).await;
+            }
         }
     })))
 }

@@ -303,29 +303,13 @@ fn succeed(
         if attention & tasks::WATCHED != 0 {
             watch::started(ctx);
         }
-        if let Some(ready) = watch::ready_event(ctx) {
-            return Ok(Some(chain_publish(announced, ready, ctx)));
-        }
+        return Ok(events::announce_ready(
+            ctx,
+            announced,
+            attention & tasks::WATCHED != 0,
+        ));
     }
     Ok(announced)
-}
-
-/// The publishing of the state change (if any) and then of `module.ready`.
-#[inline(never)]
-fn chain_publish(
-    announced: Option<BoxFuture<'static, ()>>,
-    ready: crate::bus::Event,
-    ctx: &Context,
-) -> BoxFuture<'static, ()> {
-    let bus = ctx.inner().bus.clone();
-    // Marked like the lifecycle events: a handler calling back into the manager is
-    // refused rather than waiting for itself.
-    Box::pin(Mark::new(ctx.inner(), ctx.id()).on(async move {
-        if let Some(announced) = announced {
-            announced.await;
-        }
-        bus.publish_event(ready).await;
-    }))
 }
 
 /// Waits for `hook` of the module of `ctx`, which began at `began` and did not finish at

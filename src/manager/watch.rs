@@ -97,12 +97,7 @@ pub(crate) fn event(inner: &Inner, entry: &Entry, topic: &'static str) -> Option
     if inner.signal_listeners.heard(&inner.bus) & wanted == 0 {
         return None;
     }
-    let payload = HealthEvent {
-        module: Arc::clone(&entry.name),
-        ready: entry.own_ready(),
-        health: entry.watch.as_ref().and_then(|watch| watch.health()),
-    };
-    match Event::serializable(topic, payload) {
+    match Event::serializable(topic, health_event(entry)) {
         Ok(event) => Some(event.with_source(Arc::clone(&entry.name))),
         Err(error) => {
             tracing::error!(%error, topic, "cannot build a health event");
@@ -143,19 +138,13 @@ pub(crate) fn before_hook(entry: &Entry, hook: Hook) {
     }
 }
 
-/// `module.ready` for a module whose `start` just succeeded, if it is ready by its own
-/// account and anyone listens.
-#[inline]
-pub(crate) fn ready_event(ctx: &Context) -> Option<Event> {
-    let inner = ctx.inner();
-    if inner.signal_listeners.heard(&inner.bus) & HEARS_READY == 0 {
-        return None;
+/// The payload of [`READY`] and [`HEALTH_CHANGED`] about `entry`, as of now.
+pub(crate) fn health_event(entry: &Entry) -> HealthEvent {
+    HealthEvent {
+        module: Arc::clone(&entry.name),
+        ready: entry.own_ready(),
+        health: entry.watch.as_ref().and_then(|watch| watch.health()),
     }
-    let entry = ctx.entry();
-    if !entry.own_ready() {
-        return None;
-    }
-    event(inner, entry, READY)
 }
 
 /// The `start` of a watched module succeeded: if it has a health check or a watchdog, its
