@@ -18,19 +18,25 @@ const BOUND: Duration = Duration::from_secs(60);
 
 /// Builds the example (a no-op when `cargo test` has built it already) and returns its path.
 fn built_example() -> PathBuf {
+    // This test is target/<profile>/deps/service_example-<hash>; examples are beside deps,
+    // built with the same profile (`debug` is the folder of the dev and test profiles).
+    let test = std::env::current_exe().expect("the test's own path");
+    let folder = test
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("in target/<profile>/deps");
+    let profile = match folder.file_name().and_then(|name| name.to_str()) {
+        Some("debug") | None => "dev",
+        Some(other) => other,
+    };
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "-p", "symphra", "--example", "service"])
+        .args(["--profile", profile])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the example failed: {status}");
-    // This test is target/<profile>/deps/service_example-<hash>; examples are beside deps.
-    let test = std::env::current_exe().expect("the test's own path");
-    let profile = test
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("in target/<profile>/deps");
-    profile.join("examples").join("service")
+    folder.join("examples").join("service")
 }
 
 /// The service's stdout, line by line, from a thread: `None` once it closed its output.
