@@ -11,6 +11,9 @@ trait Counter: Send + Sync {
     fn value(&self) -> usize;
 }
 
+/// An interface `Source` does not provide.
+trait Gauge: Send + Sync {}
+
 /// What `Source`'s start builds: a fresh one, numbered, per start.
 struct Opened(usize);
 impl Counter for Opened {
@@ -97,4 +100,58 @@ async fn a_module_that_handed_nothing_over_is_named_with_the_fix() {
         failure.contains("\"source\" handed over none") && failure.contains("set_running"),
         "{failure}"
     );
+}
+
+/// Asks for `source` as a `dyn Gauge`, which it does not provide.
+struct GaugeReader;
+impl Module for GaugeReader {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("gauge-reader").depends_on("source")
+    }
+    async fn start(&self, ctx: &Context) -> HookResult {
+        ctx.get_dyn::<dyn Gauge>("source")?;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn another_interface_than_the_one_provided_is_a_type_mismatch() {
+    let manager = ModuleManager::builder()
+        .module(Source {
+            starts: AtomicUsize::new(0),
+            hand_over: true,
+        })
+        .provides_running(|opened: Arc<Opened>| -> Arc<dyn Counter> { opened })
+        .module(GaugeReader)
+        .build()
+        .expect("a valid module set");
+    let report = match manager.start_all().await {
+        Err(symphra::Error::Start(error)) => error.report().clone(),
+        other => panic!("the start should have failed, not {other:?}"),
+    };
+    let failure = match report.module("gauge-reader").map(ModuleReport::outcome) {
+        Some(Outcome::Failed(failure)) => failure.to_string(),
+        other => panic!("the gauge reader should have failed, not {other:?}"),
+    };
+    assert!(
+        failure.contains("dyn interfaces_running::Gauge") && failure.contains("Source"),
+        "the mismatch names the type asked for and the one registered: {failure}"
+    );
+}
+
+#[test]
+fn provides_running_before_any_module_fails_the_build() {
+    let built = ModuleManager::builder()
+        .provides_running(|opened: Arc<Opened>| -> Arc<dyn Counter> { opened })
+        .module(Reader::default())
+        .build();
+    match built {
+        Err(error @ symphra::Error::ProvidesWithoutModule { .. }) => {
+            assert!(
+                error.to_string().contains("right after `.module(..)`"),
+                "{error}"
+            );
+        }
+        other => panic!("expected ProvidesWithoutModule, got {other:?}"),
+    }
 }
