@@ -8,7 +8,9 @@
 //! curl localhost:8080/users/1
 //! ```
 //!
-//! It serves until SIGINT or SIGTERM, then stops every module and exits 0.
+//! It serves until SIGINT or SIGTERM, then stops every module and exits 0. The fourth part
+//! of the service, configuration, is no module: `config::Layers` merges the file under the
+//! environment and checks each module's table against the type it declares.
 //!
 //! Lines that exist only because of Symphra: 57 of the 247 lines of code before the tests
 //! (the module structs, their `impl Module` and hook signatures, metadata, `set_running`,
