@@ -10,14 +10,21 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 /// Far more than the service needs; reached only when it hangs.
 const BOUND: Duration = Duration::from_secs(60);
 
-/// Builds the example (a no-op when `cargo test` has built it already) and returns its path.
+/// Builds the example (a no-op when `cargo test` has built it already), once for all the
+/// tests of this file, and returns its path.
 fn built_example() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(build_example).clone()
+}
+
+fn build_example() -> PathBuf {
     // This test is target/<profile>/deps/service_example-<hash>; examples are beside deps,
     // built with the same profile (`debug` is the folder of the dev and test profiles).
     let test = std::env::current_exe().expect("the test's own path");
@@ -141,4 +148,36 @@ fn the_service_serves_greets_and_stops_cleanly_on_sigterm() {
     );
     let exit = service.wait().expect("the service's exit status");
     assert!(exit.success(), "the service ended with {exit}");
+}
+
+#[test]
+fn a_bad_setting_stops_the_service_before_it_starts_naming_the_variable_and_key() {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/service/service.toml");
+    let mut service = Command::new(built_example())
+        .arg(config)
+        .env("SERVICE__DB__BUSY_TIMEOUT_MS", "soon")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    let lines = lines_of(&mut service);
+    loop {
+        match lines.recv_timeout(BOUND) {
+            Ok(Some(line)) => assert!(!line.starts_with("ready"), "it started: {line}"),
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => panic!("still running after {BOUND:?}"),
+        }
+    }
+    let exit = service.wait().expect("the service's exit status");
+    let mut errors = String::new();
+    let mut stderr = service.stderr.take().expect("stderr is piped");
+    stderr.read_to_string(&mut errors).expect("stderr is read");
+    assert_eq!(exit.code(), Some(1), "{errors}");
+    assert!(
+        errors.contains("environment variable SERVICE__DB__BUSY_TIMEOUT_MS")
+            && errors.contains("\"busy_timeout_ms\"")
+            && errors.contains("wants an integer, got \"soon\""),
+        "the error names the layer, the key and what it wants: {errors}"
+    );
 }
