@@ -94,6 +94,13 @@ pub use lifecycle::{BoxError, Hook, HookFailure, HookResult, ModuleState};
 pub use manager::{ModuleManager, ModuleManagerBuilder, ScopeExit};
 pub use module::{Module, ModuleMetadata, SyncModule};
 
+/// The guide's Rust snippets, compiled and run as doc-tests (`cargo test --doc`) so that
+/// they keep up with the API. Boilerplate a reader does not need (a `main`, a module defined
+/// in an earlier section) is on `# ` lines, which rustdoc compiles and the reader skips.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+pub struct GuideSnippets;
+
 /// `Result` with Symphra's [`Error`] as the default error type:
 /// `fn main() -> symphra::Result<()>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

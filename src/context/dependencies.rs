@@ -70,13 +70,23 @@ impl Context {
     /// a test's fake as well as the real module.
     ///
     /// Fails with [`Error::UndeclaredDependency`] when `name` is not declared,
-    /// [`Error::DependencyAbsent`] when it is optional and not registered, and
+    /// [`Error::DependencyAbsent`] when it is optional and not registered,
     /// [`Error::DependencyType`] when it is registered without providing `T` (the error
-    /// names the type it is registered as).
+    /// names the type it is registered as), and [`Error::NotRunningState`] when it provides
+    /// `T` from its running state
+    /// ([`provides_running`](crate::ModuleManagerBuilder::provides_running)) and has none:
+    /// before its `start` handed it over, or after its stop.
     pub fn get_dyn<T: ?Sized + Send + Sync + 'static>(&self, name: &str) -> Result<Arc<T>, Error> {
         let entry = self.declared(name)?;
-        if let Some(value) = entry.interfaces.iter().find_map(|i| i.get::<T>()) {
-            return Ok(value);
+        if let Some(interface) = entry.interfaces.iter().find(|i| i.is::<T>()) {
+            // Only an interface made of the running state can be missing.
+            return interface
+                .get::<T>(|| entry.running())
+                .ok_or_else(|| Error::NotRunningState {
+                    module: self.name().to_owned(),
+                    dependency: name.to_owned(),
+                    requested: std::any::type_name::<T>(),
+                });
         }
         Err(Error::DependencyType {
             module: self.name().to_owned(),

@@ -162,6 +162,78 @@ impl ModuleManagerBuilder {
         self
     }
 
+    /// Registers the module registered last as providing the interface `T` made of what
+    /// its `start` hands over ([`Context::set_running`](crate::Context::set_running)) when
+    /// that is an `S`: for a module whose service — a connection pool, a client — exists
+    /// only once it has started. Dependents ask for it with
+    /// [`Context::get_dyn`](crate::Context::get_dyn) as for [`provides`](Self::provides);
+    /// before the start has handed an `S` over, or after the stop, they get
+    /// [`Error::NotRunningState`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use symphra::prelude::*;
+    ///
+    /// trait UserStore: Send + Sync {
+    ///     fn count(&self) -> usize;
+    /// }
+    ///
+    /// struct Pool(usize); // opened by the module's start
+    /// impl UserStore for Pool {
+    ///     fn count(&self) -> usize { self.0 }
+    /// }
+    ///
+    /// struct Db;
+    /// impl Module for Db {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("db") }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         ctx.set_running(Pool(2));
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// struct Api;
+    /// impl Module for Api {
+    ///     fn metadata(&self) -> ModuleMetadata { ModuleMetadata::new("api").depends_on("db") }
+    ///     async fn start(&self, ctx: &Context) -> HookResult {
+    ///         assert_eq!(ctx.get_dyn::<dyn UserStore>("db")?.count(), 2);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> symphra::Result<()> {
+    /// let manager = ModuleManager::builder()
+    ///     .module(Db)
+    ///     .provides_running(|pool: Arc<Pool>| -> Arc<dyn UserStore> { pool })
+    ///     .module(Api)
+    ///     .build()?;
+    /// manager.start_all().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn provides_running<S, T>(
+        mut self,
+        cast: impl Fn(Arc<S>) -> Arc<T> + Send + Sync + 'static,
+    ) -> Self
+    where
+        S: Send + Sync + 'static,
+        T: ?Sized + Send + Sync + 'static,
+    {
+        let Some(last) = self.entries.last_mut() else {
+            self.refused.get_or_insert(Error::ProvidesWithoutModule {
+                interface: std::any::type_name::<T>(),
+            });
+            return self;
+        };
+        // Only the builder holds the entry until `build`: it can still be changed.
+        match Arc::get_mut(last) {
+            Some(entry) => entry.interfaces.push(Interface::from_running(cast)),
+            None => unreachable!("the builder holds the only reference to an entry before build"),
+        }
+        self
+    }
+
     fn register(mut self, entry: Entry) -> Self {
         self.names.push(Arc::clone(&entry.name));
         self.entries.push(Arc::new(entry));
