@@ -60,3 +60,35 @@ fn lines_without_sizes_pass_for_the_client_to_judge() {
         Frame::Pass(33)
     );
 }
+
+#[test]
+fn a_line_ends_only_at_cr_lf() {
+    // A bare `\n` is part of the line (the client reads it so too): the frame is not over.
+    assert_eq!(next(b"PING\n"), Frame::Incomplete);
+    assert_eq!(next(b"X\nY\r\n"), Frame::Pass(5));
+    assert_eq!(next(b"\r\n"), Frame::Pass(2));
+    assert_eq!(next(b"\n\r\n"), Frame::Pass(3));
+    let msg = b"MSG a\n 1 2\r\nhi\r\n";
+    assert_eq!(next(msg), Frame::Pass(msg.len()));
+}
+
+#[test]
+fn a_line_with_too_many_fields_passes_for_the_client_to_judge() {
+    let six = b"HMSG t 1 r 4 4 9\r\nNATS\r\n";
+    assert_eq!(next(six), Frame::Pass(18));
+    let five = b"MSG t 1 r 2 2\r\nhi\r\n";
+    assert_eq!(next(five), Frame::Pass(15));
+}
+
+#[test]
+fn the_bridges_own_header_passes_in_any_case_the_client_accepts() {
+    for name in ["Symphra-Event", "symphra-event"] {
+        let block = format!("NATS/1.0\r\n{name}: o 1 2 s\r\n\r\n");
+        let frame = format!(
+            "HMSG t 1 {} {}\r\n{block}{{}}\r\n",
+            block.len(),
+            block.len() + 2
+        );
+        assert_eq!(next(frame.as_bytes()), Frame::Pass(frame.len()), "{name}");
+    }
+}
