@@ -62,7 +62,7 @@ pub(crate) fn start(
         shared: shared.clone(),
         client: client.clone(),
         encoder: Mutex::new(Encoder::new(
-            &shared.origin,
+            shared.metadata.then_some(&*shared.origin),
             shared.prefix.clone(),
             shared.max_payload,
         )),
@@ -176,7 +176,11 @@ async fn run_export(
     waiting: Arc<AtomicUsize>,
 ) {
     const BATCH: usize = 256;
-    let mut encoder = Encoder::new(&shared.origin, shared.prefix.clone(), shared.max_payload);
+    let mut encoder = Encoder::new(
+        shared.metadata.then_some(&*shared.origin),
+        shared.prefix.clone(),
+        shared.max_payload,
+    );
     let mut state = shared.state.subscribe();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -269,7 +273,11 @@ async fn publish(shared: &Shared, client: &Client, message: Outbound, topic: &st
         headers,
         body,
     } = message;
-    match client.publish_with_headers(subject, headers, body).await {
+    let published = match headers {
+        Some(headers) => client.publish_with_headers(subject, headers, body).await,
+        None => client.publish(subject, body).await,
+    };
+    match published {
         Ok(()) => shared.counters.ledger.handed(),
         Err(error) => {
             bump(&shared.counters.publish_errors);
