@@ -79,13 +79,19 @@ fn message(buf: &[u8], line: &[u8], line_end: usize, args: &[u8], headers: bool)
     // The fields, kept in place: one more than the most a valid line has, to tell too many.
     let mut fields: [&[u8]; MAX_FIELDS + 1] = [&[]; MAX_FIELDS + 1];
     let mut count = 0;
-    for field in args
-        .split(u8::is_ascii_whitespace)
-        .filter(|f| !f.is_empty())
-        .take(MAX_FIELDS + 1)
-    {
-        fields[count] = field;
+    let mut rest = args;
+    while count < fields.len() {
+        let Some(start) = rest.iter().position(|b| !b.is_ascii_whitespace()) else {
+            break;
+        };
+        rest = &rest[start..];
+        let end = rest
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .unwrap_or(rest.len());
+        fields[count] = &rest[..end];
         count += 1;
+        rest = &rest[end..];
     }
     let sizes = match (headers, &fields[..count]) {
         (false, [_, _, len] | [_, _, _, len]) => number(len).map(|len| (0, len)),
@@ -107,7 +113,8 @@ fn message(buf: &[u8], line: &[u8], line_end: usize, args: &[u8], headers: bool)
     if buf.len() < frame_len {
         return Frame::Incomplete;
     }
-    if std::str::from_utf8(line).is_err() {
+    // ASCII (nearly always) is UTF-8, and cheaper to check on a short line.
+    if !line.is_ascii() && std::str::from_utf8(line).is_err() {
         return Frame::Skip(frame_len, Fault::Subject);
     }
     if headers {

@@ -20,6 +20,12 @@ fn a_subject_that_is_not_utf8_is_skipped_whole() {
     assert_eq!(next(&bad[18..]), Frame::Pass(18));
     let reply = b"MSG t 1 \xfe 0\r\n\r\n";
     assert_eq!(next(reply), Frame::Skip(reply.len(), Fault::Subject));
+    // Not ASCII but UTF-8: the client reads it, so it passes.
+    let accented = "MSG t1.caf\u{e9} 1 2\r\nhi\r\n";
+    assert_eq!(next(accented.as_bytes()), Frame::Pass(accented.len()));
+    // Fields split on any ASCII whitespace, runs of it too.
+    let tabbed = b"MSG t\t1 \t 2\r\nhi\r\n";
+    assert_eq!(next(tabbed), Frame::Pass(tabbed.len()));
 }
 
 #[test]
