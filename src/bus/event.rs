@@ -124,6 +124,36 @@ impl Event {
         Self::new(topic, payload)
     }
 
+    /// A new event with a JSON payload on the same topic as this one, which is neither
+    /// checked again nor copied: its own id, the time now, no source or origin. For a stream
+    /// of events on one topic, such as the messages a bridge receives on one subject.
+    ///
+    /// ```
+    /// use symphra::bus::Event;
+    /// use serde_json::json;
+    ///
+    /// let first = Event::json("order.paid", json!(1))?.with_source("shop");
+    /// let second = first.json_on_same_topic(json!(2));
+    /// assert_eq!(second.topic(), "order.paid");
+    /// assert_eq!(second.json_value(), Some(&json!(2)));
+    /// assert_eq!(second.source(), None);
+    /// assert!(second.id() > first.id());
+    /// # Ok::<(), symphra::bus::BusError>(())
+    /// ```
+    #[must_use]
+    pub fn json_on_same_topic(&self, payload: Value) -> Self {
+        Self {
+            topic: self.topic.clone(),
+            payload: Arc::new(payload),
+            type_name: std::any::type_name::<Value>(),
+            to_json: None,
+            source: None,
+            origin: None,
+            id: EventId::next(),
+            time: SystemTime::now(),
+        }
+    }
+
     /// An event with a typed payload that also has a JSON form (through `serde`).
     ///
     /// Handlers in the process read it as `&T` with no serialization; it is serialized only

@@ -1,8 +1,7 @@
-//! Publish → subscribe through two bridges over loopback (through the relay and connected
-//! directly), beside the raw `async-nats` client serializing and parsing each payload as the
-//! bridge does
-//! in the same run (without and with a header like the bridge's), for 16-byte and 1 KB
-//! payloads.
+//! Publish → subscribe through two bridges over loopback (through the relay, connected
+//! directly, and through the relay with metadata headers on), beside the raw `async-nats`
+//! client serializing and parsing each payload as the bridge does, in the same run (without
+//! and with a header like the bridge's), for 16-byte and 1 KB payloads.
 //!
 //! `cargo bench -p symphra-nats --bench bridge` (needs `nats-server`; see `.ci/install-nats`).
 //! Each iteration is one event published on one side and received on the other; criterion
@@ -177,13 +176,19 @@ fn bench(c: &mut Criterion) {
         });
         reader.abort();
 
-        // Two buses, two bridges: through the relay (the default) and connected directly.
-        for (name, relay) in [("symphra_bridge", true), ("symphra_bridge_direct", false)] {
+        // Two buses, two bridges: through the relay (the default), connected directly, and
+        // through the relay with the metadata header.
+        for (name, relay, metadata) in [
+            ("symphra_bridge", true, false),
+            ("symphra_bridge_direct", false, false),
+            ("symphra_bridge_metadata", true, true),
+        ] {
             let (bus, _bridges, counter, _sub) = runtime.block_on(async {
                 let (a, b) = (EventBus::new(), EventBus::new());
                 let out = NatsBridge::builder(&url)
                     .export("bench.*")
                     .relay(relay)
+                    .metadata(metadata)
                     .connect(&a)
                     .await
                     .expect("bridge");

@@ -83,7 +83,8 @@ impl NatsBridge {
         })
     }
 
-    /// This bridge's name on the wire (first in the `Symphra-Event` header), unique per bridge and
+    /// This bridge's name on the wire (first in the `Symphra-Event` header, when it sends
+    /// [metadata](crate::BridgeConfig::metadata)), unique per bridge and
     /// process; imported events carry the sender's as their [`Event::origin`].
     ///
     /// [`Event::origin`]: symphra::bus::Event::origin

@@ -104,6 +104,13 @@ impl NatsBridgeBuilder {
         self
     }
 
+    /// Whether exported events carry their origin, id, time and source in a header; see
+    /// [`BridgeConfig::metadata`] (off by default).
+    pub fn metadata(mut self, on: bool) -> Self {
+        self.config.metadata = on;
+        self
+    }
+
     /// The configuration built so far.
     pub fn config(&self) -> &BridgeConfig {
         &self.config

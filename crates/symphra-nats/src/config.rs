@@ -129,6 +129,13 @@ pub struct BridgeConfig {
     /// beyond that the oldest is forgotten (counted as `requests_forgotten`) and can no
     /// longer be answered.
     pub max_pending_requests: usize,
+    /// Whether exported events carry their metadata (this bridge's origin, the event's id,
+    /// time and source) in a `Symphra-Event` header. Off by default: a header costs the NATS
+    /// client about as much per message as everything else the bridge does (see
+    /// `docs/dev/nats-bridge-cost.md`), and loops are prevented without it. When off, a
+    /// receiving bridge sees the event as any plain client's: origin `nats`, no source, the
+    /// arrival time. Received headers are read whatever this says.
+    pub metadata: bool,
 }
 
 impl Default for BridgeConfig {
@@ -146,6 +153,7 @@ impl Default for BridgeConfig {
             relay: true,
             max_clock_skew_ms: 5 * 60 * 1000,
             max_pending_requests: 4096,
+            metadata: false,
         }
     }
 }

@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) origin: Arc<str>,
     pub(crate) prefix: Prefix,
     pub(crate) max_payload: usize,
+    /// Whether exported events carry the metadata header ([`BridgeConfig::metadata`]).
+    pub(crate) metadata: bool,
     pub(crate) max_clock_skew: Duration,
     pub(crate) max_pending_requests: usize,
     pub(crate) pending_requests: PendingRequests,
@@ -146,6 +148,7 @@ pub(crate) async fn open(config: &BridgeConfig, prefix: Prefix) -> Result<Opened
         origin: make_origin(name).into(),
         prefix,
         max_payload: config.max_payload,
+        metadata: config.metadata,
         max_clock_skew: Duration::from_millis(config.max_clock_skew_ms),
         max_pending_requests: config.max_pending_requests,
         pending_requests: PendingRequests::default(),

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::Client;
+use futures_util::FutureExt;
 use symphra::bus::{Event, EventBus, Pattern, SubscribeOptions, Subscription};
-use symphra::util::poll_once;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -62,7 +62,7 @@ pub(crate) fn start(
         shared: shared.clone(),
         client: client.clone(),
         encoder: Mutex::new(Encoder::new(
-            &shared.origin,
+            shared.metadata.then_some(&*shared.origin),
             shared.prefix.clone(),
             shared.max_payload,
         )),
@@ -78,8 +78,16 @@ pub(crate) fn start(
         let exporter = exporter.clone();
         subscriptions.push(
             bus.subscribe_async_with(pattern.as_str(), options, move |event| {
-                let exporter = exporter.clone();
-                async move { exporter.accept(event).await }
+                // Usually sent right here, and the future is an empty shell; only an event
+                // that must wait keeps the exporter and a (boxed: rare, and large) wait.
+                let waits = exporter
+                    .send_now(event)
+                    .map(|event| (exporter.clone(), event));
+                async move {
+                    if let Some((exporter, event)) = waits {
+                        Box::pin(exporter.send_later(event)).await;
+                    }
+                }
             })?,
         );
     }
@@ -106,22 +114,30 @@ struct Exporter {
 }
 
 impl Exporter {
-    async fn accept(&self, event: Event) {
-        if self.shared.is_connected() && self.waiting.load(Ordering::Acquire) == 0 {
-            let message = {
-                let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
-                encode(&self.shared, &self.client, &mut encoder, &event)
-            };
-            let Some(message) = message else { return };
-            let mut publish = pin!(publish(&self.shared, &self.client, message, event.topic()));
-            // Usually the client has room and this is done at the first poll.
-            if poll_once(&mut publish).await.is_ready() {
+    /// Hands `event` to the client without waiting, if it can (or counts it as not
+    /// exportable); otherwise gives it back, for [`send_later`](Self::send_later).
+    fn send_now(&self, event: Event) -> Option<Event> {
+        if !self.may_skip_the_buffer() {
+            return Some(event);
+        }
+        let message = self.encode(&event)?;
+        // Polled once: usually the client's queue has room and it is done. If not, dropping
+        // it sends nothing (the client's queue is a Tokio channel, whose `send` sends
+        // nothing when cancelled before it has a place), and the event waits instead.
+        publish(&self.shared, &self.client, message, event.topic())
+            .now_or_never()
+            .map_or(Some(event), |()| None)
+    }
+
+    /// Sends `event` once the client's queue has room, unless the connection is lost
+    /// meanwhile: then the client stops taking messages until it reconnects, and the event
+    /// goes to the export buffer instead.
+    async fn send_later(&self, event: Event) {
+        if self.may_skip_the_buffer() {
+            let Some(message) = self.encode(&event) else {
                 return;
-            }
-            // The client's queue is full: wait for it, unless the connection is lost
-            // meanwhile (then the client stops taking messages until it reconnects, and the
-            // event goes to the export buffer instead, not sent, as cancelling `publish`
-            // before it has a place in the queue sends nothing).
+            };
+            let mut publish = pin!(publish(&self.shared, &self.client, message, event.topic()));
             let mut state = self.shared.state.subscribe();
             tokio::select! {
                 biased;
@@ -130,6 +146,18 @@ impl Exporter {
             }
         }
         self.queue(event).await;
+    }
+
+    /// Whether an event may go straight to the client: connected, with nothing waiting in
+    /// the export buffer to go first.
+    fn may_skip_the_buffer(&self) -> bool {
+        self.shared.is_connected() && self.waiting.load(Ordering::Acquire) == 0
+    }
+
+    /// The message for `event`, or `None` (counted and logged) if it cannot be sent.
+    fn encode(&self, event: &Event) -> Option<Outbound> {
+        let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
+        encode(&self.shared, &self.client, &mut encoder, event)
     }
 
     /// Puts `event` in the export buffer.
@@ -176,7 +204,11 @@ async fn run_export(
     waiting: Arc<AtomicUsize>,
 ) {
     const BATCH: usize = 256;
-    let mut encoder = Encoder::new(&shared.origin, shared.prefix.clone(), shared.max_payload);
+    let mut encoder = Encoder::new(
+        shared.metadata.then_some(&*shared.origin),
+        shared.prefix.clone(),
+        shared.max_payload,
+    );
     let mut state = shared.state.subscribe();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -269,7 +301,11 @@ async fn publish(shared: &Shared, client: &Client, message: Outbound, topic: &st
         headers,
         body,
     } = message;
-    match client.publish_with_headers(subject, headers, body).await {
+    let published = match headers {
+        Some(headers) => client.publish_with_headers(subject, headers, body).await,
+        None => client.publish(subject, body).await,
+    };
+    match published {
         Ok(()) => shared.counters.ledger.handed(),
         Err(error) => {
             bump(&shared.counters.publish_errors);

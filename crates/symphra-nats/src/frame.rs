@@ -36,9 +36,9 @@ pub(crate) enum Fault {
 
 const CRLF: &[u8] = b"\r\n";
 
-/// The first frame of `buf`.
+/// The first frame of `buf`. Reads it in place: nothing is allocated or copied.
 pub(crate) fn next(buf: &[u8]) -> Frame {
-    let Some(line_len) = memchr::memmem::find(buf, CRLF) else {
+    let Some(line_len) = line_len(buf) else {
         return Frame::Incomplete;
     };
     let line = &buf[..line_len];
@@ -58,13 +58,42 @@ pub(crate) fn next(buf: &[u8]) -> Frame {
     }
 }
 
+/// The length of the first line of `buf`, up to its `\r\n` (a bare `\n` does not end it).
+fn line_len(buf: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = memchr::memchr(b'\n', buf.get(from..)?) {
+        let newline = from + at;
+        if newline > 0 && buf[newline - 1] == b'\r' {
+            return Some(newline - 1);
+        }
+        from = newline + 1;
+    }
+    None
+}
+
+/// The most fields a message's control line has: `HMSG <subject> <sid> <reply> <hlen> <len>`.
+const MAX_FIELDS: usize = 5;
+
 /// A `MSG <subject> <sid> [reply] <len>` or `HMSG <subject> <sid> [reply] <hlen> <len>`.
 fn message(buf: &[u8], line: &[u8], line_end: usize, args: &[u8], headers: bool) -> Frame {
-    let fields: Vec<&[u8]> = args
-        .split(|b| b.is_ascii_whitespace())
-        .filter(|f| !f.is_empty())
-        .collect();
-    let sizes = match (headers, fields.as_slice()) {
+    // The fields, kept in place: one more than the most a valid line has, to tell too many.
+    let mut fields: [&[u8]; MAX_FIELDS + 1] = [&[]; MAX_FIELDS + 1];
+    let mut count = 0;
+    let mut rest = args;
+    while count < fields.len() {
+        let Some(start) = rest.iter().position(|b| !b.is_ascii_whitespace()) else {
+            break;
+        };
+        rest = &rest[start..];
+        let end = rest
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .unwrap_or(rest.len());
+        fields[count] = &rest[..end];
+        count += 1;
+        rest = &rest[end..];
+    }
+    let sizes = match (headers, &fields[..count]) {
         (false, [_, _, len] | [_, _, _, len]) => number(len).map(|len| (0, len)),
         (true, [_, _, header, total] | [_, _, _, header, total]) => {
             number(header).zip(number(total))
@@ -84,7 +113,8 @@ fn message(buf: &[u8], line: &[u8], line_end: usize, args: &[u8], headers: bool)
     if buf.len() < frame_len {
         return Frame::Incomplete;
     }
-    if std::str::from_utf8(line).is_err() {
+    // ASCII (nearly always) is UTF-8, and cheaper to check on a short line.
+    if !line.is_ascii() && std::str::from_utf8(line).is_err() {
         return Frame::Skip(frame_len, Fault::Subject);
     }
     if headers {
@@ -126,7 +156,8 @@ fn header_block_parses(block: &[u8]) -> bool {
         let Some((name, _)) = line.split_once(':') else {
             return false;
         };
-        if HeaderName::from_str(name).is_err() {
+        // The bridge's own header is known to parse: no need to ask the client's parser.
+        if name != crate::wire::EVENT_HEADER && HeaderName::from_str(name).is_err() {
             return false;
         }
         while lines

@@ -61,8 +61,9 @@ async fn run_import(mut subscriber: Subscriber, bus: EventBus, shared: Arc<Share
 struct Seen {
     origins: Interned,
     sources: Interned,
-    /// The last subject found to be a valid topic.
-    subject: Option<async_nats::Subject>,
+    /// The last subject found to be a valid topic, and an event on that topic whose topic
+    /// the next events share ([`Event::json_on_same_topic`]).
+    subject: Option<(async_nats::Subject, Event)>,
 }
 
 /// The event for a received message, or `None` (counted and logged) if it is skipped.
@@ -84,18 +85,20 @@ fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event>
         bump(&c.own_ignored);
         return None;
     }
-    let topic = if seen.subject.as_ref() == Some(&message.subject) {
-        shared.prefix.strip(subject)
-    } else {
-        match shared.prefix.topic_for_subject(subject) {
-            Ok(topic) => {
-                seen.subject = Some(message.subject.clone());
-                topic
-            }
-            Err(error) => {
-                bump(&c.invalid_subject);
-                tracing::warn!(subject, %error, "skipped a NATS message whose subject is not a bus topic");
-                return None;
+    let on_topic = match &seen.subject {
+        Some((last, on_topic)) if *last == message.subject => on_topic,
+        _ => {
+            let checked = shared
+                .prefix
+                .topic_for_subject(subject)
+                .and_then(|topic| Event::json(topic, Value::Null));
+            match checked {
+                Ok(on_topic) => &seen.subject.insert((message.subject.clone(), on_topic)).1,
+                Err(error) => {
+                    bump(&c.invalid_subject);
+                    tracing::warn!(subject, %error, "skipped a NATS message whose subject is not a bus topic");
+                    return None;
+                }
             }
         }
     };
@@ -126,14 +129,7 @@ fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event>
             return None;
         }
     };
-    let event = match Event::json(topic, value) {
-        Ok(event) => event,
-        Err(error) => {
-            bump(&c.invalid_subject);
-            tracing::warn!(subject, %error, "skipped a NATS message whose subject is not a bus topic");
-            return None;
-        }
-    };
+    let event = on_topic.json_on_same_topic(value);
     let mut event = event.with_origin(seen.origins.get(meta.origin.unwrap_or(FOREIGN_ORIGIN)));
     if let Some(source) = meta.source {
         event = event.with_source(seen.sources.get(source));

@@ -40,18 +40,24 @@
 //!
 //! # On the wire
 //!
-//! The message body is the JSON form of the payload ([`Event::to_json`]); events without one
-//! are counted as not exportable and skipped. The event's origin (the sending bridge), id,
-//! time and source travel in a NATS header (see [`wire`]). A received event is published on the bus
-//! with its sender's source and time and with [`Event::origin`] set to the sending bridge
-//! (or `nats` for plain clients).
+//! The message body is the JSON form of the payload ([`Event::to_json`]), so any NATS client
+//! reads it as plain JSON; events without one are counted as not exportable and skipped. By
+//! default nothing else is sent: a received event is published on the bus with
+//! [`Event::origin`] `nats`, no source and its arrival time, like a plain client's. A bridge
+//! built with [`metadata`](NatsBridgeBuilder::metadata) on also sends the event's origin (the
+//! sending bridge), id, time and source in a NATS header (see [`wire`]), and the receiver
+//! keeps them. The header is off by default because it costs the NATS client about as much per
+//! message as everything else the bridge does (`docs/dev/nats-bridge-cost.md`). Received
+//! headers are read whatever the setting, so bridges of either kind, and older ones that
+//! always sent it, understand each other.
 //!
 //! # No loops
 //!
 //! Events that came from outside (those with an [`Event::origin`]) are never exported, so an
 //! event imported by one bridge is not sent out again, even when two bridges export and
-//! import the same patterns. A bridge does not receive its own messages (the connection is
-//! made with NATS's `no_echo`, and the origin header is checked as well).
+//! import the same patterns. A bridge does not receive its own messages: the connection is
+//! made with NATS's `no_echo`, which needs no header; with metadata on, the origin header is
+//! checked as well.
 //!
 //! # Fan-out and queue groups
 //!

@@ -1,5 +1,6 @@
 //! What an event looks like on the wire: the JSON form of its payload as the message body,
-//! and its metadata in one NATS header, [`EVENT_HEADER`] (`Symphra-Event`), whose value is
+//! and, if the sending bridge is built with [`metadata`](crate::BridgeConfig::metadata) on,
+//! its metadata in one NATS header, [`EVENT_HEADER`] (`Symphra-Event`), whose value is
 //! space-separated fields:
 //!
 //! ```text
@@ -50,7 +51,8 @@ pub(crate) enum EncodeError {
 /// One event as a NATS message.
 pub(crate) struct Outbound {
     pub(crate) subject: Subject,
-    pub(crate) headers: HeaderMap,
+    /// The metadata header, if the bridge sends it.
+    pub(crate) headers: Option<HeaderMap>,
     pub(crate) body: Bytes,
 }
 
@@ -67,8 +69,9 @@ const BODY_CHUNK: usize = 64 * 1024;
 /// written to.
 pub(crate) struct Encoder {
     name: HeaderName,
-    /// This bridge's origin and a space: every header value starts with it.
-    origin: String,
+    /// This bridge's origin and a space, with which every header value starts; `None` if
+    /// events are sent without the header.
+    origin: Option<String>,
     prefix: Prefix,
     max_payload: usize,
     bodies: BytesMut,
@@ -76,12 +79,16 @@ pub(crate) struct Encoder {
 }
 
 impl Encoder {
-    pub(crate) fn new(origin: &str, prefix: Prefix, max_payload: usize) -> Self {
-        let mut start = origin.replace(char::is_whitespace, "_");
-        start.push(' ');
+    /// An encoder for a bridge named `origin`, or one that sends no metadata header (`None`).
+    pub(crate) fn new(origin: Option<&str>, prefix: Prefix, max_payload: usize) -> Self {
+        let origin = origin.map(|origin| {
+            let mut start = origin.replace(char::is_whitespace, "_");
+            start.push(' ');
+            start
+        });
         Self {
             name: event_header_name(),
-            origin: start,
+            origin,
             prefix,
             max_payload,
             bodies: BytesMut::new(),
@@ -102,7 +109,13 @@ impl Encoder {
         event: &Event,
         limit: usize,
     ) -> Result<Outbound, EncodeError> {
-        let (headers, header_len) = self.headers_sized(event);
+        let (headers, header_len) = match &self.origin {
+            Some(origin) => {
+                let (headers, len) = self.headers_sized(origin, event);
+                (Some(headers), len)
+            }
+            None => (None, 0),
+        };
         let body = self.body(
             event,
             limit.min(self.max_payload).saturating_sub(header_len),
@@ -156,23 +169,25 @@ impl Encoder {
         Ok(self.bodies.split().freeze())
     }
 
-    /// The headers: one, [`EVENT_HEADER`].
+    /// The headers: one, [`EVENT_HEADER`] (none if the encoder sends no metadata).
     #[cfg(test)]
-    fn headers(&self, event: &Event) -> HeaderMap {
-        self.headers_sized(event).0
+    fn headers(&self, event: &Event) -> Option<HeaderMap> {
+        let origin = self.origin.as_deref()?;
+        Some(self.headers_sized(origin, event).0)
     }
 
-    /// The headers, and their length on the wire (`NATS/1.0\r\n`, `name: value\r\n`, `\r\n`).
-    fn headers_sized(&self, event: &Event) -> (HeaderMap, usize) {
+    /// The headers of a bridge whose origin (and a space) is `origin`, and their length on
+    /// the wire (`NATS/1.0\r\n`, `name: value\r\n`, `\r\n`).
+    fn headers_sized(&self, origin: &str, event: &Event) -> (HeaderMap, usize) {
         let source = event.source().filter(|s| !s.contains(['\r', '\n']));
         let mut id = itoa::Buffer::new();
         let id = id.format(event.id().get());
         let mut time = itoa::Buffer::new();
         let time = time.format(nanos_since_epoch(event.time()));
         let mut value = String::with_capacity(
-            self.origin.len() + id.len() + 1 + time.len() + source.map_or(0, |s| s.len() + 1),
+            origin.len() + id.len() + 1 + time.len() + source.map_or(0, |s| s.len() + 1),
         );
-        value.push_str(&self.origin);
+        value.push_str(origin);
         value.push_str(id);
         value.push(' ');
         value.push_str(time);

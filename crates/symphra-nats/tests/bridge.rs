@@ -21,6 +21,7 @@ async fn two_processes_exchange_events_both_ways() {
         .name("parent")
         .export("ping.*")
         .import("pong.*")
+        .metadata(true)
         .connect(&bus)
         .await
         .unwrap();
@@ -137,7 +138,18 @@ async fn wildcard_imports_and_prefixes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_never_loop() {
+async fn events_never_loop_without_metadata() {
+    events_never_loop(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_never_loop_with_metadata() {
+    events_never_loop(true).await;
+}
+
+/// Two bridges that export and import the same pattern, and one alone, sending metadata
+/// headers or not: nothing is sent back or heard twice.
+async fn events_never_loop(metadata: bool) {
     let server = NatsServer::start();
     let (a, b, c) = (EventBus::new(), EventBus::new(), EventBus::new());
     let bridge = |bus: EventBus| {
@@ -146,6 +158,7 @@ async fn events_never_loop() {
             NatsBridge::builder(url)
                 .export("chat.*")
                 .import("chat.*")
+                .metadata(metadata)
                 .connect(&bus)
                 .await
                 .unwrap()
@@ -180,6 +193,7 @@ async fn events_never_loop() {
     let solo = NatsBridge::builder(server.url())
         .export("solo.*")
         .import("solo.*")
+        .metadata(metadata)
         .connect(&c)
         .await
         .unwrap();

@@ -32,10 +32,25 @@ async fn a_fresh_bridge_has_not_reconnected() {
 async fn the_size_check_counts_the_header_at_the_servers_limit() {
     const LIMIT: usize = 4096;
     let server = NatsServer::with_config(&format!("max_payload: {LIMIT}\n"));
+    // With the metadata header (about 70 bytes) the cut falls that much below the server's
+    // limit; without it, at the limit exactly.
+    let with_header = largest_sent(&server, LIMIT, true).await;
+    assert!(
+        (LIMIT - 100..LIMIT - 50).contains(&with_header),
+        "{with_header}"
+    );
+    assert_eq!(largest_sent(&server, LIMIT, false).await, LIMIT);
+}
+
+/// Exports bodies from well under to well over `limit` (the server's `max_payload`), one
+/// byte apart, checks that exactly the smallest ones arrive and the rest are counted as not
+/// exportable (none refused by the client), and returns the largest body that arrived.
+async fn largest_sent(server: &NatsServer, limit: usize, metadata: bool) -> usize {
     let (out_bus, in_bus) = (EventBus::new(), EventBus::new());
     // The bridge's own limit is larger: the server's is the one that holds.
     let exporter = NatsBridge::builder(server.url())
         .export("big.*")
+        .metadata(metadata)
         .connect(&out_bus)
         .await
         .unwrap();
@@ -45,9 +60,7 @@ async fn the_size_check_counts_the_header_at_the_servers_limit() {
         .await
         .unwrap();
     let (seen, _sub) = Recorder::on(&in_bus, "big.*");
-    // Bodies from well under to well over the limit, by one byte: the header (about 70 bytes)
-    // decides where the cut falls.
-    let lens = (LIMIT - 200)..(LIMIT + 10);
+    let lens = (limit - 200)..(limit + 10);
     for len in lens.clone() {
         let event = Event::json("big.x", json!("x".repeat(len - 2))).unwrap();
         out_bus.publish_event(event).await;
@@ -68,6 +81,7 @@ async fn the_size_check_counts_the_header_at_the_servers_limit() {
     // Exactly the smallest ones went, up to the boundary: the largest sent plus one was refused.
     let expected: Vec<usize> = lens.clone().take(stats.exported as usize).collect();
     assert_eq!(received, expected);
+    received.last().copied().unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

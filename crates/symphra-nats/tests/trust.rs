@@ -36,6 +36,7 @@ async fn the_server_refuses_a_client_publishing_under_a_bridges_exports() {
     let a = NatsBridge::builder(url("bridge", "bridge-secret"))
         .subject_prefix("app")
         .export("out.*")
+        .metadata(true)
         .connect(&a_bus)
         .await
         .unwrap();

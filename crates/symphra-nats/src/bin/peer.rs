@@ -1,5 +1,5 @@
 //! A second process for the bridge's tests: imports `ping.*` and answers each ping with a
-//! `pong.*` event through its own bridge.
+//! `pong.*` event through its own bridge, which sends metadata headers.
 //!
 //! Usage: `symphra-nats-peer NATS_URL`. Prints `ready <origin>` once connected, and exits
 //! when its standard input closes.
@@ -26,6 +26,7 @@ async fn run(url: String) -> Result<(), Box<dyn std::error::Error>> {
         .name("peer")
         .import("ping.*")
         .export("pong.*")
+        .metadata(true)
         .connect(&bus)
         .await?;
     let answer = bus.clone();

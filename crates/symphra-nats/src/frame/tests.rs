@@ -20,6 +20,12 @@ fn a_subject_that_is_not_utf8_is_skipped_whole() {
     assert_eq!(next(&bad[18..]), Frame::Pass(18));
     let reply = b"MSG t 1 \xfe 0\r\n\r\n";
     assert_eq!(next(reply), Frame::Skip(reply.len(), Fault::Subject));
+    // Not ASCII but UTF-8: the client reads it, so it passes.
+    let accented = "MSG t1.caf\u{e9} 1 2\r\nhi\r\n";
+    assert_eq!(next(accented.as_bytes()), Frame::Pass(accented.len()));
+    // Fields split on any ASCII whitespace, runs of it too.
+    let tabbed = b"MSG t\t1 \t 2\r\nhi\r\n";
+    assert_eq!(next(tabbed), Frame::Pass(tabbed.len()));
 }
 
 #[test]
@@ -59,4 +65,36 @@ fn lines_without_sizes_pass_for_the_client_to_judge() {
         next(b"MSG a 1 99999999999999999999999\r\n"),
         Frame::Pass(33)
     );
+}
+
+#[test]
+fn a_line_ends_only_at_cr_lf() {
+    // A bare `\n` is part of the line (the client reads it so too): the frame is not over.
+    assert_eq!(next(b"PING\n"), Frame::Incomplete);
+    assert_eq!(next(b"X\nY\r\n"), Frame::Pass(5));
+    assert_eq!(next(b"\r\n"), Frame::Pass(2));
+    assert_eq!(next(b"\n\r\n"), Frame::Pass(3));
+    let msg = b"MSG a\n 1 2\r\nhi\r\n";
+    assert_eq!(next(msg), Frame::Pass(msg.len()));
+}
+
+#[test]
+fn a_line_with_too_many_fields_passes_for_the_client_to_judge() {
+    let six = b"HMSG t 1 r 4 4 9\r\nNATS\r\n";
+    assert_eq!(next(six), Frame::Pass(18));
+    let five = b"MSG t 1 r 2 2\r\nhi\r\n";
+    assert_eq!(next(five), Frame::Pass(15));
+}
+
+#[test]
+fn the_bridges_own_header_passes_in_any_case_the_client_accepts() {
+    for name in ["Symphra-Event", "symphra-event"] {
+        let block = format!("NATS/1.0\r\n{name}: o 1 2 s\r\n\r\n");
+        let frame = format!(
+            "HMSG t 1 {} {}\r\n{block}{{}}\r\n",
+            block.len(),
+            block.len() + 2
+        );
+        assert_eq!(next(frame.as_bytes()), Frame::Pass(frame.len()), "{name}");
+    }
 }

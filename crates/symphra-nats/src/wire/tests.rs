@@ -4,7 +4,7 @@ use super::*;
 use serde_json::json;
 
 fn encoder(max_payload: usize) -> Encoder {
-    Encoder::new("me", Prefix::default(), max_payload)
+    Encoder::new(Some("me"), Prefix::default(), max_payload)
 }
 
 #[test]
@@ -15,7 +15,7 @@ fn metadata_round_trips() {
         .with_source("orders")
         .with_time(time);
     let encoder = encoder(1024);
-    let headers = encoder.headers(&event);
+    let headers = encoder.headers(&event).unwrap();
     let meta = decode_headers(Some(&headers));
     assert_eq!(meta.origin, Some("me"));
     assert_eq!(meta.source, Some("orders"));
@@ -25,13 +25,13 @@ fn metadata_round_trips() {
         Some(format!("me {} 1700000000123456789 orders", event.id().get()).as_str())
     );
     let spaced = event.clone().with_source("order desk");
-    let headers = encoder.headers(&spaced);
+    let headers = encoder.headers(&spaced).unwrap();
     assert_eq!(decode_headers(Some(&headers)).source, Some("order desk"));
     let broken = event.clone().with_source("a\r\nInjected: yes");
-    let headers = encoder.headers(&broken);
+    let headers = encoder.headers(&broken).unwrap();
     assert_eq!(decode_headers(Some(&headers)).source, None);
     let bare = Event::json("a.b", json!(1)).unwrap();
-    let headers = encoder.headers(&bare);
+    let headers = encoder.headers(&bare).unwrap();
     let meta = decode_headers(Some(&headers));
     assert_eq!((meta.origin, meta.source), (Some("me"), None));
     assert!(decode_headers(None).origin.is_none());
@@ -83,7 +83,7 @@ fn bodies_and_subjects() {
     assert_eq!(&after.body[..], br#"{"x":1}"#);
     let typed = Event::serializable("a.b", vec![1_u8, 2]).unwrap();
     assert_eq!(&encoder.encode(&typed).ok().unwrap().body[..], b"[1,2]");
-    let mut prefixed = Encoder::new("me", Prefix::new(Some("app")).unwrap(), 1024);
+    let mut prefixed = Encoder::new(Some("me"), Prefix::new(Some("app")).unwrap(), 1024);
     assert_eq!(
         prefixed.encode(&event).ok().unwrap().subject.as_str(),
         "app.a.b"
@@ -123,8 +123,20 @@ fn the_size_limit_counts_the_header() {
             .with_time(time)
     };
     let mut encoder = encoder(1 << 20);
-    let probe = event_of(0);
-    let (headers, header_len) = encoder.headers_sized(&probe);
+    let limit = 2048;
+    // A string of `len` x's is `len + 2` bytes of JSON. Ids come from one counter shared by
+    // the tests running beside this one: when it passes a power of ten between the probe and
+    // the two events sized by it, the header grows a digit, and the three are made again.
+    let sized = |encoder: &Encoder| {
+        let probe = event_of(0);
+        let header_len = encoder.headers_sized("me ", &probe).1;
+        let fits = limit - header_len - 2;
+        let (at, over) = (event_of(fits), event_of(fits + 1));
+        let same_len = |e: &Event| encoder.headers_sized("me ", e).1 == header_len;
+        (same_len(&at) && same_len(&over)).then_some((probe, header_len, at, over))
+    };
+    let (probe, header_len, at, over) = (0..10).find_map(|_| sized(&encoder)).unwrap();
+    let (headers, _) = encoder.headers_sized("me ", &probe);
     let (name, values) = headers.iter().next().unwrap();
     let value = values.first().unwrap().as_str();
     let on_wire = format!(
@@ -132,13 +144,6 @@ fn the_size_limit_counts_the_header() {
         AsRef::<str>::as_ref(name)
     );
     assert_eq!(header_len, on_wire.len());
-    // A string of `len` x's is `len + 2` bytes of JSON; ids of events made here have the
-    // same number of digits, so the header is as long for each.
-    let limit = 2048;
-    let fits = limit - header_len - 2;
-    let same_len = |e: &Event| encoder.headers_sized(e).1 == header_len;
-    let (at, over) = (event_of(fits), event_of(fits + 1));
-    assert!(same_len(&at) && same_len(&over));
     let message = encoder.encode_within(&at, limit).ok().unwrap();
     assert_eq!(message.body.len() + header_len, limit);
     assert!(matches!(
@@ -146,7 +151,27 @@ fn the_size_limit_counts_the_header() {
         Err(EncodeError::TooLarge(n)) if n == limit - header_len + 1
     ));
     // The bridge's own `max_payload` holds too when the server allows more.
-    let mut small = Encoder::new("me", Prefix::default(), limit);
+    let mut small = Encoder::new(Some("me"), Prefix::default(), limit);
     assert!(small.encode_within(&at, 1 << 20).is_ok());
     assert!(small.encode_within(&over, 1 << 20).is_err());
+}
+
+#[test]
+fn without_metadata_the_body_is_the_whole_message() {
+    let mut plain = Encoder::new(None, Prefix::default(), 1024);
+    let event = Event::json("a.b", json!({"x": 1}))
+        .unwrap()
+        .with_source("orders");
+    let message = plain.encode(&event).ok().unwrap();
+    assert!(message.headers.is_none());
+    assert!(plain.headers(&event).is_none());
+    assert_eq!(&message.body[..], br#"{"x":1}"#);
+    // No header to count: the whole limit is the body's.
+    let at = Event::json("a.b", json!("x".repeat(1022))).unwrap();
+    assert_eq!(plain.encode(&at).ok().unwrap().body.len(), 1024);
+    let over = Event::json("a.b", json!("x".repeat(1023))).unwrap();
+    assert!(matches!(
+        plain.encode(&over),
+        Err(EncodeError::TooLarge(1025))
+    ));
 }
