@@ -1,10 +1,11 @@
 //! `--grants FILE`: the operator's grants, and how `check` and `list` show what each
-//! module is granted (topics, environment, folders, memory, time, inbox).
+//! module is granted (topics, environment, folders, memory, time, inbox) and what its
+//! `[health]` table declares (readiness, health check, watchdog).
 
 use std::path::Path;
 
 use symphra_wasm::{
-    DirSource, GrantError, HostConfig, Manifest, OperatorGrants, ResolvedDir, WasmHost,
+    DirSource, GrantError, HostConfig, Manifest, OperatorGrants, Readiness, ResolvedDir, WasmHost,
 };
 
 use crate::CliError;
@@ -89,10 +90,35 @@ pub(crate) fn lines(
         ),
     ));
     out.push(("stdio", if caps.stdio { "yes" } else { "no" }.to_owned()));
+    out.extend(health_lines(manifest));
     if let Err(error) = review {
         out.push(("REFUSED", error.to_string()));
     }
     out
+}
+
+/// What the manifest's `[health]` table declares: when the module is ready, its health
+/// check's schedule, its watchdog.
+fn health_lines(manifest: &Manifest) -> [(&'static str, String); 3] {
+    let health = &manifest.health;
+    let ready = match health.ready {
+        Readiness::Start => "when start returns".to_owned(),
+        Readiness::Signal => "when the module signals it (host.ready)".to_owned(),
+    };
+    let check = match &health.check {
+        None => "-".to_owned(),
+        Some(check) => format!(
+            "every {:?}, timeout {:?}, unhealthy after {:?}",
+            check.interval(),
+            check.get_timeout(),
+            check.get_unhealthy_after()
+        ),
+    };
+    let watchdog = match health.watchdog {
+        None => "-".to_owned(),
+        Some(period) => format!("heartbeat every {period:?}"),
+    };
+    [("ready", ready), ("health", check), ("watchdog", watchdog)]
 }
 
 /// The grants of a module on one line, for `check`.

@@ -342,7 +342,7 @@ world other {
 "#;
 
 const NEXT_WIT: &str = r#"
-package symphra:module@0.2.0;
+package symphra:module@0.3.0;
 interface guest {
     start: func() -> result<_, string>;
 }
@@ -380,7 +380,7 @@ async fn directory_loads_good_modules_and_rejects_bad_ones() {
         &other,
     );
     let next = encode(
-        "(module (memory (export \"memory\") 1) (func (export \"symphra:module/guest@0.2.0#start\") (result i32) (i32.const 0)))",
+        "(module (memory (export \"memory\") 1) (func (export \"symphra:module/guest@0.3.0#start\") (result i32) (i32.const 0)))",
         std::path::Path::new(NEXT_WIT),
         "module",
     );
@@ -438,7 +438,7 @@ async fn directory_loads_good_modules_and_rejects_bad_ones() {
     assert!(other.contains("do not match the WIT world"), "{other}");
     let next = why("e-next");
     assert!(
-        next.contains("symphra:module@0.2.0") && next.contains("symphra:module@0.1.0"),
+        next.contains("symphra:module@0.3.0") && next.contains("0.1.0 and 0.2.0"),
         "{next}"
     );
     assert!(matches!(

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod py_echo;
+pub mod v2;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

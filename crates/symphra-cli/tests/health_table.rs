@@ -1,0 +1,55 @@
+//! Issue 16, item 8, as the `symphra` binary shows it: `list` and `check` show what a
+//! module's `[health]` table declares, and `check` refuses a table a 0.1 component cannot
+//! honour.
+
+mod common;
+
+use common::{Guest, output, text, write_module};
+
+const HEALTH: &str =
+    "[health]\nready = \"signal\"\ninterval = \"10s\"\ntimeout = \"2s\"\nwatchdog = \"30s\"\n";
+
+#[test]
+fn list_and_check_show_readiness_health_check_and_watchdog() {
+    let root = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    write_module(
+        root.path(),
+        "m",
+        &format!("name = \"m\"\nversion = \"1.0.0\"\n{HEALTH}"),
+        &Guest::new().component(),
+    );
+    write_module(
+        root.path(),
+        "plain",
+        "name = \"plain\"\nversion = \"1.0.0\"\n",
+        &Guest::new().component(),
+    );
+    let dir = root.path().to_str().unwrap();
+
+    let out = output(&["list", dir], cache.path());
+    let stdout = text(&out);
+    for line in [
+        "ready:        when the module signals it (host.ready)",
+        "health:       every 10s, timeout 2s, unhealthy after 30s",
+        "watchdog:     heartbeat every 30s",
+        "ready:        when start returns",
+        "health:       -",
+        "watchdog:     -",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+
+    // The test guest is built against 0.1, which has no host.ready: refused by `check`.
+    let out = output(&["check", dir], cache.path());
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("(host.ready); health every 10s, timeout 2s"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("needs a component built against symphra:module@0.2.0"),
+        "{stdout}"
+    );
+}
