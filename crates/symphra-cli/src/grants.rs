@@ -5,17 +5,26 @@
 use std::path::Path;
 
 use symphra_wasm::{
-    DirSource, GrantError, HostConfig, Manifest, OperatorGrants, Readiness, ResolvedDir, WasmHost,
+    DATA_GUEST_PATH, DirSource, GrantError, HostConfig, Manifest, OperatorGrants, Readiness,
+    ResolvedDir, WasmHost,
 };
 
 use crate::CliError;
 
-/// The operator's grants from `path`; none without a file.
-pub(crate) fn read(path: Option<&Path>) -> Result<OperatorGrants, CliError> {
-    match path {
-        None => Ok(OperatorGrants::none()),
-        Some(path) => Ok(OperatorGrants::from_file(path)?),
-    }
+/// The operator's grants from `path` (none without a file), with modules' data folders
+/// under `<state folder>/data`: the folder of `state`, or `DIR/.symphra` by default.
+pub(crate) fn read(
+    path: Option<&Path>,
+    dir: &Path,
+    state: Option<&Path>,
+) -> Result<OperatorGrants, CliError> {
+    let grants = match path {
+        None => OperatorGrants::none(),
+        Some(path) => OperatorGrants::from_file(path)?,
+    };
+    let state = state.map_or_else(|| crate::session::default_state_path(dir), Path::to_owned);
+    let folder = state.parent().unwrap_or(Path::new("."));
+    Ok(grants.data_root(folder.join("data")))
 }
 
 /// A host with the standard settings and the operator's `grants`.
@@ -58,6 +67,7 @@ pub(crate) fn lines(
                     let source = match dir.source {
                         DirSource::ModuleFolder => "in the module folder",
                         DirSource::Operator => "granted by the operator",
+                        DirSource::Data => "its data folder, made by Symphra",
                     };
                     format!(
                         "{} -> {} ({access}, {source})",
@@ -74,6 +84,10 @@ pub(crate) fn lines(
                     let access = if dir.write { "read-write" } else { "read-only" };
                     format!("{} -> {} ({access}, asked)", dir.host.display(), dir.guest)
                 })
+                .chain(
+                    caps.data
+                        .then(|| format!("data folder -> {DATA_GUEST_PATH} (read-write, asked)")),
+                )
                 .collect(),
         ),
     };

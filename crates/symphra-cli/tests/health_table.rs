@@ -1,6 +1,6 @@
-//! Issue 16, item 8, as the `symphra` binary shows it: `list` and `check` show what a
-//! module's `[health]` table declares, and `check` refuses a table a 0.1 component cannot
-//! honour.
+//! Issue 16, item 8, and issue 19, item 1, as the `symphra` binary shows them: `list` and
+//! `check` show what a module's `[health]` table declares and the data folder it is given,
+//! and `check` refuses a table a 0.1 component cannot honour.
 
 mod common;
 
@@ -52,4 +52,25 @@ fn list_and_check_show_readiness_health_check_and_watchdog() {
         stdout.contains("needs a component built against symphra:module@0.2.0"),
         "{stdout}"
     );
+}
+
+#[test]
+fn list_shows_the_data_folder_symphra_gives_under_the_state_folder() {
+    let root = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    write_module(
+        root.path(),
+        "m",
+        "name = \"m\"\nversion = \"1.0.0\"\n[capabilities]\ndata = true\n",
+        &Guest::new().component(),
+    );
+    let dir = root.path().to_str().unwrap();
+    let out = output(&["list", dir], cache.path());
+    let expected = format!(
+        "{} -> /data (read-write, its data folder, made by Symphra)",
+        root.path().join(".symphra/data/m").display()
+    );
+    assert!(text(&out).contains(&expected), "{expected}: {}", text(&out));
+    // `list` only shows it: the folder is made when the module runs.
+    assert!(!root.path().join(".symphra/data").exists());
 }

@@ -228,6 +228,9 @@ pub enum HookError {
         /// What failed.
         reason: String,
     },
+    /// The module's data folder cannot be made or used.
+    #[error(transparent)]
+    DataFolder(#[from] crate::grants::GrantError),
 }
 
 fn memory_note(refused: Option<(u64, u64)>) -> String {

@@ -27,7 +27,7 @@ use self::restart::RawRestart;
 pub use self::restart::describe_restart;
 
 pub use self::capabilities::{
-    Capabilities, DEFAULT_HOOK_TIMEOUT, DEFAULT_INBOX_BYTES, DEFAULT_INBOX_EVENTS,
+    Capabilities, DATA_GUEST_PATH, DEFAULT_HOOK_TIMEOUT, DEFAULT_INBOX_BYTES, DEFAULT_INBOX_EVENTS,
     DEFAULT_MEMORY_LIMIT, DirGrant, InboxPolicy, MAX_INBOX_BYTES, MAX_INBOX_EVENTS,
     RESERVED_TOPIC_ROOTS, is_reserved_topic,
 };

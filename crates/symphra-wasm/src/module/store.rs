@@ -13,6 +13,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use super::guest::Exports;
 use super::{Code, Shared};
 use crate::error::HookError;
+use crate::grants::{DirSource, make_data_folder};
 use crate::host::WasmHost;
 use crate::manifest::Capabilities;
 
@@ -164,7 +165,13 @@ fn wasi_ctx(module: &str, code: &Code) -> Result<WasiCtx, HookError> {
     // The folders resolved (symlinks followed) and checked against the module folder and
     // the operator's grants when the code was loaded.
     for dir in &code.dirs {
-        let host_path = &dir.host;
+        let made;
+        let host_path = if dir.source == DirSource::Data {
+            made = make_data_folder(module, &dir.host)?;
+            &made
+        } else {
+            &dir.host
+        };
         let perms = if dir.write {
             FsPerms::ReadWrite
         } else {
