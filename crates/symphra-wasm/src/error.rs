@@ -74,6 +74,19 @@ pub enum LoadError {
         /// The version the component is built against.
         found: &'static str,
     },
+    /// The manifest declares what the guest must do through a host function it does not
+    /// import (it would never be ready, or always miss its watchdog).
+    #[error(
+        "{path}: the manifest's {feature} needs the guest to call host.{function}, but the component does not import it; call it (from start, on-event or the health check) or remove {feature} from module.toml"
+    )]
+    MissingHostImport {
+        /// The component file.
+        path: PathBuf,
+        /// The manifest setting.
+        feature: &'static str,
+        /// The host function (`ready`, `heartbeat`).
+        function: &'static str,
+    },
     /// The manifest declares a health check and the component does not export `health`.
     #[error(
         "{path}: the manifest declares a health check ([health] interval), but the component does not export symphra:module/health@0.2.0; export it (world module-with-health of wit/0.2) or remove the interval"

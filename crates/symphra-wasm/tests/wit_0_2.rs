@@ -235,4 +235,30 @@ fn what_the_health_table_declares_needs_a_0_2_component() {
     assert!(!probe(&plain, false).unwrap().exports_health());
     let error = probe(PROBE, false).unwrap_err();
     assert!(matches!(error, LoadError::NoHealthExport { .. }), "{error}");
+
+    // A 0.2 component that never imports host.ready would never be ready; one that never
+    // imports host.heartbeat would always miss its watchdog.
+    for (table, function) in [
+        ("ready = \"signal\"", "ready"),
+        ("watchdog = \"5s\"", "heartbeat"),
+    ] {
+        let text = format!("name = \"silent\"\nversion = \"1.0.0\"\n[health]\n{table}\n");
+        let manifest = Manifest::parse(&text, "silent/module.toml").unwrap();
+        let error = host()
+            .load_bytes("silent/module.wasm".as_ref(), &v2::silent(), manifest)
+            .unwrap_err();
+        assert!(
+            matches!(error, LoadError::MissingHostImport { function: f, .. } if f == function),
+            "{error}"
+        );
+    }
+    let manifest = Manifest::parse(
+        "name = \"silent\"\nversion = \"1.0.0\"\n",
+        "silent/module.toml",
+    )
+    .unwrap();
+    let silent = host()
+        .load_bytes("silent/module.wasm".as_ref(), &v2::silent(), manifest)
+        .unwrap();
+    assert_eq!(silent.wit_version(), "0.2");
 }

@@ -8,6 +8,7 @@
 //! - [`adapter`]: the `symphra::Module` implementation, one forward for every hook.
 
 mod adapter;
+mod declarations;
 mod guest;
 mod health;
 mod imports;
@@ -32,7 +33,7 @@ use self::wit::WitLevel;
 use crate::error::{HookError, LoadError};
 use crate::grants::ResolvedDir;
 use crate::host::WasmHost;
-use crate::manifest::{Capabilities, Manifest, Readiness};
+use crate::manifest::{Capabilities, Manifest};
 
 /// Published on the bus when a guest's `on-event` returns an error or traps; the payload is
 /// `{"module": ..., "topic": ..., "error": ...}`.
@@ -130,7 +131,7 @@ impl WasmModule {
                 reason: format!("{e:#}"),
             })?;
         let pre = Pre::new(path, level, instance_pre)?;
-        check_health_settings(path, &manifest, level, &pre)?;
+        declarations::check(path, &manifest, level, &pre, engine, &ty)?;
         tracing::debug!(module = manifest.name, path = %path.display(), uses_wasi, "component loaded");
         Ok(Self {
             shared: Arc::new(Shared {
@@ -232,43 +233,6 @@ impl WasmModule {
     pub fn inbox_stats(&self) -> InboxStats {
         self.shared.inbox.stats()
     }
-}
-
-/// Checks that the component can do what the manifest's `[health]` table declares:
-/// `ready`, `heartbeat` and `health` exist only from WIT 0.2.0, and a declared health check
-/// needs the `health` export.
-fn check_health_settings(
-    path: &Path,
-    manifest: &Manifest,
-    level: WitLevel,
-    pre: &Pre,
-) -> Result<(), LoadError> {
-    let health = &manifest.health;
-    if level == WitLevel::V0_1 {
-        let needs = if health.ready == Readiness::Signal {
-            Some(("`[health] ready = \"signal\"`", "the ready import"))
-        } else if health.watchdog.is_some() {
-            Some(("`[health] watchdog`", "the heartbeat import"))
-        } else if health.check.is_some() {
-            Some(("`[health] interval`", "the health export"))
-        } else {
-            None
-        };
-        if let Some((feature, needs)) = needs {
-            return Err(LoadError::WitTooOld {
-                path: path.to_owned(),
-                feature,
-                needs,
-                found: "symphra:module@0.1",
-            });
-        }
-    }
-    if health.check.is_some() && !pre.has_health() {
-        return Err(LoadError::NoHealthExport {
-            path: path.to_owned(),
-        });
-    }
-    Ok(())
 }
 
 impl Shared {

@@ -97,3 +97,25 @@ pub fn component(health: bool) -> Vec<u8> {
     };
     encode(&wat, &wit_dir().join("0.2"), world)
 }
+
+/// A 0.2.0 component that imports nothing and whose hooks all return `ok`.
+pub fn silent() -> Vec<u8> {
+    let hook = |name: &str, params: &str| {
+        format!(
+            "(func (export \"symphra:module/guest@0.2.0#{name}\") {params} (result i32) (i32.const 0))\n"
+        )
+    };
+    let mut funcs = String::new();
+    for name in ["bootstrap", "start", "stop", "uninstall", "reload"] {
+        funcs.push_str(&hook(name, ""));
+    }
+    funcs.push_str(&hook("install", "(param i32 i32)"));
+    funcs.push_str(&hook("on-event", "(param i32 i32 i32 i32 i32 i32 i32)"));
+    let wat = format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+  {funcs})"#
+    );
+    encode(&wat, &wit_dir().join("0.2"), "module")
+}
