@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub use guest::{Guest, write_module};
+pub use guest::{Guest, wasi_fs, write_module};
 
 /// A manifest for `name` at 1.0.0 that needs each of `deps` (any version).
 pub fn manifest(name: &str, deps: &[&str]) -> String {

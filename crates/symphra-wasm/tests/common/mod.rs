@@ -4,6 +4,7 @@
 
 pub mod py_echo;
 pub mod v2;
+pub mod wasi_fs;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

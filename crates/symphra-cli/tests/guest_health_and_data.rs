@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Guest, output, text, write_module};
+use common::{Guest, output, run_until_sigint, text, wasi_fs, write_module};
 
 const HEALTH: &str =
     "[health]\nready = \"signal\"\ninterval = \"10s\"\ntimeout = \"2s\"\nwatchdog = \"30s\"\n";
@@ -73,4 +73,22 @@ fn list_shows_the_data_folder_symphra_gives_under_the_state_folder() {
     assert!(text(&out).contains(&expected), "{expected}: {}", text(&out));
     // `list` only shows it: the folder is made when the module runs.
     assert!(!root.path().join(".symphra/data").exists());
+}
+
+#[test]
+fn run_makes_the_data_folder_under_the_state_folder_and_the_guest_writes_there() {
+    let root = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    // At start the guest creates `made` in every folder it is given, and `../escaped`.
+    write_module(
+        root.path(),
+        "m",
+        "name = \"m\"\nversion = \"1.0.0\"\n[capabilities]\npublish = [\"fs.>\"]\ndata = true\n",
+        &wasi_fs::component(),
+    );
+    let (code, lines) = run_until_sigint(root.path(), cache.path());
+    assert_eq!(code, Some(0), "{lines:?}");
+    let data = root.path().join(".symphra/data");
+    assert!(data.join("m/made").is_dir(), "{lines:?}");
+    assert!(!data.join("escaped").exists());
 }
