@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Guest, output, run_until_sigint, text, wasi_fs, write_module};
+use common::{Guest, output, run_until_sigint, text, wasi_fs_guest, write_module};
 
 const HEALTH: &str =
     "[health]\nready = \"signal\"\ninterval = \"10s\"\ntimeout = \"2s\"\nwatchdog = \"30s\"\n";
@@ -84,7 +84,7 @@ fn run_makes_the_data_folder_under_the_state_folder_and_the_guest_writes_there()
         root.path(),
         "m",
         "name = \"m\"\nversion = \"1.0.0\"\n[capabilities]\npublish = [\"fs.>\"]\ndata = true\n",
-        &wasi_fs::component(),
+        &wasi_fs_guest(),
     );
     let (code, lines) = run_until_sigint(root.path(), cache.path());
     assert_eq!(code, Some(0), "{lines:?}");
