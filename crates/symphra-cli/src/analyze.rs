@@ -36,7 +36,7 @@ pub(crate) fn run(
     grants: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
     let configs = module_configs::read_file(config)?;
-    let host = crate::grants::host(crate::grants::read(grants)?)?;
+    let host = crate::grants::host(crate::grants::read(grants, dir, None)?)?;
     session::block_on(async {
         let loaded = session::load(dir, &LoadOptions::default().host(host))?;
         session::print_rejected(&loaded.report.rejected);

@@ -44,7 +44,7 @@ pub(crate) fn run(
     config: Option<&Path>,
     grants: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
-    let grants = crate::grants::read(grants)?;
+    let grants = crate::grants::read(grants, dir, None)?;
     let configs = module_configs::read_file(config)?;
     let found = session::discover(dir)?;
     let mut problems = Vec::new();

@@ -14,7 +14,7 @@ pub(crate) fn run(
     state: Option<&Path>,
     grants: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
-    let grants = crate::grants::read(grants)?;
+    let grants = crate::grants::read(grants, dir, state)?;
     let found = session::discover(dir)?;
     // Without a path, the records `run` keeps by default, when there are any.
     let default = session::default_state_path(dir);

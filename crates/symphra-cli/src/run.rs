@@ -149,7 +149,8 @@ async fn run_async(
         return Ok(session::exit_code(false));
     }
     let configs = module_configs::read_file(args.config.as_deref())?;
-    let host = crate::grants::host(crate::grants::read(args.grants.as_deref())?)?;
+    let grants = crate::grants::read(args.grants.as_deref(), &args.dir, args.state.as_deref())?;
+    let host = crate::grants::host(grants)?;
     let store = match (&args.state, args.no_state) {
         (_, true) => None,
         (Some(path), false) => Some(RedbStore::open(path)?),

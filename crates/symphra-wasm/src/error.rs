@@ -56,8 +56,44 @@ pub enum LoadError {
         path: PathBuf,
         /// The package and version the component names.
         found: String,
-        /// The version this host implements.
+        /// The versions this host implements.
         host: String,
+    },
+    /// The manifest asks for what only a component of a newer WIT version can do (signal
+    /// readiness, beat a watchdog, answer health checks).
+    #[error(
+        "{path}: the manifest's {feature} needs a component built against symphra:module@0.2.0 (which has {needs}), but this one is built against {found}; rebuild it against wit/0.2 or remove {feature} from module.toml"
+    )]
+    WitTooOld {
+        /// The component file.
+        path: PathBuf,
+        /// The manifest setting (`[health] ready = "signal"`).
+        feature: &'static str,
+        /// What of 0.2.0 it needs (`the ready import`).
+        needs: &'static str,
+        /// The version the component is built against.
+        found: &'static str,
+    },
+    /// The manifest declares what the guest must do through a host function it does not
+    /// import (it would never be ready, or always miss its watchdog).
+    #[error(
+        "{path}: the manifest's {feature} needs the guest to call host.{function}, but the component does not import it; call it (from start, on-event or the health check) or remove {feature} from module.toml"
+    )]
+    MissingHostImport {
+        /// The component file.
+        path: PathBuf,
+        /// The manifest setting.
+        feature: &'static str,
+        /// The host function (`ready`, `heartbeat`).
+        function: &'static str,
+    },
+    /// The manifest declares a health check and the component does not export `health`.
+    #[error(
+        "{path}: the manifest declares a health check ([health] interval), but the component does not export symphra:module/health@0.2.0; export it (world module-with-health of wit/0.2) or remove the interval"
+    )]
+    NoHealthExport {
+        /// The component file.
+        path: PathBuf,
     },
     /// The component imports something the host does not provide.
     #[error(
@@ -205,6 +241,9 @@ pub enum HookError {
         /// What failed.
         reason: String,
     },
+    /// The module's data folder cannot be made or used.
+    #[error(transparent)]
+    DataFolder(#[from] crate::grants::GrantError),
 }
 
 fn memory_note(refused: Option<(u64, u64)>) -> String {

@@ -3,7 +3,9 @@
 //!
 //! A module's author writes its manifest and *asks*; the operator *grants*. Without a
 //! grant, a module reaches only folders inside its own folder (after resolving symlinks),
-//! no environment variable, and a reload that asks for more than the running version had
+//! and its own data folder when it asks for one (`[capabilities] data = true`: created
+//! by Symphra as `<data root>/<module>`, see [`OperatorGrants::data_root`]), no
+//! environment variable, and a reload that asks for more than the running version had
 //! is refused. The operator's grants come from a file the operator owns (`symphra
 //! --grants FILE`, or [`OperatorGrants::from_file`] in a program), never from the modules
 //! directory.
@@ -63,6 +65,8 @@ struct RawGrants {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OperatorGrants {
     modules: BTreeMap<String, ModuleGrant>,
+    /// Where modules' data folders are made; `None`: no module gets one.
+    data_root: Option<PathBuf>,
 }
 
 /// Where a granted folder comes from.
@@ -72,6 +76,8 @@ pub enum DirSource {
     ModuleFolder,
     /// Outside it, granted by the operator.
     Operator,
+    /// The module's own data folder, `<data root>/<module>`, made by Symphra.
+    Data,
 }
 
 /// A folder a module may open, resolved: the real path (symlinks followed) the guest gets.
@@ -147,6 +153,26 @@ pub enum GrantError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The manifest asks for a data folder and the host gives none.
+    #[error(
+        "module `{module}` asks for a data folder (capabilities.data), but this host has no data root; run it with `symphra run` (which gives <state folder>/data) or set OperatorGrants::data_root in the program"
+    )]
+    NoDataRoot {
+        /// The module.
+        module: String,
+    },
+    /// The module's data folder cannot be made, or is not where it should be.
+    #[error(
+        "module `{module}`: its data folder {path} cannot be used: {reason}; check the data root's permissions, and that nothing there is a symlink"
+    )]
+    DataFolder {
+        /// The module.
+        module: String,
+        /// The folder.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// The component file resolves (through a symlink) outside the module folder.
     #[error(
         "module `{module}`: the component resolves to {resolved}, outside the module folder {root}; keep the component inside the folder"
@@ -214,7 +240,25 @@ impl OperatorGrants {
                 dir.path = base.join(&dir.path);
             }
         }
-        Ok(Self { modules })
+        Ok(Self {
+            modules,
+            data_root: None,
+        })
+    }
+
+    /// Makes each module that asks for one (`[capabilities] data = true`) a data folder
+    /// `root/<module>`, writable, opened for the guest at
+    /// [`DATA_GUEST_PATH`](crate::DATA_GUEST_PATH). The folder is created (mode 0700 on
+    /// Unix) when the module's instance is made, and kept between runs. `symphra run`
+    /// uses `<state folder>/data`.
+    pub fn data_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.data_root = Some(root.into());
+        self
+    }
+
+    /// The data root, when set.
+    pub fn get_data_root(&self) -> Option<&Path> {
+        self.data_root.as_deref()
     }
 
     /// Grants `module` what `grant` says (replacing an earlier grant).
@@ -278,8 +322,23 @@ fn review(
             });
         }
     }
+    let mut resolved = Vec::new();
+    if caps.data {
+        let Some(data_root) = grants.get_data_root() else {
+            return Err(GrantError::NoDataRoot {
+                module: module.clone(),
+            });
+        };
+        // A module name is one safe path segment (letters, digits, `_`, `-`).
+        resolved.push(ResolvedDir {
+            host: data_root.join(module),
+            guest: crate::manifest::DATA_GUEST_PATH.to_owned(),
+            write: true,
+            source: DirSource::Data,
+        });
+    }
     if caps.dirs.is_empty() {
-        return Ok(Vec::new());
+        return Ok(resolved);
     }
     let quoted = |path: &Path| crate::manifest::quote(&path.to_string_lossy());
     let root = folder
@@ -289,7 +348,6 @@ fn review(
             asked: quoted(folder),
             source,
         })?;
-    let mut resolved = Vec::new();
     for dir in &caps.dirs {
         let real = root
             .join(&dir.host)
@@ -348,4 +406,30 @@ pub(crate) fn check_component(
         resolved: real.display().to_string(),
         root: root.display().to_string(),
     })
+}
+
+/// Creates a module's data folder (and the data root) if missing, private to the user on
+/// Unix, and checks that it is a real folder inside the data root (no symlink out).
+pub(crate) fn make_data_folder(module: &str, folder: &Path) -> Result<PathBuf, GrantError> {
+    let failed = |reason: String| GrantError::DataFolder {
+        module: module.to_owned(),
+        path: folder.to_owned(),
+        reason,
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(folder)
+        .map_err(|e| failed(format!("cannot create it: {e}")))?;
+    let meta = std::fs::symlink_metadata(folder).map_err(|e| failed(e.to_string()))?;
+    if !meta.is_dir() {
+        return Err(failed(
+            "it is not a folder (a symlink or a file)".to_owned(),
+        ));
+    }
+    folder
+        .canonicalize()
+        .map_err(|e| failed(format!("cannot resolve it: {e}")))
 }

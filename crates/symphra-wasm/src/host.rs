@@ -7,18 +7,23 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::bindings;
 use crate::cache::{CacheOutcome, CompileCache};
 use crate::error::{HostError, LoadError};
 use crate::grants::OperatorGrants;
 use crate::manifest::Manifest;
 use crate::module::{State, WasmModule};
+use crate::{bindings, bindings_v2};
 
 /// How often the engine's epoch advances: the granularity of hook time limits.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
-/// The WIT package version this host implements.
-pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
+/// The newest WIT package version this host implements.
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 2, 0);
+
+/// Every WIT package version this host implements, oldest first: a component built against
+/// any of them (or a later patch of one) loads (see `wit/README.md`).
+pub const WIT_VERSIONS: [semver::Version; 2] =
+    [semver::Version::new(0, 1, 0), semver::Version::new(0, 2, 0)];
 
 /// Settings of a [`WasmHost`].
 #[derive(Debug, Clone)]
@@ -127,6 +132,13 @@ impl WasmHost {
 
         let mut plain = Linker::<State>::new(&engine);
         bindings::Module::add_to_linker::<State, wasmtime::component::HasSelf<State>>(
+            &mut plain,
+            |state| state,
+        )
+        .map_err(|e| HostError::Engine(format!("{e:#}")))?;
+        // Both versions' host interfaces: their names differ by version, so one linker
+        // serves components of either.
+        bindings_v2::ModuleWithHealth::add_to_linker::<State, wasmtime::component::HasSelf<State>>(
             &mut plain,
             |state| state,
         )

@@ -1,7 +1,7 @@
 //! WebAssembly component modules for [Symphra](symphra): a folder per module with a
 //! `module.toml` manifest and a component implementing the WIT world
-//! `symphra:module/module@0.1.0` (`wit/` at the repository root), run by wasmtime next to
-//! native modules.
+//! `symphra:module/module@0.2.0` or `@0.1.0` (`wit/` at the repository root), run by
+//! wasmtime next to native modules.
 //!
 //! ```no_run
 //! use symphra::prelude::*;
@@ -46,10 +46,22 @@
 #![deny(unsafe_code)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 
+/// The world of `symphra:module@0.1.0` (`wit/module.wit`).
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../../wit",
+        path: "../../wit/module.wit",
         world: "module",
+        imports: { default: async },
+        exports: { default: async },
+    });
+}
+
+/// The world of `symphra:module@0.2.0` (`wit/0.2/module.wit`), with its optional `health`
+/// export (looked up by its own indices, so a component without it loads too).
+mod bindings_v2 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/0.2/module.wit",
+        world: "module-with-health",
         imports: { default: async },
         exports: { default: async },
     });
@@ -73,13 +85,14 @@ pub use error::{HookError, HostError, LoadError};
 pub use grants::{
     DirSource, GrantError, MAX_GRANTS_BYTES, ModuleGrant, OperatorDir, OperatorGrants, ResolvedDir,
 };
-pub use host::{EPOCH_TICK, HostConfig, WIT_VERSION, WasmHost};
+pub use host::{EPOCH_TICK, HostConfig, WIT_VERSION, WIT_VERSIONS, WasmHost};
 pub use manifest::{
-    Capabilities, DEFAULT_COMPONENT, DEFAULT_HOOK_TIMEOUT, DEFAULT_INBOX_BYTES,
-    DEFAULT_INBOX_EVENTS, DEFAULT_MEMORY_LIMIT, DirGrant, InboxPolicy, MANIFEST_FILE,
-    MAX_DESCRIPTION_BYTES, MAX_ENV_NAME_BYTES, MAX_HOOK_TIMEOUT, MAX_INBOX_BYTES, MAX_INBOX_EVENTS,
-    MAX_LIST_ENTRIES, MAX_MANIFEST_BYTES, MAX_PATH_BYTES, Manifest, ManifestError,
-    ManifestErrorKind, RESERVED_TOPIC_ROOTS, describe_restart, is_reserved_topic,
+    Capabilities, DATA_GUEST_PATH, DEFAULT_COMPONENT, DEFAULT_HOOK_TIMEOUT, DEFAULT_INBOX_BYTES,
+    DEFAULT_INBOX_EVENTS, DEFAULT_MEMORY_LIMIT, DirGrant, HealthSettings, InboxPolicy,
+    MANIFEST_FILE, MAX_DESCRIPTION_BYTES, MAX_ENV_NAME_BYTES, MAX_HEALTH_PERIOD, MAX_HOOK_TIMEOUT,
+    MAX_INBOX_BYTES, MAX_INBOX_EVENTS, MAX_LIST_ENTRIES, MAX_MANIFEST_BYTES, MAX_PATH_BYTES,
+    MIN_HEALTH_PERIOD, Manifest, ManifestError, ManifestErrorKind, RESERVED_TOPIC_ROOTS, Readiness,
+    describe_restart, is_reserved_topic,
 };
 pub use module::{EVENT_FAILED, InboxStats, WasmModule};
 pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};

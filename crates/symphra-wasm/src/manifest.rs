@@ -2,6 +2,7 @@
 
 mod capabilities;
 mod error;
+mod health;
 mod limits;
 mod position;
 mod raw_capabilities;
@@ -26,11 +27,13 @@ use self::restart::RawRestart;
 pub use self::restart::describe_restart;
 
 pub use self::capabilities::{
-    Capabilities, DEFAULT_HOOK_TIMEOUT, DEFAULT_INBOX_BYTES, DEFAULT_INBOX_EVENTS,
+    Capabilities, DATA_GUEST_PATH, DEFAULT_HOOK_TIMEOUT, DEFAULT_INBOX_BYTES, DEFAULT_INBOX_EVENTS,
     DEFAULT_MEMORY_LIMIT, DirGrant, InboxPolicy, MAX_INBOX_BYTES, MAX_INBOX_EVENTS,
     RESERVED_TOPIC_ROOTS, is_reserved_topic,
 };
 pub use self::error::{ManifestError, ManifestErrorKind};
+use self::health::RawHealth;
+pub use self::health::{HealthSettings, MAX_HEALTH_PERIOD, MIN_HEALTH_PERIOD, Readiness};
 pub(crate) use self::limits::quote;
 pub use self::limits::{
     MAX_DESCRIPTION_BYTES, MAX_ENV_NAME_BYTES, MAX_HOOK_TIMEOUT, MAX_LIST_ENTRIES,
@@ -99,6 +102,8 @@ pub struct Manifest {
     /// How the module is restarted after it fails while running (the `[restart]` table);
     /// `None`: never.
     pub restart: Option<RestartPolicy>,
+    /// Readiness, health check and watchdog (the `[health]` table).
+    pub health: HealthSettings,
     /// The manifest file it was read from.
     pub path: PathBuf,
 }
@@ -118,6 +123,7 @@ struct RawManifest {
     #[serde(default)]
     capabilities: Option<RawCapabilities>,
     restart: Option<Spanned<RawRestart>>,
+    health: Option<RawHealth>,
 }
 
 #[derive(Deserialize)]
@@ -370,6 +376,11 @@ impl Manifest {
             }
         };
 
+        let health = match raw.health {
+            None => HealthSettings::default(),
+            Some(table) => table.settings()?,
+        };
+
         Ok(Self {
             name: raw.name.into_inner(),
             version,
@@ -381,6 +392,7 @@ impl Manifest {
             default_config,
             capabilities,
             restart,
+            health,
             path: path.to_owned(),
         })
     }
@@ -408,6 +420,15 @@ impl Manifest {
         }
         if let Some(policy) = &self.restart {
             meta = meta.restart(policy.clone());
+        }
+        if self.health.ready == Readiness::Signal {
+            meta = meta.signals_readiness();
+        }
+        if let Some(check) = &self.health.check {
+            meta = meta.health_check(check.clone());
+        }
+        if let Some(period) = self.health.watchdog {
+            meta = meta.watchdog(period);
         }
         meta
     }

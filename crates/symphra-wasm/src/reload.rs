@@ -89,7 +89,8 @@ fn names_done(report: &Report) -> Vec<String> {
         .collect()
 }
 
-/// The new manifest must keep what the manager's dependency graph was built from.
+/// The new manifest must keep what the manager's dependency graph and health watch were
+/// built from.
 fn check_compatible(old: &Manifest, new: &Manifest) -> Result<(), LoadError> {
     let mut problem = None;
     if new.name != old.name {
@@ -104,6 +105,9 @@ fn check_compatible(old: &Manifest, new: &Manifest) -> Result<(), LoadError> {
             "optional-dependencies",
             "the optional dependencies changed".to_owned(),
         ));
+    } else if new.health != old.health {
+        // The manager set the module's readiness, health schedule and watchdog from it.
+        problem = Some(("health", "the [health] table changed".to_owned()));
     }
     match problem {
         None => Ok(()),
@@ -129,7 +133,7 @@ impl WasmModule {
     /// stopped modules started again. If the new code fails to install or start, the old
     /// code is put back and started again, and the report says so.
     ///
-    /// The name and dependencies must not change; the version may (the manager keeps
+    /// The name, dependencies and `[health]` table must not change; the version may (the manager keeps
     /// listing the version the module was registered with).
     pub async fn reload(&self, manager: &ModuleManager) -> Result<ReloadReport, ReloadError> {
         let name = self.name().to_owned();

@@ -239,6 +239,28 @@ async fn a_reload_that_changes_the_name_or_the_dependencies_is_refused_untouched
         );
         assert_eq!(*starts.lock().unwrap(), 1, "nothing was restarted");
     }
+
+    // The manager's readiness, health schedule and watchdog were set from the `[health]`
+    // table: a reload may not change it either (here to a 0.2 guest that could honour it).
+    std::fs::write(dir.join("module.wasm"), common::v2::component(true)).unwrap();
+    std::fs::write(
+        dir.join("module.toml"),
+        format!("{}[health]\nready = \"signal\"\n", manifest("1.1.0")),
+    )
+    .unwrap();
+    let report = echo.reload(&manager).await.unwrap();
+    match &report.outcome {
+        ReloadOutcome::Rejected(error) => {
+            let error = error.to_string();
+            assert!(error.contains("field `health`"), "{error}");
+            assert!(error.contains("restart it to apply this"), "{error}");
+        }
+        other => panic!("health: {other:?}"),
+    }
+    assert_eq!(
+        manager.module("echo").unwrap().state(),
+        ModuleState::Started
+    );
 }
 
 #[tokio::test]

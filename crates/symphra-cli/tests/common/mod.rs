@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 
 pub use guest::{Guest, write_module};
 
+/// A guest that creates `made` in every folder WASI gives it, and `../escaped`.
+pub fn wasi_fs_guest() -> Vec<u8> {
+    guest::wasi_fs::component()
+}
+
 /// A manifest for `name` at 1.0.0 that needs each of `deps` (any version).
 pub fn manifest(name: &str, deps: &[&str]) -> String {
     let mut text = format!("name = \"{name}\"\nversion = \"1.0.0\"\n\n[dependencies]\n");

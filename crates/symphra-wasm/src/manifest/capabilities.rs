@@ -42,6 +42,9 @@ pub fn is_reserved_topic(topic: &str) -> bool {
     RESERVED_TOPIC_ROOTS.contains(&first)
 }
 
+/// Where the guest sees its data folder (`[capabilities] data = true`).
+pub const DATA_GUEST_PATH: &str = "/data";
+
 /// What happens to an event that arrives when a guest's inbox is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InboxPolicy {
@@ -84,6 +87,10 @@ pub struct Capabilities {
     pub hook_timeout: Duration,
     /// Whether the module's stdout and stderr go to the host's (through WASI).
     pub stdio: bool,
+    /// Whether the module asks for its own writable data folder, which Symphra creates
+    /// under the operator's data root and opens for the guest at [`DATA_GUEST_PATH`]
+    /// (see [`OperatorGrants::data_root`](crate::OperatorGrants::data_root)).
+    pub data: bool,
     /// How many events may wait for the guest.
     pub inbox_events: usize,
     /// How many bytes of events (topic and payload) may wait for the guest.
@@ -102,6 +109,7 @@ impl Default for Capabilities {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             hook_timeout: DEFAULT_HOOK_TIMEOUT,
             stdio: false,
+            data: false,
             inbox_events: DEFAULT_INBOX_EVENTS,
             inbox_bytes: DEFAULT_INBOX_BYTES,
             inbox_policy: InboxPolicy::default(),
@@ -163,6 +171,9 @@ impl Capabilities {
         }
         if self.stdio && !before.stdio {
             wider.push("stdio".to_owned());
+        }
+        if self.data && !before.data {
+            wider.push("a data folder".to_owned());
         }
         if self.inbox_events > before.inbox_events || self.inbox_bytes > before.inbox_bytes {
             wider.push("a larger inbox".to_owned());

@@ -10,8 +10,8 @@ use symphra::bus::Pattern;
 use toml::Spanned;
 
 use super::capabilities::{
-    Capabilities, DirGrant, InboxPolicy, MAX_INBOX_BYTES, MAX_INBOX_EVENTS, RESERVED_TOPIC_ROOTS,
-    is_reserved_topic,
+    Capabilities, DATA_GUEST_PATH, DirGrant, InboxPolicy, MAX_INBOX_BYTES, MAX_INBOX_EVENTS,
+    RESERVED_TOPIC_ROOTS, is_reserved_topic,
 };
 use super::error::ManifestErrorKind;
 use super::limits::{MAX_PATH_BYTES, check_env_name, check_list, check_text, quote};
@@ -29,6 +29,7 @@ pub(super) struct RawCapabilities {
     hook_timeout: Option<Spanned<String>>,
     #[serde(default)]
     stdio: bool,
+    data: Option<Spanned<bool>>,
     inbox_events: Option<Spanned<u64>>,
     inbox_bytes: Option<Spanned<ByteSize>>,
     inbox_policy: Option<Spanned<String>>,
@@ -206,6 +207,22 @@ pub(super) fn capabilities(raw: RawCapabilities) -> Result<Capabilities, Located
             write,
         });
     }
+    let data = match raw.data {
+        None => false,
+        Some(data) => {
+            let wanted = *data.get_ref();
+            if wanted && dirs.iter().any(|d| d.guest == DATA_GUEST_PATH) {
+                return Err(invalid(
+                    data.span(),
+                    "capabilities.data",
+                    format!(
+                        "the data folder is opened at {DATA_GUEST_PATH}, where capabilities.dirs already puts a folder; give that one another guest path"
+                    ),
+                ));
+            }
+            wanted
+        }
+    };
     // Every field named, without `..`: a new capability fails to build here until the
     // manifest sets it.
     Ok(Capabilities {
@@ -216,6 +233,7 @@ pub(super) fn capabilities(raw: RawCapabilities) -> Result<Capabilities, Located
         memory_limit,
         hook_timeout,
         stdio: raw.stdio,
+        data,
         inbox_events,
         inbox_bytes,
         inbox_policy,

@@ -295,3 +295,51 @@ fn item_13_reserved_topics_cannot_be_granted_for_publishing() {
     assert!(!manifest.capabilities.may_publish("module.started"));
     assert!(!manifest.capabilities.may_publish("bus.anything"));
 }
+
+/// Issue 16, item 8: the `[health]` table, its limits and its typed errors.
+#[test]
+fn the_health_table_declares_readiness_check_and_watchdog() {
+    let manifest = Manifest::parse(HEAD, "m/module.toml").unwrap();
+    assert!(!manifest.health.is_declared());
+    let meta = manifest.metadata();
+    assert!(!meta.get_signals_readiness() && meta.get_watchdog().is_none());
+
+    let text = format!(
+        "{HEAD}[health]\nready = \"signal\"\ninterval = \"10s\"\ntimeout = \"2s\"\nunhealthy-after = \"1m\"\nwatchdog = \"30s\"\n"
+    );
+    let manifest = Manifest::parse(&text, "m/module.toml").unwrap();
+    assert_eq!(manifest.health.ready, Readiness::Signal);
+    let meta = manifest.metadata();
+    assert!(meta.get_signals_readiness());
+    assert_eq!(meta.get_watchdog(), Some(Duration::from_secs(30)));
+    let check = meta.get_health_check().unwrap();
+    assert_eq!(check.interval(), Duration::from_secs(10));
+    assert_eq!(check.get_timeout(), Duration::from_secs(2));
+    assert_eq!(check.get_unhealthy_after(), Duration::from_secs(60));
+
+    let refused = |table: &str| {
+        Manifest::parse(&format!("{HEAD}[health]\n{table}\n"), "m/module.toml").unwrap_err()
+    };
+    let error = refused("ready = \"whenever\"");
+    assert_eq!(
+        (error.kind, error.field.as_deref()),
+        (ManifestErrorKind::Invalid, Some("health.ready"))
+    );
+    let error = refused("interval = \"1ms\"");
+    assert_eq!(error.kind, ManifestErrorKind::Invalid, "{error}");
+    assert!(error.message.contains("10ms"), "{error}");
+    let error = refused("watchdog = \"25h\"");
+    assert_eq!(
+        (error.kind, error.field.as_deref()),
+        (ManifestErrorKind::TooLarge, Some("health.watchdog")),
+        "{error}"
+    );
+    let error = refused("watchdog = \"18446744073709551615s\"");
+    assert_eq!(error.kind, ManifestErrorKind::Invalid, "{error}");
+    let error = refused("timeout = \"2s\"");
+    assert!(error.message.contains("without `interval`"), "{error}");
+    let error = refused("interval = \"10s\"\nretries = 3");
+    assert_eq!(error.kind, ManifestErrorKind::Syntax, "{error}");
+    let error = refused(&format!("watchdog = \"{}\"", "9".repeat(100_000)));
+    assert!(error.to_string().len() < 400, "{error}");
+}

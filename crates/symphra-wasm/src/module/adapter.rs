@@ -101,6 +101,12 @@ macro_rules! forward_every_hook {
                 self.shared.code().manifest.metadata()
             }
 
+            /// Runs only when the manifest declares `[health] interval` (the core's
+            /// schedule); loading made sure the component exports `health`.
+            async fn health(&self, ctx: &Context) -> symphra::health::Health {
+                self.health_in_task(ctx).await
+            }
+
             $(
                 async fn $method(&self, ctx: &Context $(, $config: Config)?) -> HookResult {
                     let config = forward_every_hook!(@json $($config)?);

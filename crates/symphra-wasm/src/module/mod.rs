@@ -8,6 +8,9 @@
 //! - [`adapter`]: the `symphra::Module` implementation, one forward for every hook.
 
 mod adapter;
+mod declarations;
+mod guest;
+mod health;
 mod imports;
 mod inbox;
 mod store;
@@ -19,14 +22,14 @@ use std::sync::{Arc, RwLock};
 
 use symphra::bus::Event;
 use symphra::{Context, Hook};
-use wasmtime::Store;
 use wasmtime::component::Component;
 
+use self::guest::{EventView, Pre};
 pub use self::inbox::InboxStats;
 use self::inbox::{Inbox, InboxLimits, Recipient};
 pub(crate) use self::store::State;
 use self::store::{Live, arm, classify};
-use crate::bindings::{Module as Bindings, ModulePre};
+use self::wit::WitLevel;
 use crate::error::{HookError, LoadError};
 use crate::grants::ResolvedDir;
 use crate::host::WasmHost;
@@ -40,12 +43,16 @@ pub const EVENT_FAILED: &str = "module.event_failed";
 pub(crate) struct Delivery {
     topic: String,
     payload: String,
+    /// The module that published it, if one did.
+    source: Option<Arc<str>>,
     ctx: Context,
 }
 
 /// A loaded version of a module's code: what a reload replaces.
 pub(crate) struct Code {
-    pre: ModulePre<State>,
+    pre: Pre,
+    /// The WIT version the component is built against.
+    level: WitLevel,
     manifest: Arc<Manifest>,
     caps: Arc<Capabilities>,
     /// The folders the guest may open, resolved when loaded.
@@ -105,7 +112,7 @@ impl WasmModule {
         let engine = host.engine();
         let ty = component.component_type();
         let imports = ty.imports(engine).map(|(name, _)| name);
-        wit::check_wit_version(
+        let level = wit::check_wit_version(
             path,
             imports.chain(ty.exports(engine).map(|(name, _)| name)),
         )?;
@@ -123,10 +130,8 @@ impl WasmModule {
                 path: path.to_owned(),
                 reason: format!("{e:#}"),
             })?;
-        let pre = ModulePre::new(instance_pre).map_err(|e| LoadError::World {
-            path: path.to_owned(),
-            reason: format!("{e:#}"),
-        })?;
+        let pre = Pre::new(path, level, instance_pre)?;
+        declarations::check(path, &manifest, level, &pre, engine, &ty)?;
         tracing::debug!(module = manifest.name, path = %path.display(), uses_wasi, "component loaded");
         Ok(Self {
             shared: Arc::new(Shared {
@@ -136,6 +141,7 @@ impl WasmModule {
                 inbox: Inbox::new(InboxLimits::of(&manifest.capabilities)),
                 code: RwLock::new(Arc::new(Code {
                     pre,
+                    level,
                     caps: Arc::new(manifest.capabilities.clone()),
                     manifest: Arc::new(manifest),
                     dirs,
@@ -161,6 +167,16 @@ impl WasmModule {
     /// Whether the component imports WASI (and so gets the WASI grants of its manifest).
     pub fn uses_wasi(&self) -> bool {
         self.shared.code().uses_wasi
+    }
+
+    /// The version of the WIT package the component is built against: `"0.1"` or `"0.2"`.
+    pub fn wit_version(&self) -> &'static str {
+        self.shared.code().level.as_str()
+    }
+
+    /// Whether the component exports the `health` check (WIT 0.2).
+    pub fn exports_health(&self) -> bool {
+        self.shared.code().pre.has_health()
     }
 
     /// The module's name.
@@ -219,24 +235,6 @@ impl WasmModule {
     }
 }
 
-/// Calls the export of `hook` (`config` is the argument of `install`).
-async fn invoke(
-    bindings: &Bindings,
-    store: &mut Store<State>,
-    hook: Hook,
-    config: &str,
-) -> wasmtime::Result<Result<(), String>> {
-    let guest = bindings.symphra_module_guest();
-    match hook {
-        Hook::Bootstrap => guest.call_bootstrap(store).await,
-        Hook::Install => guest.call_install(store, config).await,
-        Hook::Start => guest.call_start(store).await,
-        Hook::Stop => guest.call_stop(store).await,
-        Hook::Uninstall => guest.call_uninstall(store).await,
-        Hook::Reload => guest.call_reload(store).await,
-    }
-}
-
 impl Shared {
     pub(crate) fn code(&self) -> Arc<Code> {
         match self.code.read() {
@@ -280,12 +278,12 @@ impl Shared {
                     hook: name,
                 });
             };
-            let Live { store, bindings } = live;
+            let Live { store, exports } = live;
             if let Some(ctx) = ctx {
                 store.data_mut().ctx = Some(ctx.clone());
             }
             arm(store);
-            let outcome = invoke(bindings, store, hook, config).await;
+            let outcome = exports.invoke(store, hook, config).await;
             // Not kept between calls: a context holds the manager, which holds this module.
             store.data_mut().ctx = None;
             match outcome {
@@ -385,9 +383,10 @@ impl Recipient for Shared {
         let Delivery {
             topic,
             payload,
+            source,
             ctx,
         } = delivery;
-        let Some(Live { store, bindings }) = live.as_mut() else {
+        let Some(Live { store, exports }) = live.as_mut() else {
             self.inbox.count_no_instance();
             tracing::warn!(
                 module = &*self.name,
@@ -398,10 +397,12 @@ impl Recipient for Shared {
         };
         self.inbox.count_delivered();
         store.data_mut().ctx = Some(ctx.clone());
-        let outcome = bindings
-            .symphra_module_guest()
-            .call_on_event(&mut *store, &topic, &payload)
-            .await;
+        let event = EventView {
+            topic: &topic,
+            payload: &payload,
+            source: source.as_deref(),
+        };
+        let outcome = exports.on_event(&mut *store, event).await;
         store.data_mut().ctx = None;
         match outcome {
             Ok(Ok(())) => {}

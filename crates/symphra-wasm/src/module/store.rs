@@ -10,9 +10,10 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::guest::Exports;
 use super::{Code, Shared};
-use crate::bindings::Module as Bindings;
 use crate::error::HookError;
+use crate::grants::{DirSource, make_data_folder};
 use crate::host::WasmHost;
 use crate::manifest::Capabilities;
 
@@ -85,7 +86,7 @@ impl ResourceLimiter for MemoryLimiter {
 /// A live instance: its store and the typed exports.
 pub(crate) struct Live {
     pub(super) store: Store<State>,
-    pub(super) bindings: Bindings,
+    pub(super) exports: Exports,
 }
 
 /// Arms a store for one call: the time limit restarts and earlier refusals are forgotten.
@@ -143,8 +144,8 @@ pub(super) async fn instantiate(
         Ok(UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
-    match code.pre.instantiate_async(&mut store).await {
-        Ok(bindings) => Ok(Live { store, bindings }),
+    match code.pre.instantiate(&mut store).await {
+        Ok(exports) => Ok(Live { store, exports }),
         Err(error) => Err(classify("instantiate", &store, error)),
     }
 }
@@ -164,7 +165,13 @@ fn wasi_ctx(module: &str, code: &Code) -> Result<WasiCtx, HookError> {
     // The folders resolved (symlinks followed) and checked against the module folder and
     // the operator's grants when the code was loaded.
     for dir in &code.dirs {
-        let host_path = &dir.host;
+        let made;
+        let host_path = if dir.source == DirSource::Data {
+            made = make_data_folder(module, &dir.host)?;
+            &made
+        } else {
+            &dir.host
+        };
         let perms = if dir.write {
             FsPerms::ReadWrite
         } else {

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod py_echo;
+pub mod v2;
+pub mod wasi_fs;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
