@@ -99,6 +99,9 @@ pub struct Manifest {
     /// How the module is restarted after it fails while running (the `[restart]` table);
     /// `None`: never.
     pub restart: Option<RestartPolicy>,
+    /// `singleton = true`: the module runs on one replica of a fleet at a time
+    /// ([`ModuleMetadata::singleton`]).
+    pub singleton: bool,
     /// The manifest file it was read from.
     pub path: PathBuf,
 }
@@ -118,6 +121,8 @@ struct RawManifest {
     #[serde(default)]
     capabilities: Option<RawCapabilities>,
     restart: Option<Spanned<RawRestart>>,
+    #[serde(default)]
+    singleton: bool,
 }
 
 #[derive(Deserialize)]
@@ -381,6 +386,7 @@ impl Manifest {
             default_config,
             capabilities,
             restart,
+            singleton: raw.singleton,
             path: path.to_owned(),
         })
     }
@@ -408,6 +414,9 @@ impl Manifest {
         }
         if let Some(policy) = &self.restart {
             meta = meta.restart(policy.clone());
+        }
+        if self.singleton {
+            meta = meta.singleton();
         }
         meta
     }

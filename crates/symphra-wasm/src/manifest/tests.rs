@@ -295,3 +295,21 @@ fn item_13_reserved_topics_cannot_be_granted_for_publishing() {
     assert!(!manifest.capabilities.may_publish("module.started"));
     assert!(!manifest.capabilities.may_publish("bus.anything"));
 }
+
+#[test]
+fn singleton_flag_reaches_the_metadata() {
+    let text = "name = \"cron\"\nversion = \"1.0.0\"\nsingleton = true\n";
+    let manifest = Manifest::parse(text, "m/module.toml").unwrap();
+    assert!(manifest.singleton);
+    assert!(manifest.metadata().is_singleton());
+
+    let plain = Manifest::parse("name = \"x\"\nversion = \"1.0.0\"\n", "m/module.toml").unwrap();
+    assert!(!plain.metadata().is_singleton());
+
+    let error = Manifest::parse(
+        "name = \"x\"\nversion = \"1.0.0\"\nsingleton = \"yes\"\n",
+        "m/module.toml",
+    )
+    .unwrap_err();
+    assert_eq!(error.line, Some(3), "{error}");
+}
