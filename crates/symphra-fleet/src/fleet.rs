@@ -1,0 +1,182 @@
+//! A replica's membership of the fleet: the buckets it uses, and the tasks it runs for
+//! its manager.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use serde::{Deserialize, Serialize};
+use symphra::ModuleManager;
+use symphra::context::{CancellationToken, Lease};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::campaign::Campaign;
+use crate::{FleetError, LeaseTiming, buckets};
+
+/// Who holds a lease: what a holder writes as the lease's value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    /// The replica's id.
+    pub replica: String,
+    /// Its host name.
+    pub host: String,
+    /// Its process id.
+    pub pid: u32,
+}
+
+/// How a replica joins the fleet.
+#[derive(Clone, Debug)]
+pub struct FleetOptions {
+    /// The replica's id, unique in the fleet (a key of the heartbeat bucket): letters,
+    /// digits, `-` and `_`. `<host>-<pid>` by default.
+    pub replica: String,
+    /// The number of servers each bucket is replicated on (1 for a single server, 3 for a
+    /// three-node cluster).
+    pub bucket_replicas: usize,
+    /// The lease timings of singleton modules.
+    pub lease: LeaseTiming,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        Self {
+            replica: format!("{}-{}", host_name(), std::process::id()),
+            bucket_replicas: 1,
+            lease: LeaseTiming::default(),
+        }
+    }
+}
+
+/// The host's name, from the environment or `/etc/hostname`; `localhost` when neither
+/// says. Cut to 64 characters.
+pub(crate) fn host_name() -> String {
+    let name = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .unwrap_or_default();
+    let name: String = name
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        "localhost".to_owned()
+    } else {
+        name
+    }
+}
+
+/// One replica's membership of the fleet.
+///
+/// ```no_run
+/// # async fn example(manager: symphra::ModuleManager) -> Result<(), Box<dyn std::error::Error>> {
+/// use symphra_fleet::{Fleet, FleetOptions};
+///
+/// let client = async_nats::connect("nats://127.0.0.1:4222").await?;
+/// let mut fleet = Fleet::join(client, FleetOptions::default()).await?;
+/// fleet.attach(&manager)?; // before the first start: singletons wait for their lease
+/// manager.start_all().await?;
+/// // … until shutdown:
+/// manager.stop_all().await?;
+/// fleet.leave().await; // hands the leases back
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Fleet {
+    options: FleetOptions,
+    jetstream: jetstream::Context,
+    leases: jetstream::kv::Store,
+    shutdown: CancellationToken,
+    tasks: JoinSet<()>,
+    holding: BTreeMap<String, watch::Receiver<Option<Lease>>>,
+}
+
+impl Fleet {
+    /// Joins the fleet through `client`: opens (or creates) the leases bucket.
+    pub async fn join(
+        client: async_nats::Client,
+        options: FleetOptions,
+    ) -> Result<Self, FleetError> {
+        let jetstream = jetstream::new(client);
+        let leases = buckets::open(
+            &jetstream,
+            buckets::leases(options.lease.ttl(), options.bucket_replicas),
+        )
+        .await?;
+        Ok(Self {
+            options,
+            jetstream,
+            leases,
+            shutdown: CancellationToken::new(),
+            tasks: JoinSet::new(),
+            holding: BTreeMap::new(),
+        })
+    }
+
+    /// The options the replica joined with.
+    pub fn options(&self) -> &FleetOptions {
+        &self.options
+    }
+
+    /// The JetStream context the fleet talks through.
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.jetstream
+    }
+
+    /// Puts `manager`'s singleton modules under the fleet: each starts only while this
+    /// replica holds its lease, for which the replica campaigns from now on. Call it
+    /// before the manager's first start. Returns the singletons' names.
+    pub fn attach(&mut self, manager: &ModuleManager) -> Result<Vec<String>, FleetError> {
+        let holder = Holder {
+            replica: self.options.replica.clone(),
+            host: host_name(),
+            pid: std::process::id(),
+        };
+        let holder = serde_json::to_vec(&holder).map_err(|error| FleetError::Malformed {
+            bucket: buckets::LEASES,
+            key: String::new(),
+            reason: error.to_string(),
+        })?;
+        let singletons = manager.coordinate_singletons();
+        for module in &singletons {
+            let (holding, seen) = watch::channel(None);
+            let campaign = Campaign {
+                store: self.leases.clone(),
+                key: module.clone(),
+                holder: holder.clone().into(),
+                timing: self.options.lease,
+                holding,
+                shutdown: self.shutdown.clone(),
+            };
+            self.tasks.spawn(campaign.run());
+            self.tasks.spawn(crate::singletons::apply(
+                manager.clone(),
+                module.clone(),
+                seen.clone(),
+            ));
+            self.holding.insert(module.clone(), seen);
+        }
+        Ok(singletons)
+    }
+
+    /// The lease this replica holds for `module` as it changes: `None` while another
+    /// replica holds it. `None` for a module that is not an attached singleton.
+    pub fn lease_changes(&self, module: &str) -> Option<watch::Receiver<Option<Lease>>> {
+        self.holding.get(module).cloned()
+    }
+
+    /// Leaves the fleet: stops campaigning and hands back the leases held (their modules
+    /// are stopped, if they still run). Waits at most one renewal period per task.
+    pub async fn leave(mut self) {
+        self.shutdown.cancel();
+        let limit = self.options.lease.renew_every() + Duration::from_secs(1);
+        let _ = tokio::time::timeout(limit, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        self.tasks.abort_all();
+    }
+}
