@@ -11,6 +11,10 @@ use crate::FleetError;
 /// Leases of singleton modules: key = module name, value = [`Holder`](crate::Holder).
 /// Its age limit is the lease TTL.
 pub const LEASES: &str = "symphra-leases";
+/// Operator decisions: key = module name, value = [`Desired`](crate::Desired).
+pub const DESIRED: &str = "symphra-desired";
+/// Replicas' heartbeats: key = replica id, value = [`ReplicaState`](crate::ReplicaState).
+pub const REPLICAS: &str = "symphra-replicas";
 
 /// Opens `bucket`, creating it with `config` if it does not exist yet. Replicas starting
 /// together race to create it; the server accepts the same settings twice.
@@ -79,6 +83,32 @@ pub(crate) fn leases(ttl: Duration, replicas: usize) -> kv::Config {
         storage: StorageType::Memory,
         num_replicas: replicas,
         max_value_size: 1024,
+        ..Default::default()
+    }
+}
+/// The desired-state bucket: operator decisions, kept on disk, with some history.
+pub(crate) fn desired(replicas: usize) -> kv::Config {
+    kv::Config {
+        bucket: DESIRED.to_owned(),
+        description: "Symphra operator decisions for the fleet".to_owned(),
+        history: 5,
+        storage: StorageType::File,
+        num_replicas: replicas,
+        max_value_size: 64 * 1024,
+        ..Default::default()
+    }
+}
+
+/// The heartbeat bucket: a replica's entry disappears `ttl` after its last heartbeat.
+pub(crate) fn replicas(ttl: Duration, replicas: usize) -> kv::Config {
+    kv::Config {
+        bucket: REPLICAS.to_owned(),
+        description: "Symphra replicas' actual state".to_owned(),
+        history: 1,
+        max_age: ttl,
+        storage: StorageType::Memory,
+        num_replicas: replicas,
+        max_value_size: 256 * 1024,
         ..Default::default()
     }
 }

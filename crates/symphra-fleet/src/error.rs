@@ -53,7 +53,18 @@ pub enum FleetError {
         /// Why, from the decoder.
         reason: String,
     },
-    /// A module name that cannot be a module's (and so a key's).
+    /// A module or replica name that cannot be one (and so cannot be a key).
     #[error(transparent)]
-    Module(#[from] symphra::Error),
+    Name(#[from] symphra::module::MetadataError),
+    /// The manager refused an operation.
+    #[error(transparent)]
+    Manager(#[from] symphra::Error),
+}
+
+/// At most this many characters of a key are quoted in a message.
+const QUOTED_KEY_CHARS: usize = 64;
+
+/// A short prefix of `key`, for messages.
+pub(crate) fn quoted(key: &str) -> String {
+    key.chars().take(QUOTED_KEY_CHARS).collect()
 }

@@ -2,17 +2,21 @@
 //! its manager.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
 use serde::{Deserialize, Serialize};
 use symphra::ModuleManager;
 use symphra::context::{CancellationToken, Lease};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::campaign::Campaign;
 use crate::{FleetError, LeaseTiming, buckets};
+
+/// How long the fleet waits for an answer to a JetStream request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Who holds a lease: what a holder writes as the lease's value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +40,9 @@ pub struct FleetOptions {
     pub bucket_replicas: usize,
     /// The lease timings of singleton modules.
     pub lease: LeaseTiming,
+    /// How often the replica publishes its state; its entry disappears after three
+    /// periods without one.
+    pub heartbeat: Duration,
 }
 
 impl Default for FleetOptions {
@@ -44,6 +51,7 @@ impl Default for FleetOptions {
             replica: format!("{}-{}", host_name(), std::process::id()),
             bucket_replicas: 1,
             lease: LeaseTiming::default(),
+            heartbeat: Duration::from_secs(2),
         }
     }
 }
@@ -76,7 +84,7 @@ pub(crate) fn host_name() -> String {
 ///
 /// let client = async_nats::connect("nats://127.0.0.1:4222").await?;
 /// let mut fleet = Fleet::join(client, FleetOptions::default()).await?;
-/// fleet.attach(&manager)?; // before the first start: singletons wait for their lease
+/// fleet.attach(&manager).await?; // before the first start: singletons wait for their lease
 /// manager.start_all().await?;
 /// // … until shutdown:
 /// manager.stop_all().await?;
@@ -100,7 +108,10 @@ impl Fleet {
         client: async_nats::Client,
         options: FleetOptions,
     ) -> Result<Self, FleetError> {
-        let jetstream = jetstream::new(client);
+        let mut jetstream = jetstream::new(client);
+        // Shorter than async-nats' 5 s: a request to a server that died is given up, and
+        // the next one sent through the reconnected client, sooner.
+        jetstream.set_timeout(REQUEST_TIMEOUT);
         let leases = buckets::open(
             &jetstream,
             buckets::leases(options.lease.ttl(), options.bucket_replicas),
@@ -126,10 +137,50 @@ impl Fleet {
         &self.jetstream
     }
 
-    /// Puts `manager`'s singleton modules under the fleet: each starts only while this
-    /// replica holds its lease, for which the replica campaigns from now on. Call it
-    /// before the manager's first start. Returns the singletons' names.
-    pub fn attach(&mut self, manager: &ModuleManager) -> Result<Vec<String>, FleetError> {
+    /// Puts `manager` under the fleet: its singleton modules start only while this
+    /// replica holds their lease, for which it campaigns from now on; the fleet's
+    /// decisions already written are applied (before this returns) and then as they
+    /// come; the replica's state is published with a heartbeat. Call it before the
+    /// manager's first start. Returns the singletons' names.
+    pub async fn attach(&mut self, manager: &ModuleManager) -> Result<Vec<String>, FleetError> {
+        let singletons = self.campaign(manager)?;
+        let replicas = self.options.bucket_replicas;
+        let desired = buckets::open(&self.jetstream, buckets::desired(replicas)).await?;
+        let heartbeats = buckets::open(
+            &self.jetstream,
+            buckets::replicas(self.options.heartbeat * 3, replicas),
+        )
+        .await?;
+        let from = crate::reconcile::apply_all(manager, &desired)
+            .await
+            .map_err(|source| FleetError::Key {
+                action: "read",
+                bucket: buckets::DESIRED,
+                key: String::new(),
+                source,
+            })?;
+        let changed = Arc::new(Notify::new());
+        self.tasks.spawn(crate::reconcile::watch(
+            manager.clone(),
+            desired,
+            from,
+            (self.options.heartbeat * 2).max(Duration::from_secs(1)),
+            Arc::clone(&changed),
+            self.shutdown.clone(),
+        ));
+        self.tasks.spawn(crate::heartbeat::beat(
+            manager.clone(),
+            heartbeats,
+            self.options.replica.clone(),
+            self.options.heartbeat,
+            changed,
+            self.shutdown.clone(),
+        ));
+        Ok(singletons)
+    }
+
+    /// Starts a campaign for each singleton of `manager`.
+    fn campaign(&mut self, manager: &ModuleManager) -> Result<Vec<String>, FleetError> {
         let holder = Holder {
             replica: self.options.replica.clone(),
             host: host_name(),
@@ -179,4 +230,18 @@ impl Fleet {
         .await;
         self.tasks.abort_all();
     }
+}
+
+/// Writes an operator's `decision` about `module` for the whole fleet (compare-and-swap;
+/// see [`decide`](crate::desired::decide)), creating the bucket on a NATS that has none
+/// yet with `bucket_replicas` replicas.
+pub async fn decide(
+    jetstream: &jetstream::Context,
+    module: &str,
+    decision: crate::Decision,
+    bucket_replicas: usize,
+) -> Result<crate::Desired, FleetError> {
+    let store = buckets::open(jetstream, buckets::desired(bucket_replicas)).await?;
+    let (desired, _) = crate::desired::decide(&store, module, decision).await?;
+    Ok(desired)
 }

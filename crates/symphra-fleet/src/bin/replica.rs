@@ -5,7 +5,7 @@
 //! Modules: `ticker`, a singleton that appends to a fenced ledger (a JetStream stream,
 //! written with compare-and-swap and refused to any token older than the last writer's)
 //! ten times a second while its lease is current; `reporter`, which requires it; `web`, a
-//! plain module. It prints one line per fact the tests wait for (`READY`, `LEASE`, `LOST`,
+//! plain module (`STARTED web`, `STOPPED web`). It prints one line per fact the tests wait for (`READY`, `LEASE`, `LOST`,
 //! `WROTE`, `FENCED`, `STOPPED`, `EXIT`) and runs until SIGTERM or SIGINT.
 
 use std::process::ExitCode;
@@ -151,6 +151,14 @@ impl Module for Web {
     fn metadata(&self) -> ModuleMetadata {
         ModuleMetadata::new("web")
     }
+    async fn start(&self, ctx: &Context) -> HookResult {
+        println!("STARTED web config={}", ctx.config().as_value());
+        Ok(())
+    }
+    async fn stop(&self, _ctx: &Context) -> HookResult {
+        println!("STOPPED web");
+        Ok(())
+    }
 }
 
 struct Args {
@@ -237,9 +245,10 @@ async fn run() -> Result<(), BoxError> {
         replica: args.replica.clone(),
         bucket_replicas: args.bucket_replicas,
         lease,
+        heartbeat: Duration::from_millis(500),
     };
     let mut fleet = Fleet::join(client, options).await?;
-    fleet.attach(&manager)?;
+    fleet.attach(&manager).await?;
     if let Some(mut changes) = fleet.lease_changes("ticker") {
         tokio::spawn(async move {
             let mut held = false;

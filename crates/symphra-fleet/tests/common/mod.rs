@@ -132,7 +132,7 @@ impl Events {
                         .seen
                         .iter()
                         .rev()
-                        .filter(|l| !l.text.starts_with("WROTE"))
+                        .filter(|l| !l.text.starts_with("WROTE") && l.source < SERVER_SOURCE)
                         .take(40)
                         .map(|l| format!("[{}] {}", l.source, l.text))
                         .collect();
@@ -302,11 +302,12 @@ impl Replicas {
         let Some(child) = self.children[i].as_mut() else {
             return;
         };
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
+        // The shell's own `kill`: a slim machine may have no `/bin/kill`.
+        let status = Command::new("sh")
+            .args(["-c", "kill -s \"$0\" \"$1\"", signal])
             .arg(child.id().to_string())
             .status()
-            .expect("run kill");
+            .expect("run sh");
         assert!(status.success(), "kill -{signal} failed");
         if signal == "KILL" {
             let _ = child.wait();
