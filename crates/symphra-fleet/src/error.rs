@@ -4,6 +4,9 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FleetError {
+    /// The NATS servers could not be reached.
+    #[error("cannot connect to NATS: {0}; is a server listening at the URL given?")]
+    Connect(#[source] async_nats::Error),
     /// A key-value bucket could not be created or opened.
     #[error(
         "cannot open the key-value bucket {bucket:?}: {source}; is JetStream enabled on the \
