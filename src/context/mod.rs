@@ -18,6 +18,9 @@ use crate::module::ModuleMetadata;
 pub use tokio_util::sync::CancellationToken;
 
 mod dependencies;
+mod lease;
+
+pub use lease::Lease;
 
 /// Given to every hook: the module's own name and configuration, typed access to the
 /// modules it declared as dependencies, and the manager.
@@ -355,6 +358,14 @@ impl Context {
         if let Some(watch) = &self.entry().watch {
             watch.beat();
         }
+    }
+
+    /// The lease this [singleton](crate::ModuleMetadata::singleton) module runs under,
+    /// when a coordinator granted one; `None` for other modules, and for a singleton
+    /// running without a coordinator. Write to shared resources with its
+    /// [token](Lease::token), and only while it [is current](Lease::is_current).
+    pub fn lease(&self) -> Option<Lease> {
+        self.entry().lease()
     }
 
     /// The manager running this module. Lifecycle operations called on it from inside a

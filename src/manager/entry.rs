@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use crate::config::{Config, ConfigSchema};
+use crate::context::Lease;
 use crate::lifecycle::{Hook, HookFailure, ModuleState, Operation, Plan, StateCell};
 use crate::manager::driver::ModuleObject;
 use crate::manager::interface::Interface;
@@ -33,6 +34,9 @@ pub(crate) struct Entry {
     availability: AtomicU8,
     /// Whether an operator stopped the module (it then stays down in `start_all`).
     pub(crate) held_stopped: AtomicBool,
+    /// Whether the module is a singleton under a coordinator: it starts only while it holds
+    /// a current lease (see [`Lease`]).
+    pub(crate) lease_required: AtomicBool,
     /// Whether the module subscribed to the bus since it last stopped.
     pub(crate) subscribed: AtomicBool,
     /// Whether `tasks` holds anything a start or a stop must see, as the bits
@@ -81,6 +85,8 @@ pub(crate) struct Entry {
     has_skip: AtomicBool,
     /// Why the last operation that concerned the module skipped it, if it did.
     skipped: Mutex<Option<SkipReason>>,
+    /// The lease a coordinator granted the module, if it is a singleton that holds one.
+    lease: Mutex<Option<Lease>>,
 }
 
 impl Entry {
@@ -91,6 +97,7 @@ impl Entry {
             state: AtomicU16::new(StateCell::new().pack()),
             availability: AtomicU8::new(0),
             held_stopped: AtomicBool::new(false),
+            lease_required: AtomicBool::new(false),
             subscribed: AtomicBool::new(false),
             attention: AtomicU8::new(attention),
             has_schema: metadata.get_config_schema().is_some(),
@@ -112,6 +119,7 @@ impl Entry {
             running: Mutex::new(None),
             has_skip: AtomicBool::new(false),
             skipped: Mutex::new(None),
+            lease: Mutex::new(None),
         }
     }
 
@@ -306,6 +314,21 @@ impl Entry {
         self.has_installed.store(has, Ordering::Release);
     }
 
+    /// The lease the module holds, current or not.
+    pub(crate) fn lease(&self) -> Option<Lease> {
+        self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the module's lease.
+    pub(crate) fn set_lease(&self, lease: Option<Lease>) {
+        *self.lease.lock().unwrap_or_else(|p| p.into_inner()) = lease;
+    }
+
+    /// Whether the module holds a current lease.
+    fn holds_lease(&self) -> bool {
+        self.lease().is_some_and(|lease| lease.is_current())
+    }
+
     /// Ends an operator's hold, as a start does; whether there was one.
     pub(crate) fn release_hold(&self) -> bool {
         take(&self.held_stopped)
@@ -345,6 +368,11 @@ impl Entry {
             Availability::Ignored => Some(SkipReason::Ignored),
             Availability::Enabled if start_all && self.held_stopped.load(Ordering::Acquire) => {
                 Some(SkipReason::HeldStopped)
+            }
+            Availability::Enabled
+                if self.lease_required.load(Ordering::Acquire) && !self.holds_lease() =>
+            {
+                Some(SkipReason::NoLease)
             }
             Availability::Enabled => None,
         }

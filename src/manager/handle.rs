@@ -100,6 +100,12 @@ impl ModuleHandle {
         self.entry.running()?.downcast::<T>().ok()
     }
 
+    /// The lease a coordinator granted this [singleton](crate::ModuleMetadata::singleton)
+    /// module, current or not; `None` when it holds none.
+    pub fn lease(&self) -> Option<crate::context::Lease> {
+        self.entry.lease()
+    }
+
     /// The configuration the module was installed with.
     pub fn config(&self) -> Config {
         self.entry.installed_config()

@@ -8,6 +8,7 @@ mod events;
 pub(crate) mod graph;
 mod handle;
 pub(crate) mod interface;
+mod leases;
 mod losses;
 mod notify;
 pub(crate) mod operation;

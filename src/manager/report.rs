@@ -295,7 +295,10 @@ impl Outcome {
                 | Outcome::Unchanged
                 | Outcome::NotRunning
                 | Outcome::Skipped(
-                    SkipReason::Disabled | SkipReason::Ignored | SkipReason::HeldStopped
+                    SkipReason::Disabled
+                        | SkipReason::Ignored
+                        | SkipReason::HeldStopped
+                        | SkipReason::NoLease
                 )
         )
     }
@@ -353,6 +356,10 @@ pub enum SkipReason {
     Ignored,
     /// An operator stopped the module; it stays down until started by name.
     HeldStopped,
+    /// A [singleton](crate::ModuleMetadata::singleton) under a coordinator, without a
+    /// current lease: it runs on the replica that holds the lease. Modules that require it
+    /// are skipped for the same reason: they run where it runs.
+    NoLease,
     /// The module is in a state from which the operation cannot proceed.
     Illegal {
         /// Why.
@@ -376,6 +383,9 @@ impl fmt::Display for SkipReason {
                     f,
                     "the operation was aborted after {failed:?} failed (fail-fast)"
                 )
+            }
+            SkipReason::NoLease => {
+                f.write_str("a singleton (or requires one) whose lease another replica holds")
             }
             SkipReason::Illegal { hint } => f.write_str(hint),
             SkipReason::Cancelled => f.write_str("the start was cancelled by shutdown first"),

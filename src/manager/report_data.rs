@@ -74,7 +74,7 @@ pub enum OutcomeData {
     /// Left alone.
     Skipped {
         /// Why, as a kind: `dependency_failed`, `aborted`, `cancelled`, `disabled`,
-        /// `ignored`, `held_stopped` or `illegal`.
+        /// `ignored`, `held_stopped`, `no_lease` or `illegal`.
         reason: String,
         /// The module whose failure caused it (for `dependency_failed` and `aborted`).
         because_of: Option<String>,
@@ -167,6 +167,7 @@ fn skip_kind(reason: &SkipReason) -> &'static str {
         SkipReason::Disabled => "disabled",
         SkipReason::Ignored => "ignored",
         SkipReason::HeldStopped => "held_stopped",
+        SkipReason::NoLease => "no_lease",
         SkipReason::Illegal { .. } => "illegal",
     }
 }

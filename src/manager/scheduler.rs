@@ -398,6 +398,13 @@ impl<'g> Walk<'g> {
             return;
         }
         let root = &graph.entries[i].name;
+        // A singleton without its lease runs elsewhere, and so do the modules that need it.
+        let cascade = match self.entry_ref(i).outcome {
+            Outcome::Skipped(SkipReason::NoLease) => SkipReason::NoLease,
+            _ => SkipReason::DependencyFailed {
+                failed: Arc::clone(root),
+            },
+        };
         let mut finished = std::mem::take(&mut self.finished);
         finished.push(i);
         while let Some(done) = finished.pop() {
@@ -411,9 +418,7 @@ impl<'g> Walk<'g> {
                     .iter()
                     .any(|edge| edge.target == done && !edge.optional);
                 if required {
-                    self.entry(next).outcome = Outcome::Skipped(SkipReason::DependencyFailed {
-                        failed: Arc::clone(root),
-                    });
+                    self.entry(next).outcome = Outcome::Skipped(cascade.clone());
                     self.pending[next] = FINISHED;
                     finished.push(next);
                 } else {

@@ -54,6 +54,8 @@ pub struct ModuleMetadata {
     /// Where the module comes from (its Rust type, or its folder), for messages that must
     /// tell two registrations apart.
     origin: Option<Cow<'static, str>>,
+    /// Whether the module runs on one replica of a fleet at a time.
+    singleton: bool,
 }
 
 /// What a module declared about readiness, health and its watchdog.
@@ -82,6 +84,7 @@ impl ModuleMetadata {
             restart: None,
             watch: None,
             origin: None,
+            singleton: false,
             problems,
         }
     }
@@ -304,6 +307,20 @@ impl ModuleMetadata {
         self
     }
 
+    /// Declares the module a singleton: where several replicas of the application run
+    /// under a coordinator (`symphra-fleet`), it runs on one of them at a time, the one
+    /// holding its lease ([`Context::lease`](crate::Context::lease)), and the modules that
+    /// require it run there too. Without a coordinator it runs like any module.
+    pub fn singleton(mut self) -> Self {
+        self.singleton = true;
+        self
+    }
+
+    /// Whether the module is a [singleton](Self::singleton).
+    pub fn is_singleton(&self) -> bool {
+        self.singleton
+    }
+
     fn watch_settings(&mut self) -> &mut WatchSettings {
         self.watch.get_or_insert_with(Box::default)
     }
@@ -395,6 +412,7 @@ impl fmt::Debug for ModuleMetadata {
             .field("watch", &self.watch)
             .field("problems", &self.problems)
             .field("origin", &self.origin)
+            .field("singleton", &self.singleton)
             .finish()
     }
 }

@@ -34,6 +34,12 @@ pub enum CliError {
         /// What is wrong.
         message: String,
     },
+    /// A fleet command failed: NATS, its buckets, or a decision.
+    #[error("fleet: {0}")]
+    Fleet(#[from] symphra_fleet::FleetError),
+    /// `fleet config` was given a configuration that is not a JSON value.
+    #[error("fleet config: {0}")]
+    FleetConfig(String),
     /// The manager refused to build or run.
     #[error(transparent)]
     Manager(#[from] symphra::Error),

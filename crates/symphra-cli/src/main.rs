@@ -12,6 +12,7 @@ mod output;
 mod analyze;
 mod check;
 mod error;
+mod fleet;
 mod grants;
 mod graph;
 mod list;
@@ -179,6 +180,12 @@ pub enum Command {
         #[arg(long, value_name = "PARENT", default_value = ".")]
         dir: PathBuf,
     },
+    /// A fleet of replicas on NATS JetStream: `status` shows each replica's modules;
+    /// `enable`, `disable`, `start`, `stop` and `config` decide for all of them.
+    #[command(
+        after_help = "Examples:\n  symphra fleet status --nats nats://127.0.0.1:4222\n  symphra fleet disable mailer --nats nats://a:4222,nats://b:4222\n  symphra fleet config mailer '{\"rate\": 5}'\n\nSee docs/fleet.md."
+    )]
+    Fleet(fleet::FleetArgs),
 }
 
 fn main() -> ExitCode {
@@ -212,6 +219,7 @@ fn main() -> ExitCode {
         Command::New { name, lang, dir } => new::run(&name, lang, &dir),
         Command::Stop(args) => operator::run(operator::Action::Stop, &args),
         Command::Start(args) => operator::run(operator::Action::Start, &args),
+        Command::Fleet(args) => fleet::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -104,6 +104,9 @@ pub struct Manifest {
     pub restart: Option<RestartPolicy>,
     /// Readiness, health check and watchdog (the `[health]` table).
     pub health: HealthSettings,
+    /// `singleton = true`: the module runs on one replica of a fleet at a time
+    /// ([`ModuleMetadata::singleton`]).
+    pub singleton: bool,
     /// The manifest file it was read from.
     pub path: PathBuf,
 }
@@ -124,6 +127,8 @@ struct RawManifest {
     capabilities: Option<RawCapabilities>,
     restart: Option<Spanned<RawRestart>>,
     health: Option<RawHealth>,
+    #[serde(default)]
+    singleton: bool,
 }
 
 #[derive(Deserialize)]
@@ -393,6 +398,7 @@ impl Manifest {
             capabilities,
             restart,
             health,
+            singleton: raw.singleton,
             path: path.to_owned(),
         })
     }
@@ -429,6 +435,9 @@ impl Manifest {
         }
         if let Some(period) = self.health.watchdog {
             meta = meta.watchdog(period);
+        }
+        if self.singleton {
+            meta = meta.singleton();
         }
         meta
     }

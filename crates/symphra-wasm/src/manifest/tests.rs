@@ -343,3 +343,21 @@ fn the_health_table_declares_readiness_check_and_watchdog() {
     let error = refused(&format!("watchdog = \"{}\"", "9".repeat(100_000)));
     assert!(error.to_string().len() < 400, "{error}");
 }
+
+#[test]
+fn singleton_flag_reaches_the_metadata() {
+    let text = "name = \"cron\"\nversion = \"1.0.0\"\nsingleton = true\n";
+    let manifest = Manifest::parse(text, "m/module.toml").unwrap();
+    assert!(manifest.singleton);
+    assert!(manifest.metadata().is_singleton());
+
+    let plain = Manifest::parse("name = \"x\"\nversion = \"1.0.0\"\n", "m/module.toml").unwrap();
+    assert!(!plain.metadata().is_singleton());
+
+    let error = Manifest::parse(
+        "name = \"x\"\nversion = \"1.0.0\"\nsingleton = \"yes\"\n",
+        "m/module.toml",
+    )
+    .unwrap_err();
+    assert_eq!(error.line, Some(3), "{error}");
+}

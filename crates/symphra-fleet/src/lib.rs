@@ -1,0 +1,36 @@
+//! Runs a Symphra application as a fleet of processes — replicas on one or several hosts —
+//! coordinated through NATS JetStream.
+//!
+//! - **Singleton modules** ([`ModuleMetadata::singleton`](symphra::ModuleMetadata::singleton))
+//!   run on one replica at a time: replicas campaign for a lease in a key-value bucket
+//!   whose age limit is the lease's TTL; the holder renews it with compare-and-swap and
+//!   gives it up locally — stopping the module — before the server can expire it; the
+//!   module reads the lease's revision as a fencing token with
+//!   [`Context::lease`](symphra::Context::lease).
+//! - **Fleet-wide desired state**: an operator's decisions (enable, disable, start, stop,
+//!   configuration) are written once, with compare-and-swap, to a bucket that every
+//!   replica's reconciler watches and applies through its manager's operator commands;
+//!   each replica publishes its actual state with a heartbeat ([`FleetStatus`]).
+//!
+//! `docs/fleet.md` describes the topology, the buckets, every timing bound and each
+//! failure.
+#![deny(missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations)]
+
+pub mod buckets;
+mod campaign;
+pub mod desired;
+mod error;
+mod fleet;
+mod heartbeat;
+mod reconcile;
+mod singletons;
+mod status;
+mod timing;
+
+pub use desired::{Availability, Decision, Desired, Run};
+pub use error::FleetError;
+pub use fleet::{Fleet, FleetOptions, Holder, decide};
+pub use heartbeat::{ModuleStatus, ReplicaState};
+pub use status::FleetStatus;
+pub use timing::{LeaseTiming, MIN_TTL};

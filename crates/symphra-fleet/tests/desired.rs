@@ -1,0 +1,111 @@
+//! Fleet-wide desired state across real processes: a decision written once reaches every
+//! replica, a replica started later applies it too, and it keeps working with a NATS node
+//! down.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Cluster, Events, Line, Replicas};
+use symphra_fleet::{Decision, FleetStatus};
+
+/// How long the cluster and the replicas may take to come up.
+const STARTUP: Duration = Duration::from_secs(60);
+/// The documented bound for a decision to reach a replica and its module to stop or start
+/// (a push over NATS, then the module's hook), with room for a loaded test machine.
+const APPLIED: Duration = Duration::from_secs(10);
+
+fn web(prefix: &'static str, from: usize) -> impl FnMut(&Line) -> bool {
+    move |line| line.source == from && line.text.starts_with(prefix)
+}
+
+fn decide(runtime: &tokio::runtime::Runtime, urls: &str, decision: Decision) {
+    runtime.block_on(async {
+        let urls: Vec<String> = urls.split(',').map(str::to_owned).collect();
+        let client = async_nats::connect(urls).await.expect("connect");
+        let jetstream = async_nats::jetstream::new(client);
+        symphra_fleet::decide(&jetstream, "web", decision, 3)
+            .await
+            .expect("the decision is written");
+    });
+}
+
+fn status(runtime: &tokio::runtime::Runtime, urls: &str) -> FleetStatus {
+    runtime.block_on(async {
+        let urls: Vec<String> = urls.split(',').map(str::to_owned).collect();
+        let client = async_nats::connect(urls).await.expect("connect");
+        let jetstream = async_nats::jetstream::new(client);
+        FleetStatus::read(&jetstream).await.expect("the status")
+    })
+}
+
+#[test]
+fn a_decision_reaches_every_replica_including_later_ones() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let mut events = Events::new();
+    let mut cluster = Cluster::start(3, &mut events);
+    let mut replicas = Replicas::new();
+    for i in 0..3 {
+        replicas.spawn(&events, &cluster.urls(i), 3000, 3);
+    }
+    for i in 0..3 {
+        events.wait("a started web", STARTUP, web("STARTED web", i));
+    }
+
+    // Disable: web stops on every replica.
+    events.mark();
+    decide(&runtime, &cluster.urls(0), Decision::Disable);
+    for i in 0..3 {
+        events.wait(
+            "web stopped by the decision",
+            APPLIED,
+            web("STOPPED web", i),
+        );
+    }
+
+    // A replica started later applies it before it starts anything.
+    let late = replicas.spawn(&events, &cluster.urls(1), 3000, 3);
+    events.wait("the late replica ready", STARTUP, web("READY", late));
+    let started_late = events
+        .seen
+        .iter()
+        .any(|line| line.source == late && line.text.starts_with("STARTED web"));
+    assert!(!started_late, "the late replica started a disabled module");
+    // Its first heartbeat may follow its start: the status is read until it lists all four.
+    let deadline = std::time::Instant::now() + APPLIED;
+    let fleet = loop {
+        let fleet = status(&runtime, &cluster.urls(2));
+        if fleet.replicas.len() == 4 || std::time::Instant::now() > deadline {
+            break fleet;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(fleet.replicas.len(), 4, "{}", fleet.table());
+    for state in fleet.replicas.values() {
+        let web = state.modules.iter().find(|m| m.name == "web").expect("web");
+        assert_ne!(web.state, "started", "{}", fleet.table());
+    }
+    assert!(fleet.table().contains("disabled"), "{}", fleet.table());
+
+    // With a NATS node down, a new decision still reaches every replica: enabled with a
+    // configuration override, web starts everywhere with it.
+    cluster.kill(0);
+    events.mark();
+    let decided = std::time::Instant::now();
+    decide(&runtime, &cluster.urls(1), Decision::Enable);
+    let port = serde_json::json!({ "port": 8080 });
+    decide(&runtime, &cluster.urls(1), Decision::Config(port));
+    eprintln!(
+        "decisions written {:?} after the server died",
+        decided.elapsed()
+    );
+    for i in 0..4 {
+        let line = events.wait("web started with the override", APPLIED * 6, |line| {
+            line.source == i && line.text.starts_with("STARTED web") && line.text.contains("8080")
+        });
+        eprintln!(
+            "replica {i} applied them {:?} after the server died",
+            line.at - decided
+        );
+    }
+}
