@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::{Guest, host};
 use symphra::prelude::*;
+use symphra::testing::EventRecorder;
 use symphra_wasm::{Manifest, WasmModule};
 
 fn load(manifest: &str, wasm: &[u8]) -> WasmModule {
@@ -53,6 +54,7 @@ async fn item_03_a_guest_feeding_itself_is_stopped_at_its_own_limit() {
         .hook_timeout(Duration::from_secs(20))
         .build()
         .unwrap();
+    let stopped = EventRecorder::new(manager.bus(), "module.stopped").unwrap();
     let report = match manager.start_all().await {
         Ok(report) => report,
         Err(symphra::Error::Start(error)) => error.into_report(),
@@ -67,11 +69,42 @@ async fn item_03_a_guest_feeding_itself_is_stopped_at_its_own_limit() {
         matches!(kicker.outcome(), symphra::manager::Outcome::Done),
         "the publisher is not blamed: {report}"
     );
+    // echo's failure while running makes supervision stop it and kicker, which requires
+    // it, once the start is over: wait for both stops rather than race them.
+    stopped
+        .wait_for(
+            |event| event.source() == Some("kicker"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    let kicker = manager.module("kicker").unwrap();
+    assert_eq!(kicker.state(), ModuleState::Stopped);
+    assert!(kicker.failure().is_none(), "kicker did not fail");
     assert_eq!(
-        manager.module("kicker").unwrap().state(),
-        ModuleState::Started
+        kicker.stopped_because().as_deref(),
+        Some("dependency \"echo\" failed")
     );
-    assert_eq!(manager.module("echo").unwrap().state(), ModuleState::Failed);
+    stopped
+        .wait_for(
+            |event| event.source() == Some("echo"),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    let echo_handle = manager.module("echo").unwrap();
+    assert_eq!(echo_handle.state(), ModuleState::Stopped);
+    assert!(
+        echo_handle.failure().is_some(),
+        "echo is the one that failed"
+    );
+    assert!(
+        echo_handle
+            .stopped_because()
+            .is_some_and(|why| why.starts_with("it failed")),
+        "{:?}",
+        echo_handle.stopped_because()
+    );
     assert_eq!(echo.event_failures(), 1, "one timeout, charged to echo");
     assert!(echo.inbox_stats().delivered > 1);
 }
