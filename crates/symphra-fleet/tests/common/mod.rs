@@ -280,11 +280,24 @@ impl Replicas {
         ttl_ms: u64,
         bucket_replicas: usize,
     ) -> usize {
+        self.spawn_with(events, urls, ttl_ms, bucket_replicas, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with `extra` arguments (such as `--serve NAME`).
+    pub fn spawn_with(
+        &mut self,
+        events: &Events,
+        urls: &str,
+        ttl_ms: u64,
+        bucket_replicas: usize,
+        extra: &[&str],
+    ) -> usize {
         let index = self.children.len();
         let mut child = Command::new(env!("CARGO_BIN_EXE_symphra-fleet-replica"))
             .args(["--nats", urls, "--replica", &format!("r{index}")])
             .args(["--ttl-ms", &ttl_ms.to_string()])
             .args(["--bucket-replicas", &bucket_replicas.to_string()])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
