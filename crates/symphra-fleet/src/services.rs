@@ -9,14 +9,15 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::client::RequestErrorKind;
 use async_nats::service::{self, ServiceExt};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use symphra::context::CancellationToken;
@@ -277,7 +278,7 @@ async fn call_local(
     request: Bytes,
     timeout: Duration,
 ) -> Result<Bytes, CallError> {
-    match tokio::time::timeout(timeout, handler(request)).await {
+    match tokio::time::timeout(timeout, run(handler, request)).await {
         Err(_) => Err(CallError::Timeout {
             service: name.to_owned(),
             after: timeout,
@@ -291,6 +292,20 @@ async fn call_local(
     }
 }
 
+/// Runs `handler` on `request`; a panic becomes a failure (code 500), so that one bad
+/// request neither stops the service nor unwinds into the caller.
+async fn run(handler: &Handler, request: Bytes) -> Result<Bytes, ServiceFailure> {
+    // Unwind safety: after a panic nothing of the handler's future is used again, and the
+    // handler's own shared state is its business, as with a panicking task.
+    match AssertUnwindSafe(handler(request)).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!("a service's handler panicked");
+            Err(ServiceFailure::internal("the service's handler panicked"))
+        }
+    }
+}
+
 /// Answers one request that came through NATS.
 async fn answer(request: service::Request, handler: &Handler) {
     let result = if request.message.payload.len() > MAX_PAYLOAD {
@@ -298,7 +313,7 @@ async fn answer(request: service::Request, handler: &Handler) {
             "the request is over the limit of {MAX_PAYLOAD} bytes"
         )))
     } else {
-        match handler(request.message.payload.clone()).await {
+        match run(handler, request.message.payload.clone()).await {
             Ok(answer) if answer.len() > MAX_PAYLOAD => Err(ServiceFailure::internal(format!(
                 "the answer is over the limit of {MAX_PAYLOAD} bytes"
             ))),

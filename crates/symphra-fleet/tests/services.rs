@@ -93,6 +93,34 @@ fn calls_across_processes_share_the_load_and_report_each_error() {
             }
             other => panic!("expected a remote failure, got {other:?}"),
         }
+        // A handler that panics answers 500, and its replica goes on serving.
+        for _ in 0..3 {
+            match services
+                .call_json::<_, Greeting>("greet", &"panic", CALL)
+                .await
+            {
+                Err(CallError::Remote {
+                    code: 500, message, ..
+                }) => {
+                    assert!(message.contains("panicked"), "{message}");
+                }
+                other => panic!("expected a remote 500, got {other:?}"),
+            }
+        }
+        let mut after_panics = BTreeMap::<String, usize>::new();
+        for _ in 0..30 {
+            let answer: Greeting = services
+                .call_json("greet", &"again", CALL)
+                .await
+                .expect("a call");
+            *after_panics.entry(answer.replica).or_default() += 1;
+        }
+        assert_eq!(
+            after_panics.len(),
+            3,
+            "every replica still serves: {after_panics:?}"
+        );
+
         // A request the handler cannot decode: its 400 comes back.
         match services.call("greet", "not json".into(), CALL).await {
             Err(CallError::Remote { code: 400, .. }) => {}

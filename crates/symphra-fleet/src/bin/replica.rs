@@ -8,7 +8,7 @@
 //! ten times a second while its lease is current; `reporter`, which requires it; `web`, a
 //! plain module (`STARTED web`, `STOPPED web`); with `--serve NAME`, `greeter`, which
 //! exposes service NAME (`SERVING NAME`): it answers `{"replica":…,"echo":…}`, fails on
-//! `"fail"` and never answers `"hang"`. It prints one line per fact the tests wait for (`READY`, `LEASE`, `LOST`,
+//! `"fail"`, panics on `"panic"` and never answers `"hang"`. It prints one line per fact the tests wait for (`READY`, `LEASE`, `LOST`,
 //! `WROTE`, `FENCED`, `STOPPED`, `EXIT`) and runs until SIGTERM or SIGINT.
 
 use std::process::ExitCode;
@@ -196,6 +196,7 @@ impl Module for Greeter {
                     match echo.as_str() {
                         "fail" => Err(ServiceFailure::internal("asked to fail")),
                         "hang" => std::future::pending().await,
+                        "panic" => panic!("asked to panic"),
                         _ => serde_json::to_vec(&Greeting { replica, echo })
                             .map(Into::into)
                             .map_err(|e| ServiceFailure::internal(e.to_string())),
@@ -295,6 +296,9 @@ async fn run() -> Result<(), BoxError> {
         lease,
         heartbeat: Duration::from_millis(500),
     };
+    if let Some(name) = args.serve.as_deref() {
+        raw_echo(&client, name, &args.replica).await?;
+    }
     let mut fleet = Fleet::join(client, options).await?;
     let mut builder = ModuleManager::builder()
         .module(Ticker {
@@ -344,6 +348,33 @@ async fn run() -> Result<(), BoxError> {
     }
     fleet.leave().await;
     println!("EXIT");
+    Ok(())
+}
+
+/// For the latency bench: plain `async-nats` request/reply on `bench.raw.NAME` in the
+/// same process as the service, answering what the greeter answers.
+async fn raw_echo(client: &async_nats::Client, name: &str, replica: &str) -> Result<(), BoxError> {
+    use futures_util::StreamExt;
+    let mut requests = client.subscribe(format!("bench.raw.{name}")).await?;
+    let client = client.clone();
+    let replica = replica.to_owned();
+    tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            let Some(reply) = request.reply else { continue };
+            let Ok(echo) = serde_json::from_slice::<String>(&request.payload) else {
+                continue;
+            };
+            let greeting = Greeting {
+                replica: replica.clone(),
+                echo,
+            };
+            if let Ok(answer) = serde_json::to_vec(&greeting)
+                && let Err(error) = client.publish(reply, answer.into()).await
+            {
+                eprintln!("raw answer: {error}");
+            }
+        }
+    });
     Ok(())
 }
 
