@@ -244,3 +244,58 @@ fn a_service_of_this_process_is_called_without_nats() {
         drop((hang, fail));
     });
 }
+
+#[test]
+fn calls_keep_working_when_a_nats_node_dies() {
+    let mut events = Events::new();
+    let mut cluster = Cluster::start(3, &mut events);
+    let mut replicas = Replicas::new();
+    // Replica i connects to server i first: replica 0 loses its server below.
+    for i in 0..3 {
+        replicas.spawn_with(&events, &cluster.urls(i), 3000, 3, &["--serve", "greet"]);
+    }
+    events.wait_count("replicas serving greet", 3, Duration::from_secs(60), |l| {
+        l.text == "SERVING greet"
+    });
+    runtime().block_on(async {
+        // The caller is on server 1, which stays up.
+        let urls: Vec<String> = cluster.urls(1).split(',').map(str::to_owned).collect();
+        let services = Services::new(async_nats::connect(urls).await.expect("connect"));
+        let _: Greeting = services
+            .call_json("greet", &"up", CALL)
+            .await
+            .expect("a call");
+
+        cluster.kill(0);
+        // Until every replica has answered since, the one that was on server 0 through
+        // another server.
+        let short = Duration::from_secs(1);
+        let mut answered: BTreeMap<String, usize> = BTreeMap::new();
+        let mut failed = 0;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while answered.len() < 3 && std::time::Instant::now() < deadline {
+            match services
+                .call_json::<_, Greeting>("greet", &"x", short)
+                .await
+            {
+                Ok(answer) => *answered.entry(answer.replica).or_default() += 1,
+                // A request routed to the dead server's replica before the cluster noticed.
+                Err(CallError::Timeout { .. } | CallError::NoResponders { .. }) => failed += 1,
+                Err(other) => panic!("unexpected error with a server down: {other}"),
+            }
+        }
+        eprintln!("after the kill: answers {answered:?}, {failed} calls lost");
+        assert_eq!(
+            answered.len(),
+            3,
+            "every replica serves again: {answered:?}"
+        );
+        // Once every replica is back, every call succeeds.
+        for _ in 0..30 {
+            let _: Greeting = services
+                .call_json("greet", &"x", CALL)
+                .await
+                .expect("a call");
+        }
+    });
+}
