@@ -13,7 +13,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::campaign::Campaign;
-use crate::{FleetError, LeaseTiming, buckets};
+use crate::{FleetError, LeaseTiming, Services, buckets};
 
 /// How long the fleet waits for an answer to a JetStream request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
@@ -100,6 +100,7 @@ pub struct Fleet {
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
     holding: BTreeMap<String, watch::Receiver<Option<Lease>>>,
+    services: Services,
 }
 
 impl Fleet {
@@ -108,6 +109,7 @@ impl Fleet {
         client: async_nats::Client,
         options: FleetOptions,
     ) -> Result<Self, FleetError> {
+        let services = Services::new(client.clone());
         let mut jetstream = jetstream::new(client);
         // Shorter than async-nats' 5 s: a request to a server that died is given up, and
         // the next one sent through the reconnected client, sooner.
@@ -124,12 +126,19 @@ impl Fleet {
             shutdown: CancellationToken::new(),
             tasks: JoinSet::new(),
             holding: BTreeMap::new(),
+            services,
         })
     }
 
     /// The options the replica joined with.
     pub fn options(&self) -> &FleetOptions {
         &self.options
+    }
+
+    /// The services this replica exposes and calls (clones share its registry, so a
+    /// call to a service exposed through any clone stays in this process).
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// The JetStream context the fleet talks through.

@@ -11,6 +11,10 @@
 //!   configuration) are written once, with compare-and-swap, to a bucket that every
 //!   replica's reconciler watches and applies through its manager's operator commands;
 //!   each replica publishes its actual state with a heartbeat ([`FleetStatus`]).
+//! - **Services across processes** ([`Services`]): a module exposes a request/reply
+//!   service on the NATS services protocol, in a queue group so replicas share the load;
+//!   a module in any process calls it with a timeout and typed errors ([`CallError`]);
+//!   calls to a service of the same process stay in it.
 //!
 //! `docs/fleet.md` describes the topology, the buckets, every timing bound and each
 //! failure.
@@ -18,19 +22,23 @@
 #![warn(unreachable_pub, missing_debug_implementations)]
 
 pub mod buckets;
+mod call_error;
 mod campaign;
 pub mod desired;
 mod error;
 mod fleet;
 mod heartbeat;
 mod reconcile;
+pub mod services;
 mod singletons;
 mod status;
 mod timing;
 
+pub use call_error::{CallError, ExposeError, ServiceFailure};
 pub use desired::{Availability, Decision, Desired, Run};
 pub use error::FleetError;
 pub use fleet::{Fleet, FleetOptions, Holder, decide};
 pub use heartbeat::{ModuleStatus, ReplicaState};
+pub use services::{Exposed, Services};
 pub use status::FleetStatus;
 pub use timing::{LeaseTiming, MIN_TTL};

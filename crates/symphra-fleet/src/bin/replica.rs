@@ -1,11 +1,14 @@
 //! One replica of a small test application in a fleet, for the tests and the bench.
 //!
-//! `symphra-fleet-replica --nats URL[,URL…] --replica ID [--ttl-ms N] [--bucket-replicas N]`
+//! `symphra-fleet-replica --nats URL[,URL…] --replica ID [--ttl-ms N] [--bucket-replicas N]
+//! [--serve NAME]`
 //!
 //! Modules: `ticker`, a singleton that appends to a fenced ledger (a JetStream stream,
 //! written with compare-and-swap and refused to any token older than the last writer's)
 //! ten times a second while its lease is current; `reporter`, which requires it; `web`, a
-//! plain module (`STARTED web`, `STOPPED web`). It prints one line per fact the tests wait for (`READY`, `LEASE`, `LOST`,
+//! plain module (`STARTED web`, `STOPPED web`); with `--serve NAME`, `greeter`, which
+//! exposes service NAME (`SERVING NAME`): it answers `{"replica":…,"echo":…}`, fails on
+//! `"fail"`, panics on `"panic"` and never answers `"hang"`. It prints one line per fact the tests wait for (`READY`, `LEASE`, `LOST`,
 //! `WROTE`, `FENCED`, `STOPPED`, `EXIT`) and runs until SIGTERM or SIGINT.
 
 use std::process::ExitCode;
@@ -15,7 +18,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, context::PublishErrorKind, stream};
 use serde::{Deserialize, Serialize};
 use symphra::prelude::*;
-use symphra_fleet::{Fleet, FleetOptions, LeaseTiming};
+use symphra_fleet::{Exposed, Fleet, FleetOptions, LeaseTiming, ServiceFailure, Services};
 
 /// The ledger's stream and subject.
 const LEDGER: &str = "LEDGER";
@@ -161,8 +164,62 @@ impl Module for Web {
     }
 }
 
+/// Exposes a service while it runs.
+struct Greeter {
+    services: Services,
+    name: String,
+    replica: String,
+    exposed: tokio::sync::Mutex<Option<Exposed>>,
+}
+
+/// What the greeter answers.
+#[derive(Serialize)]
+struct Greeting {
+    replica: String,
+    echo: String,
+}
+
+impl Module for Greeter {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("greeter")
+    }
+
+    async fn start(&self, _ctx: &Context) -> HookResult {
+        let replica = self.replica.clone();
+        let exposed = self
+            .services
+            .expose(&self.name, move |request| {
+                let replica = replica.clone();
+                async move {
+                    let echo: String = serde_json::from_slice(&request)
+                        .map_err(|e| ServiceFailure::bad_request(e.to_string()))?;
+                    match echo.as_str() {
+                        "fail" => Err(ServiceFailure::internal("asked to fail")),
+                        "hang" => std::future::pending().await,
+                        "panic" => panic!("asked to panic"),
+                        _ => serde_json::to_vec(&Greeting { replica, echo })
+                            .map(Into::into)
+                            .map_err(|e| ServiceFailure::internal(e.to_string())),
+                    }
+                }
+            })
+            .await?;
+        *self.exposed.lock().await = Some(exposed);
+        println!("SERVING {}", self.name);
+        Ok(())
+    }
+
+    async fn stop(&self, _ctx: &Context) -> HookResult {
+        if let Some(exposed) = self.exposed.lock().await.take() {
+            exposed.withdraw().await;
+        }
+        Ok(())
+    }
+}
+
 struct Args {
     nats: Vec<String>,
+    serve: Option<String>,
     replica: String,
     ttl: Duration,
     bucket_replicas: usize,
@@ -171,6 +228,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         nats: Vec::new(),
+        serve: None,
         replica: String::new(),
         ttl: Duration::from_secs(3),
         bucket_replicas: 1,
@@ -181,6 +239,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--nats" => args.nats = value.split(',').map(str::to_owned).collect(),
             "--replica" => args.replica = value,
+            "--serve" => args.serve = Some(value),
             "--ttl-ms" => {
                 let ms: u64 = value.parse().map_err(|_| "--ttl-ms takes milliseconds")?;
                 args.ttl = Duration::from_millis(ms);
@@ -231,23 +290,33 @@ async fn run() -> Result<(), BoxError> {
         .max_attempts(12)
         .run(|| jetstream.get_or_create_stream(ledger_config.clone()))
         .await?;
-    let manager = ModuleManager::builder()
-        .module(Ticker {
-            ledger,
-            jetstream: jetstream.clone(),
-            replica: args.replica.clone(),
-        })
-        .module(Reporter)
-        .module(Web)
-        .shutdown_timeout(lease.stop_budget() / 2)
-        .build()?;
     let options = FleetOptions {
         replica: args.replica.clone(),
         bucket_replicas: args.bucket_replicas,
         lease,
         heartbeat: Duration::from_millis(500),
     };
+    if let Some(name) = args.serve.as_deref() {
+        raw_echo(&client, name, &args.replica).await?;
+    }
     let mut fleet = Fleet::join(client, options).await?;
+    let mut builder = ModuleManager::builder()
+        .module(Ticker {
+            ledger,
+            jetstream: jetstream.clone(),
+            replica: args.replica.clone(),
+        })
+        .module(Reporter)
+        .module(Web);
+    if let Some(name) = args.serve.clone() {
+        builder = builder.module(Greeter {
+            services: fleet.services().clone(),
+            name,
+            replica: args.replica.clone(),
+            exposed: tokio::sync::Mutex::new(None),
+        });
+    }
+    let manager = builder.shutdown_timeout(lease.stop_budget() / 2).build()?;
     fleet.attach(&manager).await?;
     if let Some(mut changes) = fleet.lease_changes("ticker") {
         tokio::spawn(async move {
@@ -279,6 +348,33 @@ async fn run() -> Result<(), BoxError> {
     }
     fleet.leave().await;
     println!("EXIT");
+    Ok(())
+}
+
+/// For the latency bench: plain `async-nats` request/reply on `bench.raw.NAME` in the
+/// same process as the service, answering what the greeter answers.
+async fn raw_echo(client: &async_nats::Client, name: &str, replica: &str) -> Result<(), BoxError> {
+    use futures_util::StreamExt;
+    let mut requests = client.subscribe(format!("bench.raw.{name}")).await?;
+    let client = client.clone();
+    let replica = replica.to_owned();
+    tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            let Some(reply) = request.reply else { continue };
+            let Ok(echo) = serde_json::from_slice::<String>(&request.payload) else {
+                continue;
+            };
+            let greeting = Greeting {
+                replica: replica.clone(),
+                echo,
+            };
+            if let Ok(answer) = serde_json::to_vec(&greeting)
+                && let Err(error) = client.publish(reply, answer.into()).await
+            {
+                eprintln!("raw answer: {error}");
+            }
+        }
+    });
     Ok(())
 }
 

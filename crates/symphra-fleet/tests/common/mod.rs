@@ -259,6 +259,16 @@ fn wait_until_listening(port: u16, child: &mut Child) {
     panic!("nats-server did not listen on 127.0.0.1:{port} within 10 s");
 }
 
+/// The test application's binary: `$SYMPHRA_FLEET_REPLICA` when set, else the one cargo
+/// built. A target folder shared by several worktrees holds one `symphra-fleet-replica`
+/// that the last build of any of them wrote; point the variable at this build's copy
+/// under `deps/` to be sure to test it.
+fn replica_binary() -> PathBuf {
+    std::env::var_os("SYMPHRA_FLEET_REPLICA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_symphra-fleet-replica")))
+}
+
 /// Replicas of the test application; killed when dropped.
 pub struct Replicas {
     children: Vec<Option<Child>>,
@@ -280,11 +290,24 @@ impl Replicas {
         ttl_ms: u64,
         bucket_replicas: usize,
     ) -> usize {
+        self.spawn_with(events, urls, ttl_ms, bucket_replicas, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with `extra` arguments (such as `--serve NAME`).
+    pub fn spawn_with(
+        &mut self,
+        events: &Events,
+        urls: &str,
+        ttl_ms: u64,
+        bucket_replicas: usize,
+        extra: &[&str],
+    ) -> usize {
         let index = self.children.len();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_symphra-fleet-replica"))
+        let mut child = Command::new(replica_binary())
             .args(["--nats", urls, "--replica", &format!("r{index}")])
             .args(["--ttl-ms", &ttl_ms.to_string()])
             .args(["--bucket-replicas", &bucket_replicas.to_string()])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
