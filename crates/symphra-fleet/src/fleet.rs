@@ -48,31 +48,11 @@ pub struct FleetOptions {
 impl Default for FleetOptions {
     fn default() -> Self {
         Self {
-            replica: format!("{}-{}", host_name(), std::process::id()),
+            replica: format!("{}-{}", crate::heartbeat::host_name(), std::process::id()),
             bucket_replicas: 1,
             lease: LeaseTiming::default(),
             heartbeat: Duration::from_secs(2),
         }
-    }
-}
-
-/// The host's name, from the environment or `/etc/hostname`; `localhost` when neither
-/// says. Cut to 64 characters.
-pub(crate) fn host_name() -> String {
-    let name = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .unwrap_or_default();
-    let name: String = name
-        .trim()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(64)
-        .collect();
-    if name.is_empty() {
-        "localhost".to_owned()
-    } else {
-        name
     }
 }
 
@@ -192,7 +172,7 @@ impl Fleet {
     fn campaign(&mut self, manager: &ModuleManager) -> Result<Vec<String>, FleetError> {
         let holder = Holder {
             replica: self.options.replica.clone(),
-            host: host_name(),
+            host: crate::heartbeat::host_name(),
             pid: std::process::id(),
         };
         let holder = serde_json::to_vec(&holder).map_err(|error| FleetError::Malformed {

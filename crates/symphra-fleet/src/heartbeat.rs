@@ -65,7 +65,7 @@ impl ReplicaState {
             .collect();
         Self {
             replica: replica.to_owned(),
-            host: crate::fleet::host_name(),
+            host: host_name(),
             pid: std::process::id(),
             at_unix_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -104,4 +104,24 @@ pub(crate) async fn beat(
         }
     }
     let _ = tokio::time::timeout(period, store.delete(&replica)).await;
+}
+
+/// The host's name, from the environment or `/etc/hostname`; `localhost` when neither
+/// says. Cut to 64 characters.
+pub(crate) fn host_name() -> String {
+    let name = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .unwrap_or_default();
+    let name: String = name
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        "localhost".to_owned()
+    } else {
+        name
+    }
 }
