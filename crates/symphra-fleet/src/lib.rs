@@ -1,6 +1,44 @@
 //! Runs a Symphra application as a fleet of processes — replicas on one or several hosts —
 //! coordinated through NATS JetStream.
 //!
+//! A replica: a singleton module that runs on one replica of the fleet at a time, and
+//! writes only while its lease is current. Start the same program several times against
+//! one NATS cluster (it needs a server with JetStream, so it is not run as a doc-test).
+//!
+//! ```no_run
+//! use symphra::prelude::*;
+//! use symphra_fleet::{Fleet, FleetOptions};
+//!
+//! struct Scheduler;
+//!
+//! impl Module for Scheduler {
+//!     fn metadata(&self) -> ModuleMetadata {
+//!         ModuleMetadata::new("scheduler").singleton()
+//!     }
+//!
+//!     async fn start(&self, ctx: &Context) -> HookResult {
+//!         // The lease's revision fences every write: a replica that lost it stops.
+//!         if let Some(lease) = ctx.lease() {
+//!             tracing::info!(token = lease.token(), "this replica schedules");
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let manager = ModuleManager::builder().module(Scheduler).build()?;
+//!     let client = async_nats::connect("nats://127.0.0.1:4222").await?;
+//!     let mut fleet = Fleet::join(client, FleetOptions::default()).await?;
+//!     fleet.attach(&manager).await?; // before the first start
+//!     manager.start_all().await?;
+//!     tokio::signal::ctrl_c().await?;
+//!     manager.stop_all().await?;
+//!     fleet.leave().await; // hands the lease back at once
+//!     Ok(())
+//! }
+//! ```
+//!
 //! - **Singleton modules** ([`ModuleMetadata::singleton`](symphra::ModuleMetadata::singleton))
 //!   run on one replica at a time: replicas campaign for a lease in a key-value bucket
 //!   whose age limit is the lease's TTL; the holder renews it with compare-and-swap and
