@@ -102,6 +102,10 @@ impl FleetStatus {
 }
 
 /// Every key's current value in `store`, at most [`MAX_KEYS`].
+///
+/// The keys are the subjects the stream's leader lists (`STREAM.INFO` with a subjects
+/// filter), not `kv::Store::keys`: that is an ordered consumer which, on a bucket written
+/// all the time like the heartbeats', can wait for an idle moment that never comes.
 async fn read_all(
     store: &jetstream::kv::Store,
     bucket: &'static str,
@@ -112,13 +116,24 @@ async fn read_all(
         key: String::new(),
         source,
     };
-    let mut keys = store.keys().await.map_err(|e| failed("list", e.into()))?;
-    let mut values = Vec::new();
-    while let Some(key) = keys.next().await {
-        if values.len() >= MAX_KEYS {
+    let mut subjects = store
+        .stream
+        .info_with_subjects(format!("{}>", store.prefix))
+        .await
+        .map_err(|e| failed("list", e.into()))?;
+    let mut keys = Vec::new();
+    while let Some(subject) = subjects.next().await {
+        let (subject, _) = subject.map_err(|e| failed("list", e.into()))?;
+        if let Some(key) = subject.strip_prefix(&store.prefix) {
+            keys.push(key.to_owned());
+        }
+        if keys.len() >= MAX_KEYS {
             break;
         }
-        let key = key.map_err(|e| failed("list", e.into()))?;
+    }
+    let mut values = Vec::new();
+    for key in keys {
+        // A deleted key (its delete marker is still a subject) reads as `None`.
         if let Some(value) = store
             .get(&key)
             .await
