@@ -271,6 +271,14 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), BoxError> {
     let args = parse_args()?;
+    // Logs go to stderr, where a failing test shows them; `RUST_LOG` overrides the filter.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,symphra_fleet=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
     let lease = LeaseTiming::new(args.ttl)?;
     let client = async_nats::ConnectOptions::new()
         .retry_on_initial_connect()

@@ -310,11 +310,14 @@ impl Replicas {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("could not start symphra-fleet-replica");
         if let Some(stdout) = child.stdout.take() {
             events.forward(index, stdout);
+        }
+        if let Some(stderr) = child.stderr.take() {
+            show_logs(index, stderr);
         }
         self.children.push(Some(child));
         index
@@ -337,6 +340,16 @@ impl Replicas {
             self.children[i] = None;
         }
     }
+}
+
+/// Prints each line of a replica's log (its stderr) prefixed with its number, on a thread
+/// of its own: the test harness captures it and shows it when the test fails.
+fn show_logs(index: usize, stderr: impl std::io::Read + Send + 'static) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[replica {index}] {line}");
+        }
+    });
 }
 
 impl Drop for Replicas {
