@@ -41,7 +41,8 @@ pub struct FleetOptions {
     /// The lease timings of singleton modules.
     pub lease: LeaseTiming,
     /// How often the replica publishes its state; its entry disappears after three
-    /// periods without one.
+    /// periods without one. Every two periods (at least 1 s) its reconciler also checks
+    /// with the decisions' stream leader that it has applied every decision.
     pub heartbeat: Duration,
 }
 
@@ -140,7 +141,11 @@ impl Fleet {
             buckets::replicas(self.options.heartbeat * 3, replicas),
         )
         .await?;
-        let from = crate::reconcile::apply_all(manager, &desired)
+        let changed = Arc::new(Notify::new());
+        let mut reconciler =
+            crate::reconcile::Reconciler::new(manager.clone(), desired, Arc::clone(&changed));
+        reconciler
+            .apply_all()
             .await
             .map_err(|source| FleetError::Key {
                 action: "read",
@@ -148,15 +153,8 @@ impl Fleet {
                 key: String::new(),
                 source,
             })?;
-        let changed = Arc::new(Notify::new());
-        self.tasks.spawn(crate::reconcile::watch(
-            manager.clone(),
-            desired,
-            from,
-            (self.options.heartbeat * 2).max(Duration::from_secs(1)),
-            Arc::clone(&changed),
-            self.shutdown.clone(),
-        ));
+        self.tasks
+            .spawn(reconciler.run(resync_period(self.options.heartbeat), self.shutdown.clone()));
         self.tasks.spawn(crate::heartbeat::beat(
             manager.clone(),
             heartbeats,
@@ -219,6 +217,12 @@ impl Fleet {
         .await;
         self.tasks.abort_all();
     }
+}
+
+/// How often a replica checks that its watch has delivered every decision: twice the
+/// heartbeat period, at least one second.
+pub(crate) fn resync_period(heartbeat: Duration) -> Duration {
+    (heartbeat * 2).max(Duration::from_secs(1))
 }
 
 /// Writes an operator's `decision` about `module` for the whole fleet (compare-and-swap;
