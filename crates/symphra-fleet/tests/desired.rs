@@ -6,7 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Cluster, Events, Line, Replicas};
+use common::{Cluster, Events, LOG_SOURCE, Line, Replicas};
+use futures_util::StreamExt;
 use symphra_fleet::{Decision, FleetStatus};
 
 /// How long the cluster and the replicas may take to come up.
@@ -14,6 +15,10 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// The documented bound for a decision to reach a replica and its module to stop or start
 /// (a push over NATS, then the module's hook), with room for a loaded test machine.
 const APPLIED: Duration = Duration::from_secs(10);
+/// The documented bound for a decision to reach a replica whose watch went silent, its
+/// connection being fine: one resync period (1 s for the test replicas' 500 ms heartbeat)
+/// plus two JetStream requests of at most 2 s each.
+const RESYNCED: Duration = Duration::from_secs(5);
 
 fn web(prefix: &'static str, from: usize) -> impl FnMut(&Line) -> bool {
     move |line| line.source == from && line.text.starts_with(prefix)
@@ -52,6 +57,75 @@ fn a_decision_reaches_every_replica_including_later_ones() {
 #[test]
 fn decisions_reach_every_replica_with_a_nats_node_down() {
     decisions_reach_every_replica(true);
+}
+
+/// A watch whose consumer is gone stays silent, with no error, until async-nats notices
+/// two missed idle heartbeats (5 s apart): deleting the replica's watch consumer on the
+/// server makes that happen on purpose. The next decision must still be applied, by the
+/// reconciler's resync check (its log says so), within [`RESYNCED`].
+#[test]
+fn a_decision_reaches_a_replica_whose_watch_went_silent() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let mut events = Events::new();
+    let cluster = Cluster::start(3, &mut events);
+    let mut replicas = Replicas::new();
+    let replica = replicas.spawn(&events, &cluster.urls(0), 3000, 3);
+    events.wait("web started", STARTUP, web("STARTED web", replica));
+    events.wait("the replica ready", STARTUP, web("READY", replica));
+
+    // Every consumer of the decisions' stream is the replica's watch (an orphan of a
+    // creation that timed out while the cluster formed, at most, besides it).
+    let deleted = runtime.block_on(async {
+        let urls: Vec<String> = cluster.urls(0).split(',').map(str::to_owned).collect();
+        let client = async_nats::connect(urls).await.expect("connect");
+        let jetstream = async_nats::jetstream::new(client);
+        // A cluster that has just formed times requests out for a few seconds.
+        let deadline = std::time::Instant::now() + STARTUP;
+        loop {
+            match delete_consumers(&jetstream).await {
+                Ok(deleted) if deleted > 0 => break deleted,
+                Ok(_) | Err(_) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                outcome => panic!("no watch consumer deleted: {outcome:?}"),
+            }
+        }
+    });
+    eprintln!("deleted {deleted} consumer(s)");
+
+    events.mark();
+    decide(&runtime, &cluster.urls(0), Decision::Disable);
+    let written = std::time::Instant::now();
+    let stopped = events.wait(
+        "web stopped by the decision",
+        RESYNCED,
+        web("STOPPED web", replica),
+    );
+    eprintln!(
+        "applied {:?} after the write",
+        stopped.at.saturating_duration_since(written)
+    );
+    // The reconciler logs it after applying what it read.
+    events.wait("the resync check's log", RESYNCED, |line| {
+        line.source == LOG_SOURCE + replica && line.text.contains("watch fell behind")
+    });
+}
+
+/// Deletes every consumer of the decisions' stream; returns how many.
+async fn delete_consumers(
+    jetstream: &async_nats::jetstream::Context,
+) -> Result<usize, async_nats::Error> {
+    let stream = jetstream.get_stream("KV_symphra-desired").await?;
+    let names: Vec<String> = stream
+        .consumer_names()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    for name in &names {
+        stream.delete_consumer(name).await?;
+    }
+    Ok(names.len())
 }
 
 fn decisions_reach_every_replica(with_a_node_down: bool) {

@@ -92,6 +92,26 @@ impl Events {
         });
     }
 
+    /// Prints each line of replica `index`'s log (its stderr) prefixed with its number,
+    /// which the test harness captures and shows when the test fails, and forwards it as
+    /// coming from `LOG_SOURCE + index`; on a thread of its own.
+    fn forward_logs(&self, index: usize, stderr: impl std::io::Read + Send + 'static) {
+        let sender = self.sender.clone();
+        std::thread::spawn(move || {
+            for text in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[replica {index}] {text}");
+                let line = Line {
+                    source: LOG_SOURCE + index,
+                    text,
+                    at: Instant::now(),
+                };
+                if sender.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
     /// Waits for the first line since the mark that `matches`, at most `limit`; panics
     /// with what was seen when none comes.
     pub fn wait(
@@ -161,6 +181,8 @@ pub struct Cluster {
 
 /// Process numbers at which the servers' lines arrive in [`Events`].
 pub const SERVER_SOURCE: usize = 100;
+/// Process numbers at which the replicas' log lines (their stderr) arrive in [`Events`].
+pub const LOG_SOURCE: usize = 200;
 
 impl Cluster {
     /// Starts `size` servers routed to each other, and waits until JetStream has a
@@ -196,7 +218,10 @@ impl Cluster {
         events.wait(
             "a JetStream metadata leader",
             Duration::from_secs(30),
-            |line| line.source >= SERVER_SOURCE && line.text.contains("metadata leader"),
+            |line| {
+                (SERVER_SOURCE..LOG_SOURCE).contains(&line.source)
+                    && line.text.contains("metadata leader")
+            },
         );
         cluster
     }
@@ -317,7 +342,7 @@ impl Replicas {
             events.forward(index, stdout);
         }
         if let Some(stderr) = child.stderr.take() {
-            show_logs(index, stderr);
+            events.forward_logs(index, stderr);
         }
         self.children.push(Some(child));
         index
@@ -340,16 +365,6 @@ impl Replicas {
             self.children[i] = None;
         }
     }
-}
-
-/// Prints each line of a replica's log (its stderr) prefixed with its number, on a thread
-/// of its own: the test harness captures it and shows it when the test fails.
-fn show_logs(index: usize, stderr: impl std::io::Read + Send + 'static) {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("[replica {index}] {line}");
-        }
-    });
 }
 
 impl Drop for Replicas {
