@@ -10,6 +10,7 @@
 //! Paths: `raw` (the `async-nats` client, no header), `relay` (the bridge, the default
 //! configuration), `direct` (the bridge with `relay(false)`). The second argument is the
 //! number of events (default 1,000,000); 20,000 more are sent first as a warm-up and not timed.
+//! The third is the number of Tokio worker threads (default 2, as in `benches/bridge.rs`).
 //! It prints one line: the path, the events, the seconds, the events per second, then the
 //! CPU time per event in microseconds (from `/proc`): this process's user and system time,
 //! and the user + system time of the `nats-server` it starts (a child process: `perf stat` counts its system calls too).
