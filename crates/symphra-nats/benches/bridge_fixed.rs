@@ -105,8 +105,16 @@ fn main() {
     let elapsed = runtime.block_on(async {
         match path.as_str() {
             "raw" => {
-                let publisher = async_nats::connect(&url).await.expect("connect");
-                let subscriber = async_nats::connect(&url).await.expect("connect");
+                // Whatever befalls a connection is printed: a lost event has a cause to show.
+                let connect = |name: &'static str| {
+                    async_nats::ConnectOptions::new()
+                        .event_callback(move |event| async move {
+                            eprintln!("raw {name} connection: {event}");
+                        })
+                        .connect(url.as_str())
+                };
+                let publisher = connect("publisher").await.expect("connect");
+                let subscriber = connect("subscriber").await.expect("connect");
                 let mut messages = subscriber.subscribe("raw.bench").await.expect("subscribe");
                 subscriber.flush().await.expect("flush");
                 let hits = counter.clone();
