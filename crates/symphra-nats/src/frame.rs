@@ -76,6 +76,15 @@ const MAX_FIELDS: usize = 5;
 
 /// A `MSG <subject> <sid> [reply] <len>` or `HMSG <subject> <sid> [reply] <hlen> <len>`.
 fn message(buf: &[u8], line: &[u8], line_end: usize, args: &[u8], headers: bool) -> Frame {
+    match plain_message(buf, line, line_end) {
+        Some(frame) if !headers => frame,
+        _ => split_message(buf, line, line_end, args, headers),
+    }
+}
+
+/// [`message`] read field by field: the sizes, the number of fields, the line and the header
+/// block checked as the client will read them.
+fn split_message(buf: &[u8], line: &[u8], line_end: usize, args: &[u8], headers: bool) -> Frame {
     // The fields, kept in place: one more than the most a valid line has, to tell too many.
     let mut fields: [&[u8]; MAX_FIELDS + 1] = [&[]; MAX_FIELDS + 1];
     let mut count = 0;
@@ -126,8 +135,41 @@ fn message(buf: &[u8], line: &[u8], line_end: usize, args: &[u8], headers: bool)
     Frame::Pass(frame_len)
 }
 
+/// The common case, a `MSG` whose line is ASCII (so UTF-8) and ends with its size, read
+/// without splitting the line into fields; `None` for anything else, left to [`message`].
+///
+/// This runs for every message the server sends, and splitting costs several times more
+/// (about 400 instructions a message against 100). The number of fields is not checked
+/// here: a line with a wrong number is one the client rejects whatever the relay does, so
+/// whether the relay passes it with or without its payload changes nothing.
+fn plain_message(buf: &[u8], line: &[u8], line_end: usize) -> Option<Frame> {
+    if !line.is_ascii() {
+        return None;
+    }
+    let digits = line.iter().rposition(|b| !b.is_ascii_digit())? + 1;
+    if !line[digits - 1].is_ascii_whitespace() {
+        return None;
+    }
+    let frame_len = line_end
+        .checked_add(number(&line[digits..])?)?
+        .checked_add(CRLF.len())?;
+    Some(if buf.len() < frame_len {
+        Frame::Incomplete
+    } else {
+        Frame::Pass(frame_len)
+    })
+}
+
+/// A size as the client reads it (`usize::from_str`: decimal digits, an optional `+`).
 fn number(digits: &[u8]) -> Option<usize> {
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    let digits = digits.strip_prefix(b"+").unwrap_or(digits);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0_usize, |n, &d| {
+        let digit = d.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(usize::from(digit))
+    })
 }
 
 /// Whether `async-nats` can parse this header block: UTF-8, a `NATS/1.0` version line with

@@ -82,8 +82,67 @@ fn a_line_ends_only_at_cr_lf() {
 fn a_line_with_too_many_fields_passes_for_the_client_to_judge() {
     let six = b"HMSG t 1 r 4 4 9\r\nNATS\r\n";
     assert_eq!(next(six), Frame::Pass(18));
+    // A `MSG` that ends with a size passes with its payload; the client rejects it either way.
     let five = b"MSG t 1 r 2 2\r\nhi\r\n";
-    assert_eq!(next(five), Frame::Pass(15));
+    assert_eq!(next(five), Frame::Pass(19));
+    let two = b"MSG t 2\r\nhi\r\n";
+    assert_eq!(next(two), Frame::Pass(13));
+}
+
+#[test]
+fn the_quick_look_agrees_with_the_full_reading() {
+    // Lines with a valid number of fields: the same frame either way (or no quick answer).
+    let valid: [&[u8]; 9] = [
+        b"MSG t1.a 1 2\r\nhi\r\n",
+        b"MSG t1.a 1 _INBOX.x 2\r\nhi\r\n",
+        b"MSG t1.a 1 +2\r\nhi\r\n",
+        b"MSG t\t1 \t 2\r\nhi\r\n",
+        b"MSG t1.a 1 02 \r\nhi\r\n",
+        b"MSG t1.a 1 2\r\nh",
+        b"MSG t1.a 1 x2\r\nhi\r\n",
+        b"MSG t1.a 1 18446744073709551615\r\nhi\r\n",
+        "MSG t1.caf\u{e9} 1 2\r\nhi\r\n".as_bytes(),
+    ];
+    for case in valid {
+        let line_len = line_len(case).expect("a whole line");
+        let (line, line_end) = (&case[..line_len], line_len + CRLF.len());
+        let full = split_message(case, line, line_end, &line[4..], false);
+        if let Some(quick) = plain_message(case, line, line_end) {
+            assert_eq!(quick, full, "{:?}", String::from_utf8_lossy(case));
+        }
+        assert_eq!(next(case), full, "{:?}", String::from_utf8_lossy(case));
+    }
+    // A subject that is not UTF-8 gets no quick answer: the full reading skips it.
+    let bad = b"MSG t1.\xff 1 2\r\nhi\r\n";
+    assert_eq!(plain_message(bad, &bad[..12], 14), None);
+    assert_eq!(next(bad), Frame::Skip(18, Fault::Subject));
+}
+
+#[test]
+fn sizes_read_as_the_client_reads_them() {
+    for text in [
+        "0",
+        "16",
+        "+16",
+        "007",
+        "",
+        "+",
+        "++1",
+        "-0",
+        "1 ",
+        "x",
+        "1a",
+        "\u{661}",
+        "18446744073709551615",
+        "18446744073709551616",
+        "99999999999999999999999",
+    ] {
+        assert_eq!(
+            number(text.as_bytes()),
+            text.parse::<usize>().ok(),
+            "{text:?}"
+        );
+    }
 }
 
 #[test]

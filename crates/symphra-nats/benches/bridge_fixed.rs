@@ -1,0 +1,224 @@
+//! A fixed number of 16-byte events through one path of `benches/bridge.rs`, timed, for
+//! counting what one event costs outside the process's instructions: system calls and
+//! context switches (`perf stat`), and wall-clock time in interleaved runs of two binaries.
+//!
+//! ```sh
+//! cargo bench -p symphra-nats --bench bridge_fixed --no-run   # prints the executable's path
+//! perf stat -e raw_syscalls:sys_enter,context-switches <exe> relay 1000000
+//! ```
+//!
+//! Paths: `raw` (the `async-nats` client, no header), `relay` (the bridge, the default
+//! configuration), `direct` (the bridge with `relay(false)`). The second argument is the
+//! number of events (default 1,000,000); 20,000 more are sent first as a warm-up and not timed.
+//! The third is the number of Tokio worker threads (default 2, as in `benches/bridge.rs`).
+//! It prints one line: the path, the events, the seconds, the events per second, then the
+//! CPU time per event in microseconds (from `/proc`): this process's user and system time,
+//! and the user + system time of the `nats-server` it starts (a child process: `perf stat` counts its system calls too).
+//! On a loaded machine the CPU times move less than the wall-clock rate: compare both.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use symphra::bus::EventBus;
+use symphra_nats::NatsBridge;
+use tokio::sync::Notify;
+
+/// At most this many events in flight, as in `benches/bridge.rs`: nothing is dropped.
+const WINDOW: u64 = 16_384;
+const WARM_UP: u64 = 20_000;
+
+#[derive(Default)]
+struct Counter {
+    count: AtomicU64,
+    target: AtomicU64,
+    reached: Notify,
+    progress: Notify,
+}
+
+impl Counter {
+    fn hit(&self) {
+        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
+        if n == self.target.load(Ordering::Relaxed) {
+            self.reached.notify_one();
+        }
+        if n.is_multiple_of(1024) {
+            self.progress.notify_one();
+        }
+    }
+
+    async fn pace(&self, sent: u64) {
+        while sent.saturating_sub(self.count.load(Ordering::Relaxed)) > WINDOW {
+            self.progress.notified().await;
+        }
+    }
+
+    /// Publishes `n` events with `publish` and waits until they have all arrived.
+    async fn run<F: Future<Output = ()>>(&self, n: u64, mut publish: impl FnMut() -> F) {
+        let base = self.count.load(Ordering::Relaxed);
+        self.target.store(base + n, Ordering::Relaxed);
+        let reached = self.reached.notified();
+        tokio::pin!(reached);
+        reached.as_mut().enable();
+        for i in 0..n {
+            if i.is_multiple_of(1024) {
+                self.pace(base + i).await;
+            }
+            publish().await;
+        }
+        if self.count.load(Ordering::Relaxed) < base + n
+            && tokio::time::timeout(Duration::from_secs(60), reached)
+                .await
+                .is_err()
+        {
+            panic!(
+                "only {} of {} events arrived",
+                self.count.load(Ordering::Relaxed) - base,
+                n
+            );
+        }
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let path = args.next().unwrap_or_else(|| "relay".to_owned());
+    let n: u64 = args
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    let server = common::NatsServer::start();
+    let url = server.url();
+    let value = Value::String("x".repeat(14));
+    let counter = Arc::new(Counter::default());
+    let mut cpu_before = (0, 0, 0);
+    let elapsed = runtime.block_on(async {
+        match path.as_str() {
+            "raw" => {
+                // Whatever befalls a connection is printed: a lost event has a cause to show.
+                let connect = |name: &'static str| {
+                    async_nats::ConnectOptions::new()
+                        .event_callback(move |event| async move {
+                            eprintln!("raw {name} connection: {event}");
+                        })
+                        .connect(url.as_str())
+                };
+                let publisher = connect("publisher").await.expect("connect");
+                let subscriber = connect("subscriber").await.expect("connect");
+                let mut messages = subscriber.subscribe("raw.bench").await.expect("subscribe");
+                subscriber.flush().await.expect("flush");
+                let hits = counter.clone();
+                tokio::spawn(async move {
+                    while let Some(message) = messages.next().await {
+                        let parsed: Result<Value, _> = serde_json::from_slice(&message.payload);
+                        std::hint::black_box(parsed.ok());
+                        hits.hit();
+                    }
+                    drop(subscriber);
+                });
+                let publish = || async {
+                    let body = serde_json::to_vec(&value).unwrap_or_default();
+                    let _ = publisher.publish("raw.bench", body.into()).await;
+                };
+                counter.run(WARM_UP, publish).await;
+                cpu_before = cpu_ticks();
+                let start = Instant::now();
+                counter.run(n, publish).await;
+                start.elapsed()
+            }
+            "relay" | "direct" => {
+                let relay = path == "relay";
+                let (a, b) = (EventBus::new(), EventBus::new());
+                let _out = NatsBridge::builder(&url)
+                    .export("bench.*")
+                    .relay(relay)
+                    .connect(&a)
+                    .await
+                    .expect("bridge");
+                let _into = NatsBridge::builder(&url)
+                    .import("bench.*")
+                    .relay(relay)
+                    .connect(&b)
+                    .await
+                    .expect("bridge");
+                let hits = counter.clone();
+                let _sub = b
+                    .subscribe("bench.*", move |event| {
+                        std::hint::black_box(event.json_value());
+                        hits.hit();
+                    })
+                    .expect("subscribe");
+                let publish = || async {
+                    let _ = a.publish("bench.event", value.clone()).await;
+                };
+                counter.run(WARM_UP, publish).await;
+                cpu_before = cpu_ticks();
+                let start = Instant::now();
+                counter.run(n, publish).await;
+                start.elapsed()
+            }
+            other => panic!("unknown path {other:?}: raw, relay or direct"),
+        }
+    });
+    let cpu_after = cpu_ticks();
+    let per_event = |before: u64, after: u64| (after - before) as f64 * 1e6 / TICKS / n as f64;
+    let secs = elapsed.as_secs_f64();
+    println!(
+        "{path} {n} {secs:.3} {:.0} {:.3} {:.3} {:.3}",
+        n as f64 / secs,
+        per_event(cpu_before.0, cpu_after.0),
+        per_event(cpu_before.1, cpu_after.1),
+        per_event(cpu_before.2, cpu_after.2)
+    );
+    drop(server);
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat` (`USER_HZ`, 100 on Linux).
+const TICKS: f64 = 100.0;
+
+/// CPU ticks so far: user and system of this process (all threads), and user + system of
+/// its children that are running (the `nats-server`).
+fn cpu_ticks() -> (u64, u64, u64) {
+    let ticks = |pid: &str| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name (which is in parentheses and may hold spaces):
+        // utime and stime are the 12th and 13th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        (field(11), field(12))
+    };
+    let me = std::process::id().to_string();
+    let children: u64 = std::fs::read_dir(format!("/proc/{me}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .map(|pid| {
+            let (user, system) = ticks(&pid);
+            user + system
+        })
+        .sum();
+    let (user, system) = ticks(&me);
+    (user, system, children)
+}
