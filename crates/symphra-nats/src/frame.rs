@@ -23,7 +23,18 @@ pub(crate) enum Frame {
     /// An `INFO` asking for TLS: the rest of the stream is encrypted and cannot be read.
     /// Forward this many bytes (the `INFO` line), then everything as it comes.
     StartsTls(usize),
+    /// A control line longer than [`MAX_CONTROL_LINE`] without its end, or a message
+    /// declaring more than [`MAX_PAYLOAD`] bytes: no server sends either, and waiting for
+    /// the rest would grow the relay's buffer without bound. The connection is closed.
+    TooLarge,
 }
+
+/// The longest control line the relay waits for. nats-server's own `max_control_line` is
+/// 4 KiB by default; its `INFO` lines grow with the cluster's URLs, hence the margin.
+pub(crate) const MAX_CONTROL_LINE: usize = 1024 * 1024;
+
+/// The largest payload the relay waits for: nats-server refuses a `max_payload` above 64 MiB.
+pub(crate) const MAX_PAYLOAD: usize = 64 * 1024 * 1024;
 
 /// Why a message is skipped.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -39,7 +50,11 @@ const CRLF: &[u8] = b"\r\n";
 /// The first frame of `buf`. Reads it in place: nothing is allocated or copied.
 pub(crate) fn next(buf: &[u8]) -> Frame {
     let Some(line_len) = line_len(buf) else {
-        return Frame::Incomplete;
+        return if buf.len() > MAX_CONTROL_LINE {
+            Frame::TooLarge
+        } else {
+            Frame::Incomplete
+        };
     };
     let line = &buf[..line_len];
     let line_end = line_len + CRLF.len();
@@ -113,6 +128,9 @@ fn split_message(buf: &[u8], line: &[u8], line_end: usize, args: &[u8], headers:
     let Some((header_len, total_len)) = sizes else {
         return Frame::Pass(line_end);
     };
+    if total_len > MAX_PAYLOAD {
+        return Frame::TooLarge;
+    }
     let Some(frame_len) = line_end
         .checked_add(total_len)
         .and_then(|n| n.checked_add(CRLF.len()))
@@ -150,9 +168,11 @@ fn plain_message(buf: &[u8], line: &[u8], line_end: usize) -> Option<Frame> {
     if !line[digits - 1].is_ascii_whitespace() {
         return None;
     }
-    let frame_len = line_end
-        .checked_add(number(&line[digits..])?)?
-        .checked_add(CRLF.len())?;
+    let payload_len = number(&line[digits..])?;
+    if payload_len > MAX_PAYLOAD {
+        return Some(Frame::TooLarge);
+    }
+    let frame_len = line_end + payload_len + CRLF.len();
     Some(if buf.len() < frame_len {
         Frame::Incomplete
     } else {

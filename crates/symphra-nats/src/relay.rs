@@ -175,6 +175,20 @@ async fn filter(
                     buf.advance(len);
                     skipped(shared, fault);
                 }
+                Frame::TooLarge => {
+                    // Whatever was complete goes first; the client then reconnects.
+                    if ready > 0 {
+                        let _ = client.write_all(&buf.split_to(ready)).await;
+                    }
+                    tracing::warn!(
+                        server = ?addr,
+                        "the NATS server sent a frame larger than any server sends (a control \
+                         line over {} bytes or a payload over {} bytes): closing the connection",
+                        frame::MAX_CONTROL_LINE,
+                        frame::MAX_PAYLOAD,
+                    );
+                    return;
+                }
                 Frame::StartsTls(len) => {
                     ready += len;
                     if client.write_all(&buf.split_to(ready)).await.is_err() {

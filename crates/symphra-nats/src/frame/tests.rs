@@ -157,3 +157,23 @@ fn the_bridges_own_header_passes_in_any_case_the_client_accepts() {
         assert_eq!(next(frame.as_bytes()), Frame::Pass(frame.len()), "{name}");
     }
 }
+
+#[test]
+fn frames_larger_than_any_server_sends_close_the_connection() {
+    // A payload at the limit is waited for; one byte more is refused before it is buffered.
+    let at_limit = format!("MSG a 1 {MAX_PAYLOAD}\r\n");
+    assert_eq!(next(at_limit.as_bytes()), Frame::Incomplete);
+    let over = format!("MSG a 1 {}\r\n", MAX_PAYLOAD + 1);
+    assert_eq!(next(over.as_bytes()), Frame::TooLarge);
+    let over_headers = format!("HMSG a 1 12 {}\r\n", MAX_PAYLOAD + 1);
+    assert_eq!(next(over_headers.as_bytes()), Frame::TooLarge);
+    let over_with_reply = format!("MSG a 1 r\u{e9} {}\r\n", MAX_PAYLOAD + 1);
+    assert_eq!(next(over_with_reply.as_bytes()), Frame::TooLarge);
+
+    // A control line without its end is waited for up to the limit, then refused.
+    let mut line = b"MSG ".to_vec();
+    line.resize(MAX_CONTROL_LINE, b'a');
+    assert_eq!(next(&line), Frame::Incomplete);
+    line.push(b'a');
+    assert_eq!(next(&line), Frame::TooLarge);
+}

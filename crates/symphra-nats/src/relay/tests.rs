@@ -17,3 +17,44 @@ fn other_schemes_and_empty_lists_are_not_relayed() {
     assert_eq!(Upstreams::parse("nats://a,ws://b"), None);
     assert_eq!(Upstreams::parse(" , "), None);
 }
+
+#[tokio::test]
+async fn a_control_line_without_end_closes_the_connection_instead_of_filling_memory() {
+    use crate::frame::MAX_CONTROL_LINE;
+
+    let server = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let server_addr = server.local_addr().unwrap();
+    // A server that sends one good frame, then a line that never ends: up to four times the
+    // limit, so that a relay that kept buffering leaves the client waiting (and the test fails).
+    tokio::spawn(async move {
+        let (mut socket, _) = server.accept().await.unwrap();
+        socket.write_all(b"PING\r\nMSG ").await.unwrap();
+        let chunk = vec![b'a'; 64 * 1024];
+        for _ in 0..4 * MAX_CONTROL_LINE / chunk.len() {
+            if socket.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    });
+
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (relay_side, _) = listener.accept().await.unwrap();
+    let upstream = TcpStream::connect(server_addr).await.unwrap();
+    tokio::spawn(async move {
+        relay(relay_side, upstream, &Weak::new(), &AtomicBool::new(false)).await;
+    });
+
+    let mut received = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        client.read_to_end(&mut received),
+    )
+    .await
+    .expect("the relay closes the connection")
+    .unwrap();
+    assert_eq!(received, b"PING\r\n");
+}
