@@ -1,0 +1,58 @@
+//! What the route cache counts against its byte bound (`BusStats::cached_bytes`,
+//! `EventBusBuilder::cache_bytes`): each cached topic's text and its subscribers' handles.
+
+use symphra::bus::{Event, EventBus, Subscription};
+
+/// The bytes a fresh bus's cache holds after one publish on `topic`, with `subscribers`
+/// subscribers of it.
+async fn cached_bytes_of(topic: &str, subscribers: usize) -> usize {
+    let bus = EventBus::new();
+    let _subs: Vec<Subscription> = (0..subscribers)
+        .map(|_| bus.subscribe(topic, |_: &Event| {}).unwrap())
+        .collect();
+    bus.publish(topic, ()).await.unwrap();
+    let stats = bus.stats();
+    assert_eq!(stats.cached_topics, 1, "{stats:?}");
+    stats.cached_bytes
+}
+
+#[tokio::test]
+async fn a_cached_topic_counts_its_length_byte_for_byte() {
+    let short = cached_bytes_of("t.a", 0).await;
+    let longer = cached_bytes_of("t.a0123456789", 0).await;
+    assert!(
+        short > "t.a".len(),
+        "the route's bookkeeping counts too: {short}"
+    );
+    assert_eq!(
+        longer - short,
+        10,
+        "ten more bytes of topic: {short} -> {longer}"
+    );
+}
+
+#[tokio::test]
+async fn each_subscriber_of_a_cached_topic_counts_at_least_its_handle() {
+    let alone = cached_bytes_of("t.a", 0).await;
+    let heard = cached_bytes_of("t.a", 4).await;
+    assert!(
+        heard >= alone + 4 * size_of::<usize>(),
+        "four subscribers' handles: {alone} -> {heard}"
+    );
+}
+
+#[tokio::test]
+async fn a_bus_without_a_cache_caches_nothing_and_still_delivers() {
+    let bus = EventBus::builder().cache_capacity(0).build();
+    let _sub = bus.subscribe("t.a", |_: &Event| {}).unwrap();
+    for _ in 0..3 {
+        assert_eq!(bus.publish("t.a", ()).await.unwrap().matched(), 1);
+    }
+    assert!(bus.has_subscribers("t.a"));
+    let stats = bus.stats();
+    assert_eq!(
+        (stats.cached_topics, stats.cached_bytes),
+        (0, 0),
+        "{stats:?}"
+    );
+}
