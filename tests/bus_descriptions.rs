@@ -3,7 +3,9 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use symphra::bus::{Event, EventBus, QueueConfig, QueuePolicy, SubscribeOptions};
+use symphra::bus::{
+    BufferConfig, Event, EventBus, Pattern, QueueConfig, QueuePolicy, SubscribeOptions,
+};
 
 #[tokio::test]
 async fn a_bus_shows_its_counters() {
@@ -68,8 +70,33 @@ fn a_subscription_shows_its_id_pattern_tag_and_whether_it_is_active() {
     ] {
         assert!(text.contains(wanted), "{wanted:?} missing from {text}");
     }
+    assert_eq!(sub.pattern().to_string(), "user.*");
     assert!(sub.unsubscribe());
     assert!(format!("{sub:?}").contains("active: false"));
+}
+
+#[test]
+fn a_pattern_reads_back_as_the_text_it_was_parsed_from() {
+    let pattern: Pattern = "order.*.paid".parse().unwrap();
+    assert_eq!(pattern.to_string(), "order.*.paid");
+    assert_eq!(format!("{pattern:?}"), r#"Pattern("order.*.paid")"#);
+    assert!(pattern.matches("order.7.paid") && !pattern.matches("order.7"));
+    assert!("order..paid".parse::<Pattern>().is_err());
+}
+
+#[tokio::test]
+async fn a_buffer_shows_how_many_events_it_holds_and_its_limit() {
+    let bus = EventBus::new();
+    let buffer = bus.buffer(BufferConfig::new(5)).unwrap();
+    buffer.publish("t.a", 1).await.unwrap();
+    buffer.publish("t.a", 2).await.unwrap();
+    let text = format!("{buffer:?}");
+    assert!(
+        text.starts_with("EventBuffer")
+            && text.contains("len: 2")
+            && text.contains("max_events: 5"),
+        "{text}"
+    );
 }
 
 #[test]
