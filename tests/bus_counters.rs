@@ -106,3 +106,28 @@ async fn an_event_skipped_by_a_condition_or_failed_by_a_handler_is_not_unconsume
     );
     assert_eq!(counts(bus.stats()), (3, 1, 0, 2));
 }
+
+#[tokio::test]
+async fn a_lifecycle_event_its_only_listener_skips_is_published_not_unconsumed() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("cache", &log))
+        .build()
+        .unwrap();
+    let _skipping = manager
+        .bus()
+        .subscribe_with(
+            "module.started",
+            SubscribeOptions::new().condition(|_| false),
+            |_: &Event| {},
+        )
+        .unwrap();
+    let before = counts(manager.bus().stats());
+    manager.start_all().await.unwrap();
+    let after = counts(manager.bus().stats());
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1, after.2 - before.2),
+        (1, 0, 0),
+        "published once, delivered to nobody, yet heard: skipped is not unconsumed"
+    );
+}
