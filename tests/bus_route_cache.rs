@@ -1,7 +1,10 @@
 //! What the route cache counts against its byte bound (`BusStats::cached_bytes`,
 //! `EventBusBuilder::cache_bytes`): each cached topic's text and its subscribers' handles.
 
-use symphra::bus::{Event, EventBus, Subscription};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use symphra::bus::{Event, EventBus, SubscribeOptions, Subscription};
 
 /// The bytes a fresh bus's cache holds after one publish on `topic`, with `subscribers`
 /// subscribers of it.
@@ -54,5 +57,35 @@ async fn a_bus_without_a_cache_caches_nothing_and_still_delivers() {
         (stats.cached_topics, stats.cached_bytes),
         (0, 0),
         "{stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_subscriber_added_to_a_cached_topic_takes_its_place_by_priority_then_age() {
+    let bus = EventBus::new();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let subscribe = |name: &'static str, priority: i32| {
+        let order = Arc::clone(&order);
+        bus.subscribe_with(
+            "t.a",
+            SubscribeOptions::new().priority(priority),
+            move |_: &Event| order.lock().push(name),
+        )
+        .unwrap()
+    };
+    let _low = subscribe("low", 0);
+    let _high = subscribe("high", 10);
+    bus.publish("t.a", ()).await.unwrap(); // the route of `t.a` is cached now
+    // Exact patterns patch the cached route in place: each must land in its order.
+    let _mid = subscribe("mid", 5);
+    let _top = subscribe("top", 20);
+    let _low_later = subscribe("low-later", 0);
+    let _bottom = subscribe("bottom", -1);
+    assert_eq!(bus.stats().cached_topics, 1);
+    order.lock().clear();
+    bus.publish("t.a", ()).await.unwrap();
+    assert_eq!(
+        *order.lock(),
+        ["top", "high", "mid", "low", "low-later", "bottom"]
     );
 }
