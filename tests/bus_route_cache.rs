@@ -89,3 +89,32 @@ async fn a_subscriber_added_to_a_cached_topic_takes_its_place_by_priority_then_a
         ["top", "high", "mid", "low", "low-later", "bottom"]
     );
 }
+
+#[tokio::test]
+async fn routes_that_fill_the_byte_bound_exactly_are_all_cached() {
+    let one = cached_bytes_of("t.a", 0).await;
+    // A bound of exactly one route's weight caches it.
+    let tight = EventBus::builder().cache_bytes(one).build();
+    tight.publish("t.a", ()).await.unwrap();
+    assert_eq!(tight.stats().cached_topics, 1, "{:?}", tight.stats());
+    // A bound of exactly two routes' weight caches both (topics of the same length).
+    let two = EventBus::builder().cache_bytes(2 * one).build();
+    two.publish("t.a", ()).await.unwrap();
+    two.publish("t.b", ()).await.unwrap();
+    let stats = two.stats();
+    assert_eq!(
+        (stats.cached_topics, stats.cached_bytes),
+        (2, 2 * one),
+        "{stats:?}"
+    );
+    // One byte less, and the second empties the cache before it goes in.
+    let short = EventBus::builder().cache_bytes(2 * one - 1).build();
+    short.publish("t.a", ()).await.unwrap();
+    short.publish("t.b", ()).await.unwrap();
+    let stats = short.stats();
+    assert_eq!(
+        (stats.cached_topics, stats.cached_bytes),
+        (1, one),
+        "{stats:?}"
+    );
+}
