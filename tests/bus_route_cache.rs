@@ -118,3 +118,21 @@ async fn routes_that_fill_the_byte_bound_exactly_are_all_cached() {
         "{stats:?}"
     );
 }
+
+#[tokio::test]
+async fn a_stale_route_matched_again_replaces_its_own_weight() {
+    let one = cached_bytes_of("t.a", 0).await;
+    let bus = EventBus::builder().cache_bytes(2 * one).build();
+    bus.publish("t.a", ()).await.unwrap();
+    bus.publish("t.b", ()).await.unwrap();
+    // A wildcard subscription makes every cached route stale; `t.a` is matched again and
+    // takes the place of its old route, which it weighs the same as: nothing is evicted.
+    let _wild = bus.subscribe("x.*", |_: &Event| {}).unwrap();
+    bus.publish("t.a", ()).await.unwrap();
+    let stats = bus.stats();
+    assert_eq!(
+        (stats.cached_topics, stats.cached_bytes),
+        (2, 2 * one),
+        "{stats:?}"
+    );
+}
