@@ -136,3 +136,24 @@ async fn a_stale_route_matched_again_replaces_its_own_weight() {
         "{stats:?}"
     );
 }
+
+#[tokio::test]
+async fn subscribing_to_a_cached_topic_patches_its_weight_rather_than_adding_it_again() {
+    let bus = EventBus::new();
+    bus.publish("t.a", ()).await.unwrap();
+    let alone = bus.stats().cached_bytes;
+    let sub = bus.subscribe("t.a", |_: &Event| {}).unwrap();
+    let heard = bus.stats();
+    assert_eq!(heard.cached_topics, 1, "patched in place: {heard:?}");
+    assert!(
+        heard.cached_bytes > alone && heard.cached_bytes < 2 * alone,
+        "one handle more, not the route twice: {alone} -> {}",
+        heard.cached_bytes
+    );
+    assert!(sub.unsubscribe());
+    let after = bus.stats().cached_bytes;
+    assert!(
+        after >= alone && after <= heard.cached_bytes,
+        "the handle is gone again: {after}"
+    );
+}
