@@ -289,4 +289,20 @@ mod tests {
         let _ = tiny.insert(Arc::new(Route::build(long(1), &trie, 0)));
         assert_eq!((tiny.len(), tiny.bytes()), (0, 0));
     }
+
+    #[test]
+    fn a_routes_weight_is_its_entry_its_map_slot_both_arc_headers_its_topic_and_handles() {
+        let trie = Trie::default();
+        let route = Route::build("t.abc".into(), &trie, 0);
+        // An `Arc` header is two counters.
+        let bookkeeping =
+            size_of::<Route>() + size_of::<(Arc<str>, Arc<Route>)>() + 2 * 2 * size_of::<usize>();
+        assert_eq!(route.weight(), bookkeeping + "t.abc".len());
+        let heard = route.with(&entry(1, "t.abc", 0));
+        assert!(heard.subs.capacity() >= 1);
+        assert_eq!(
+            heard.weight(),
+            bookkeeping + "t.abc".len() + heard.subs.capacity() * size_of::<Arc<SubEntry>>()
+        );
+    }
 }
