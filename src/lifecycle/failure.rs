@@ -309,6 +309,16 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_error_displays_as_the_error_it_holds() {
+        let shared = SharedError::from(BoxError::from(Box::new(Opening(Root))));
+        assert_eq!(
+            shared.to_string(),
+            "opening sqlite:///nonexistent-dir/app.db"
+        );
+        assert_eq!(shared.inner().to_string(), shared.to_string());
+    }
+
+    #[test]
     fn display_shows_every_cause_down_to_the_root() {
         let failure = failed_with(Box::new(Opening(Root)));
         assert_eq!(

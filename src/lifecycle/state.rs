@@ -378,6 +378,27 @@ mod tests {
     }
 
     #[test]
+    fn a_start_that_fails_again_and_again_falls_back_to_where_the_module_was() {
+        // Reached through its hooks, as the runner does: the fallback is not preset.
+        let mut cell = StateCell::new();
+        cell.succeed(Hook::Bootstrap);
+        cell.succeed(Hook::Install);
+        for attempt in 1..=2 {
+            cell.begin(Hook::Start);
+            cell.fail(Hook::Start);
+            assert_eq!(
+                cell.effective(),
+                ModuleState::Installed,
+                "attempt {attempt}"
+            );
+            match cell.plan(Operation::Start) {
+                Ok(Plan::Run(chain)) => assert_eq!(chain.hooks(), [Hook::Start]),
+                other => panic!("attempt {attempt}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn a_failed_teardown_hook_is_abandoned_and_moves_on() {
         let mut cell = cell(ModuleState::Started);
         cell.begin(Hook::Stop);

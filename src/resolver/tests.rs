@@ -91,6 +91,20 @@ fn reports_a_missing_dependency_and_who_needs_it() {
 }
 
 #[test]
+fn a_missing_dependency_names_its_requirement_only_when_it_has_one() {
+    let with = problems(&[meta("users", &["database >=1"])])[0].to_string();
+    assert!(
+        with.starts_with("module \"users\" depends on \"database\" (>=1), which"),
+        "{with}"
+    );
+    let without = problems(&[meta("users", &["database"])])[0].to_string();
+    assert!(
+        without.starts_with("module \"users\" depends on \"database\", which"),
+        "{without}"
+    );
+}
+
+#[test]
 fn an_absent_optional_dependency_is_fine() {
     let modules = [ModuleMetadata::new("users").optionally_depends_on("cache")];
     let resolution = resolve(&modules).unwrap();
