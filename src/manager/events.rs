@@ -144,8 +144,9 @@ thread_local! {
 
 /// The first event of a change of the module named `name`: this thread's spare event
 /// rewritten if nothing else holds its payload, else a new one (in the spare's box, if
-/// there is one).
-#[inline]
+/// there is one). Always inlined: as a call, its prologue, epilogue and returned pointer
+/// were a fifth of its cost.
+#[inline(always)]
 fn new_event(
     name: &Arc<str>,
     change: Change,
