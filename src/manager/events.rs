@@ -231,7 +231,7 @@ pub(crate) fn announce(
     if heard & (topic.bit() | LifecycleTopic::StateChanged.bit()) == 0 {
         return None;
     }
-    publish_change::<false>(ctx, hook, from, to, failure)
+    publish_change::<false>(ctx, (hook, topic), from, to, failure)
 }
 
 /// After the successful start of a module without a [`Watch`](crate::manager::signals::Watch):
@@ -251,13 +251,12 @@ pub(crate) fn announce_started(
     }
     let inner = ctx.inner();
     let heard = inner.listeners.heard(&inner.bus);
-    let topics = LifecycleTopic::of(Hook::Start, to).bit()
-        | LifecycleTopic::StateChanged.bit()
-        | LifecycleTopic::Ready.bit();
+    let topic = LifecycleTopic::of(Hook::Start, to);
+    let topics = topic.bit() | LifecycleTopic::StateChanged.bit() | LifecycleTopic::Ready.bit();
     if heard & topics == 0 {
         return None;
     }
-    publish_change::<true>(ctx, Hook::Start, from, to, None)
+    publish_change::<true>(ctx, (Hook::Start, topic), from, to, None)
 }
 
 /// Where a pass of [`publish_change`] stopped delivering on the spot: the event whose
@@ -285,13 +284,14 @@ enum Stopped {
 /// Along routes of sync handlers, delivery happens here, under the module's mark, with no
 /// future; what needs awaiting (an async or queued subscriber, or announcing a handler's
 /// failure) and everything after it is left to the returned future, so the order is kept.
-#[inline(never)]
 ///
-/// `WITH_READY` is a constant so that the other changes, five of a module's six, compile
-/// to a pass without the ready event's checks.
+/// `topic` is the change's specific topic, as the caller found it. `WITH_READY` is a
+/// constant so that the other changes, five of a module's six, compile to a pass without
+/// the ready event's checks.
+#[inline(never)]
 fn publish_change<const WITH_READY: bool>(
     ctx: &Context,
-    hook: Hook,
+    (hook, topic): (Hook, LifecycleTopic),
     from: ModuleState,
     to: ModuleState,
     failure: Option<&HookFailure>,
@@ -300,7 +300,7 @@ fn publish_change<const WITH_READY: bool>(
     let entry = ctx.entry();
     let routes = inner.listeners.0.routes();
     // The change's topics anyone listens to, in publishing order: index and name.
-    let mut heard = [LifecycleTopic::of(hook, to), LifecycleTopic::StateChanged]
+    let mut heard = [topic, LifecycleTopic::StateChanged]
         .map(|topic| {
             routes
                 .topic(topic as usize)
