@@ -5,7 +5,9 @@
 //! stops at the first subscriber that needs awaiting (a queue or an async handler), which
 //! [`BusInner::dispatch`] awaits and hands back. So admission, the `once` guard and the
 //! report's counting exist once, and a route of sync handlers is delivered without an await,
-//! a boxed future, or an allocation beyond the report's failures.
+//! a boxed future, or an allocation beyond the report's failures. The exception is
+//! [`BusInner::publish_inline`], the lifecycle's on-the-spot delivery, which keeps no report
+//! and so has a loop of its own over the same steps (`admit`, `Handler::call_sync`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -290,6 +292,12 @@ impl BusInner {
     /// [`announce`](Self::announce), which may have to await. The event and its deliveries
     /// are added to `tally`, for the caller to [count](Tally::count) with those of the
     /// events published with it.
+    ///
+    /// The one loop besides [`Delivery::advance`], with the same steps for a sync handler
+    /// (`admit`, the call, `once`, the failure) but no report to build and copy: a
+    /// lifecycle change delivers two or three events this way, and the report was a fifth
+    /// of each delivery. `tests/lifecycle_paths.rs` and `tests/ready_with_start.rs` compare
+    /// what it delivers with the general path.
     pub(super) fn publish_inline(
         &self,
         event: &Event,
@@ -300,17 +308,40 @@ impl BusInner {
         if let Some(history) = &self.history {
             history.record(event);
         }
-        let mut delivery = Delivery::new(self, event, route);
-        // A route of sync handlers has no subscriber to await: `advance` returns `None`.
-        let waits = delivery.advance::<true>();
-        debug_assert!(waits.is_none());
-        let report = delivery.report;
+        let mut matched = 0;
+        let mut skipped = false;
+        let mut failures = Vec::new();
+        for entry in &route.subs {
+            match admit(entry, event) {
+                Admit::Yes => matched += 1,
+                Admit::No => continue,
+                Admit::ConditionFalse => {
+                    skipped = true;
+                    continue;
+                }
+                Admit::ConditionPanicked(message) => {
+                    failures.push(self.failure(entry, event, HandlerError::Panicked(message)));
+                    continue;
+                }
+            }
+            // A route of sync handlers holds nothing else.
+            let Handler::Sync(f) = &entry.handler else {
+                continue;
+            };
+            let result = Handler::call_sync(f, event);
+            if entry.once {
+                self.remove(entry);
+            }
+            if let Err(error) = result {
+                failures.push(self.failure(entry, event, error));
+            }
+        }
         tally.published += 1;
-        tally.delivered += report.matched as u64;
-        if report.matched == 0 && report.skipped == 0 && report.failures.is_empty() {
+        tally.delivered += matched;
+        if matched == 0 && !skipped && failures.is_empty() {
             self.count_unconsumed();
         }
-        report.failures
+        failures
     }
 
     /// Counts a published event that reached no subscriber.

@@ -139,7 +139,7 @@ pub use event::{Event, EventId};
 pub use event_bus::EventBus;
 pub use handler::HandlerResult;
 pub use history::HistoryQuery;
-pub(crate) use prepared::TopicSet;
+pub(crate) use prepared::{TopicRoutes, TopicSet, Unfinished};
 pub use queue::{QueueConfig, QueuePolicy, QueueStats};
 pub use report::{BatchReport, DeliveryReport, HandlerError, HandlerFailure};
 pub use subscription::{SubscribeOptions, Subscription, SubscriptionId};

@@ -1,18 +1,18 @@
 //! Lifecycle events: every state change is published on the bus as `module.<event>` and as
 //! `module.state_changed`.
 
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::bus::{Event, EventBus, EventId, Tally, TopicSet};
+use crate::bus::{Event, EventBus, EventId, Tally, TopicRoutes, TopicSet, Unfinished};
 use crate::context::Context;
 use crate::health::HealthEvent;
 use crate::lifecycle::{Hook, HookFailure, ModuleState};
 use crate::manager::driver::BoxFuture;
 use crate::manager::reentry::Mark;
+use crate::manager::spare_events::{Change, SPARE_EVENT, SPARE_READY, new_event, ready_event};
 
 /// The payload of every `module.*` event.
 ///
@@ -129,53 +129,6 @@ impl Listeners {
     }
 }
 
-thread_local! {
-    /// The last lifecycle event this thread delivered, kept for the next change when no
-    /// handler kept a copy: its payload is then rewritten in place, an allocation and a
-    /// free less per change, and its source kept while the module is the same.
-    static SPARE_EVENT: Cell<Option<Event>> = const { Cell::new(None) };
-}
-
-/// The first event of a change of the module named `name`: this thread's spare event
-/// rewritten if nothing else holds its payload, else a new one.
-#[inline]
-fn new_event(
-    name: &Arc<str>,
-    change: Change,
-    topic: &'static str,
-    id: EventId,
-    time: SystemTime,
-) -> Event {
-    if let Some(mut spare) = SPARE_EVENT.take()
-        && let Some(payload) = spare.payload_mut::<ModuleEvent>()
-    {
-        if !Arc::ptr_eq(&payload.module, name) {
-            payload.module = Arc::clone(name);
-        }
-        (payload.from, payload.to, payload.hook) = (change.from, change.to, change.hook);
-        payload.error = change.error;
-        spare.set_source(name);
-        spare.reuse(topic, id, time);
-        return spare;
-    }
-    let payload = Arc::new(ModuleEvent {
-        module: Arc::clone(name),
-        from: change.from,
-        to: change.to,
-        hook: change.hook,
-        error: change.error,
-    });
-    Event::shared_serializable(topic, payload, Arc::clone(name), id, time)
-}
-
-/// A change, less its module.
-struct Change {
-    from: ModuleState,
-    to: ModuleState,
-    hook: Hook,
-    error: Option<String>,
-}
-
 /// Logs a state change at debug level: out of line, as it is rarely enabled and its call
 /// site is large.
 #[inline(never)]
@@ -208,23 +161,67 @@ pub(crate) fn announce(
     if heard & (topic.bit() | LifecycleTopic::StateChanged.bit()) == 0 {
         return None;
     }
-    publish_change(ctx, hook, from, to, failure)
+    publish_change::<false>(ctx, (hook, topic), from, to, failure)
 }
 
-/// Publishes a change someone listens to: the heavier half of [`announce`], kept out of
-/// line so that the common path stays small.
-///
-/// The change's events (on its specific topic, then on `module.state_changed`) share one
-/// payload, source and timestamp; their ids are taken together, in order, before either is
-/// delivered, as when each was built on its own. One event value is delivered, then
-/// retargeted to the second topic: copies that handlers took keep what they saw. Along
-/// routes of sync handlers, delivery happens here, under the module's mark, with no future;
-/// what needs awaiting (an async or queued subscriber, or announcing a handler's failure)
-/// and everything after it is left to the returned future, so the order is kept.
-#[inline(never)]
-fn publish_change(
+/// After the successful start of a module without a [`Watch`](crate::manager::signals::Watch):
+/// logs the change and returns the publishing of its events and of `module.ready`, in one
+/// pass (one clock reading, one id reservation, one mark, one tally), when anyone listens.
+/// Without a watch, ready means started, so nothing happens between the change and
+/// `module.ready` that the ready event could wait for. When only `module.ready` is heard,
+/// it is published on its own, as for a watched module.
+#[inline]
+pub(crate) fn announce_started(
     ctx: &Context,
-    hook: Hook,
+    from: ModuleState,
+    to: ModuleState,
+) -> Option<BoxFuture<'static, ()>> {
+    if tracing::level_enabled!(tracing::Level::DEBUG) {
+        log_change(ctx, from, to);
+    }
+    let inner = ctx.inner();
+    let heard = inner.listeners.heard(&inner.bus);
+    let topic = LifecycleTopic::of(Hook::Start, to);
+    let topics = topic.bit() | LifecycleTopic::StateChanged.bit() | LifecycleTopic::Ready.bit();
+    if heard & topics == 0 {
+        return None;
+    }
+    publish_change::<true>(ctx, (Hook::Start, topic), from, to, None)
+}
+
+/// Where a pass of [`publish_change`] stopped delivering on the spot: the event whose
+/// delivery is left unfinished. What follows it is delivered the general way.
+#[derive(Clone, Copy)]
+enum Stopped {
+    /// The change's event on its specific topic (or `module.state_changed` when nobody
+    /// listens to the specific one).
+    First,
+    /// The change's event on `module.state_changed`.
+    Second,
+    /// `module.ready`.
+    Ready,
+}
+
+/// Publishes a change someone listens to, and with `WITH_READY` `module.ready` right after
+/// it when the module is started: the heavier half of [`announce`] and
+/// [`announce_started`], kept out of line so that the common path stays small.
+///
+/// The events of a pass (the change's specific topic, `module.state_changed`, then
+/// `module.ready`) share one clock reading, their ids are taken together, in order, before
+/// any is delivered, and they are delivered under one mark and counted with one tally.
+/// The change's two events share one payload and source: one event value is delivered,
+/// then retargeted to the second topic; copies that handlers took keep what they saw.
+/// Along routes of sync handlers, delivery happens here, under the module's mark, with no
+/// future; what needs awaiting (an async or queued subscriber, or announcing a handler's
+/// failure) and everything after it is left to the returned future, so the order is kept.
+///
+/// `topic` is the change's specific topic, as the caller found it. `WITH_READY` is a
+/// constant so that the other changes, five of a module's six, compile to a pass without
+/// the ready event's checks.
+#[inline(never)]
+fn publish_change<const WITH_READY: bool>(
+    ctx: &Context,
+    (hook, topic): (Hook, LifecycleTopic),
     from: ModuleState,
     to: ModuleState,
     failure: Option<&HookFailure>,
@@ -233,7 +230,7 @@ fn publish_change(
     let entry = ctx.entry();
     let routes = inner.listeners.0.routes();
     // The change's topics anyone listens to, in publishing order: index and name.
-    let mut heard = [LifecycleTopic::of(hook, to), LifecycleTopic::StateChanged]
+    let mut heard = [topic, LifecycleTopic::StateChanged]
         .map(|topic| {
             routes
                 .topic(topic as usize)
@@ -243,14 +240,25 @@ fn publish_change(
         .flatten();
     let (Some((first, first_name)), second) = (heard.next(), heard.next()) else {
         routes.keep();
-        return None;
+        // Only `module.ready` is heard: it goes on its own.
+        return if WITH_READY {
+            publish_ready(ctx, None, false)
+        } else {
+            None
+        };
+    };
+    let ready = if WITH_READY && entry.current_state() == ModuleState::Started {
+        routes.topic(READY_AT)
+    } else {
+        None
     };
     // The module's name is cold (a cache miss per module, on its reference count): load it
     // now, so that the miss overlaps the clock read instead of stalling the locked
     // operations below, each of which waits for every load before it.
     std::hint::black_box(Arc::strong_count(&entry.name));
     let time = SystemTime::now();
-    let ids = EventId::reserve(1 + u64::from(second.is_some()));
+    let changes = 1 + u64::from(second.is_some());
+    let ids = EventId::reserve(changes + u64::from(ready.is_some()));
     let change = Change {
         from,
         to,
@@ -258,48 +266,87 @@ fn publish_change(
         error: failure.map(|failure| failure.cause().to_string()),
     };
     let mut event = new_event(&entry.name, change, first_name, ids, time);
+    let ready = ready.map(|name| ready_event(&entry.name, name, ids.nth(changes), time));
     let mark = Mark::new(inner, ctx.id());
     let bus = &inner.bus;
     let mut tally = Tally::default();
     let left = mark.run(|| {
         if let Some(unfinished) = routes.deliver_now(first, bus, &event, &mut tally) {
-            return Some((first, unfinished, second));
+            return Some((Stopped::First, unfinished));
         }
-        let (at, name) = second?;
-        event.retarget(name, ids.nth(1));
-        Some((at, routes.deliver_now(at, bus, &event, &mut tally)?, None))
+        if let Some((at, name)) = second {
+            event.retarget(name, ids.nth(1));
+            if let Some(unfinished) = routes.deliver_now(at, bus, &event, &mut tally) {
+                return Some((Stopped::Second, unfinished));
+            }
+        }
+        let ready = ready.as_ref()?;
+        Some((
+            Stopped::Ready,
+            routes.deliver_now(READY_AT, bus, ready, &mut tally)?,
+        ))
     });
     tally.count(bus);
-    let Some((at, unfinished, next)) = left else {
+    let Some((stopped, unfinished)) = left else {
         SPARE_EVENT.set(Some(event));
+        if let Some(ready) = ready {
+            SPARE_READY.set(Some(ready));
+        }
         routes.keep();
         return None;
     };
     let bus = bus.clone();
     Some(Box::pin(mark.on(async move {
-        routes.finish(at, &bus, &event, unfinished).await;
-        if let Some((at, name)) = next {
-            event.retarget(name, ids.nth(1));
-            routes.deliver(at, &bus, &event).await;
+        // The delivery that stopped is finished, those after it made the general way.
+        let mut unfinished = Some(unfinished);
+        if let Stopped::First = stopped {
+            go_on(&routes, first, &bus, &event, unfinished.take()).await;
+            if let Some((_, name)) = second {
+                event.retarget(name, ids.nth(1));
+            }
+        }
+        if let (Stopped::First | Stopped::Second, Some((at, _))) = (stopped, second) {
+            go_on(&routes, at, &bus, &event, unfinished.take()).await;
+        }
+        if let Some(ready) = &ready {
+            go_on(&routes, READY_AT, &bus, ready, unfinished.take()).await;
         }
     })))
 }
 
-/// After a successful start: `module.ready` when the module is ready by its own account and
-/// anyone listens, published after the change's events (`announced`, what of them is left to
-/// await). Two atomic loads when nobody listens. `watched` says whether the module has a
-/// [`Watch`](crate::manager::signals::Watch) (readiness signal, health check or watchdog).
+/// Finishes the delivery of `event` along the route at `at` that stopped with
+/// `unfinished`, or, with none, delivers it the general way.
+async fn go_on(
+    routes: &TopicRoutes,
+    at: usize,
+    bus: &EventBus,
+    event: &Event,
+    unfinished: Option<Unfinished>,
+) {
+    match unfinished {
+        Some(unfinished) => routes.finish(at, bus, event, unfinished).await,
+        None => routes.deliver(at, bus, event).await,
+    }
+}
+
+/// The index of `module.ready` in the [`TopicSet`].
+const READY_AT: usize = LifecycleTopic::Ready as usize;
+
+/// After a successful start of a module with a [`Watch`](crate::manager::signals::Watch)
+/// (readiness signal, health check or watchdog): `module.ready` when the module is ready by
+/// its own account and anyone listens, published after the change's events (`announced`,
+/// what of them is left to await). Two atomic loads when nobody listens. Modules without a
+/// watch publish it with their change ([`announce_started`]).
 #[inline]
 pub(crate) fn announce_ready(
     ctx: &Context,
     announced: Option<BoxFuture<'static, ()>>,
-    watched: bool,
 ) -> Option<BoxFuture<'static, ()>> {
     let inner = ctx.inner();
     if inner.listeners.heard(&inner.bus) & LifecycleTopic::Ready.bit() == 0 {
         return announced;
     }
-    publish_ready(ctx, announced, watched)
+    publish_ready(ctx, announced, true)
 }
 
 /// Publishes `module.ready` someone listens to, after what is left of the change's events:

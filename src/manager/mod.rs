@@ -25,6 +25,7 @@ pub(crate) mod runner;
 mod scheduler;
 mod scope;
 pub(crate) mod signals;
+mod spare_events;
 mod supervisor;
 mod task_error;
 pub(crate) mod tasks;

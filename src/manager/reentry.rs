@@ -43,6 +43,9 @@ impl Mark {
     }
 
     /// Runs `f` under this mark, as [`on`](Self::on) does around each poll of a future.
+    /// Always inlined: each lifecycle change delivered on the spot runs under it, and the
+    /// call's prologue and epilogue were 20 instructions a change.
+    #[inline(always)]
     pub(crate) fn run<R>(self, f: impl FnOnce() -> R) -> R {
         let _restore = Restore(POLLING.replace(Some(self)));
         f()

@@ -297,18 +297,17 @@ fn succeed(
     if hook == Hook::Stop {
         ctx.inner().drop_subscriptions(entry);
     }
-    let announced = events::announce(ctx, hook, old, new, None);
     if hook == Hook::Start {
         // The attention read before the hook: the bit is set for good at registration.
-        if attention & tasks::WATCHED != 0 {
-            watch::started(ctx);
+        if attention & tasks::WATCHED == 0 {
+            // Ready means started: `module.ready` goes with the change's events.
+            return Ok(events::announce_started(ctx, old, new));
         }
-        return Ok(events::announce_ready(
-            ctx,
-            announced,
-            attention & tasks::WATCHED != 0,
-        ));
+        let announced = events::announce(ctx, hook, old, new, None);
+        watch::started(ctx);
+        return Ok(events::announce_ready(ctx, announced));
     }
+    let announced = events::announce(ctx, hook, old, new, None);
     Ok(announced)
 }
 
