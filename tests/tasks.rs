@@ -2,7 +2,7 @@
 //! deadline, and failing their module when they end wrongly. On tokio's paused clock,
 //! driven by what the tasks and hooks record, never by sleeping and hoping.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -443,4 +443,84 @@ async fn blocking_tasks_are_signalled_and_joined_too() {
     manager.start_all().await.unwrap();
     manager.stop_all().await.unwrap();
     assert_eq!(lines(&log), ["read: stopped"]);
+}
+
+/// Adds one to its counter when dropped.
+struct CountOnDrop(Arc<AtomicU32>);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs one task until it is signalled; counts the task's ends. Its reload always fails.
+struct Looper {
+    ended: Arc<AtomicU32>,
+}
+
+impl Module for Looper {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("looper")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        // Counts the end however the task ends: returning, or aborted before it runs.
+        let guard = CountOnDrop(Arc::clone(&self.ended));
+        ctx.spawn("loop", move |shutdown| async move {
+            let _guard = guard;
+            shutdown.cancelled().await;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    async fn reload(&self, _ctx: &Context) -> HookResult {
+        Err("the new configuration is invalid".into())
+    }
+}
+
+fn looper() -> (ModuleManager, Arc<AtomicU32>) {
+    let ended = Arc::new(AtomicU32::new(0));
+    let manager = ModuleManager::builder()
+        .module(Looper {
+            ended: Arc::clone(&ended),
+        })
+        .build()
+        .unwrap();
+    (manager, ended)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_start_leaves_the_new_tasks_running() {
+    let (manager, ended) = looper();
+    manager.start_all().await.unwrap();
+    manager.stop_all().await.unwrap();
+    assert_eq!(ended.load(Ordering::SeqCst), 1);
+    let began = tokio::time::Instant::now();
+    manager.start_all().await.unwrap();
+    assert_eq!(
+        began.elapsed(),
+        Duration::ZERO,
+        "the start waited for nothing"
+    );
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        ended.load(Ordering::SeqCst),
+        1,
+        "the second run's task still runs"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_reload_leaves_the_tasks_running() {
+    let (manager, ended) = looper();
+    manager.start_all().await.unwrap();
+    assert!(manager.reload("looper").await.is_err());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        ended.load(Ordering::SeqCst),
+        0,
+        "a failed reload does not end the tasks"
+    );
 }
