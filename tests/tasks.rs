@@ -457,6 +457,7 @@ impl Drop for CountOnDrop {
 /// Runs one task until it is signalled; counts the task's ends. Its reload always fails.
 struct Looper {
     ended: Arc<AtomicU32>,
+    reload_fails: bool,
 }
 
 impl Module for Looper {
@@ -476,15 +477,19 @@ impl Module for Looper {
     }
 
     async fn reload(&self, _ctx: &Context) -> HookResult {
-        Err("the new configuration is invalid".into())
+        if self.reload_fails {
+            return Err("the new configuration is invalid".into());
+        }
+        Ok(())
     }
 }
 
-fn looper() -> (ModuleManager, Arc<AtomicU32>) {
+fn looper(reload_fails: bool) -> (ModuleManager, Arc<AtomicU32>) {
     let ended = Arc::new(AtomicU32::new(0));
     let manager = ModuleManager::builder()
         .module(Looper {
             ended: Arc::clone(&ended),
+            reload_fails,
         })
         .build()
         .unwrap();
@@ -493,7 +498,7 @@ fn looper() -> (ModuleManager, Arc<AtomicU32>) {
 
 #[tokio::test(start_paused = true)]
 async fn a_second_start_leaves_the_new_tasks_running() {
-    let (manager, ended) = looper();
+    let (manager, ended) = looper(true);
     manager.start_all().await.unwrap();
     manager.stop_all().await.unwrap();
     assert_eq!(ended.load(Ordering::SeqCst), 1);
@@ -514,7 +519,7 @@ async fn a_second_start_leaves_the_new_tasks_running() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_reload_leaves_the_tasks_running() {
-    let (manager, ended) = looper();
+    let (manager, ended) = looper(true);
     manager.start_all().await.unwrap();
     assert!(manager.reload("looper").await.is_err());
     tokio::time::sleep(Duration::from_secs(60)).await;
@@ -522,5 +527,28 @@ async fn a_failed_reload_leaves_the_tasks_running() {
         ended.load(Ordering::SeqCst),
         0,
         "a failed reload does not end the tasks"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_of_a_module_with_tasks_is_not_announced_as_a_start() {
+    let (manager, ended) = looper(false);
+    let started = symphra::testing::EventRecorder::new(manager.bus(), "module.started").unwrap();
+    manager.start_all().await.unwrap();
+    started
+        .wait_for_count(1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    manager.reload("looper").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(started.events().len(), 1, "one start, announced once");
+    assert_eq!(
+        manager.module("looper").unwrap().state(),
+        ModuleState::Started
+    );
+    assert_eq!(
+        ended.load(Ordering::SeqCst),
+        0,
+        "the reload left the task running"
     );
 }
