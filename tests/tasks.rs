@@ -552,3 +552,58 @@ async fn a_reload_of_a_module_with_tasks_is_not_announced_as_a_start() {
         "the reload left the task running"
     );
 }
+
+/// Runs a task from its start; its stop hook tries to spawn another and records what it
+/// was told, and whether the task's closure was called.
+struct SpawnAtStop {
+    refused: Arc<Mutex<Option<String>>>,
+    made: Arc<AtomicBool>,
+}
+
+impl Module for SpawnAtStop {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("late")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        ctx.spawn("first", |shutdown| async move {
+            shutdown.cancelled().await;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    async fn stop(&self, ctx: &Context) -> HookResult {
+        let made = Arc::clone(&self.made);
+        let spawned = ctx.spawn("too-late", move |_| {
+            made.store(true, Ordering::SeqCst);
+            async { Ok(()) }
+        });
+        *self.refused.lock().unwrap() = spawned.err().map(|error| error.to_string());
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_is_refused_once_the_run_is_stopping_before_its_closure_runs() {
+    let refused = Arc::new(Mutex::new(None));
+    let made = Arc::new(AtomicBool::new(false));
+    let manager = ModuleManager::builder()
+        .module(SpawnAtStop {
+            refused: Arc::clone(&refused),
+            made: Arc::clone(&made),
+        })
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    manager.stop_all().await.unwrap();
+    let refused = refused.lock().unwrap().clone().expect("refused");
+    assert!(
+        refused.contains("cannot spawn task \"too-late\""),
+        "{refused}"
+    );
+    assert!(
+        !made.load(Ordering::SeqCst),
+        "a refused task's closure is not called"
+    );
+}
