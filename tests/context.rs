@@ -1,5 +1,6 @@
 //! What a hook can reach through its context, and blocking modules beside async ones.
 
+use futures_util::FutureExt as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -316,4 +317,40 @@ async fn a_lifecycle_handler_calling_its_own_manager_is_refused() {
     );
     // Outside the handler the same call goes through.
     manager.stop_all().await.unwrap();
+}
+
+struct QuietSync;
+
+impl SyncModule for QuietSync {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("quiet")
+    }
+}
+
+#[test]
+fn a_blocking_hook_cancelled_by_a_shutting_down_runtime_fails_with_an_error_not_a_panic() {
+    let first = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let manager = first
+        .block_on(async { ModuleManager::builder().sync_module(QuietSync).build() })
+        .unwrap();
+    // The runtime shuts down: a blocking hook spawned on it now is cancelled before it runs.
+    let handle = first.handle().clone();
+    first.shutdown_background();
+    let started = {
+        let _inside = handle.enter();
+        manager
+            .start_all()
+            .now_or_never()
+            .expect("the start finishes at its first poll")
+    };
+    let error = started.unwrap_err().to_string();
+    assert!(error.contains("cancelled"), "{error}");
+    assert!(!error.contains("panicked"), "{error}");
+    assert_eq!(
+        manager.module("quiet").unwrap().state(),
+        ModuleState::Failed
+    );
 }

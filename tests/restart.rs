@@ -469,3 +469,117 @@ async fn an_optional_dependent_hears_of_the_failure_and_runs_on_across_the_resta
     assert_eq!(because(&manager, "metrics"), None);
     assert_eq!(state(&manager, "db"), ModuleState::Started);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_module_whose_dependency_runs_on_is_restarted() {
+    let log = Log::default();
+    let trigger = Arc::new(Notify::new());
+    let manager = ModuleManager::builder()
+        .module(Svc::new(ModuleMetadata::new("config"), &log))
+        .module(
+            Svc::new(
+                ModuleMetadata::new("db")
+                    .depends_on("config")
+                    .restart(policy(3)),
+                &log,
+            )
+            .failing(Failing::On(Arc::clone(&trigger))),
+        )
+        .build()
+        .unwrap();
+    let restarted = EventRecorder::new(manager.bus(), RESTARTED).unwrap();
+    manager.start_all().await.unwrap();
+    trigger.notify_one();
+    restarted.wait_for_count(1, LONG).await.unwrap();
+    manager.supervision_idle().await.unwrap();
+    assert_eq!(times_of(&log, "db", "start").len(), 2, "db restarted");
+    assert_eq!(state(&manager, "db"), ModuleState::Started);
+    assert_eq!(times_of(&log, "config", "start").len(), 1);
+    assert!(times_of(&log, "config", "stop").is_empty(), "config ran on");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_module_whose_dependency_an_operator_stopped_meanwhile_is_not_restarted() {
+    let log = Log::default();
+    let trigger = Arc::new(Notify::new());
+    let manager = ModuleManager::builder()
+        .module(Svc::new(ModuleMetadata::new("config"), &log))
+        .module(
+            Svc::new(
+                ModuleMetadata::new("db")
+                    .depends_on("config")
+                    .restart(policy(3)),
+                &log,
+            )
+            .failing(Failing::On(Arc::clone(&trigger))),
+        )
+        .build()
+        .unwrap();
+    let failed = EventRecorder::new(manager.bus(), "module.failed").unwrap();
+    let restarted = EventRecorder::new(manager.bus(), RESTARTED).unwrap();
+    manager.start_all().await.unwrap();
+    trigger.notify_one();
+    failed.wait_for_count(1, LONG).await.unwrap();
+    // While supervision waits out the backoff, an operator stops what db requires.
+    manager.stop("config").await.unwrap();
+    manager.supervision_idle().await.unwrap();
+    assert_eq!(times_of(&log, "db", "start").len(), 1, "db not restarted");
+    assert_eq!(state(&manager, "db"), ModuleState::Stopped);
+    assert_eq!(state(&manager, "config"), ModuleState::Stopped);
+    assert!(restarted.events().is_empty());
+}
+
+/// A dependent whose stop hook says it began, then waits until it is let through.
+struct GatedStop {
+    entered: Arc<Notify>,
+    opened: Arc<Notify>,
+}
+
+impl Module for GatedStop {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("api").depends_on("db")
+    }
+
+    async fn stop(&self, _ctx: &Context) -> HookResult {
+        self.entered.notify_one();
+        self.opened.notified().await;
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true, flavor = "current_thread")]
+async fn giving_up_leaves_alone_a_module_an_operator_stopped_meanwhile() {
+    let log = Log::default();
+    let trigger = Arc::new(Notify::new());
+    let (entered, opened) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let no_restarts = RestartPolicy::new(Restart::OnFailure).intensity(0, Duration::from_secs(60));
+    let manager = ModuleManager::builder()
+        .module(
+            Svc::new(ModuleMetadata::new("db").restart(no_restarts), &log)
+                .failing(Failing::On(Arc::clone(&trigger))),
+        )
+        .module(GatedStop {
+            entered: Arc::clone(&entered),
+            opened: Arc::clone(&opened),
+        })
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    trigger.notify_one();
+    // Supervision holds the operation lock, stopping api; the operator's stop of db waits
+    // for it, and gets the lock before supervision gives up.
+    tokio::time::timeout(LONG, entered.notified())
+        .await
+        .expect("supervision stops api");
+    let operator = manager.clone();
+    let stop = tokio::spawn(async move { operator.stop("db").await.map(|_| ()) });
+    tokio::task::yield_now().await;
+    opened.notify_one();
+    stop.await.unwrap().unwrap();
+    manager.supervision_idle().await.unwrap();
+
+    assert_eq!(state(&manager, "db"), ModuleState::Stopped);
+    let reason = because(&manager, "db").unwrap();
+    assert!(reason.contains("connection lost"), "{reason}");
+    assert!(!reason.contains("restarts used up"), "{reason}");
+}

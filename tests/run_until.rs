@@ -179,3 +179,25 @@ async fn a_start_without_cancellation_is_unchanged_by_it() {
     assert!(report.is_success());
     assert_eq!(state(&manager, "slow"), ModuleState::Started);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_fail_fast_start_still_rolls_back_what_it_started() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("db", &log))
+        .module(Probe::new("slow", &log).delay(Hook::Start, Duration::from_secs(2)))
+        .fail_fast(true)
+        .build()
+        .unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let canceller = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        canceller.cancel();
+    });
+    let failed = manager.start_all_until(&cancel).await;
+    assert!(failed.is_err(), "the cancelled hook failed the start");
+    // The rollback is not cancelled with the start: db, which started, is stopped again.
+    assert_eq!(log.modules_calling(Hook::Stop), ["db"]);
+    assert_eq!(state(&manager, "db"), ModuleState::Stopped);
+}

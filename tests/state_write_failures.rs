@@ -137,3 +137,70 @@ fn a_write_cancelled_by_a_shutting_down_runtime_is_an_error_and_is_retried() {
     assert_eq!(availability(&store, "cache"), Some(Availability::Enabled));
     second.block_on(manager.stop_all()).unwrap();
 }
+
+/// A store whose writes panic.
+struct PanickingStore;
+
+impl StateStore for PanickingStore {
+    fn get(&self, _module: &str) -> Result<Option<ModuleRecord>, StateError> {
+        Ok(None)
+    }
+
+    fn all(&self) -> Result<BTreeMap<String, ModuleRecord>, StateError> {
+        Ok(BTreeMap::new())
+    }
+
+    fn apply(&self, _changes: &[(String, Change)]) -> Result<(), StateError> {
+        panic!("the store's own bug");
+    }
+}
+
+#[tokio::test]
+async fn a_write_that_panics_goes_on_panicking_and_is_not_taken_for_a_cancelled_one() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("cache", &log))
+        .state_store(PanickingStore)
+        .build()
+        .unwrap();
+    let panicked = std::panic::AssertUnwindSafe(manager.disable("cache"))
+        .catch_unwind()
+        .await;
+    let payload = match panicked {
+        Err(payload) => payload,
+        Ok(result) => panic!("the store's panic was swallowed into {result:?}"),
+    };
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"the store's own bug"),
+        "the store's own panic, resumed"
+    );
+}
+
+#[tokio::test]
+async fn an_ignored_module_stops_stays_down_and_is_recorded_as_ignored() {
+    let store = FlakyStore::default();
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("cache", &log))
+        .state_store(store.clone())
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+
+    manager.ignore("cache").await.unwrap();
+    assert_eq!(log.modules_calling(Hook::Stop), ["cache"]);
+    assert_eq!(availability(&store, "cache"), Some(Availability::Ignored));
+    manager.start_all().await.unwrap();
+    let handle = manager.module("cache").unwrap();
+    assert_eq!(
+        handle.state(),
+        ModuleState::Stopped,
+        "an ignored module stays down"
+    );
+    assert_eq!(
+        log.modules_calling(Hook::Start),
+        ["cache"],
+        "started once, before"
+    );
+}

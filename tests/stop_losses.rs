@@ -136,3 +136,21 @@ async fn modules_without_subscriptions_do_not_wait() {
     manager.stop_all().await.unwrap();
     assert_eq!(began.elapsed(), Duration::ZERO);
 }
+
+#[tokio::test(start_paused = true)]
+async fn only_a_stop_waits_for_the_backlog_a_reload_does_not() {
+    let (worker, handled, _) = worker();
+    let manager = ModuleManager::builder().module(worker).build().unwrap();
+    manager.start_all().await.unwrap();
+    for n in 0..5_u32 {
+        manager.bus().publish("job", n).await.unwrap();
+    }
+    let began = tokio::time::Instant::now();
+    manager.reload("worker").await.unwrap();
+    assert_eq!(began.elapsed(), Duration::ZERO, "the reload did not wait");
+    assert_eq!(
+        handled.load(Ordering::SeqCst),
+        0,
+        "the backlog is still queued"
+    );
+}

@@ -2,7 +2,7 @@
 //! deadline, and failing their module when they end wrongly. On tokio's paused clock,
 //! driven by what the tasks and hooks record, never by sleeping and hoping.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -443,4 +443,167 @@ async fn blocking_tasks_are_signalled_and_joined_too() {
     manager.start_all().await.unwrap();
     manager.stop_all().await.unwrap();
     assert_eq!(lines(&log), ["read: stopped"]);
+}
+
+/// Adds one to its counter when dropped.
+struct CountOnDrop(Arc<AtomicU32>);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs one task until it is signalled; counts the task's ends. Its reload always fails.
+struct Looper {
+    ended: Arc<AtomicU32>,
+    reload_fails: bool,
+}
+
+impl Module for Looper {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("looper")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        // Counts the end however the task ends: returning, or aborted before it runs.
+        let guard = CountOnDrop(Arc::clone(&self.ended));
+        ctx.spawn("loop", move |shutdown| async move {
+            let _guard = guard;
+            shutdown.cancelled().await;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    async fn reload(&self, _ctx: &Context) -> HookResult {
+        if self.reload_fails {
+            return Err("the new configuration is invalid".into());
+        }
+        Ok(())
+    }
+}
+
+fn looper(reload_fails: bool) -> (ModuleManager, Arc<AtomicU32>) {
+    let ended = Arc::new(AtomicU32::new(0));
+    let manager = ModuleManager::builder()
+        .module(Looper {
+            ended: Arc::clone(&ended),
+            reload_fails,
+        })
+        .build()
+        .unwrap();
+    (manager, ended)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_start_leaves_the_new_tasks_running() {
+    let (manager, ended) = looper(true);
+    manager.start_all().await.unwrap();
+    manager.stop_all().await.unwrap();
+    assert_eq!(ended.load(Ordering::SeqCst), 1);
+    let began = tokio::time::Instant::now();
+    manager.start_all().await.unwrap();
+    assert_eq!(
+        began.elapsed(),
+        Duration::ZERO,
+        "the start waited for nothing"
+    );
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        ended.load(Ordering::SeqCst),
+        1,
+        "the second run's task still runs"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_reload_leaves_the_tasks_running() {
+    let (manager, ended) = looper(true);
+    manager.start_all().await.unwrap();
+    assert!(manager.reload("looper").await.is_err());
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        ended.load(Ordering::SeqCst),
+        0,
+        "a failed reload does not end the tasks"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_of_a_module_with_tasks_is_not_announced_as_a_start() {
+    let (manager, ended) = looper(false);
+    let started = symphra::testing::EventRecorder::new(manager.bus(), "module.started").unwrap();
+    manager.start_all().await.unwrap();
+    started
+        .wait_for_count(1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    manager.reload("looper").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(started.events().len(), 1, "one start, announced once");
+    assert_eq!(
+        manager.module("looper").unwrap().state(),
+        ModuleState::Started
+    );
+    assert_eq!(
+        ended.load(Ordering::SeqCst),
+        0,
+        "the reload left the task running"
+    );
+}
+
+/// Runs a task from its start; its stop hook tries to spawn another and records what it
+/// was told, and whether the task's closure was called.
+struct SpawnAtStop {
+    refused: Arc<Mutex<Option<String>>>,
+    made: Arc<AtomicBool>,
+}
+
+impl Module for SpawnAtStop {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("late")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        ctx.spawn("first", |shutdown| async move {
+            shutdown.cancelled().await;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    async fn stop(&self, ctx: &Context) -> HookResult {
+        let made = Arc::clone(&self.made);
+        let spawned = ctx.spawn("too-late", move |_| {
+            made.store(true, Ordering::SeqCst);
+            async { Ok(()) }
+        });
+        *self.refused.lock().unwrap() = spawned.err().map(|error| error.to_string());
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_is_refused_once_the_run_is_stopping_before_its_closure_runs() {
+    let refused = Arc::new(Mutex::new(None));
+    let made = Arc::new(AtomicBool::new(false));
+    let manager = ModuleManager::builder()
+        .module(SpawnAtStop {
+            refused: Arc::clone(&refused),
+            made: Arc::clone(&made),
+        })
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    manager.stop_all().await.unwrap();
+    let refused = refused.lock().unwrap().clone().expect("refused");
+    assert!(
+        refused.contains("cannot spawn task \"too-late\""),
+        "{refused}"
+    );
+    assert!(
+        !made.load(Ordering::SeqCst),
+        "a refused task's closure is not called"
+    );
 }

@@ -415,3 +415,19 @@ pub(crate) fn reason(entry: &Entry) -> Option<Arc<str>> {
     }
     entry.tasks.0.lock().reason.clone()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_task_count_and_the_reason() {
+        let slot = TaskSlot::default();
+        slot.0.lock().reason = Some(Arc::from("it failed: boom"));
+        let text = format!("{slot:?}");
+        assert_eq!(
+            text,
+            "TaskSlot { tasks: 0, reason: Some(\"it failed: boom\") }"
+        );
+    }
+}
