@@ -607,3 +607,171 @@ async fn a_task_is_refused_once_the_run_is_stopping_before_its_closure_runs() {
         "a refused task's closure is not called"
     );
 }
+
+/// Spawns `count` tasks whose drain after the signal is longer the earlier they were spawned,
+/// and counts the drains that finished.
+struct Crowd {
+    count: u32,
+    drained: Arc<AtomicU32>,
+}
+
+impl Module for Crowd {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("crowd")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        for i in 0..self.count {
+            let drained = Arc::clone(&self.drained);
+            let drain = Duration::from_millis(u64::from(self.count - i));
+            ctx.spawn(&format!("task-{i}"), move |shutdown| async move {
+                shutdown.cancelled().await;
+                tokio::time::sleep(drain).await;
+                drained.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_joins_every_task_of_a_module_that_spawned_many() {
+    // Past 16 tasks the slot lets go of finished ones: never of one still running.
+    let drained = Arc::new(AtomicU32::new(0));
+    let manager = ModuleManager::builder()
+        .module(Crowd {
+            count: 40,
+            drained: Arc::clone(&drained),
+        })
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    manager.stop_all().await.unwrap();
+    assert_eq!(
+        drained.load(Ordering::SeqCst),
+        40,
+        "every drain ended before the stop"
+    );
+}
+
+/// What the closure of a task spawned from a blocking task waits for before it returns.
+#[derive(Clone, Copy)]
+enum ClosureWaits {
+    /// Its run's shutdown signal: the run is stopping when the closure returns.
+    ForTheSignal,
+    /// A word from the test, sent after the module stopped and started again.
+    ForTheTest,
+}
+
+/// What `spawn` said to the blocking task.
+type SpawnResult = Result<(), String>;
+
+/// A blocking task that spawns a task whose closure blocks; reports what `spawn` said.
+struct SlowClosure {
+    waits: ClosureWaits,
+    entered: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    go: Arc<Mutex<std::sync::mpsc::Receiver<()>>>,
+    report: Mutex<Option<tokio::sync::oneshot::Sender<SpawnResult>>>,
+}
+
+impl Module for SlowClosure {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("slow-closure")
+    }
+
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let (Some(entered), Some(report)) = (
+            self.entered.lock().unwrap().take(),
+            self.report.lock().unwrap().take(),
+        ) else {
+            // A later run: one plain task, so that the run has begun when the closure returns.
+            ctx.spawn("plain", |shutdown| async move {
+                shutdown.cancelled().await;
+                Ok(())
+            })?;
+            return Ok(());
+        };
+        let (waits, go) = (self.waits, Arc::clone(&self.go));
+        let task_ctx = ctx.clone();
+        ctx.spawn_blocking("spawner", move |_shutdown| {
+            let result = task_ctx.spawn("late", move |token| {
+                let _ = entered.send(());
+                match waits {
+                    ClosureWaits::ForTheSignal => {
+                        tokio::runtime::Handle::current().block_on(token.cancelled());
+                    }
+                    ClosureWaits::ForTheTest => {
+                        let _ = go.lock().unwrap().recv();
+                    }
+                }
+                async { Ok(()) }
+            });
+            let _ = report.send(result.map_err(|error| error.to_string()));
+            Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+/// The manager, then: the closure has begun; the word for it to go on; what `spawn` said.
+fn slow_closure(
+    waits: ClosureWaits,
+) -> (
+    ModuleManager,
+    tokio::sync::oneshot::Receiver<()>,
+    std::sync::mpsc::Sender<()>,
+    tokio::sync::oneshot::Receiver<SpawnResult>,
+) {
+    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel();
+    let (report_tx, report_rx) = tokio::sync::oneshot::channel();
+    let manager = ModuleManager::builder()
+        .module(SlowClosure {
+            waits,
+            entered: Mutex::new(Some(entered_tx)),
+            go: Arc::new(Mutex::new(go_rx)),
+            report: Mutex::new(Some(report_tx)),
+        })
+        // The spawner, blocked in the closure, is let go at the stop deadline.
+        .shutdown_timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    (manager, entered_rx, go_tx, report_rx)
+}
+
+/// What `spawn` said, waited for with a bound.
+async fn spawn_result(report: tokio::sync::oneshot::Receiver<SpawnResult>) -> SpawnResult {
+    tokio::time::timeout(Duration::from_secs(60), report)
+        .await
+        .expect("the spawner reports within a minute")
+        .expect("the spawner reports")
+}
+
+#[tokio::test]
+async fn a_task_whose_run_began_to_stop_while_its_closure_ran_is_refused() {
+    let (manager, entered, _go, report) = slow_closure(ClosureWaits::ForTheSignal);
+    manager.start_all().await.unwrap();
+    entered.await.unwrap();
+    // The stop signals the run; the closure returns; its task must not start.
+    manager.stop_all().await.unwrap();
+    let refused = spawn_result(report)
+        .await
+        .expect_err("a stopping run takes no new task");
+    assert!(refused.contains("cannot spawn task \"late\""), "{refused}");
+}
+
+#[tokio::test]
+async fn a_task_whose_run_ended_while_its_closure_ran_is_refused_by_the_next_run() {
+    let (manager, entered, go, report) = slow_closure(ClosureWaits::ForTheTest);
+    manager.start_all().await.unwrap();
+    entered.await.unwrap();
+    // The first run stops (the blocked spawner is let go at the deadline) and a second begins.
+    let _ = manager.stop_all().await;
+    manager.start_all().await.unwrap();
+    go.send(()).unwrap();
+    let refused = spawn_result(report)
+        .await
+        .expect_err("a task of the first run is not started in the second");
+    assert!(refused.contains("cannot spawn task \"late\""), "{refused}");
+}

@@ -430,4 +430,54 @@ mod tests {
             "TaskSlot { tasks: 0, reason: Some(\"it failed: boom\") }"
         );
     }
+
+    /// Spawns twenty tasks that run until the stop, then a hundred finite tasks that end at
+    /// once, each let finish before the next.
+    struct ManyFinite;
+
+    impl crate::Module for ManyFinite {
+        fn metadata(&self) -> crate::ModuleMetadata {
+            crate::ModuleMetadata::new("many")
+        }
+
+        async fn start(&self, ctx: &Context) -> crate::HookResult {
+            for i in 0..20 {
+                ctx.spawn(&format!("serve{i}"), |shutdown| async move {
+                    shutdown.cancelled().await;
+                    Ok(())
+                })?;
+            }
+            for i in 0..100 {
+                ctx.spawn_finite(&format!("t{i}"), |_| async { Ok(()) })?;
+                for _ in 0..4 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn finished_tasks_are_let_go_so_a_run_keeps_few_handles() {
+        let manager = crate::ModuleManager::builder()
+            .module(ManyFinite)
+            .build()
+            .unwrap();
+        manager.start_all().await.unwrap();
+        let entry = manager.entry("many").unwrap();
+        let kept = entry
+            .tasks
+            .0
+            .lock()
+            .run
+            .as_ref()
+            .map_or(0, |run| run.tasks.len());
+        // The 20 running tasks, and at most the finished ones since the last letting go (at
+        // each power of two from 16 on).
+        assert!(
+            (20..=32).contains(&kept),
+            "{kept} handles kept for 20 running and 100 finished tasks"
+        );
+        manager.stop_all().await.unwrap();
+    }
 }
