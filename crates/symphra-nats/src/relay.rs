@@ -177,9 +177,7 @@ async fn filter(
                 }
                 Frame::TooLarge => {
                     // Whatever was complete goes first; the client then reconnects.
-                    if ready > 0 {
-                        let _ = client.write_all(&buf.split_to(ready)).await;
-                    }
+                    let _ = client.write_all(&buf.split_to(ready)).await;
                     tracing::warn!(
                         server = ?addr,
                         "the NATS server sent a frame larger than any server sends (a control \

@@ -2,6 +2,10 @@ use super::*;
 
 #[test]
 fn whole_messages_pass_and_partial_ones_wait() {
+    // A payload whose size is not that of the line's end: each counted once.
+    let hello = b"MSG t1.a 1 5\r\nhello\r\n";
+    assert_eq!(next(hello), Frame::Pass(hello.len()));
+    assert_eq!(next(&hello[..hello.len() - 1]), Frame::Incomplete);
     let msg = b"MSG t1.a 1 2\r\nhi\r\nPING\r\n";
     assert_eq!(next(msg), Frame::Pass(18));
     assert_eq!(next(&msg[18..]), Frame::Pass(6));
@@ -163,6 +167,12 @@ fn frames_larger_than_any_server_sends_close_the_connection() {
     // A payload at the limit is waited for; one byte more is refused before it is buffered.
     let at_limit = format!("MSG a 1 {MAX_PAYLOAD}\r\n");
     assert_eq!(next(at_limit.as_bytes()), Frame::Incomplete);
+    let headers_at_limit = format!("HMSG a 1 12 {MAX_PAYLOAD}\r\n");
+    assert_eq!(next(headers_at_limit.as_bytes()), Frame::Incomplete);
+    // The limits are nats-server's own: a server configured for 8 MiB payloads and
+    // 64 KiB `INFO` lines (a large cluster's URLs) is waited for.
+    assert_eq!(next(b"MSG a 1 8388608\r\n"), Frame::Incomplete);
+    assert_eq!(next(&[b'a'; 64 * 1024]), Frame::Incomplete);
     let over = format!("MSG a 1 {}\r\n", MAX_PAYLOAD + 1);
     assert_eq!(next(over.as_bytes()), Frame::TooLarge);
     let over_headers = format!("HMSG a 1 12 {}\r\n", MAX_PAYLOAD + 1);

@@ -18,20 +18,16 @@ fn other_schemes_and_empty_lists_are_not_relayed() {
     assert_eq!(Upstreams::parse(" , "), None);
 }
 
-#[tokio::test]
-async fn a_control_line_without_end_closes_the_connection_instead_of_filling_memory() {
-    use crate::frame::MAX_CONTROL_LINE;
-
+/// What a client receives through the relay from a server that writes `writes`, one write
+/// each (stopping at the first that fails), then waits; the relay must close the connection
+/// within a minute.
+async fn received_through_the_relay(writes: Vec<Vec<u8>>) -> Vec<u8> {
     let server = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let server_addr = server.local_addr().unwrap();
-    // A server that sends one good frame, then a line that never ends: up to four times the
-    // limit, so that a relay that kept buffering leaves the client waiting (and the test fails).
     tokio::spawn(async move {
         let (mut socket, _) = server.accept().await.unwrap();
-        socket.write_all(b"PING\r\nMSG ").await.unwrap();
-        let chunk = vec![b'a'; 64 * 1024];
-        for _ in 0..4 * MAX_CONTROL_LINE / chunk.len() {
-            if socket.write_all(&chunk).await.is_err() {
+        for write in writes {
+            if socket.write_all(&write).await.is_err() {
                 return;
             }
         }
@@ -56,5 +52,32 @@ async fn a_control_line_without_end_closes_the_connection_instead_of_filling_mem
     .await
     .expect("the relay closes the connection")
     .unwrap();
-    assert_eq!(received, b"PING\r\n");
+    received
+}
+
+#[tokio::test]
+async fn a_control_line_without_end_closes_the_connection_instead_of_filling_memory() {
+    use crate::frame::MAX_CONTROL_LINE;
+
+    // One good frame, then a line that never ends: up to four times the limit, so that a
+    // relay that kept buffering leaves the client waiting (and the test fails).
+    let mut writes = vec![b"PING\r\nMSG ".to_vec()];
+    let chunk = vec![b'a'; 64 * 1024];
+    writes.extend(std::iter::repeat_n(
+        chunk,
+        4 * MAX_CONTROL_LINE / (64 * 1024),
+    ));
+    assert_eq!(received_through_the_relay(writes).await, b"PING\r\n");
+}
+
+#[tokio::test]
+async fn frames_complete_before_an_oversized_one_reach_the_client_before_it_closes() {
+    use crate::frame::MAX_PAYLOAD;
+
+    // One write, so that the relay reads the good frame and the oversized one together.
+    let frames = format!("PING\r\nMSG a 1 {}\r\n", MAX_PAYLOAD + 1);
+    assert_eq!(
+        received_through_the_relay(vec![frames.into_bytes()]).await,
+        b"PING\r\n"
+    );
 }
