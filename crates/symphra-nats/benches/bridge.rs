@@ -16,9 +16,10 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "shared/counter.rs"]
+mod counter;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -26,58 +27,11 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use symphra::bus::EventBus;
 use symphra_nats::NatsBridge;
-use tokio::sync::Notify;
 
-/// Counts received events and wakes the waiter once `target` is reached.
-#[derive(Default)]
-struct Counter {
-    count: AtomicU64,
-    target: AtomicU64,
-    reached: Notify,
-    progress: Notify,
-}
+use counter::Counter;
 
-/// At most this many events in flight: the receiving side's buffers (64 Ki messages) never
-/// overflow, so nothing is dropped and every run measures delivered events.
-const WINDOW: u64 = 16_384;
-
-impl Counter {
-    fn hit(&self) {
-        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
-        if n == self.target.load(Ordering::Relaxed) {
-            self.reached.notify_one();
-        }
-        if n.is_multiple_of(1024) {
-            self.progress.notify_one();
-        }
-    }
-
-    /// Waits while more than [`WINDOW`] events are in flight.
-    async fn pace(&self, sent: u64) {
-        while sent.saturating_sub(self.count.load(Ordering::Relaxed)) > WINDOW {
-            self.progress.notified().await;
-        }
-    }
-    /// Arms the counter for `more` events and returns a future that waits for them.
-    async fn expect(&self, more: u64, publish: impl Future<Output = ()>) {
-        let target = self.count.load(Ordering::Relaxed) + more;
-        self.target.store(target, Ordering::Relaxed);
-        let reached = self.reached.notified();
-        tokio::pin!(reached);
-        reached.as_mut().enable();
-        publish.await;
-        if self.count.load(Ordering::Relaxed) < target
-            && tokio::time::timeout(Duration::from_secs(30), reached)
-                .await
-                .is_err()
-        {
-            panic!(
-                "only {} of {target} events arrived within 30 s: events were dropped",
-                self.count.load(Ordering::Relaxed)
-            );
-        }
-    }
-}
+/// How long the last events may take to arrive.
+const WITHIN: Duration = Duration::from_secs(30);
 
 /// A JSON string whose encoding is exactly `len` bytes.
 fn payload(len: usize) -> Value {
@@ -128,16 +82,10 @@ fn bench(c: &mut Criterion) {
                 async move {
                     let start = Instant::now();
                     counter
-                        .expect(iters, async {
-                            let base = counter.count.load(Ordering::Relaxed);
-                            for i in 0..iters {
-                                if i.is_multiple_of(1024) {
-                                    counter.pace(base + i).await;
-                                }
-                                // As the bridge does: every payload is serialized.
-                                let body = serde_json::to_vec(value).unwrap_or_default();
-                                let _ = publisher.publish("raw.bench", body.into()).await;
-                            }
+                        .send(iters, WITHIN, |_| async move {
+                            // As the bridge does: every payload is serialized.
+                            let body = serde_json::to_vec(value).unwrap_or_default();
+                            let _ = publisher.publish("raw.bench", body.into()).await;
                         })
                         .await;
                     start.elapsed()
@@ -150,24 +98,18 @@ fn bench(c: &mut Criterion) {
                 async move {
                     let start = Instant::now();
                     counter
-                        .expect(iters, async {
-                            let base = counter.count.load(Ordering::Relaxed);
-                            for i in 0..iters {
-                                if i.is_multiple_of(1024) {
-                                    counter.pace(base + i).await;
-                                }
-                                // As the bridge does: a static name, one value.
-                                let mut headers = async_nats::HeaderMap::new();
-                                let meta = format!("bench/1/1-0 {i} 1700000000000000000");
-                                headers.insert(
-                                    async_nats::HeaderName::from_static("Symphra-Event"),
-                                    async_nats::HeaderValue::from(meta),
-                                );
-                                let body = serde_json::to_vec(value).unwrap_or_default();
-                                let _ = publisher
-                                    .publish_with_headers("raw.bench", headers, body.into())
-                                    .await;
-                            }
+                        .send(iters, WITHIN, |i| async move {
+                            // As the bridge does: a static name, one value.
+                            let mut headers = async_nats::HeaderMap::new();
+                            let meta = format!("bench/1/1-0 {i} 1700000000000000000");
+                            headers.insert(
+                                async_nats::HeaderName::from_static("Symphra-Event"),
+                                async_nats::HeaderValue::from(meta),
+                            );
+                            let body = serde_json::to_vec(value).unwrap_or_default();
+                            let _ = publisher
+                                .publish_with_headers("raw.bench", headers, body.into())
+                                .await;
                         })
                         .await;
                     start.elapsed()
@@ -214,15 +156,9 @@ fn bench(c: &mut Criterion) {
                     async move {
                         let start = Instant::now();
                         counter
-                            .expect(iters, async {
-                                let base = counter.count.load(Ordering::Relaxed);
-                                for i in 0..iters {
-                                    if i.is_multiple_of(1024) {
-                                        counter.pace(base + i).await;
-                                    }
-                                    // A JSON payload: the event has its JSON form.
-                                    let _ = bus.publish("bench.event", value.clone()).await;
-                                }
+                            .send(iters, WITHIN, |_| async move {
+                                // A JSON payload: the event has its JSON form.
+                                let _ = bus.publish("bench.event", value.clone()).await;
                             })
                             .await;
                         start.elapsed()

@@ -18,72 +18,22 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "shared/counter.rs"]
+mod counter;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::Value;
 use symphra::bus::EventBus;
 use symphra_nats::NatsBridge;
-use tokio::sync::Notify;
 
-/// At most this many events in flight, as in `benches/bridge.rs`: nothing is dropped.
-const WINDOW: u64 = 16_384;
+use counter::Counter;
+
 const WARM_UP: u64 = 20_000;
-
-#[derive(Default)]
-struct Counter {
-    count: AtomicU64,
-    target: AtomicU64,
-    reached: Notify,
-    progress: Notify,
-}
-
-impl Counter {
-    fn hit(&self) {
-        let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
-        if n == self.target.load(Ordering::Relaxed) {
-            self.reached.notify_one();
-        }
-        if n.is_multiple_of(1024) {
-            self.progress.notify_one();
-        }
-    }
-
-    async fn pace(&self, sent: u64) {
-        while sent.saturating_sub(self.count.load(Ordering::Relaxed)) > WINDOW {
-            self.progress.notified().await;
-        }
-    }
-
-    /// Publishes `n` events with `publish` and waits until they have all arrived.
-    async fn run<F: Future<Output = ()>>(&self, n: u64, mut publish: impl FnMut() -> F) {
-        let base = self.count.load(Ordering::Relaxed);
-        self.target.store(base + n, Ordering::Relaxed);
-        let reached = self.reached.notified();
-        tokio::pin!(reached);
-        reached.as_mut().enable();
-        for i in 0..n {
-            if i.is_multiple_of(1024) {
-                self.pace(base + i).await;
-            }
-            publish().await;
-        }
-        if self.count.load(Ordering::Relaxed) < base + n
-            && tokio::time::timeout(Duration::from_secs(60), reached)
-                .await
-                .is_err()
-        {
-            panic!(
-                "only {} of {} events arrived",
-                self.count.load(Ordering::Relaxed) - base,
-                n
-            );
-        }
-    }
-}
+/// How long the last events may take to arrive.
+const WITHIN: Duration = Duration::from_secs(60);
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
@@ -126,14 +76,14 @@ fn main() {
                     }
                     drop(subscriber);
                 });
-                let publish = || async {
+                let publish = |_| async {
                     let body = serde_json::to_vec(&value).unwrap_or_default();
                     let _ = publisher.publish("raw.bench", body.into()).await;
                 };
-                counter.run(WARM_UP, publish).await;
+                counter.send(WARM_UP, WITHIN, publish).await;
                 cpu_before = cpu_ticks();
                 let start = Instant::now();
-                counter.run(n, publish).await;
+                counter.send(n, WITHIN, publish).await;
                 start.elapsed()
             }
             "relay" | "direct" => {
@@ -158,13 +108,13 @@ fn main() {
                         hits.hit();
                     })
                     .expect("subscribe");
-                let publish = || async {
+                let publish = |_| async {
                     let _ = a.publish("bench.event", value.clone()).await;
                 };
-                counter.run(WARM_UP, publish).await;
+                counter.send(WARM_UP, WITHIN, publish).await;
                 cpu_before = cpu_ticks();
                 let start = Instant::now();
-                counter.run(n, publish).await;
+                counter.send(n, WITHIN, publish).await;
                 start.elapsed()
             }
             other => panic!("unknown path {other:?}: raw, relay or direct"),
