@@ -6,12 +6,14 @@
 //! process-wide, and another test hitting the same call sites with no subscriber could race
 //! the scoped subscriber set here and leave it without lines.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use symphra::bus::{Event, QueueConfig, QueuePolicy, SubscribeOptions};
 use symphra::prelude::*;
+
+#[path = "support/log_lines.rs"]
+mod log_lines;
+use log_lines::Lines;
 
 const HANDLER: Duration = Duration::from_millis(10);
 
@@ -30,31 +32,6 @@ impl Module for Worker {
             |_: Event| tokio::time::sleep(HANDLER),
         )?;
         Ok(())
-    }
-}
-
-/// Log lines, as the fmt subscriber writes them.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    /// Everything written since the last call.
-    fn take(&self) -> String {
-        let bytes = std::mem::take(&mut *self.0.lock().expect("not poisoned"));
-        String::from_utf8_lossy(&bytes).into_owned()
     }
 }
 

@@ -4,38 +4,16 @@
 //! and a test of the same binary hitting the manager's call sites on another thread, with
 //! no subscriber, could race the scoped subscriber set here and leave it without lines.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use symphra::prelude::*;
+
+#[path = "support/log_lines.rs"]
+mod log_lines;
+use log_lines::Lines;
 
 struct Cache;
 impl Module for Cache {
     fn metadata(&self) -> ModuleMetadata {
         ModuleMetadata::new("cache")
-    }
-}
-
-/// Log lines, as the fmt subscriber writes them.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Lines {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
     }
 }
 
@@ -57,7 +35,7 @@ async fn each_operation_logs_one_summary_line() {
     manager.start_all().await.expect("starts");
     manager.stop_all().await.expect("stops");
 
-    let text = lines.text();
+    let text = lines.take();
     let summaries: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("modules ok in"))

@@ -1,0 +1,30 @@
+//! Log lines captured from a `tracing` fmt subscriber, for the tests that check what is
+//! logged (included with `#[path]`: each such test runs alone in its own binary).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// Log lines, as the fmt subscriber writes them.
+#[derive(Clone, Default)]
+pub struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    /// Everything written since the last call.
+    pub fn take(&self) -> String {
+        let bytes = std::mem::take(&mut *self.0.lock().expect("not poisoned"));
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
