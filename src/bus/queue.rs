@@ -289,7 +289,10 @@ impl Drop for Drainer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::future::Future;
     use std::sync::Arc;
+    use std::task::Poll;
+    use std::time::Duration;
 
     fn ev(n: u32) -> Event {
         Event::new("q", n).unwrap()
@@ -324,6 +327,55 @@ mod tests {
         }
         assert_eq!(q.stats().dropped, 3);
         assert_eq!(drain(&q).await, vec![4, 5]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_that_replaces_the_oldest_is_accepted_and_waited_for() {
+        let q = SubscriberQueue::new(QueueConfig::new(1, QueuePolicy::DropOldest));
+        q.push(ev(1)).await;
+        let first = q.pop().await;
+        assert_eq!(first.and_then(|e| e.payload::<u32>().copied()), Some(1));
+        assert_eq!(q.push(ev(2)).await, Pushed::Queued);
+        assert_eq!(q.push(ev(3)).await, Pushed::ReplacedOldest);
+        q.handled();
+        // 1 handled and 2 dropped are done; 3, accepted last, is not.
+        assert_eq!(q.progress(), (3, 2));
+        let early = tokio::time::timeout(Duration::from_secs(1), q.settle(3)).await;
+        assert!(
+            early.is_err(),
+            "a settle must wait for the event that replaced the oldest"
+        );
+        let last = q.pop().await;
+        assert_eq!(last.and_then(|e| e.payload::<u32>().copied()), Some(3));
+        q.handled();
+        assert_eq!(q.progress(), (3, 3));
+        q.settle(3).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_settle_is_counted_as_a_drainer_only_while_it_waits() {
+        let q = SubscriberQueue::new(QueueConfig::new(4, QueuePolicy::Wait));
+        q.push(ev(1)).await;
+        // Given up at its deadline while the event is still queued.
+        let given_up = tokio::time::timeout(Duration::from_secs(1), q.settle(1)).await;
+        assert!(given_up.is_err());
+        assert_eq!(q.drainers.load(Ordering::SeqCst), 0);
+        let mut settling = pin!(q.settle(1));
+        let first = std::future::poll_fn(|cx| Poll::Ready(settling.as_mut().poll(cx))).await;
+        assert!(first.is_pending());
+        assert_eq!(
+            q.drainers.load(Ordering::SeqCst),
+            1,
+            "a waiting settle is counted"
+        );
+        let _ = q.pop().await;
+        q.handled();
+        settling.await;
+        assert_eq!(
+            q.drainers.load(Ordering::SeqCst),
+            0,
+            "a finished settle is not"
+        );
     }
 
     #[tokio::test]
