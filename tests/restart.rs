@@ -529,6 +529,36 @@ async fn a_module_whose_dependency_an_operator_stopped_meanwhile_is_not_restarte
     assert!(restarted.events().is_empty());
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_failed_module_an_operator_started_and_stopped_for_now_meanwhile_is_not_restarted() {
+    let log = Log::default();
+    let trigger = Arc::new(Notify::new());
+    let manager = ModuleManager::builder()
+        .module(
+            Svc::new(ModuleMetadata::new("db").restart(policy(3)), &log)
+                .failing(Failing::On(Arc::clone(&trigger))),
+        )
+        .build()
+        .unwrap();
+    let failed = EventRecorder::new(manager.bus(), "module.failed").unwrap();
+    let restarted = EventRecorder::new(manager.bus(), RESTARTED).unwrap();
+    manager.start_all().await.unwrap();
+    trigger.notify_one();
+    failed.wait_for_count(1, LONG).await.unwrap();
+    // While supervision waits out the backoff, an operator starts db, then stops it for
+    // now (no hold): it is down, but no longer for the failure supervision recorded.
+    manager.start("db").await.unwrap();
+    manager.stop_for_now("db").await.unwrap();
+    manager.supervision_idle().await.unwrap();
+    assert_eq!(
+        times_of(&log, "db", "start").len(),
+        2,
+        "no restart after the operator's"
+    );
+    assert_eq!(state(&manager, "db"), ModuleState::Stopped);
+    assert!(restarted.events().is_empty());
+}
+
 /// A dependent whose stop hook says it began, then waits until it is let through.
 struct GatedStop {
     entered: Arc<Notify>,
@@ -582,4 +612,37 @@ async fn giving_up_leaves_alone_a_module_an_operator_stopped_meanwhile() {
     let reason = because(&manager, "db").unwrap();
     assert!(reason.contains("connection lost"), "{reason}");
     assert!(!reason.contains("restarts used up"), "{reason}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_operators_start_begins_the_stable_period_anew() {
+    let log = Log::default();
+    let trigger = Arc::new(Notify::new());
+    let manager = ModuleManager::builder()
+        .module(
+            Svc::new(ModuleMetadata::new("db").restart(policy(10)), &log)
+                .failing(Failing::On(Arc::clone(&trigger))),
+        )
+        .build()
+        .unwrap();
+    let restarted = EventRecorder::new(manager.bus(), RESTARTED).unwrap();
+    manager.start_all().await.unwrap();
+    trigger.notify_one();
+    restarted.wait_for_count(1, LONG).await.unwrap();
+    manager.supervision_idle().await.unwrap();
+    // Up 8 s since supervision restarted it, then an operator stops and starts it: from
+    // then on it has been up 5 s, short of the stable period (10 s), though 13 s have
+    // passed since the restart. Its next failure continues the backoff.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    manager.stop("db").await.unwrap();
+    manager.start("db").await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    trigger.notify_one();
+    restarted.wait_for_count(2, LONG).await.unwrap();
+    let waits: Vec<(u32, u64)> = restarts(&restarted)
+        .into_iter()
+        .map(|(_, a, w)| (a, w))
+        .collect();
+    assert_eq!(waits, [(1, 100), (2, 200)]);
+    assert_eq!(state(&manager, "db"), ModuleState::Started);
 }

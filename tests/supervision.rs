@@ -229,7 +229,50 @@ async fn an_operator_stop_before_supervision_leaves_it_nothing_to_do() {
     release.notify_one();
     manager.supervision_idle().await.unwrap();
     assert_eq!(because(&manager, "api"), None, "supervision did nothing");
+    assert_eq!(
+        because(&manager, "db"),
+        None,
+        "nor recorded a reason for db"
+    );
     let mut stopped = log.lock().unwrap().clone();
     stopped.sort();
     assert_eq!(stopped, ["api", "db", "metrics", "web"]);
+}
+
+#[tokio::test(start_paused = true, flavor = "current_thread")]
+async fn supervision_of_an_earlier_run_leaves_the_failure_of_the_next_one_to_its_own() {
+    let App { manager, .. } = app();
+    // Each supervision is held at its first step, publishing `module.failed`, until released.
+    let release = Arc::new(Notify::new());
+    let held = Arc::clone(&release);
+    manager
+        .bus()
+        .subscribe_async("module.failed", move |_| {
+            let held = Arc::clone(&held);
+            async move { held.notified().await }
+        })
+        .unwrap()
+        .detach();
+    let ctx_of_db = |manager: &ModuleManager| {
+        let db = manager.module("db").unwrap().downcast::<Svc>().unwrap();
+        db.ctx.lock().unwrap().clone().unwrap()
+    };
+    manager.start_all().await.unwrap();
+    ctx_of_db(&manager).fail("first run lost its disk");
+    // While the first supervision is held, an operator stops and starts db, and its second
+    // run fails too.
+    manager.stop("db").await.unwrap();
+    manager.start("db").await.unwrap();
+    ctx_of_db(&manager).fail("second run lost its disk");
+    assert_eq!(state(&manager, "db"), ModuleState::Failed);
+    // The first supervision goes on, finds its run gone, and does nothing; the paused clock
+    // moves only once every task is idle, so it has settled when the sleep ends.
+    release.notify_one();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(state(&manager, "db"), ModuleState::Failed);
+    release.notify_one();
+    manager.supervision_idle().await.unwrap();
+    assert_eq!(state(&manager, "db"), ModuleState::Stopped);
+    let reason = because(&manager, "db").unwrap();
+    assert!(reason.contains("second run"), "{reason}");
 }

@@ -216,3 +216,43 @@ impl Watch {
         self.origin + Duration::from_nanos(self.last_beat.load(Ordering::Acquire))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manager::clock::tests::counter;
+
+    fn seconds(ticks: &HookTicks, hook: Hook) -> Option<f64> {
+        let durations = ticks.durations().into_iter();
+        durations
+            .filter(|d| d.hook == hook)
+            .map(|d| d.seconds)
+            .next()
+    }
+
+    #[test]
+    fn durations_are_read_in_the_kind_of_ticks_they_were_stored_in() {
+        let ticks = HookTicks::default();
+        let tokio = TickKind::of(Clock::Tokio(Instant::now()));
+        ticks.record(Hook::Stop, tokio, 1_000, 2_001_000);
+        let counter = counter();
+        let fifty_ms = counter.ticks(Duration::from_millis(50));
+        ticks.record(Hook::Start, TickKind::of(counter), 7, 7 + fifty_ms);
+        assert_eq!(seconds(&ticks, Hook::Stop), Some(0.002));
+        let start = seconds(&ticks, Hook::Start).unwrap_or_default();
+        assert!((start - 0.05).abs() < 1e-6, "{start}");
+        assert_eq!(seconds(&ticks, Hook::Install), None, "never ran");
+    }
+
+    #[test]
+    fn a_duration_too_long_to_store_is_kept_as_the_longest_there_is() {
+        let ticks = HookTicks::default();
+        let tokio = TickKind::of(Clock::Tokio(Instant::now()));
+        ticks.record(Hook::Start, tokio, 0, u64::MAX);
+        let longest = Duration::from_nanos(RAN - 1).as_secs_f64(); // about 146 years
+        assert_eq!(seconds(&ticks, Hook::Start), Some(longest));
+        // An end read before the start is a hook that took no time.
+        ticks.record(Hook::Start, tokio, 5, 3);
+        assert_eq!(seconds(&ticks, Hook::Start), Some(0.0));
+    }
+}
