@@ -219,6 +219,19 @@ async fn handles_expose_name_version_metadata_and_the_module() {
     assert_eq!(db.query(), 1);
 }
 
+#[tokio::test]
+async fn a_handle_debugs_as_its_name_version_state_and_skip() {
+    let manager = ModuleManager::builder()
+        .module(Database::default())
+        .build()
+        .unwrap();
+    let handle = manager.module("database").unwrap();
+    assert_eq!(
+        format!("{handle:?}"),
+        r#"ModuleHandle { name: "database", version: "1.4.0", state: Registered, skipped: None }"#
+    );
+}
+
 /// Publishes what it read from its typed dependency.
 struct Greeter;
 

@@ -583,3 +583,17 @@ async fn the_module_stream_yields_handles_in_start_order() {
     assert_eq!(resolution.order().collect::<Vec<_>>(), names);
     manager.validate_dependencies().await.unwrap();
 }
+
+#[test]
+fn a_builder_debugs_as_its_modules_settings_and_whether_it_has_a_store() {
+    let log = CallLog::default();
+    let text = format!("{:?}", app(&log).fail_fast(true).max_concurrency(3));
+    assert!(
+        text.starts_with(
+            r#"ModuleManagerBuilder { modules: ["api", "users", "database", "cache"], options: Options { max_concurrency: 3,"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("fail_fast: true"), "{text}");
+    assert!(text.ends_with("state_store: false, .. }"), "{text}");
+}

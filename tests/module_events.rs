@@ -146,6 +146,30 @@ async fn only_the_topics_someone_listens_to_are_published() {
     );
 }
 
+#[tokio::test]
+async fn a_start_heard_on_exactly_its_three_topics_publishes_all_three() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("cache", &log))
+        .build()
+        .unwrap();
+    // The start of a module without a watch publishes its change and `module.ready` in
+    // one pass; listening to exactly those topics, and to nothing else, must hear them all.
+    let heard = ["module.started", "module.state_changed", "module.ready"]
+        .map(|topic| EventRecorder::new(manager.bus(), topic).unwrap());
+    manager.start_all().await.unwrap();
+    let topics: Vec<Vec<String>> = heard.iter().map(EventRecorder::topics).collect();
+    assert_eq!(
+        topics,
+        [
+            vec!["module.started".to_owned()],
+            // Loaded, installed, starting, started.
+            vec!["module.state_changed".to_owned(); 4],
+            vec!["module.ready".to_owned()],
+        ]
+    );
+}
+
 /// Counts `orders.*` events while it runs.
 #[derive(Default)]
 struct Auditor {

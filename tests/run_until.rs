@@ -1,5 +1,6 @@
 //! `ModuleManager::run_until` on tokio's paused clock, driven by a test stream of signals.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt, stream};
@@ -200,4 +201,40 @@ async fn a_cancelled_fail_fast_start_still_rolls_back_what_it_started() {
     // The rollback is not cancelled with the start: db, which started, is stopped again.
     assert_eq!(log.modules_calling(Hook::Stop), ["db"]);
     assert_eq!(state(&manager, "db"), ModuleState::Stopped);
+}
+
+/// Records whether anyone listened to the readiness topics while it started.
+struct ReadinessLooker {
+    heard: Arc<Mutex<Option<[bool; 2]>>>,
+}
+
+impl Module for ReadinessLooker {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("looker")
+    }
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let heard = [symphra::health::READY, symphra::health::HEALTH_CHANGED]
+            .map(|topic| ctx.bus().has_subscribers(topic));
+        *self.heard.lock().map_err(|_| "poisoned")? = Some(heard);
+        Ok(())
+    }
+}
+
+/// Without a service manager to tell, nobody waits for readiness: the run does not listen
+/// to `module.ready` and `module.health_changed` (each would cost every start a publish).
+#[cfg(unix)]
+#[tokio::test(start_paused = true)]
+async fn a_run_with_nobody_to_notify_does_not_listen_for_readiness() {
+    let heard = Arc::default();
+    let manager = ModuleManager::builder()
+        .module(ReadinessLooker {
+            heard: Arc::clone(&heard),
+        })
+        .build()
+        .unwrap();
+    let outcome = manager
+        .run_until_notifying(signals(vec![(1, Signal::Terminate)]), None)
+        .await;
+    assert_eq!(outcome.ended, RunEnd::Signal(Signal::Terminate));
+    assert_eq!(*heard.lock().unwrap(), Some([false, false]));
 }

@@ -106,3 +106,36 @@ async fn under_a_coordinator_it_runs_only_with_a_current_lease() -> Result<(), B
     assert_eq!(manager.module("scheduler")?.state(), ModuleState::Stopped);
     Ok(())
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_handle_shows_the_lease_its_module_holds_until_it_is_revoked() -> Result<(), BoxError> {
+    let manager = manager()?;
+    manager.coordinate_singletons();
+    assert!(manager.module("scheduler")?.lease().is_none());
+
+    manager.grant_lease(
+        "scheduler",
+        Lease::new(7, Instant::now() + Duration::from_secs(5)),
+    )?;
+    let held = manager
+        .module("scheduler")?
+        .lease()
+        .ok_or("no lease held")?;
+    assert_eq!(held.token(), 7);
+    assert!(held.is_current());
+    assert!(manager.module("api")?.lease().is_none());
+
+    // Past its deadline it is still the one held, no longer current.
+    tokio::time::advance(Duration::from_secs(6)).await;
+    let held = manager
+        .module("scheduler")?
+        .lease()
+        .ok_or("the expired lease is gone")?;
+    assert_eq!(held.token(), 7);
+    assert!(!held.is_current());
+
+    // Revoked, it is gone.
+    manager.revoke_lease("scheduler")?;
+    assert!(manager.module("scheduler")?.lease().is_none());
+    Ok(())
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use symphra::context::CancellationToken;
 use symphra::lifecycle::FailureCause;
-use symphra::manager::{Outcome, SpawnError};
+use symphra::manager::{Outcome, SpawnError, TaskError};
 use symphra::prelude::*;
 use tokio::sync::{Notify, mpsc};
 
@@ -289,6 +289,23 @@ async fn an_error_or_an_early_end_of_a_long_running_task_fails_the_module() {
             .contains("ended before its shutdown signal"),
         "{failure}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_failure_names_the_task_however_it_ended() {
+    for end in [End::Err, End::Ok, End::Panic] {
+        let (manager, state) = end_task(false, end).await;
+        assert_eq!(state, ModuleState::Failed);
+        let failure = manager.module("ender").unwrap().failure().unwrap();
+        let FailureCause::Error(error) = failure.cause() else {
+            panic!("not a task error: {failure}");
+        };
+        let task_error = error
+            .inner()
+            .downcast_ref::<TaskError>()
+            .unwrap_or_else(|| panic!("not a task error: {failure}"));
+        assert_eq!(task_error.task(), "job", "{task_error}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
