@@ -38,10 +38,14 @@ fn flood_guest() -> Vec<u8> {
         .component()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn item_04_inbox_is_bounded_by_bytes_and_drops_are_counted() {
+/// Runs the flood guest with `inbox` (a manifest line, or nothing) in its
+/// `[capabilities]`, and checks that its inbox held at most `bound` bytes: as many events
+/// as fit, the rest dropped and counted.
+async fn flood_is_bounded_by(inbox: &str, bound: u64) {
     let manifest = Manifest::parse(
-        "name = \"flood\"\nversion = \"1.0.0\"\n[capabilities]\npublish = [\"flood.>\"]\nsubscribe = [\"flood.>\"]\nmemory-limit = \"2 MiB\"\ninbox-bytes = \"4 MiB\"\nhook-timeout = \"60s\"\n",
+        &format!(
+            "name = \"flood\"\nversion = \"1.0.0\"\n[capabilities]\npublish = [\"flood.>\"]\nsubscribe = [\"flood.>\"]\nmemory-limit = \"2 MiB\"\n{inbox}\nhook-timeout = \"60s\"\n"
+        ),
         "flood/module.toml",
     )
     .unwrap();
@@ -55,7 +59,6 @@ async fn item_04_inbox_is_bounded_by_bytes_and_drops_are_counted() {
     let report = manager.start_all().await.unwrap();
     assert!(report.is_success(), "{report}");
     let stats = module.inbox_stats();
-    let bound = 4 * 1024 * 1024;
     assert!(
         stats.peak_bytes <= bound,
         "at most inbox-bytes held: {stats:?}"
@@ -67,6 +70,16 @@ async fn item_04_inbox_is_bounded_by_bytes_and_drops_are_counted() {
     assert_eq!(stats.dropped_full, u64::from(ROUNDS) - fit, "{stats:?}");
     assert_eq!(stats.queued, 0);
     manager.stop_all().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_04_inbox_is_bounded_by_bytes_and_drops_are_counted() {
+    flood_is_bounded_by("inbox-bytes = \"3 MiB\"", 3 * 1024 * 1024).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_inbox_bytes_in_the_manifest_the_inbox_holds_4_mib() {
+    flood_is_bounded_by("", 4 * 1024 * 1024).await;
 }
 
 #[test]

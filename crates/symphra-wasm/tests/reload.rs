@@ -83,6 +83,8 @@ async fn watcher_reloads_and_rolls_back() {
     manager.start_all().await.unwrap();
     assert_eq!(versions(&seen), [1]);
     let mut watcher = Watcher::new(manager.clone(), modules).unwrap();
+    // Its Debug names it and shows nothing of the modules' internals.
+    assert_eq!(format!("{watcher:?}"), "Watcher { .. }");
     let next = async |w: &mut Watcher| {
         tokio::time::timeout(Duration::from_secs(10), w.next_report())
             .await

@@ -71,3 +71,18 @@ async fn a_refusal_is_forgotten_by_the_next_call() {
     assert!(error.contains("unreachable"), "{error}");
     assert!(!error.contains("limit"), "{error}");
 }
+
+#[tokio::test]
+async fn without_a_limit_in_the_manifest_memory_grows_to_64_mib_and_not_a_page_more() {
+    let mut g = Guest::new();
+    let short = g.fail("refused below the default limit");
+    let over = g.fail("grew past the default limit");
+    // 64 MiB is 1,024 pages of 64 KiB.
+    let start = format!(
+        "(if (i32.eq (memory.grow (i32.sub (i32.const 1024) (memory.size))) (i32.const -1)) (then {short}))
+         (if (i32.ne (memory.grow (i32.const 1)) (i32.const -1)) (then {over}))"
+    );
+    let module = load(&g.hook("start", start).wat(), "");
+    module.instantiate().await.unwrap();
+    module.call_hook(Hook::Start).await.unwrap();
+}

@@ -361,3 +361,17 @@ fn singleton_flag_reaches_the_metadata() {
     .unwrap_err();
     assert_eq!(error.line, Some(3), "{error}");
 }
+
+#[test]
+fn an_inbox_policy_is_written_back_as_the_manifest_writes_it() {
+    assert_eq!(InboxPolicy::DropNewest.as_str(), "drop-newest");
+    assert_eq!(InboxPolicy::DropOldest.as_str(), "drop-oldest");
+    for policy in [InboxPolicy::DropNewest, InboxPolicy::DropOldest] {
+        let text = format!(
+            "name = \"x\"\nversion = \"1.0.0\"\n[capabilities]\ninbox-policy = \"{}\"\n",
+            policy.as_str()
+        );
+        let manifest = Manifest::parse(&text, "m/module.toml").unwrap();
+        assert_eq!(manifest.capabilities.inbox_policy, policy, "{text}");
+    }
+}
