@@ -13,7 +13,10 @@
 //! The third is the number of Tokio worker threads (default 2, as in `benches/bridge.rs`).
 //! It prints one line: the path, the events, the seconds, the events per second, then the
 //! CPU time per event in microseconds (from `/proc`): this process's user and system time,
-//! and the user + system time of the `nats-server` it starts (a child process: `perf stat` counts its system calls too).
+//! and the user + system time of the `nats-server` it starts (a child process: `perf stat` counts its system calls too);
+//! then, per 1,000 events, how often a Tokio worker went to sleep for want of work (parks)
+//! and the context switches of this process's threads: the hand-overs between threads that
+//! CPU time pays for and instruction counts do not show.
 //! On a loaded machine the CPU times move less than the wall-clock rate: compare both.
 
 #[path = "../tests/common/mod.rs"]
@@ -42,8 +45,9 @@ fn main() {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
+    let workers: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(2);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .expect("a Tokio runtime");
@@ -52,6 +56,14 @@ fn main() {
     let value = Value::String("x".repeat(14));
     let counter = Arc::new(Counter::default());
     let mut cpu_before = (0, 0, 0);
+    let mut switches_before = 0;
+    let mut parks_before = 0;
+    let metrics = runtime.metrics();
+    let parks = || {
+        (0..metrics.num_workers())
+            .map(|w| metrics.worker_park_count(w))
+            .sum::<u64>()
+    };
     let elapsed = runtime.block_on(async {
         match path.as_str() {
             "raw" => {
@@ -82,6 +94,8 @@ fn main() {
                 };
                 counter.send(WARM_UP, WITHIN, publish).await;
                 cpu_before = cpu_ticks();
+                switches_before = context_switches();
+                parks_before = parks();
                 let start = Instant::now();
                 counter.send(n, WITHIN, publish).await;
                 start.elapsed()
@@ -113,6 +127,8 @@ fn main() {
                 };
                 counter.send(WARM_UP, WITHIN, publish).await;
                 cpu_before = cpu_ticks();
+                switches_before = context_switches();
+                parks_before = parks();
                 let start = Instant::now();
                 counter.send(n, WITHIN, publish).await;
                 start.elapsed()
@@ -121,10 +137,13 @@ fn main() {
         }
     });
     let cpu_after = cpu_ticks();
+    let per_thousand = |count: u64| count as f64 * 1000.0 / n as f64;
+    let parked = per_thousand(parks() - parks_before);
+    let switched = per_thousand(context_switches() - switches_before);
     let per_event = |before: u64, after: u64| (after - before) as f64 * 1e6 / TICKS / n as f64;
     let secs = elapsed.as_secs_f64();
     println!(
-        "{path} {n} {secs:.3} {:.0} {:.3} {:.3} {:.3}",
+        "{path} {n} {secs:.3} {:.0} {:.3} {:.3} {:.3} {parked:.1} {switched:.1}",
         n as f64 / secs,
         per_event(cpu_before.0, cpu_after.0),
         per_event(cpu_before.1, cpu_after.1),
@@ -171,4 +190,21 @@ fn cpu_ticks() -> (u64, u64, u64) {
         .sum();
     let (user, system) = ticks(&me);
     (user, system, children)
+}
+
+/// Context switches so far (voluntary and not) of this process's threads, from `/proc`.
+fn context_switches() -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|line| line.contains("ctxt_switches:"))
+                .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }

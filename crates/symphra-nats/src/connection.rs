@@ -40,6 +40,10 @@ pub(crate) struct Shared {
     pub(crate) pending_requests: PendingRequests,
     pub(crate) counters: Counters,
     pub(crate) state: watch::Sender<ConnectionState>,
+    /// Whether `state` is `Connected`, kept with it by [`set_state`](Self::set_state): read
+    /// once per exported event, where the watch's read lock (two atomic read-modify-writes)
+    /// costs more than this plain load.
+    connected: AtomicBool,
     /// `buffered_while_disconnected` and `dropped_while_disconnected` when the connection was
     /// last lost, to state what happened while it was away.
     at_disconnect: [AtomicU64; 2],
@@ -54,7 +58,17 @@ impl Shared {
     // codegen unit): `inline` keeps it as cheap as when the two were in one file.
     #[inline]
     pub(crate) fn is_connected(&self) -> bool {
-        *self.state.borrow() == ConnectionState::Connected
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// Sets the connection state, and the flag [`is_connected`](Self::is_connected) reads
+    /// under the watch's write lock, so that two writers cannot leave them disagreeing.
+    pub(crate) fn set_state(&self, new: ConnectionState) {
+        self.state.send_modify(|state| {
+            *state = new;
+            self.connected
+                .store(new == ConnectionState::Connected, Ordering::Release);
+        });
     }
 
     fn on_client_event(&self, event: async_nats::Event) {
@@ -62,7 +76,7 @@ impl Shared {
         let c = &self.counters;
         match event {
             E::Connected => {
-                self.state.send_replace(ConnectionState::Connected);
+                self.set_state(ConnectionState::Connected);
                 if self.lost.swap(false, Ordering::AcqRel) {
                     bump(&c.reconnects);
                     let buffered = c.buffered_while_disconnected.load(Ordering::Relaxed)
@@ -89,7 +103,7 @@ impl Shared {
                     c.dropped_while_disconnected.load(Ordering::Relaxed),
                     Ordering::Relaxed,
                 );
-                self.state.send_replace(ConnectionState::Disconnected);
+                self.set_state(ConnectionState::Disconnected);
                 bump(&c.disconnects);
                 tracing::warn!(
                     origin = %self.origin,
@@ -100,7 +114,7 @@ impl Shared {
                 );
             }
             E::Closed => {
-                self.state.send_replace(ConnectionState::Closed);
+                self.set_state(ConnectionState::Closed);
                 tracing::info!(origin = %self.origin, "NATS connection closed");
             }
             E::SlowConsumer(sid) => {
@@ -154,6 +168,7 @@ pub(crate) async fn open(config: &BridgeConfig, prefix: Prefix) -> Result<Opened
         pending_requests: PendingRequests::default(),
         counters: Counters::default(),
         state,
+        connected: AtomicBool::new(false),
         at_disconnect: Default::default(),
         lost: AtomicBool::new(false),
     });
@@ -231,7 +246,7 @@ pub(crate) async fn open(config: &BridgeConfig, prefix: Prefix) -> Result<Opened
             url: config.url.clone(),
             source,
         })?;
-    shared.state.send_replace(ConnectionState::Connected);
+    shared.set_state(ConnectionState::Connected);
     Ok(Opened {
         shared,
         client,
