@@ -294,3 +294,41 @@ pub(crate) async fn round_trip(client: &Client) -> Result<(), String> {
         Err(error) => Err(error.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared() -> Shared {
+        Shared {
+            origin: "test".into(),
+            prefix: Prefix::new(None).unwrap(),
+            max_payload: 1024,
+            metadata: false,
+            max_clock_skew: Duration::from_secs(1),
+            max_pending_requests: 1,
+            pending_requests: PendingRequests::default(),
+            counters: Counters::default(),
+            state: watch::channel(ConnectionState::Disconnected).0,
+            connected: AtomicBool::new(false),
+            at_disconnect: Default::default(),
+            lost: AtomicBool::new(false),
+        }
+    }
+
+    #[test]
+    fn the_connected_flag_follows_the_state() {
+        let shared = shared();
+        let mut changes = shared.state.subscribe();
+        for state in [
+            ConnectionState::Connected,
+            ConnectionState::Disconnected,
+            ConnectionState::Connected,
+            ConnectionState::Closed,
+        ] {
+            shared.set_state(state);
+            assert_eq!(*changes.borrow_and_update(), state);
+            assert_eq!(shared.is_connected(), state == ConnectionState::Connected);
+        }
+    }
+}
