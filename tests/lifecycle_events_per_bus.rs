@@ -1,5 +1,5 @@
-//! Lifecycle events go to their own manager's bus, also when several managers publish on
-//! one thread, whose last routes are kept for the next publish.
+//! Lifecycle events reach the subscribers of their own manager's bus as they are now,
+//! though each thread keeps the routes it published along last for its next publish.
 
 use std::sync::{Arc, Mutex};
 
@@ -58,4 +58,25 @@ async fn two_managers_on_one_thread_each_publish_on_their_own_bus() {
     }
     assert_eq!(seen(&on_first), ["first", "first"]);
     assert_eq!(seen(&on_second), ["second", "second"]);
+}
+
+#[tokio::test]
+async fn a_subscriber_added_after_events_were_heard_hears_the_next_ones() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("cache", &log))
+        .build()
+        .unwrap();
+    let early = record_started(&manager);
+    manager.start_all().await.unwrap();
+    manager.stop_all().await.unwrap();
+
+    let late = record_started(&manager);
+    manager.start_all().await.unwrap();
+    assert_eq!(seen(&early), ["cache", "cache"]);
+    assert_eq!(
+        seen(&late),
+        ["cache"],
+        "it is on the routes of the next event"
+    );
 }
