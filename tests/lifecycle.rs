@@ -583,3 +583,15 @@ async fn the_module_stream_yields_handles_in_start_order() {
     assert_eq!(resolution.order().collect::<Vec<_>>(), names);
     manager.validate_dependencies().await.unwrap();
 }
+
+#[test]
+fn a_manager_debugs_as_its_module_count_and_options() {
+    let log = CallLog::default();
+    let manager = app(&log).build().unwrap();
+    let shown = format!("{manager:?}");
+    assert!(
+        shown.starts_with("ModuleManager { modules: 4, options: "),
+        "{shown}"
+    );
+    assert!(shown.contains("shutdown_timeout"), "{shown}");
+}
