@@ -126,6 +126,32 @@ async fn readiness_follows_required_dependencies_and_not_optional_ones() {
     assert!(snapshot.is_live(), "stopped is not broken");
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_module_started_again_is_unready_until_it_says_so_again() {
+    let manager = ModuleManager::builder()
+        .module(Slow {
+            name: "db",
+            after: 5 * SEC,
+        })
+        .build()
+        .unwrap();
+    let ready = EventRecorder::new(manager.bus(), READY).unwrap();
+    manager.start_all().await.unwrap();
+    ready.wait_for_count(1, 10 * SEC).await.unwrap();
+    assert!(ready_of(&manager, "db"));
+    manager.stop("db").await.unwrap();
+    let seen = ready.events().len();
+    manager.start("db").await.unwrap();
+    assert!(
+        !ready_of(&manager, "db"),
+        "not ready until it says so again"
+    );
+    ready.wait_for_count(seen + 1, 10 * SEC).await.unwrap();
+    let last = ready.events().last().cloned().unwrap();
+    assert!(last.payload::<HealthEvent>().unwrap().ready);
+    assert!(ready_of(&manager, "db"));
+}
+
 /// Counts its health checks; answers what `answer` says, after `takes`.
 struct Checked {
     metadata: ModuleMetadata,

@@ -597,3 +597,15 @@ fn a_builder_debugs_as_its_modules_settings_and_whether_it_has_a_store() {
     assert!(text.contains("fail_fast: true"), "{text}");
     assert!(text.ends_with("state_store: false, .. }"), "{text}");
 }
+
+#[test]
+fn a_manager_debugs_as_its_module_count_and_options() {
+    let log = CallLog::default();
+    let manager = app(&log).build().unwrap();
+    let shown = format!("{manager:?}");
+    assert!(
+        shown.starts_with("ModuleManager { modules: 4, options: "),
+        "{shown}"
+    );
+    assert!(shown.contains("shutdown_timeout"), "{shown}");
+}

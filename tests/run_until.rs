@@ -93,6 +93,28 @@ async fn a_signal_while_running_stops_everything_in_reverse_order() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_stop_that_fails_after_a_signal_is_no_success_and_exits_1() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("db", &log))
+        .module(Probe::new("api", &log).depends_on("db").fault(
+            Hook::Stop,
+            symphra::testing::Fault::Error("flush failed".into()),
+        ))
+        .build()
+        .unwrap();
+    let outcome = manager
+        .run_until(signals(vec![(5, Signal::Terminate)]))
+        .await;
+    assert_eq!(outcome.ended, RunEnd::Signal(Signal::Terminate));
+    assert!(outcome.start.as_ref().unwrap().is_success());
+    assert!(!outcome.stop.as_ref().unwrap().is_success(), "{outcome:?}");
+    assert!(outcome.error.is_none());
+    assert!(!outcome.is_success());
+    assert_eq!(outcome.exit_code(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_second_signal_while_stopping_forces_the_return_naming_the_abandoned() {
     let log = CallLog::default();
     let manager = ModuleManager::builder()

@@ -204,6 +204,54 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_poll_blocks_only_when_longer_than_the_limit() {
+        let clock = OperationClock::begin(true, None, Duration::from_millis(10));
+        let limit = 10_000_000; // ticks of the paused clock are nanoseconds
+        assert!(!clock.blocked(5, 5 + limit - 1));
+        assert!(
+            !clock.blocked(5, 5 + limit),
+            "exactly the limit is no block"
+        );
+        assert!(clock.blocked(5, 5 + limit + 1));
+        assert!(
+            !clock.blocked(5 + 2 * limit, 5),
+            "an end read first is none"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_operation_has_run_for_the_time_since_it_began() {
+        let clock = OperationClock::begin(true, None, Duration::MAX);
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert_eq!(clock.elapsed(), Duration::from_millis(1_500));
+    }
+
+    #[test]
+    fn on_a_running_clock_the_origin_is_the_counter_read_when_the_operation_began() {
+        let counter = crate::manager::clock::tests::counter();
+        let before = counter.now();
+        let clock = OperationClock::begin(false, None, Duration::MAX);
+        let after = counter.now();
+        assert!(clock.clock().is_counter());
+        assert!(
+            (before..=after).contains(&clock.origin()),
+            "{before} {after}"
+        );
+        assert_eq!(JobStarts::new(&clock).next(&clock), clock.origin());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_wait_the_next_job_reads_the_clock() {
+        let clock = OperationClock::begin(true, None, Duration::MAX);
+        let mut starts = JobStarts::new(&clock);
+        starts.next(&clock);
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        starts.ended(42);
+        starts.waited();
+        assert_eq!(starts.next(&clock), 3_000_000);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_job_after_an_inline_one_begins_when_it_ended() {
         let clock = OperationClock::begin(true, None, Duration::MAX);
         let mut starts = JobStarts::new(&clock);
