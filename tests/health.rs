@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use symphra::health::{HEALTH_CHANGED, Health, HealthCheck, HealthEvent, READY};
+use symphra::manager::Outcome;
 use symphra::prelude::*;
 use symphra::supervision::{Restart, RestartPolicy};
 use symphra::testing::EventRecorder;
@@ -496,6 +497,14 @@ async fn the_blocking_threshold_is_the_builders() {
         .build()
         .unwrap();
     let report = manager.start_all().await.unwrap();
+    // Its 200 ms of blocking did happen, under a threshold of 5 s.
+    assert!(
+        matches!(
+            report.module("blocker").map(|module| module.outcome()),
+            Some(Outcome::Done)
+        ),
+        "{report}"
+    );
     assert_eq!(report.blocked_polls(), 0);
 }
 
