@@ -163,3 +163,32 @@ async fn a_module_line_shows_the_time_in_its_hooks_only_when_hooks_ran() {
     // Skipped: no hook ran, so no time is shown.
     assert!(!line("api").contains('('), "{text}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_clean_report_reads_in_full_with_no_loss_or_blocking_lines() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("db", &log))
+        .module(Probe::new("api", &log).depends_on("db"))
+        .build()
+        .unwrap();
+    let started = manager.start_all().await.unwrap();
+    assert_eq!(
+        started.to_string(),
+        "start: 2 ok, 0 failed, 0 skipped in 0ns\n  waves: [db] [api]\n  \
+         db                       done (0ns)\n  api                      done (0ns)"
+    );
+    let db = format!("{:?}", started.module("db").unwrap());
+    assert!(
+        db.starts_with(r#"ModuleReport { name: "db", outcome: Done, hooks: Timings {"#),
+        "{db}"
+    );
+
+    manager.stop("api").await.unwrap();
+    let stopped = manager.stop_all().await.unwrap();
+    assert_eq!(
+        stopped.to_string(),
+        "stop: 1 ok, 0 failed, 0 skipped, 1 not running in 0ns\n  waves: [api] [db]\n  \
+         api                      not running\n  db                       done (0ns)"
+    );
+}
