@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use symphra::health::{HEALTH_CHANGED, Health, HealthCheck, HealthEvent, READY};
+use symphra::manager::Outcome;
 use symphra::prelude::*;
 use symphra::supervision::{Restart, RestartPolicy};
 use symphra::testing::EventRecorder;
@@ -522,6 +523,14 @@ async fn the_blocking_threshold_is_the_builders() {
         .build()
         .unwrap();
     let report = manager.start_all().await.unwrap();
+    // Its 200 ms of blocking did happen, under a threshold of 5 s.
+    assert!(
+        matches!(
+            report.module("blocker").map(|module| module.outcome()),
+            Some(Outcome::Done)
+        ),
+        "{report}"
+    );
     assert_eq!(report.blocked_polls(), 0);
 }
 
@@ -655,4 +664,43 @@ async fn probes_leave_out_modules_an_operator_disabled_or_stopped() {
         !manager.health().is_ready(),
         "enabled and not started: unready"
     );
+}
+
+/// Its task moves the paused clock by `first` in one poll, then by `second` in the next.
+struct ClockMover {
+    first: Duration,
+    second: Duration,
+}
+
+impl Module for ClockMover {
+    fn metadata(&self) -> ModuleMetadata {
+        ModuleMetadata::new("mover")
+    }
+    async fn start(&self, ctx: &Context) -> HookResult {
+        let (first, second) = (self.first, self.second);
+        ctx.spawn_finite("mover", move |_| async move {
+            // `advance` moves the clock, then yields: each is one poll of the task.
+            tokio::time::advance(first).await;
+            tokio::time::advance(second).await;
+            Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_poll_as_long_as_the_threshold_is_not_blocking_and_a_longer_one_is() {
+    let threshold = Duration::from_millis(10);
+    let manager = ModuleManager::builder()
+        .module(ClockMover {
+            first: threshold,
+            second: threshold + Duration::from_nanos(1),
+        })
+        .blocking_threshold(threshold)
+        .build()
+        .unwrap();
+    manager.start_all().await.unwrap();
+    // The stop joins the task: after it, both polls were timed.
+    manager.stop_all().await.unwrap();
+    assert_eq!(manager.metrics().blocked_polls, 1);
 }

@@ -2,9 +2,11 @@
 //! module's handle says why it was skipped (the summary log line: `tests/summary_log.rs`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use symphra::manager::{OutcomeData, ReportData};
 use symphra::prelude::*;
+use symphra::testing::{CallLog, Probe};
 
 struct Db;
 impl Module for Db {
@@ -96,4 +98,32 @@ async fn a_skipped_module_says_so_until_it_runs() {
     // A stop that finds it not running did something else to it: the skip is forgotten.
     manager.stop_all().await.expect("nothing to stop");
     assert_eq!(api.skipped(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn times_are_in_microseconds_of_the_operation() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(
+            Probe::new("slow", &log)
+                .delay(Hook::Install, Duration::from_millis(1))
+                .delay(Hook::Start, Duration::from_millis(2)),
+        )
+        .build()
+        .expect("valid modules");
+    let data = manager.start_all().await.expect("starts").to_data();
+    assert_eq!(data.elapsed_us, 3_000);
+    let timings: Vec<(&str, u64, u64)> = data.modules[0]
+        .hooks
+        .iter()
+        .map(|hook| (hook.hook.as_str(), hook.began_us, hook.duration_us))
+        .collect();
+    assert_eq!(
+        timings,
+        [
+            ("bootstrap", 0, 0),
+            ("install", 0, 1_000),
+            ("start", 1_000, 2_000)
+        ]
+    );
 }

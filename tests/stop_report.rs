@@ -1,5 +1,5 @@
-//! A stop report says what the stop did: modules it found not running are not "ok", and
-//! it says which modules stopped together (waves).
+//! A report says what the operation did: modules a stop found not running are not "ok",
+//! it says which modules went together (waves), and how long each module's hooks took.
 
 use symphra::manager::Outcome;
 use symphra::prelude::*;
@@ -136,5 +136,59 @@ async fn waves_hold_only_the_modules_the_report_covers() {
     assert_eq!(
         started.waves(),
         [vec!["database"], vec!["users"], vec!["api"]]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_module_line_shows_the_time_in_its_hooks_only_when_hooks_ran() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("slow", &log).delay(Hook::Start, std::time::Duration::from_millis(10)))
+        .module(Probe::new("broken", &log).fault(Hook::Install, Fault::Error("no disk".into())))
+        .module(Probe::new("api", &log).depends_on("broken"))
+        .build()
+        .unwrap();
+    let report = match manager.start_all().await {
+        Err(symphra::Error::Start(error)) => error.into_report(),
+        other => panic!("expected a start error, got {other:?}"),
+    };
+    let text = report.to_string();
+    let line = |name: &str| {
+        text.lines()
+            .find(|line| line.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no line for {name}: {text}"))
+            .to_owned()
+    };
+    assert!(line("slow").ends_with(" (10ms)"), "{text}");
+    // Skipped: no hook ran, so no time is shown.
+    assert!(!line("api").contains('('), "{text}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_clean_report_reads_in_full_with_no_loss_or_blocking_lines() {
+    let log = CallLog::default();
+    let manager = ModuleManager::builder()
+        .module(Probe::new("db", &log))
+        .module(Probe::new("api", &log).depends_on("db"))
+        .build()
+        .unwrap();
+    let started = manager.start_all().await.unwrap();
+    assert_eq!(
+        started.to_string(),
+        "start: 2 ok, 0 failed, 0 skipped in 0ns\n  waves: [db] [api]\n  \
+         db                       done (0ns)\n  api                      done (0ns)"
+    );
+    let db = format!("{:?}", started.module("db").unwrap());
+    assert!(
+        db.starts_with(r#"ModuleReport { name: "db", outcome: Done, hooks: Timings {"#),
+        "{db}"
+    );
+
+    manager.stop("api").await.unwrap();
+    let stopped = manager.stop_all().await.unwrap();
+    assert_eq!(
+        stopped.to_string(),
+        "stop: 1 ok, 0 failed, 0 skipped, 1 not running in 0ns\n  waves: [api] [db]\n  \
+         api                      not running\n  db                       done (0ns)"
     );
 }

@@ -133,3 +133,37 @@ pub(crate) fn summary(manager: &ModuleManager) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::Hook;
+    use crate::testing::{CallLog, Fault, Probe};
+
+    #[tokio::test(start_paused = true)]
+    async fn the_summary_counts_running_modules_and_names_failures() {
+        let log = CallLog::default();
+        let manager = ModuleManager::builder()
+            .module(Probe::new("db", &log))
+            .module(Probe::new("cache", &log).fault(Hook::Start, Fault::Error("full".into())))
+            .module(Probe::new("api", &log))
+            .build()
+            .expect("valid modules");
+        assert_eq!(starting(&manager), "starting 3 modules");
+        assert_eq!(summary(&manager), "0 of 3 modules running");
+        assert!(manager.start_all().await.is_err(), "cache fails to start");
+        assert_eq!(summary(&manager), "2 of 3 modules running, 1 failed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_single_module_is_one_module() {
+        let log = CallLog::default();
+        let manager = ModuleManager::builder()
+            .module(Probe::new("db", &log))
+            .build()
+            .expect("valid modules");
+        manager.start_all().await.expect("starts");
+        assert_eq!(starting(&manager), "starting 1 module");
+        assert_eq!(summary(&manager), "1 module running");
+    }
+}
