@@ -86,3 +86,18 @@ async fn without_a_limit_in_the_manifest_memory_grows_to_64_mib_and_not_a_page_m
     module.instantiate().await.unwrap();
     module.call_hook(Hook::Start).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_guest_that_works_for_many_epoch_ticks_within_its_limit_is_not_interrupted() {
+    // 200 million iterations take far more than the two 5 ms ticks after which a deadline
+    // taken wrongly (already past, or checked the wrong way round) would end the call, and
+    // far less than the minute the guest is given.
+    let start = "(local $i i32)
+        (loop $work
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $work (i32.lt_u (local.get $i) (i32.const 200000000))))";
+    let wat = Guest::new().hook("start", start).wat();
+    let module = load(&wat, "hook-timeout = \"60s\"");
+    module.instantiate().await.unwrap();
+    module.call_hook(Hook::Start).await.unwrap();
+}
