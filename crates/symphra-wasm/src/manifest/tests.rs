@@ -375,3 +375,34 @@ fn an_inbox_policy_is_written_back_as_the_manifest_writes_it() {
         assert_eq!(manifest.capabilities.inbox_policy, policy, "{text}");
     }
 }
+
+#[test]
+fn inbox_bounds_are_taken_up_to_their_maximum_and_refused_one_above() {
+    let parse = |line: String| {
+        let text = format!("{HEAD}[capabilities]\n{line}\n");
+        Manifest::parse(&text, "m/module.toml")
+    };
+    let most = parse(format!("inbox-events = {MAX_INBOX_EVENTS}")).unwrap();
+    assert_eq!(most.capabilities.inbox_events, MAX_INBOX_EVENTS);
+    let error = parse(format!("inbox-events = {}", MAX_INBOX_EVENTS + 1)).unwrap_err();
+    assert_eq!(error.kind, ManifestErrorKind::TooLarge, "{error}");
+    assert_eq!(
+        parse("inbox-events = 1".to_owned())
+            .unwrap()
+            .capabilities
+            .inbox_events,
+        1
+    );
+
+    let most = parse(format!("inbox-bytes = {MAX_INBOX_BYTES}")).unwrap();
+    assert_eq!(most.capabilities.inbox_bytes, MAX_INBOX_BYTES);
+    let error = parse(format!("inbox-bytes = {}", MAX_INBOX_BYTES + 1)).unwrap_err();
+    assert_eq!(error.kind, ManifestErrorKind::TooLarge, "{error}");
+    assert_eq!(
+        parse("inbox-bytes = 1".to_owned())
+            .unwrap()
+            .capabilities
+            .inbox_bytes,
+        1
+    );
+}
