@@ -351,6 +351,8 @@ mod tests {
         assert!(covers("*", "anything.at.all"));
         assert!(!covers("ping.*", "*"));
         assert!(!covers("a.b", "a.b.c"));
+        assert!(!covers("a.b", "a.c"), "a literal covers only itself");
+        assert!(!covers("a.>", "b.*"));
     }
 
     #[test]
