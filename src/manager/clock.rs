@@ -165,6 +165,18 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn a_manager_on_a_running_clock_knows_it_is_not_paused() {
+        let manager = crate::ModuleManager::builder().build().unwrap();
+        assert!(!manager.inner.clock_paused());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_manager_on_a_paused_clock_knows_it_is() {
+        let manager = crate::ModuleManager::builder().build().unwrap();
+        assert!(manager.inner.clock_paused());
+    }
+
+    #[tokio::test]
     async fn a_running_clock_reads_the_counter_once_it_is_calibrated() {
         assert!(!tokio_clock_is_paused());
         let _ = counter();
