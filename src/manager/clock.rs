@@ -176,6 +176,18 @@ pub(crate) mod tests {
         assert!(manager.inner.clock_paused());
     }
 
+    #[test]
+    fn the_counter_is_calibrated_once_for_the_process_and_then_shared() {
+        // Calibrating takes milliseconds and the counter lives for the process: every
+        // operation must get the one calibrated on the background thread.
+        if let (Some(first), Some(second)) = (calibrated_counter(), calibrated_counter()) {
+            assert!(std::ptr::eq(first, second), "calibrated once, not per call");
+        }
+        let shared = COUNTER.wait();
+        let later = calibrated_counter().expect("calibrated by now");
+        assert!(std::ptr::eq(later, shared), "the process's one counter");
+    }
+
     #[tokio::test]
     async fn a_running_clock_reads_the_counter_once_it_is_calibrated() {
         assert!(!tokio_clock_is_paused());
