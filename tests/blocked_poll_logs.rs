@@ -43,14 +43,7 @@ fn took_ms(line: &str) -> f64 {
 // The real clock: a thread sleeping does not move a paused one.
 #[tokio::test(flavor = "current_thread")]
 async fn a_blocking_poll_is_logged_with_its_module_hook_or_task_and_duration() {
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (lines, _guard) = Lines::capture(tracing::Level::WARN);
 
     let manager = ModuleManager::builder()
         .module(Blocker)

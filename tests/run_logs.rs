@@ -38,14 +38,7 @@ impl Module for Doomed {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_run_logs_why_it_stops_everything() {
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (lines, _guard) = Lines::capture(tracing::Level::INFO);
 
     let manager = ModuleManager::builder().module(Cache).build().unwrap();
     let interrupt = stream::iter([Signal::Interrupt]).chain(stream::pending());

@@ -54,14 +54,7 @@ async fn stop_with_backlog(lines: &Lines, jobs: u32, stop_timeout: Duration) -> 
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn the_drain_logs_a_backlog_it_handled_and_warns_only_of_events_left() {
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (lines, _guard) = Lines::capture(tracing::Level::DEBUG);
     let drained = |text: &str| text.lines().any(|l| l.contains("stop: queues drained"));
     let left = |text: &str| {
         text.lines()

@@ -19,14 +19,7 @@ impl Module for Cache {
 
 #[tokio::test(flavor = "current_thread")]
 async fn each_operation_logs_one_summary_line() {
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (lines, _guard) = Lines::capture(tracing::Level::INFO);
 
     let manager = ModuleManager::builder()
         .module(Cache)

@@ -22,6 +22,19 @@ impl Write for Lines {
 }
 
 impl Lines {
+    /// Captures what is logged at `level` and above on this thread until the guard is
+    /// dropped.
+    pub fn capture(level: tracing::Level) -> (Self, tracing::subscriber::DefaultGuard) {
+        let lines = Self::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(level)
+            .with_ansi(false)
+            .finish();
+        (lines, tracing::subscriber::set_default(subscriber))
+    }
+
     /// Everything written since the last call.
     pub fn take(&self) -> String {
         let bytes = std::mem::take(&mut *self.0.lock().expect("not poisoned"));
