@@ -62,17 +62,7 @@ fn bench(c: &mut Criterion) {
             let publisher = async_nats::connect(&url).await.expect("connect");
             let subscriber = async_nats::connect(&url).await.expect("connect");
             let mut messages = subscriber.subscribe("raw.bench").await.expect("subscribe");
-            // `flush` only empties the socket, and messages published before the server has the
-            // subscription are lost (a run then lacked up to 2,048 events, one batch of the
-            // publisher's). A request nobody answers comes back ("no responders") only once the
-            // server has processed everything sent before it, the subscription included.
-            let probe = subscriber
-                .request(subscriber.new_inbox(), bytes::Bytes::new())
-                .await;
-            assert!(
-                matches!(&probe, Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders),
-                "the round trip after subscribing: {probe:?}"
-            );
+            counter::await_subscription(&subscriber).await;
             let counter = Arc::new(Counter::default());
             let hits = counter.clone();
             let reader = tokio::spawn(async move {

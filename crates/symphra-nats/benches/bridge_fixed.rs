@@ -55,16 +55,15 @@ fn main() {
     let url = server.url();
     let value = Value::String("x".repeat(14));
     let counter = Arc::new(Counter::default());
-    let mut cpu_before = (0, 0, 0);
-    let mut switches_before = 0;
-    let mut parks_before = 0;
     let metrics = runtime.metrics();
     let parks = || {
         (0..metrics.num_workers())
             .map(|w| metrics.worker_park_count(w))
             .sum::<u64>()
     };
-    let elapsed = runtime.block_on(async {
+    // What the timed part is measured against, read once the warm-up is over.
+    let mark = || (cpu_ticks(), context_switches(), parks());
+    let (elapsed, (cpu_before, switches_before, parks_before)) = runtime.block_on(async {
         match path.as_str() {
             "raw" => {
                 // Whatever befalls a connection is printed: a lost event has a cause to show.
@@ -78,17 +77,7 @@ fn main() {
                 let publisher = connect("publisher").await.expect("connect");
                 let subscriber = connect("subscriber").await.expect("connect");
                 let mut messages = subscriber.subscribe("raw.bench").await.expect("subscribe");
-                // `flush` only empties the socket, and messages published before the server has the
-                // subscription are lost (a run then lacked up to 2,048 events, one batch of the
-                // publisher's). A request nobody answers comes back ("no responders") only once the
-                // server has processed everything sent before it, the subscription included.
-                let probe = subscriber
-                    .request(subscriber.new_inbox(), bytes::Bytes::new())
-                    .await;
-                assert!(
-                    matches!(&probe, Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders),
-                    "the round trip after subscribing: {probe:?}"
-                );
+                counter::await_subscription(&subscriber).await;
                 let hits = counter.clone();
                 tokio::spawn(async move {
                     while let Some(message) = messages.next().await {
@@ -102,13 +91,7 @@ fn main() {
                     let body = serde_json::to_vec(&value).unwrap_or_default();
                     let _ = publisher.publish("raw.bench", body.into()).await;
                 };
-                counter.send(WARM_UP, WITHIN, publish).await;
-                cpu_before = cpu_ticks();
-                switches_before = context_switches();
-                parks_before = parks();
-                let start = Instant::now();
-                counter.send(n, WITHIN, publish).await;
-                start.elapsed()
+                warm_up_then_time(&counter, n, publish, mark).await
             }
             "relay" | "direct" => {
                 let relay = path == "relay";
@@ -135,13 +118,7 @@ fn main() {
                 let publish = |_| async {
                     let _ = a.publish("bench.event", value.clone()).await;
                 };
-                counter.send(WARM_UP, WITHIN, publish).await;
-                cpu_before = cpu_ticks();
-                switches_before = context_switches();
-                parks_before = parks();
-                let start = Instant::now();
-                counter.send(n, WITHIN, publish).await;
-                start.elapsed()
+                warm_up_then_time(&counter, n, publish, mark).await
             }
             other => panic!("unknown path {other:?}: raw, relay or direct"),
         }
@@ -160,6 +137,21 @@ fn main() {
         per_event(cpu_before.2, cpu_after.2)
     );
     drop(server);
+}
+
+/// Sends the warm-up, reads `mark`, then sends `n` events and returns how long they took to
+/// arrive, with what `mark` read.
+async fn warm_up_then_time<F: Future<Output = ()>, M>(
+    counter: &Counter,
+    n: u64,
+    mut publish: impl FnMut(u64) -> F,
+    mark: impl FnOnce() -> M,
+) -> (Duration, M) {
+    counter.send(WARM_UP, WITHIN, &mut publish).await;
+    let marked = mark();
+    let start = Instant::now();
+    counter.send(n, WITHIN, &mut publish).await;
+    (start.elapsed(), marked)
 }
 
 /// Clock ticks per second of `/proc/<pid>/stat` (`USER_HZ`, 100 on Linux).

@@ -1,5 +1,6 @@
-//! Counts the events a bench receives, and sends them paced so that none is dropped: shared
-//! by `benches/bridge.rs` and `benches/bridge_fixed.rs` (included with `#[path]`).
+//! Counts the events a bench receives, sends them paced so that none is dropped, and waits
+//! until a subscription is in place before anything is sent: shared by `benches/bridge.rs`
+//! and `benches/bridge_fixed.rs` (included with `#[path]`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -66,4 +67,19 @@ impl Counter {
             );
         }
     }
+}
+
+/// Returns once the server has `subscriber`'s subscriptions, so that no event published
+/// afterwards on another connection finds nobody. `flush` is not enough: it only empties the
+/// socket (a run then lacked up to 2,048 events, one batch of the publisher's). A request
+/// nobody answers comes back ("no responders") only once the server has processed everything
+/// sent before it, the subscriptions included.
+pub(crate) async fn await_subscription(subscriber: &async_nats::Client) {
+    let probe = subscriber
+        .request(subscriber.new_inbox(), bytes::Bytes::new())
+        .await;
+    assert!(
+        matches!(&probe, Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders),
+        "the round trip after subscribing: {probe:?}"
+    );
 }
