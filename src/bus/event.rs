@@ -416,6 +416,34 @@ mod tests {
     }
 
     #[test]
+    fn the_payload_is_changed_in_place_only_when_no_copy_shares_it() {
+        let mut event = Event::new("a.b", 1_u32).unwrap();
+        *event.payload_mut::<u32>().unwrap() = 2;
+        assert_eq!(event.payload::<u32>(), Some(&2));
+        assert!(event.payload_mut::<u64>().is_none(), "another type");
+        let copy = event.clone();
+        assert!(event.payload_mut::<u32>().is_none(), "a copy shares it");
+        drop(copy);
+        assert!(event.payload_mut::<u32>().is_some());
+    }
+
+    #[test]
+    fn a_json_payload_and_a_serializable_one_both_have_a_json_form() {
+        let json = Event::json("a.b", json!({"n": 1})).unwrap();
+        assert!(json.has_json(), "a JSON value is its own form");
+        let typed = Event::serializable(
+            "a.b",
+            Order {
+                id: 2,
+                item: "y".into(),
+            },
+        )
+        .unwrap();
+        assert!(typed.has_json(), "a Serialize payload has one");
+        assert!(!Event::new("a.b", 3_u8).unwrap().has_json());
+    }
+
+    #[test]
     fn invalid_topic_is_rejected() {
         assert!(matches!(
             Event::new("a.*", ()),
