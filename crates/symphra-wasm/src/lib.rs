@@ -95,4 +95,6 @@ pub use manifest::{
     describe_restart, is_reserved_topic,
 };
 pub use module::{EVENT_FAILED, InboxStats, WasmModule};
-pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};
+pub use reload::{
+    RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher, WatcherFailed,
+};
