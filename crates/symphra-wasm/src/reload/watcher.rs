@@ -174,7 +174,7 @@ struct Reloads {
 }
 
 impl Reloads {
-    /// Reloads the modules whose files change until the watch stops or its reader is gone.
+    /// Reloads the modules whose files change until the watch stops or the watcher is gone.
     async fn run(mut self, mut changes: mpsc::UnboundedReceiver<PathBuf>) {
         loop {
             let Some(first) = self.next_change(&mut changes).await else {
@@ -203,9 +203,10 @@ impl Reloads {
                 .collect();
             for dir in due {
                 // A stop lets the reload under way end and starts no other.
-                if self.stopping.is_cancelled() || !self.reload(&dir).await {
+                if self.stopping.is_cancelled() {
                     return;
                 }
+                self.reload(&dir).await;
             }
         }
     }
@@ -226,21 +227,19 @@ impl Reloads {
         files.contains(&*file.to_string_lossy()).then_some(parent)
     }
 
-    /// Reloads the module of `dir` and sends the report; false when nobody reads reports.
-    async fn reload(&mut self, dir: &Path) -> bool {
+    /// Reloads the module of `dir` and sends the report.
+    async fn reload(&mut self, dir: &Path) {
         let Some((module, files)) = self.watched.get_mut(dir) else {
-            return true;
+            return;
         };
         match module.reload(&self.manager).await {
             Ok(report) => {
                 // The new manifest may name another component file.
                 *files = watched_files(module);
-                self.reports.send(report).is_ok()
+                // Fails only once the watcher is dropped, and its `Drop` ends this task.
+                let _ = self.reports.send(report);
             }
-            Err(error) => {
-                tracing::warn!(%error, "hot reload not attempted");
-                true
-            }
+            Err(error) => tracing::warn!(%error, "hot reload not attempted"),
         }
     }
 }
