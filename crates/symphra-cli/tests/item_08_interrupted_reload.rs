@@ -89,12 +89,22 @@ fn item_08_sigkill_during_a_reload_holds_nothing_stopped() {
 fn item_08_sigterm_during_a_reload_holds_nothing_stopped() {
     let dir = application();
     let cache = tempfile::tempdir().unwrap();
-    let running = reload_into_a_start_that_blocks(dir.path(), cache.path());
+    let mut running = reload_into_a_start_that_blocks(dir.path(), cache.path());
+    // The first signal waits for the reload (here for 10 minutes); the second cuts it
+    // short. The process then stops at once: the stop leaves db, whose start the
+    // interrupted reload left in progress, and says so; that db did not stop is a failure
+    // (exit 1).
+    running.send("-TERM");
+    running.wait_for("ending the watch: a reload under way finishes first");
     let (code, lines) = running.signal("-TERM");
-    // The process stops at once: the stop leaves db, whose start the reload still runs,
-    // and says so; that db did not stop is a failure (exit 1).
     let all = lines.join("\n");
     assert_eq!(code, Some(1), "{all}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("received SIGTERM again: a reload under way is cut short")),
+        "{all}"
+    );
     assert!(
         lines.iter().any(|l| l.starts_with("  db ")
             && l.ends_with(

@@ -20,6 +20,13 @@ pub fn wasi_fs_guest() -> Vec<u8> {
     guest::wasi_fs::component()
 }
 
+/// A guest whose `start` spins until it can create `gate` in its data folder (so it waits
+/// while `gate` exists there) and whose `stop` creates `stopped` there; its manifest needs
+/// `data = true`.
+pub fn gated_guest(gate: &str, stopped: &str) -> Vec<u8> {
+    guest::wasi_fs::gated(gate, stopped)
+}
+
 /// A manifest for `name` at 1.0.0 that needs each of `deps` (any version).
 pub fn manifest(name: &str, deps: &[&str]) -> String {
     let mut text = format!("name = \"{name}\"\nversion = \"1.0.0\"\n\n[dependencies]\n");
