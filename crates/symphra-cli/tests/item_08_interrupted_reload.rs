@@ -1,7 +1,8 @@
 //! Issue 19, item 8 (first half), with the real binary: `symphra run --watch` reloads `db`
 //! (which `api` needs) to new code whose `start` never returns; the process is killed
-//! (SIGKILL) or asked to stop (SIGTERM) while that start runs. Nothing was recorded as an
-//! operator's stop, so a restart with good code runs `db` and `api`.
+//! (SIGKILL) or asked to stop (SIGTERM, then SIGTERM again to cut the reload short) while
+//! that start runs. Nothing was recorded as an operator's stop, so a restart with good
+//! code runs `db` and `api`.
 //!
 //! Every wait is driven by what the binary says: its stdout, and the live page's event
 //! stream (`/events` of `--ops`), which sends a snapshot on each state change.
