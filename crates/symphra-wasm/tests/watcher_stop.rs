@@ -202,9 +202,11 @@ async fn stop_while_held(app: &mut App) -> Vec<ReloadReport> {
 async fn a_stop_during_a_reload_returns_after_it_and_the_new_code_is_what_stops() {
     let mut app = app().await;
     // One burst changes both folders: `a`'s reload comes first and is held; `b`'s must
-    // not start once the stop is asked for.
-    replace_component(&app.b, &guest("b", 2, false));
-    replace_component(&app.a, &guest("a", 2, false));
+    // not start once the stop is asked for. (`a` is written first, so that if the burst
+    // splits in two, `b`'s change still arrives while `a`'s reload is held.)
+    let (new_a, new_b) = (guest("a", 2, false), guest("b", 2, false));
+    replace_component(&app.a, &new_a);
+    replace_component(&app.b, &new_b);
     bounded("the reload at the gate", app.entered.recv()).await;
 
     let reports = stop_while_held(&mut app).await;
