@@ -57,7 +57,9 @@ pub struct RunArgs {
     pub progress: ProgressMode,
     /// Hot reload: when a module's module.toml or component changes, load the new files and
     /// swap them in (its dependents are stopped and started around it); new files that
-    /// fail to load or start leave the old code running.
+    /// fail to load or start leave the old code running. A signal during a reload lets it
+    /// finish (its hooks' time limits bound the wait) before the modules stop; a second
+    /// signal cuts it short.
     #[arg(long)]
     pub watch: bool,
     /// What happens when a module has used up the restarts of its `[restart]` policy:
@@ -275,13 +277,15 @@ async fn run_async(
             }
         }
     };
-    drop(watcher);
     match ended {
         Ok(signal) => out!("received {signal}, stopping"),
         Err(module) => {
             failed = true;
             out!("escalation: {module} used up its restarts, stopping everything");
         }
+    }
+    if let Some(watcher) = watcher {
+        failed |= !watch::stop(watcher, &mut shutdown).await;
     }
     if let Some(notifier) = notifier {
         notifier.send_or_log(&[Notification::Stopping, Notification::Status("stopping")]);

@@ -1,6 +1,7 @@
 //! `run --watch`: hot reload of the module folders while the modules run, one line per
 //! reload.
 
+use symphra::signal::Signals;
 use symphra_wasm::{ReloadOutcome, ReloadReport, Watcher};
 
 /// The next reload of `watcher`; never, when there is no watcher (or it stopped).
@@ -12,6 +13,42 @@ pub(crate) async fn next(watcher: &mut Option<Watcher>) -> ReloadReport {
         *watcher = None;
     }
     std::future::pending().await
+}
+
+/// Ends the watch before the modules stop: a reload under way runs to its end (its hooks'
+/// time limits bound the wait), unless a signal comes first and cuts it short. Prints a
+/// line per reload that ended unread; returns whether everything runs as it should.
+pub(crate) async fn stop(watcher: Watcher, shutdown: &mut Signals) -> bool {
+    out!(
+        "ending the watch: a reload under way finishes first; send a signal again to cut it short"
+    );
+    tokio::select! {
+        ended = watcher.stop() => {
+            let (reports, problem) = match ended {
+                Ok(reports) => (reports, None),
+                Err(failed) => {
+                    let problem = failed.to_string();
+                    (failed.reports, Some(problem))
+                }
+            };
+            let mut ok = true;
+            for report in &reports {
+                let (line, fine) = describe(report);
+                ok &= fine;
+                out!("{line}");
+            }
+            if let Some(problem) = problem {
+                out!("{problem}");
+                return false;
+            }
+            ok
+        }
+        // Dropping the watcher's stop cancels the reload at its next await.
+        signal = shutdown.next() => {
+            out!("received {signal} again: a reload under way is cut short, and its module may be left down");
+            false
+        }
+    }
 }
 
 /// One line on `report`, and whether everything runs as it should afterwards.

@@ -1,7 +1,8 @@
 //! Issue 19, item 8 (first half), with the real binary: `symphra run --watch` reloads `db`
 //! (which `api` needs) to new code whose `start` never returns; the process is killed
-//! (SIGKILL) or asked to stop (SIGTERM) while that start runs. Nothing was recorded as an
-//! operator's stop, so a restart with good code runs `db` and `api`.
+//! (SIGKILL) or asked to stop (SIGTERM, then SIGTERM again to cut the reload short) while
+//! that start runs. Nothing was recorded as an operator's stop, so a restart with good
+//! code runs `db` and `api`.
 //!
 //! Every wait is driven by what the binary says: its stdout, and the live page's event
 //! stream (`/events` of `--ops`), which sends a snapshot on each state change.
@@ -89,12 +90,22 @@ fn item_08_sigkill_during_a_reload_holds_nothing_stopped() {
 fn item_08_sigterm_during_a_reload_holds_nothing_stopped() {
     let dir = application();
     let cache = tempfile::tempdir().unwrap();
-    let running = reload_into_a_start_that_blocks(dir.path(), cache.path());
+    let mut running = reload_into_a_start_that_blocks(dir.path(), cache.path());
+    // The first signal waits for the reload (here for 10 minutes); the second cuts it
+    // short. The process then stops at once: the stop leaves db, whose start the
+    // interrupted reload left in progress, and says so; that db did not stop is a failure
+    // (exit 1).
+    running.send("-TERM");
+    running.wait_for("ending the watch: a reload under way finishes first");
     let (code, lines) = running.signal("-TERM");
-    // The process stops at once: the stop leaves db, whose start the reload still runs,
-    // and says so; that db did not stop is a failure (exit 1).
     let all = lines.join("\n");
     assert_eq!(code, Some(1), "{all}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("received SIGTERM again: a reload under way is cut short")),
+        "{all}"
+    );
     assert!(
         lines.iter().any(|l| l.starts_with("  db ")
             && l.ends_with(

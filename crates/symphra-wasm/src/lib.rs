@@ -40,7 +40,8 @@
 //!
 //! Hot reload: [`WasmModule::reload`] replaces a module's code while the application runs
 //! (stopping and restarting its dependents, restoring the old code if the new one fails);
-//! [`Watcher`] does it when the module's files change.
+//! [`Watcher`] does it when the module's files change, and [`Watcher::stop`] lets a reload
+//! under way end before the application stops its modules.
 #![deny(missing_docs)]
 // One `unsafe` block, allowed where it is: loading compiled code from the cache.
 #![deny(unsafe_code)]
@@ -95,4 +96,6 @@ pub use manifest::{
     describe_restart, is_reserved_topic,
 };
 pub use module::{EVENT_FAILED, InboxStats, WasmModule};
-pub use reload::{RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher};
+pub use reload::{
+    RELOAD_DEBOUNCE, ReloadError, ReloadOutcome, ReloadReport, Watcher, WatcherFailed,
+};

@@ -1,17 +1,20 @@
 //! Hot reload: replacing a component module's code while the application runs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use symphra::manager::{Outcome, Report};
 use symphra::{ModuleManager, ModuleState};
-use tokio::sync::mpsc;
 
 use crate::error::LoadError;
 use crate::manifest::{MANIFEST_FILE, Manifest, ManifestError};
 use crate::module::WasmModule;
+
+mod watcher;
+
+pub use watcher::{Watcher, WatcherFailed};
 
 /// How long a module's folder must stay quiet (no file event) before the watcher reloads
 /// it: a burst of changes — the component, then the manifest — is one reload.
@@ -270,125 +273,4 @@ fn watched_files(module: &WasmModule) -> BTreeSet<String> {
         MANIFEST_FILE.to_owned(),
         module.manifest().component.to_string_lossy().into_owned(),
     ])
-}
-
-/// Watches the folders of component modules and reloads a module when its `module.toml`
-/// or component file changes. Reports arrive through [`next_report`](Self::next_report).
-/// Dropping the watcher stops it.
-pub struct Watcher {
-    _watcher: notify::RecommendedWatcher,
-    reports: mpsc::UnboundedReceiver<ReloadReport>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl std::fmt::Debug for Watcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Watcher").finish_non_exhaustive()
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Watcher {
-    /// Watches `modules` (those loaded from folders) of `manager`. Must be called inside a
-    /// tokio runtime.
-    pub fn new(manager: ModuleManager, modules: Vec<WasmModule>) -> Result<Self, ReloadError> {
-        use notify::Watcher as _;
-
-        let (events, mut changes) = mpsc::unbounded_channel::<PathBuf>();
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                if let Ok(event) = event
-                    && !event.kind.is_access()
-                {
-                    for path in event.paths {
-                        let _ = events.send(path);
-                    }
-                }
-            })
-            .map_err(|e| ReloadError::Watch {
-                path: PathBuf::new(),
-                reason: e.to_string(),
-            })?;
-
-        // Watched folder (canonical) → module, and the file names that matter there.
-        let mut watched: BTreeMap<PathBuf, (WasmModule, BTreeSet<String>)> = BTreeMap::new();
-        for module in modules {
-            let Some(dir) = module.dir() else { continue };
-            let dir = dir.canonicalize().map_err(|e| ReloadError::Watch {
-                path: dir.to_owned(),
-                reason: e.to_string(),
-            })?;
-            watcher
-                .watch(&dir, notify::RecursiveMode::NonRecursive)
-                .map_err(|e| ReloadError::Watch {
-                    path: dir.clone(),
-                    reason: e.to_string(),
-                })?;
-            let files = watched_files(&module);
-            watched.insert(dir, (module, files));
-        }
-
-        let (report_tx, reports) = mpsc::unbounded_channel();
-        let task = tokio::spawn(async move {
-            while let Some(first) = changes.recv().await {
-                let mut paths = vec![first];
-                // Driven by the events: each one restarts the wait for quiet, so a slow
-                // writer's files land in one reload, however long the burst (up to a limit).
-                let settle_by =
-                    symphra::util::deadline_after(tokio::time::Instant::now(), RELOAD_SETTLE_LIMIT);
-                loop {
-                    let quiet_at =
-                        symphra::util::deadline_after(tokio::time::Instant::now(), RELOAD_DEBOUNCE)
-                            .min(settle_by);
-                    match tokio::time::timeout_at(quiet_at, changes.recv()).await {
-                        Ok(Some(path)) => paths.push(path),
-                        // The watcher is gone: nothing more will come.
-                        Ok(None) => return,
-                        Err(_quiet) => break,
-                    }
-                }
-                let mut due: BTreeSet<PathBuf> = BTreeSet::new();
-                for path in paths {
-                    let (Some(parent), Some(file)) = (path.parent(), path.file_name()) else {
-                        continue;
-                    };
-                    if let Some((_, files)) = watched.get(parent)
-                        && files.contains(&*file.to_string_lossy())
-                    {
-                        due.insert(parent.to_owned());
-                    }
-                }
-                for dir in due {
-                    let Some((module, files)) = watched.get_mut(&dir) else {
-                        continue;
-                    };
-                    match module.reload(&manager).await {
-                        Ok(report) => {
-                            // The new manifest may name another component file.
-                            *files = watched_files(module);
-                            if report_tx.send(report).is_err() {
-                                return;
-                            }
-                        }
-                        Err(error) => tracing::warn!(%error, "hot reload not attempted"),
-                    }
-                }
-            }
-        });
-        Ok(Self {
-            _watcher: watcher,
-            reports,
-            task,
-        })
-    }
-
-    /// The next reload report; `None` once the watcher has stopped.
-    pub async fn next_report(&mut self) -> Option<ReloadReport> {
-        self.reports.recv().await
-    }
 }

@@ -20,6 +20,19 @@ pub fn wasi_fs_guest() -> Vec<u8> {
     guest::wasi_fs::component()
 }
 
+/// A guest whose `start` spins until it can create `gate` in its data folder (so it waits
+/// while `gate` exists there), then returns `err(fail)` if `fail` is given, and whose
+/// `stop` creates `stopped` there; its manifest needs `data = true`.
+pub fn gated_guest(gate: &str, fail: Option<&str>, stopped: &str) -> Vec<u8> {
+    guest::wasi_fs::gated(gate, fail, stopped)
+}
+
+/// A guest whose `start` creates `marker` in its data folder and fails if it was there:
+/// it starts once. Its manifest needs `data = true`.
+pub fn starts_once_guest(marker: &str) -> Vec<u8> {
+    guest::wasi_fs::starts_once(marker)
+}
+
 /// A manifest for `name` at 1.0.0 that needs each of `deps` (any version).
 pub fn manifest(name: &str, deps: &[&str]) -> String {
     let mut text = format!("name = \"{name}\"\nversion = \"1.0.0\"\n\n[dependencies]\n");

@@ -34,9 +34,8 @@ world module-with-fs {
 }
 "#;
 
-/// At start, for every preopened folder: creates `made` in it, then `../escaped`, and
-/// publishes each outcome on `fs.<made|escape>.<ok|denied>` with the folder's guest path.
-pub fn component() -> Vec<u8> {
+/// The WAT of `guest` with the two WASI imports these guests use, as a component.
+fn encode_with_fs(guest: &super::Guest) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         super::wit_dir().join("module.wit"),
@@ -46,7 +45,60 @@ pub fn component() -> Vec<u8> {
     std::fs::write(dir.path().join("test.wit"), WORLD_WIT).unwrap();
     std::fs::create_dir_all(dir.path().join("deps/wasi-filesystem")).unwrap();
     std::fs::write(dir.path().join("deps/wasi-filesystem/fs.wit"), FS_WIT).unwrap();
+    let wat = guest.wat().replacen(
+        "(module",
+        "(module
+  (import \"wasi:filesystem/preopens@0.2.0\" \"get-directories\" (func $getdirs (param i32)))
+  (import \"wasi:filesystem/types@0.2.0\" \"[method]descriptor.create-directory-at\" (func $mkdir (param i32 i32 i32 i32)))",
+        1,
+    );
+    super::encode(&wat, dir.path(), "module-with-fs")
+}
 
+/// Code: `$fd` is the first folder WASI gives the guest (the function declares
+/// `(local $fd i32)` first).
+const FIRST_DIR: &str = "(call $getdirs (i32.const 96))
+    (if (i32.eqz (i32.load (i32.const 100))) (then unreachable))
+    (local.set $fd (i32.load (i32.load (i32.const 96))))";
+
+/// Code: try to create the folder `name` in `$fd`; the byte at 112 is then 1 on failure.
+fn mkdir(g: &mut super::Guest, name: &str) -> String {
+    let (p, l) = g.string(name);
+    format!("(call $mkdir (local.get $fd) (i32.const {p}) (i32.const {l}) (i32.const 112))")
+}
+
+/// A guest whose `start` waits until it can create the folder `gate` in its first
+/// preopened folder (it spins while `gate` exists: whoever removes it opens the gate), then
+/// returns `err(fail)` if `fail` is given; its `stop` creates `stopped` there.
+pub fn gated(gate: &str, fail: Option<&str>, stopped: &str) -> Vec<u8> {
+    let mut g = super::Guest::new();
+    let wait = mkdir(&mut g, gate);
+    let end = fail.map(|message| g.fail(message)).unwrap_or_default();
+    let start = format!(
+        "(local $fd i32) {FIRST_DIR}
+        (loop $wait {wait} (br_if $wait (i32.load8_u (i32.const 112))))
+        {end}"
+    );
+    let stop = format!("(local $fd i32) {FIRST_DIR} {}", mkdir(&mut g, stopped));
+    encode_with_fs(&g.hook("start", start).hook("stop", stop))
+}
+
+/// A guest whose `start` creates the folder `marker` in its first preopened folder and
+/// fails if it was there already: it starts once.
+pub fn starts_once(marker: &str) -> Vec<u8> {
+    let mut g = super::Guest::new();
+    let make = mkdir(&mut g, marker);
+    let fail = g.fail("started once already");
+    let start = format!(
+        "(local $fd i32) {FIRST_DIR} {make}
+        (if (i32.load8_u (i32.const 112)) (then {fail}))"
+    );
+    encode_with_fs(&g.hook("start", start))
+}
+
+/// At start, for every preopened folder: creates `made` in it, then `../escaped`, and
+/// publishes each outcome on `fs.<made|escape>.<ok|denied>` with the folder's guest path.
+pub fn component() -> Vec<u8> {
     let mut g = super::Guest::new();
     let mut attempt = |path: &str, name: &str| {
         let (p, pl) = g.string(path);
@@ -85,12 +137,5 @@ pub fn component() -> Vec<u8> {
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br $next)))"#
     );
-    let wat = g.hook("start", start).wat().replacen(
-        "(module",
-        "(module
-  (import \"wasi:filesystem/preopens@0.2.0\" \"get-directories\" (func $getdirs (param i32)))
-  (import \"wasi:filesystem/types@0.2.0\" \"[method]descriptor.create-directory-at\" (func $mkdir (param i32 i32 i32 i32)))",
-        1,
-    );
-    super::encode(&wat, dir.path(), "module-with-fs")
+    encode_with_fs(&g.hook("start", start))
 }
