@@ -51,6 +51,10 @@ impl Tally {
 /// [`EventBus::publish`](super::EventBus::publish) can start at its event's creation time
 /// without another clock read. A step of the system clock during a delivery can distort the
 /// elapsed time, never make it negative.
+///
+/// A delivery is timed only when its report is handed to someone: the deliveries take an
+/// `Option<&mut Start>`, `None` when the report is dropped (emitted events, failure notices,
+/// [`EventBus::forward`](super::EventBus::forward)), which saves both clock reads.
 #[derive(Clone, Copy)]
 pub(super) struct Start(SystemTime);
 
@@ -64,8 +68,18 @@ impl Start {
         Self(time)
     }
 
-    pub(super) fn elapsed(self) -> Duration {
-        self.0.elapsed().unwrap_or_default()
+    /// The time from this start to now; now becomes the start. Deliveries timed back to
+    /// back (a batch's) so take one clock reading each: one's end is the next one's start.
+    pub(super) fn lap(&mut self) -> Duration {
+        let now = SystemTime::now();
+        let lap = now.duration_since(self.0).unwrap_or_default();
+        self.0 = now;
+        lap
+    }
+
+    /// The time from `earlier` to this start, without reading the clock.
+    pub(super) fn since(self, earlier: Start) -> Duration {
+        self.0.duration_since(earlier.0).unwrap_or_default()
     }
 }
 
@@ -188,10 +202,13 @@ impl<'a> Delivery<'a> {
         }
     }
 
+    /// The report, timed from `start` to now if there is a start (see [`Start`]).
     #[inline(always)]
-    fn finish(self, start: Start) -> DeliveryReport {
+    fn finish(self, start: Option<&mut Start>) -> DeliveryReport {
         let mut report = self.report;
-        report.elapsed = start.elapsed();
+        if let Some(start) = start {
+            report.elapsed = start.lap();
+        }
         report
     }
 }
@@ -216,12 +233,14 @@ fn admit(entry: &SubEntry, event: &Event) -> Admit {
 }
 
 impl BusInner {
-    /// Records `event` in the history, delivers it, and announces the failures.
+    /// Records `event` in the history, delivers it, and announces the failures. With a
+    /// `start`, the report's elapsed time runs from it to the end of the delivery (not of the
+    /// announcing), and `start` is left at the time the publish returns, for the next one.
     pub(super) async fn publish_routed(
         &self,
         event: &Event,
         route: &Route,
-        start: Start,
+        mut start: Option<&mut Start>,
     ) -> DeliveryReport {
         if let Some(history) = &self.history {
             history.record(event);
@@ -231,12 +250,19 @@ impl BusInner {
         // enters no second future, which measurably slowed every publish.
         let (delivery, first) = self.begin(event, route);
         let report = match first {
-            None => delivery.finish(start),
-            Some(wait) => self.deliver_rest(delivery, wait, start).await,
+            None => delivery.finish(start.as_deref_mut()),
+            Some(wait) => {
+                self.deliver_rest(delivery, wait, start.as_deref_mut())
+                    .await
+            }
         };
         self.count_published(&report);
         if !report.failures.is_empty() {
             self.announce(event, &report.failures).await;
+            // The announcing is no part of the next delivery's time either.
+            if let Some(start) = start {
+                *start = Start::now();
+            }
         }
         report
     }
@@ -249,7 +275,6 @@ impl BusInner {
         if let Some(history) = &self.history {
             history.record(event);
         }
-        let start = Start::now();
         let (mut delivery, mut next) = self.begin(event, route);
         while let Some(wait) = next {
             let (entry, pushed) = match wait {
@@ -268,7 +293,8 @@ impl BusInner {
             delivery.queued(entry, pushed);
             next = delivery.advance::<false>();
         }
-        let report = delivery.finish(start);
+        // Nobody reads an emitted event's report: it is not timed.
+        let report = delivery.finish(None);
         self.count_published(&report);
         if !report.failures.is_empty() {
             self.announce(event, &report.failures).await;
@@ -359,7 +385,12 @@ impl BusInner {
 
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a
     /// handler runs, so handlers may publish, subscribe and unsubscribe.
-    async fn dispatch(&self, event: &Event, route: &Route, start: Start) -> DeliveryReport {
+    async fn dispatch(
+        &self,
+        event: &Event,
+        route: &Route,
+        start: Option<&mut Start>,
+    ) -> DeliveryReport {
         let (delivery, first) = self.begin(event, route);
         match first {
             None => delivery.finish(start),
@@ -385,7 +416,7 @@ impl BusInner {
         &self,
         mut delivery: Delivery<'a>,
         first: Wait<'a>,
-        start: Start,
+        start: Option<&mut Start>,
     ) -> DeliveryReport {
         let mut next = Some(first);
         while let Some(wait) = next {
@@ -452,8 +483,9 @@ impl BusInner {
             if let Some(history) = &self.history {
                 history.record(&notice);
             }
-            // `dispatch`, not `publish_routed`: this is where the recursion stops.
-            self.dispatch(&notice, &route, Start::now()).await;
+            // `dispatch`, not `publish_routed`: this is where the recursion stops. Its report
+            // is dropped, so it is not timed.
+            self.dispatch(&notice, &route, None).await;
         }
     }
 }

@@ -142,6 +142,27 @@ impl Event {
     /// ```
     #[must_use]
     pub fn json_on_same_topic(&self, payload: Value) -> Self {
+        self.json_on_same_topic_at(payload, SystemTime::now())
+    }
+
+    /// [`json_on_same_topic`](Self::json_on_same_topic) with a creation time given rather
+    /// than read: for events that arrived together, such as the messages a bridge took from
+    /// its client at once, stamped with one clock read.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use symphra::bus::Event;
+    /// use serde_json::json;
+    ///
+    /// let first = Event::json("order.paid", json!(1))?;
+    /// let arrived = SystemTime::now();
+    /// let [a, b] = [2, 3].map(|n| first.json_on_same_topic_at(json!(n), arrived));
+    /// assert_eq!((a.time(), b.time()), (arrived, arrived));
+    /// assert!(b.id() > a.id());
+    /// # Ok::<(), symphra::bus::BusError>(())
+    /// ```
+    #[must_use]
+    pub fn json_on_same_topic_at(&self, payload: Value, time: SystemTime) -> Self {
         Self {
             topic: self.topic.clone(),
             payload: Arc::new(payload),
@@ -150,7 +171,7 @@ impl Event {
             source: None,
             origin: None,
             id: EventId::next(),
-            time: SystemTime::now(),
+            time,
         }
     }
 
