@@ -53,7 +53,7 @@ impl Tally {
 /// elapsed time, never make it negative.
 ///
 /// A delivery is timed only when its report is handed to someone: the deliveries take an
-/// `Option<&mut Start>`, `None` when the report is dropped (emitted events, failure notices,
+/// `Option<Start>`, `None` when the report is dropped (emitted events, failure notices,
 /// [`EventBus::forward`](super::EventBus::forward)), which saves both clock reads.
 #[derive(Clone, Copy)]
 pub(super) struct Start(SystemTime);
@@ -68,13 +68,15 @@ impl Start {
         Self(time)
     }
 
-    /// The time from this start to now; now becomes the start. Deliveries timed back to
-    /// back (a batch's) so take one clock reading each: one's end is the next one's start.
-    pub(super) fn lap(&mut self) -> Duration {
-        let now = SystemTime::now();
-        let lap = now.duration_since(self.0).unwrap_or_default();
-        self.0 = now;
-        lap
+    pub(super) fn elapsed(self) -> Duration {
+        self.0.elapsed().unwrap_or_default()
+    }
+
+    /// The end of a delivery that began here and took `elapsed`, without reading the clock:
+    /// deliveries timed back to back (a batch's) take one reading each, one's end being the
+    /// next one's start.
+    pub(super) fn after(self, elapsed: Duration) -> Self {
+        self.0.checked_add(elapsed).map_or(self, Self)
     }
 
     /// The time from `earlier` to this start, without reading the clock.
@@ -204,10 +206,10 @@ impl<'a> Delivery<'a> {
 
     /// The report, timed from `start` to now if there is a start (see [`Start`]).
     #[inline(always)]
-    fn finish(self, start: Option<&mut Start>) -> DeliveryReport {
+    fn finish(self, start: Option<Start>) -> DeliveryReport {
         let mut report = self.report;
         if let Some(start) = start {
-            report.elapsed = start.lap();
+            report.elapsed = start.elapsed();
         }
         report
     }
@@ -235,12 +237,12 @@ fn admit(entry: &SubEntry, event: &Event) -> Admit {
 impl BusInner {
     /// Records `event` in the history, delivers it, and announces the failures. With a
     /// `start`, the report's elapsed time runs from it to the end of the delivery (not of the
-    /// announcing), and `start` is left at the time the publish returns, for the next one.
+    /// announcing).
     pub(super) async fn publish_routed(
         &self,
         event: &Event,
         route: &Route,
-        mut start: Option<&mut Start>,
+        start: Option<Start>,
     ) -> DeliveryReport {
         if let Some(history) = &self.history {
             history.record(event);
@@ -250,19 +252,12 @@ impl BusInner {
         // enters no second future, which measurably slowed every publish.
         let (delivery, first) = self.begin(event, route);
         let report = match first {
-            None => delivery.finish(start.as_deref_mut()),
-            Some(wait) => {
-                self.deliver_rest(delivery, wait, start.as_deref_mut())
-                    .await
-            }
+            None => delivery.finish(start),
+            Some(wait) => self.deliver_rest(delivery, wait, start).await,
         };
         self.count_published(&report);
         if !report.failures.is_empty() {
             self.announce(event, &report.failures).await;
-            // The announcing is no part of the next delivery's time either.
-            if let Some(start) = start {
-                *start = Start::now();
-            }
         }
         report
     }
@@ -385,12 +380,7 @@ impl BusInner {
 
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a
     /// handler runs, so handlers may publish, subscribe and unsubscribe.
-    async fn dispatch(
-        &self,
-        event: &Event,
-        route: &Route,
-        start: Option<&mut Start>,
-    ) -> DeliveryReport {
+    async fn dispatch(&self, event: &Event, route: &Route, start: Option<Start>) -> DeliveryReport {
         let (delivery, first) = self.begin(event, route);
         match first {
             None => delivery.finish(start),
@@ -416,7 +406,7 @@ impl BusInner {
         &self,
         mut delivery: Delivery<'a>,
         first: Wait<'a>,
-        start: Option<&mut Start>,
+        start: Option<Start>,
     ) -> DeliveryReport {
         let mut next = Some(first);
         while let Some(wait) = next {

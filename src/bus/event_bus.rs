@@ -238,19 +238,15 @@ impl EventBus {
         };
         let event = Event::unchecked(route.topic.clone(), payload);
         // The event was just stamped: its time is the start, which saves a clock read.
-        let mut start = Start::at(event.time());
-        Ok(self
-            .inner
-            .publish_routed(&event, &route, Some(&mut start))
-            .await)
+        let start = Start::at(event.time());
+        Ok(self.inner.publish_routed(&event, &route, Some(start)).await)
     }
 
     /// Publishes a built event (with its source, JSON form, ...) and awaits every handler.
     pub async fn publish_event(&self, event: Event) -> DeliveryReport {
         let route = self.inner.route_valid(event.topic());
-        let mut start = Start::now();
         self.inner
-            .publish_routed(&event, &route, Some(&mut start))
+            .publish_routed(&event, &route, Some(Start::now()))
             .await
     }
 
@@ -288,20 +284,24 @@ impl EventBus {
     /// announcing failures.
     pub async fn publish_batch(&self, events: impl IntoIterator<Item = Event>) -> BatchReport {
         let began = Start::now();
-        let mut lap = began;
+        let mut start = began;
         let events = events.into_iter();
         let mut reports = Vec::with_capacity(events.size_hint().0);
         for event in events {
             let route = self.inner.route_valid(event.topic());
-            let report = self
-                .inner
-                .publish_routed(&event, &route, Some(&mut lap))
-                .await;
+            let report = self.inner.publish_routed(&event, &route, Some(start)).await;
+            // The next event starts where this one's delivery ended, unless failures were
+            // announced since: that time is no event's.
+            start = if report.failures.is_empty() {
+                start.after(report.elapsed)
+            } else {
+                Start::now()
+            };
             reports.push(report);
         }
         BatchReport {
             reports,
-            elapsed: lap.since(began),
+            elapsed: start.since(began),
         }
     }
 
