@@ -132,29 +132,30 @@ impl fmt::Display for EventId {
 /// ```
 #[derive(Clone)]
 pub struct Event {
-    topic: TopicName,
+    topic: Text,
     payload: Payload,
     type_name: &'static str,
     to_json: Option<ToJson>,
     source: Option<Arc<str>>,
-    origin: Option<Arc<str>>,
+    origin: Option<Text>,
     id: EventId,
     time: SystemTime,
 }
 
-/// An event's topic: shared with the route cache, or a constant (a topic of a
-/// [`TopicSet`](super::TopicSet)), which is copied without a reference count.
+/// An event's topic or origin: shared (a topic with the route cache, an origin among a
+/// bridge's events), or a constant (a topic of a [`TopicSet`](super::TopicSet), a bridge's
+/// default origin), which is copied and dropped without a reference count.
 #[derive(Clone)]
-enum TopicName {
+enum Text {
     Shared(Arc<str>),
     Constant(&'static str),
 }
 
-impl TopicName {
+impl Text {
     fn as_str(&self) -> &str {
         match self {
-            Self::Shared(topic) => topic,
-            Self::Constant(topic) => topic,
+            Self::Shared(text) => text,
+            Self::Constant(text) => text,
         }
     }
 }
@@ -251,15 +252,25 @@ impl Event {
 
     /// Builds an event for a topic that is already known to be valid.
     pub(crate) fn unchecked<T: Send + Sync + 'static>(topic: Arc<str>, payload: T) -> Self {
+        Self::unchecked_at(topic, payload, SystemTime::now())
+    }
+
+    /// [`unchecked`](Self::unchecked) created at `time`, without reading the clock.
+    #[inline]
+    pub(crate) fn unchecked_at<T: Send + Sync + 'static>(
+        topic: Arc<str>,
+        payload: T,
+        time: SystemTime,
+    ) -> Self {
         Self {
-            topic: TopicName::Shared(topic),
+            topic: Text::Shared(topic),
             payload: Arc::new(payload),
             type_name: std::any::type_name::<T>(),
             to_json: None,
             source: None,
             origin: None,
             id: EventId::next(),
-            time: SystemTime::now(),
+            time,
         }
     }
 
@@ -276,7 +287,7 @@ impl Event {
         T: Serialize + Send + Sync + 'static,
     {
         Self {
-            topic: TopicName::Constant(topic),
+            topic: Text::Constant(topic),
             payload,
             type_name: std::any::type_name::<T>(),
             to_json: Some(json_of::<T>),
@@ -291,7 +302,7 @@ impl Event {
     /// valid) and id, the same payload, source and time. Copies taken by handlers keep
     /// what they saw.
     pub(crate) fn retarget(&mut self, topic: &'static str, id: EventId) {
-        self.topic = TopicName::Constant(topic);
+        self.topic = Text::Constant(topic);
         self.id = id;
     }
 
@@ -342,14 +353,31 @@ impl Event {
     /// out again, so that an event never loops between processes.
     #[must_use]
     pub fn with_origin(mut self, origin: impl Into<Arc<str>>) -> Self {
-        self.origin = Some(origin.into());
+        self.origin = Some(Text::Shared(origin.into()));
+        self
+    }
+
+    /// [`with_origin`](Self::with_origin) for an origin known at compile time, such as a
+    /// bridge's name for senders that do not say who they are: the event then copies and
+    /// drops it without a reference count.
+    ///
+    /// ```
+    /// use symphra::bus::Event;
+    ///
+    /// let event = Event::new("order.paid", ())?.with_constant_origin("nats");
+    /// assert_eq!(event.origin(), Some("nats"));
+    /// # Ok::<(), symphra::bus::BusError>(())
+    /// ```
+    #[must_use]
+    pub fn with_constant_origin(mut self, origin: &'static str) -> Self {
+        self.origin = Some(Text::Constant(origin));
         self
     }
 
     /// Where the event came from if it was received from outside this process (see
     /// [`with_origin`](Self::with_origin)); `None` for events published in this process.
     pub fn origin(&self) -> Option<&str> {
-        self.origin.as_deref()
+        self.origin.as_ref().map(Text::as_str)
     }
 
     /// The topic, e.g. `user.created`.
@@ -360,8 +388,8 @@ impl Event {
     /// The topic as shared text: a reference count, or for a constant topic an allocation.
     pub(crate) fn topic_arc(&self) -> Arc<str> {
         match &self.topic {
-            TopicName::Shared(topic) => Arc::clone(topic),
-            TopicName::Constant(topic) => Arc::from(*topic),
+            Text::Shared(topic) => Arc::clone(topic),
+            Text::Constant(topic) => Arc::from(*topic),
         }
     }
 
@@ -447,7 +475,7 @@ impl fmt::Debug for Event {
             .field("topic", &self.topic())
             .field("payload", &self.type_name)
             .field("source", &self.source)
-            .field("origin", &self.origin)
+            .field("origin", &self.origin())
             .field("time", &self.time)
             .finish()
     }

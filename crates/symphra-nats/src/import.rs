@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use async_nats::{Client, Message, Subscriber};
 use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
-use symphra::bus::{Event, EventBus, Pattern};
+use symphra::bus::{Event, EventBus, Pattern, PreparedTopic};
 use tokio::task::JoinHandle;
 
 use crate::connection::Shared;
@@ -66,10 +66,14 @@ async fn run_import(mut subscriber: Subscriber, bus: EventBus, shared: Arc<Share
         }
         let arrived = SystemTime::now();
         for message in ready.drain(..) {
-            if let Some(event) = receive(&shared, &message, &mut seen, arrived) {
+            if let Some(event) = receive(&bus, &shared, &message, &mut seen, arrived) {
                 bump(&shared.counters.imported);
-                // The report would be dropped: not timed.
-                bus.forward(event).await;
+                // The report would be dropped: not timed. The event is on the topic of the
+                // last subject, whose route `seen` keeps.
+                match &mut seen.subject {
+                    Some((_, topic)) => bus.forward_on(topic, event).await,
+                    None => bus.forward(event).await,
+                }
             }
         }
     }
@@ -81,14 +85,15 @@ async fn run_import(mut subscriber: Subscriber, bus: EventBus, shared: Arc<Share
 struct Seen {
     origins: Interned,
     sources: Interned,
-    /// The last subject found to be a valid topic, and an event on that topic whose topic
-    /// the next events share ([`Event::json_on_same_topic`]).
-    subject: Option<(async_nats::Subject, Event)>,
+    /// The last subject found to be a valid topic, and that topic prepared on the bus:
+    /// the next events share it, and are delivered along its kept route.
+    subject: Option<(async_nats::Subject, PreparedTopic)>,
 }
 
 /// The event for a message that had arrived by `arrived`, or `None` (counted and logged)
 /// if it is skipped.
 fn receive(
+    bus: &EventBus,
     shared: &Shared,
     message: &Message,
     seen: &mut Seen,
@@ -117,7 +122,7 @@ fn receive(
             let checked = shared
                 .prefix
                 .topic_for_subject(subject)
-                .and_then(|topic| Event::json(topic, Value::Null));
+                .and_then(|topic| bus.prepare(topic));
             match checked {
                 Ok(on_topic) => &seen.subject.insert((message.subject.clone(), on_topic)).1,
                 Err(error) => {
@@ -155,8 +160,13 @@ fn receive(
             return None;
         }
     };
-    let event = on_topic.json_on_same_topic_at(value, arrived);
-    let mut event = event.with_origin(seen.origins.get(meta.origin.unwrap_or(FOREIGN_ORIGIN)));
+    let event = on_topic.json_event(value, arrived);
+    // A sender that does not say who it is (the default, no header) is `nats`, a constant:
+    // no reference count to take and drop per event.
+    let mut event = match meta.origin {
+        Some(origin) => event.with_origin(seen.origins.get(origin)),
+        None => event.with_constant_origin(FOREIGN_ORIGIN),
+    };
     if let Some(source) = meta.source {
         event = event.with_source(seen.sources.get(source));
     }
