@@ -153,7 +153,7 @@ impl<'a> Delivery<'a> {
                     let result = Handler::call_sync(f, self.event);
                     self.handled(entry, result);
                 }
-                Handler::Async(_) => return Some(Wait::Handler(entry)),
+                Handler::Async(_) | Handler::Deferring(_) => return Some(Wait::Handler(entry)),
             }
         }
         None

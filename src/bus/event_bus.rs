@@ -165,6 +165,60 @@ impl EventBus {
         self.add(pattern, options, Handler::asynchronous(handler))
     }
 
+    /// Subscribes a handler that runs on the publisher's task like a sync one, with the
+    /// event borrowed, and returns a future only when it has to wait: `None` when it is
+    /// done, `Some(future)` for the publisher to await as it awaits an async handler. It is
+    /// delivered as an async handler is (awaited by `publish`, through its own lane for
+    /// emitted events, on its own task with a [queue](SubscribeOptions::queue)), but when it
+    /// does not wait it costs no copy of the event and no boxed future: for a handler that
+    /// usually finishes at once, such as one that hands events to a client's queue.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use symphra::bus::{EventBus, SubscribeOptions};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), symphra::bus::BusError> {
+    /// let bus = EventBus::new();
+    /// let (at_once, later) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let (now, waited) = (at_once.clone(), later.clone());
+    /// let _sub = bus.subscribe_deferring_with("job.*", SubscribeOptions::new(), move |event| {
+    ///     if event.payload::<u32>().is_some_and(|size| *size < 10) {
+    ///         now.fetch_add(1, Ordering::Relaxed);
+    ///         return None;
+    ///     }
+    ///     let waited = waited.clone();
+    ///     Some(async move {
+    ///         tokio::task::yield_now().await;
+    ///         waited.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    /// })?;
+    /// bus.publish("job.small", 3_u32).await?;
+    /// let report = bus.publish("job.large", 300_u32).await?;
+    /// assert_eq!(report.succeeded(), 1);
+    /// assert_eq!((at_once.load(Ordering::Relaxed), later.load(Ordering::Relaxed)), (1, 1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`BusError::InvalidPattern`] if `pattern` is invalid; [`BusError::NoRuntime`] if the
+    /// options ask for a queue and no Tokio runtime is running.
+    pub fn subscribe_deferring_with<F, Fut>(
+        &self,
+        pattern: &str,
+        options: SubscribeOptions,
+        handler: F,
+    ) -> Result<Subscription, BusError>
+    where
+        F: Fn(&Event) -> Option<Fut> + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerResult,
+    {
+        self.add(pattern, options, Handler::deferring(handler))
+    }
+
     fn add(
         &self,
         pattern: &str,

@@ -36,11 +36,22 @@ impl<E: Into<BoxError>> HandlerResult for Result<(), E> {
 
 type SyncFn = dyn Fn(&Event) -> Result<(), BoxError> + Send + Sync;
 type AsyncFn = dyn Fn(Event) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync;
+type DeferringFn = dyn Fn(&Event) -> Deferred + Send + Sync;
+
+/// What a deferring handler did with an event: finished, or left a future to await.
+pub(crate) enum Deferred {
+    Done(Result<(), BoxError>),
+    Wait(BoxFuture<'static, Result<(), BoxError>>),
+}
 
 /// A type-erased handler.
 pub(crate) enum Handler {
     Sync(Box<SyncFn>),
     Async(Box<AsyncFn>),
+    /// Runs like a sync handler, with the event borrowed, and returns a future only when it
+    /// has to wait: delivered where async handlers are (it may have to be awaited), but with
+    /// no copy of the event and no boxed future when it does not wait.
+    Deferring(Box<DeferringFn>),
 }
 
 impl Handler {
@@ -60,6 +71,18 @@ impl Handler {
     {
         Self::Async(Box::new(move |event| {
             f(event).map(HandlerResult::into_result).boxed()
+        }))
+    }
+
+    pub(crate) fn deferring<F, Fut>(f: F) -> Self
+    where
+        F: Fn(&Event) -> Option<Fut> + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerResult,
+    {
+        Self::Deferring(Box::new(move |event| match f(event) {
+            None => Deferred::Done(Ok(())),
+            Some(wait) => Deferred::Wait(wait.map(HandlerResult::into_result).boxed()),
         }))
     }
 
@@ -87,12 +110,23 @@ impl Handler {
                     Ok(future) => future,
                     Err(panic) => return Err(HandlerError::Panicked(panic_message(panic))),
                 };
-                match AssertUnwindSafe(future).catch_unwind().await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(error)) => Err(HandlerError::failed(error)),
-                    Err(panic) => Err(HandlerError::Panicked(panic_message(panic))),
-                }
+                Self::awaited(future).await
             }
+            Self::Deferring(f) => match catch_unwind(AssertUnwindSafe(|| f(event))) {
+                Ok(Deferred::Done(Ok(()))) => Ok(()),
+                Ok(Deferred::Done(Err(error))) => Err(HandlerError::failed(error)),
+                Ok(Deferred::Wait(future)) => Self::awaited(future).await,
+                Err(panic) => Err(HandlerError::Panicked(panic_message(panic))),
+            },
+        }
+    }
+
+    /// Awaits a handler's future, catching a panic in it.
+    async fn awaited(future: BoxFuture<'static, Result<(), BoxError>>) -> Result<(), HandlerError> {
+        match AssertUnwindSafe(future).catch_unwind().await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(HandlerError::failed(error)),
+            Err(panic) => Err(HandlerError::Panicked(panic_message(panic))),
         }
     }
 }
