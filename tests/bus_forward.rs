@@ -59,3 +59,31 @@ async fn forward_delivers_records_counts_and_announces_as_publish_event_does() {
         .collect();
     assert_eq!(recorded, ["order.paid", HANDLER_FAILED, "nobody.listens"]);
 }
+
+/// A route with an async handler is not delivered on the spot: awaited the general way,
+/// with the same counts.
+#[tokio::test]
+async fn forward_awaits_async_handlers_and_counts_them() {
+    let bus = EventBus::new();
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let kept = heard.clone();
+    let _async = bus
+        .subscribe_async("order.*", move |event: Event| {
+            let kept = kept.clone();
+            async move {
+                tokio::task::yield_now().await;
+                kept.lock().map(|mut kept| kept.push(event.id())).ok();
+                Err::<(), _>("refused")
+            }
+        })
+        .unwrap();
+    let event = Event::new("order.paid", ()).unwrap();
+    let id = event.id();
+    bus.forward(event).await;
+    assert_eq!(*heard.lock().unwrap(), [id], "awaited before forward returned");
+    let stats = bus.stats();
+    assert_eq!(
+        (stats.published, stats.delivered, stats.handler_failures),
+        (1, 1, 1)
+    );
+}

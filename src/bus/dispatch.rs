@@ -11,15 +11,18 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+
+use futures_util::future::BoxFuture;
 
 use super::cache::Route;
 use super::event::Event;
 use super::event_bus::BusInner;
-use super::handler::Handler;
+use super::handler::{Handler, Started};
 use super::queue::{Pushed, SubscriberQueue};
 use super::report::{DeliveryReport, HandlerError, HandlerFailure};
 use super::subscription::SubEntry;
+use super::timing::Start;
+use crate::lifecycle::BoxError;
 use crate::util::panic_message;
 
 /// The topic on which handler failures are published, once each.
@@ -47,44 +50,6 @@ impl Tally {
     }
 }
 
-/// When a delivery started, on the wall clock: the clock events are stamped with, so that
-/// [`EventBus::publish`](super::EventBus::publish) can start at its event's creation time
-/// without another clock read. A step of the system clock during a delivery can distort the
-/// elapsed time, never make it negative.
-///
-/// A delivery is timed only when its report is handed to someone: the deliveries take an
-/// `Option<Start>`, `None` when the report is dropped (emitted events, failure notices,
-/// [`EventBus::forward`](super::EventBus::forward)), which saves both clock reads.
-#[derive(Clone, Copy)]
-pub(super) struct Start(SystemTime);
-
-impl Start {
-    pub(super) fn now() -> Self {
-        Self(SystemTime::now())
-    }
-
-    /// Starts at the creation time of an event stamped at the start of the delivery.
-    pub(super) fn at(time: SystemTime) -> Self {
-        Self(time)
-    }
-
-    pub(super) fn elapsed(self) -> Duration {
-        self.0.elapsed().unwrap_or_default()
-    }
-
-    /// The end of a delivery that began here and took `elapsed`, without reading the clock:
-    /// deliveries timed back to back (a batch's) take one reading each, one's end being the
-    /// next one's start.
-    pub(super) fn after(self, elapsed: Duration) -> Self {
-        self.0.checked_add(elapsed).map_or(self, Self)
-    }
-
-    /// The time from `earlier` to this start, without reading the clock.
-    pub(super) fn since(self, earlier: Start) -> Duration {
-        self.0.duration_since(earlier.0).unwrap_or_default()
-    }
-}
-
 /// Whether a subscriber takes this event.
 enum Admit {
     Yes,
@@ -97,8 +62,10 @@ enum Admit {
 enum Wait<'a> {
     /// The event goes into its queue.
     Queue(&'a Arc<SubEntry>, &'a SubscriberQueue),
-    /// Its async handler runs.
+    /// Its async handler runs (or, for an emitted event, its deferring handler).
     Handler(&'a Arc<SubEntry>),
+    /// Its deferring handler, run in place, left this to await.
+    Deferred(&'a Arc<SubEntry>, BoxFuture<'static, Result<(), BoxError>>),
 }
 
 /// One event on its way along a route.
@@ -107,15 +74,19 @@ struct Delivery<'a> {
     event: &'a Event,
     subs: std::slice::Iter<'a, Arc<SubEntry>>,
     report: DeliveryReport,
+    /// An emitted event: deferring handlers get it through their emit lanes, as async
+    /// handlers do, rather than in place.
+    emitted: bool,
 }
 
 impl<'a> Delivery<'a> {
-    fn new(bus: &'a BusInner, event: &'a Event, route: &'a Route) -> Self {
+    fn new(bus: &'a BusInner, event: &'a Event, route: &'a Route, emitted: bool) -> Self {
         Self {
             bus,
             event,
             subs: route.subs.iter(),
             report: DeliveryReport::empty(Some(event.id())),
+            emitted,
         }
     }
 
@@ -152,6 +123,13 @@ impl<'a> Delivery<'a> {
                 Handler::Sync(f) => {
                     let result = Handler::call_sync(f, self.event);
                     self.handled(entry, result);
+                }
+                // In place, as a sync handler, unless it leaves a future to await.
+                Handler::Deferring(f) if !self.emitted => {
+                    match Handler::start_deferring(f, self.event) {
+                        Started::Done(result) => self.handled(entry, result),
+                        Started::Wait(future) => return Some(Wait::Deferred(entry, future)),
+                    }
                 }
                 Handler::Async(_) | Handler::Deferring(_) => return Some(Wait::Handler(entry)),
             }
@@ -250,7 +228,7 @@ impl BusInner {
         // A route of sync handlers is delivered here, without entering another future.
         // Delivered here rather than through `dispatch`: a route of sync handlers then
         // enters no second future, which measurably slowed every publish.
-        let (delivery, first) = self.begin(event, route);
+        let (delivery, first) = self.begin(event, route, false);
         let report = match first {
             None => delivery.finish(start),
             Some(wait) => self.deliver_rest(delivery, wait, start).await,
@@ -270,9 +248,16 @@ impl BusInner {
         if let Some(history) = &self.history {
             history.record(event);
         }
-        let (mut delivery, mut next) = self.begin(event, route);
+        let (mut delivery, mut next) = self.begin(event, route, true);
         while let Some(wait) = next {
             let (entry, pushed) = match wait {
+                // Not made for an emitted event (see `Delivery::emitted`); awaited if it were.
+                Wait::Deferred(entry, future) => {
+                    let result = Handler::awaited(future).await;
+                    delivery.handled(entry, result);
+                    next = delivery.advance::<false>();
+                    continue;
+                }
                 Wait::Queue(entry, queue) => (entry, queue.push(event.clone()).await),
                 Wait::Handler(entry) => match self.emit_lane(entry) {
                     Some(lane) => {
@@ -293,6 +278,24 @@ impl BusInner {
         self.count_published(&report);
         if !report.failures.is_empty() {
             self.announce(event, &report.failures).await;
+        }
+    }
+
+    /// Delivers `event` along `route` for a caller that reads no report
+    /// ([`EventBus::forward`](super::EventBus::forward)): a route of sync handlers on the
+    /// spot ([`publish_inline`](Self::publish_inline), which builds no report), any other
+    /// the general way, untimed.
+    pub(super) async fn forward_routed(&self, event: &Event, route: &Route) {
+        if !route.inline_sync {
+            self.publish_routed(event, route, None).await;
+            return;
+        }
+        let mut tally = Tally::default();
+        let failures = self.publish_inline(event, route, &mut tally);
+        self.published.fetch_add(tally.published, Ordering::Relaxed);
+        self.delivered.fetch_add(tally.delivered, Ordering::Relaxed);
+        if !failures.is_empty() {
+            self.announce(event, &failures).await;
         }
     }
 
@@ -381,7 +384,7 @@ impl BusInner {
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a
     /// handler runs, so handlers may publish, subscribe and unsubscribe.
     async fn dispatch(&self, event: &Event, route: &Route, start: Option<Start>) -> DeliveryReport {
-        let (delivery, first) = self.begin(event, route);
+        let (delivery, first) = self.begin(event, route, false);
         match first {
             None => delivery.finish(start),
             Some(wait) => self.deliver_rest(delivery, wait, start).await,
@@ -391,8 +394,13 @@ impl BusInner {
     /// Starts delivering `event` along `route`: the sync handlers up to the first subscriber
     /// whose step has to be awaited, if any.
     #[inline(always)]
-    fn begin<'a>(&'a self, event: &'a Event, route: &'a Route) -> (Delivery<'a>, Option<Wait<'a>>) {
-        let mut delivery = Delivery::new(self, event, route);
+    fn begin<'a>(
+        &'a self,
+        event: &'a Event,
+        route: &'a Route,
+        emitted: bool,
+    ) -> (Delivery<'a>, Option<Wait<'a>>) {
+        let mut delivery = Delivery::new(self, event, route, emitted);
         let first = if route.inline_sync {
             delivery.advance::<true>()
         } else {
@@ -417,6 +425,10 @@ impl BusInner {
                 }
                 Wait::Handler(entry) => {
                     let result = entry.handler.call(delivery.event).await;
+                    delivery.handled(entry, result);
+                }
+                Wait::Deferred(entry, future) => {
+                    let result = Handler::awaited(future).await;
                     delivery.handled(entry, result);
                 }
             }

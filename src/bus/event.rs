@@ -58,6 +58,7 @@ enum Text {
 }
 
 impl Text {
+    #[inline]
     fn as_str(&self) -> &str {
         match self {
             Self::Shared(text) => text,
@@ -241,6 +242,7 @@ impl Event {
 
     /// Sets the source, usually the name of the module that publishes the event.
     #[must_use]
+    #[inline]
     pub fn with_source(mut self, source: impl Into<Arc<str>>) -> Self {
         self.source = Some(source.into());
         self
@@ -249,6 +251,7 @@ impl Event {
     /// Sets the creation time, e.g. to keep the time of an event received from another
     /// process.
     #[must_use]
+    #[inline]
     pub fn with_time(mut self, time: SystemTime) -> Self {
         self.time = time;
         self
@@ -258,6 +261,7 @@ impl Event {
     /// another process; `origin` names where it came from. Bridges do not send such events
     /// out again, so that an event never loops between processes.
     #[must_use]
+    #[inline]
     pub fn with_origin(mut self, origin: impl Into<Arc<str>>) -> Self {
         self.origin = Some(Text::Shared(origin.into()));
         self
@@ -275,6 +279,7 @@ impl Event {
     /// # Ok::<(), symphra::bus::BusError>(())
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_constant_origin(mut self, origin: &'static str) -> Self {
         self.origin = Some(Text::Constant(origin));
         self
@@ -282,11 +287,13 @@ impl Event {
 
     /// Where the event came from if it was received from outside this process (see
     /// [`with_origin`](Self::with_origin)); `None` for events published in this process.
+    #[inline]
     pub fn origin(&self) -> Option<&str> {
         self.origin.as_ref().map(Text::as_str)
     }
 
     /// The topic, e.g. `user.created`.
+    #[inline]
     pub fn topic(&self) -> &str {
         self.topic.as_str()
     }
@@ -310,6 +317,7 @@ impl Event {
     }
 
     /// The payload if it is JSON (built with [`Event::json`] or as a `serde_json::Value`).
+    #[inline]
     pub fn json_value(&self) -> Option<&Value> {
         self.payload::<Value>()
     }
@@ -359,16 +367,19 @@ impl Event {
     }
 
     /// The module or component that published the event, if it said.
+    #[inline]
     pub fn source(&self) -> Option<&str> {
         self.source.as_deref()
     }
 
     /// The event's id.
+    #[inline]
     pub fn id(&self) -> EventId {
         self.id
     }
 
     /// When the event was created.
+    #[inline]
     pub fn time(&self) -> SystemTime {
         self.time
     }

@@ -15,7 +15,6 @@ use tokio::sync::mpsc;
 use super::buffer::{BufferConfig, EventBuffer};
 use super::builder::{BusStats, EventBusBuilder};
 use super::cache::RouteCache;
-use super::dispatch::Start;
 use super::error::BusError;
 use super::event::Event;
 use super::handler::{Handler, HandlerResult};
@@ -24,6 +23,7 @@ use super::registry::{Lookup, Registry};
 use super::report::{BatchReport, DeliveryReport};
 use super::subscription::{SubEntry, SubscribeOptions, Subscription, SubscriptionId};
 use super::tasks::{run_emitter, run_queue};
+use super::timing::Start;
 use super::topic::{Pattern, validate_topic};
 
 /// The shared state of a bus, behind every clone of its [`EventBus`].
@@ -327,7 +327,7 @@ impl EventBus {
     /// ```
     pub async fn forward(&self, event: Event) {
         let route = self.inner.route_valid(event.topic());
-        self.inner.publish_routed(&event, &route, None).await;
+        self.inner.forward_routed(&event, &route).await;
     }
 
     /// Publishes many events, one after another, and awaits every handler.

@@ -44,6 +44,12 @@ pub(crate) enum Deferred {
     Wait(BoxFuture<'static, Result<(), BoxError>>),
 }
 
+/// How a deferring handler's run in place ended: with its result, or with a future to await.
+pub(crate) enum Started {
+    Done(Result<(), HandlerError>),
+    Wait(BoxFuture<'static, Result<(), BoxError>>),
+}
+
 /// A type-erased handler.
 pub(crate) enum Handler {
     Sync(Box<SyncFn>),
@@ -112,17 +118,28 @@ impl Handler {
                 };
                 Self::awaited(future).await
             }
-            Self::Deferring(f) => match catch_unwind(AssertUnwindSafe(|| f(event))) {
-                Ok(Deferred::Done(Ok(()))) => Ok(()),
-                Ok(Deferred::Done(Err(error))) => Err(HandlerError::failed(error)),
-                Ok(Deferred::Wait(future)) => Self::awaited(future).await,
-                Err(panic) => Err(HandlerError::Panicked(panic_message(panic))),
+            Self::Deferring(f) => match Self::start_deferring(f, event) {
+                Started::Done(result) => result,
+                Started::Wait(future) => Self::awaited(future).await,
             },
         }
     }
 
+    /// Runs a deferring handler in place, catching a panic.
+    #[inline]
+    pub(crate) fn start_deferring(f: &DeferringFn, event: &Event) -> Started {
+        match catch_unwind(AssertUnwindSafe(|| f(event))) {
+            Ok(Deferred::Done(Ok(()))) => Started::Done(Ok(())),
+            Ok(Deferred::Done(Err(error))) => Started::Done(Err(HandlerError::failed(error))),
+            Ok(Deferred::Wait(future)) => Started::Wait(future),
+            Err(panic) => Started::Done(Err(HandlerError::Panicked(panic_message(panic)))),
+        }
+    }
+
     /// Awaits a handler's future, catching a panic in it.
-    async fn awaited(future: BoxFuture<'static, Result<(), BoxError>>) -> Result<(), HandlerError> {
+    pub(crate) async fn awaited(
+        future: BoxFuture<'static, Result<(), BoxError>>,
+    ) -> Result<(), HandlerError> {
         match AssertUnwindSafe(future).catch_unwind().await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(HandlerError::failed(error)),

@@ -128,6 +128,7 @@ mod subscription;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod timing;
 mod topic;
 mod trie;
 

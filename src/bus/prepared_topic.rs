@@ -67,6 +67,7 @@ impl PreparedTopic {
 
     /// A new event on this topic with a JSON payload and the creation time `time`: the topic
     /// is shared, not checked or copied; the event has its own id, no source or origin.
+    #[inline]
     pub fn json_event(&self, payload: Value, time: SystemTime) -> Event {
         Event::unchecked_at(Arc::clone(&self.route.topic), payload, time)
     }
@@ -120,6 +121,6 @@ impl EventBus {
             return self.forward(event).await;
         }
         let route = prepared.current(&self.inner);
-        self.inner.publish_routed(&event, route, None).await;
+        self.inner.forward_routed(&event, route).await;
     }
 }
