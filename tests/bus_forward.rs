@@ -80,7 +80,11 @@ async fn forward_awaits_async_handlers_and_counts_them() {
     let event = Event::new("order.paid", ()).unwrap();
     let id = event.id();
     bus.forward(event).await;
-    assert_eq!(*heard.lock().unwrap(), [id], "awaited before forward returned");
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [id],
+        "awaited before forward returned"
+    );
     let stats = bus.stats();
     assert_eq!(
         (stats.published, stats.delivered, stats.handler_failures),

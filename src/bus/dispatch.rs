@@ -64,8 +64,12 @@ enum Wait<'a> {
     Queue(&'a Arc<SubEntry>, &'a SubscriberQueue),
     /// Its async handler runs (or, for an emitted event, its deferring handler).
     Handler(&'a Arc<SubEntry>),
-    /// Its deferring handler, run in place, left this to await.
-    Deferred(&'a Arc<SubEntry>, BoxFuture<'static, Result<(), BoxError>>),
+    /// Its deferring handler, run in place, left this to await. Boxed once more, so that
+    /// this rare variant does not make every `Wait` (moved on every publish) larger.
+    Deferred(
+        &'a Arc<SubEntry>,
+        Box<BoxFuture<'static, Result<(), BoxError>>>,
+    ),
 }
 
 /// One event on its way along a route.
@@ -74,19 +78,15 @@ struct Delivery<'a> {
     event: &'a Event,
     subs: std::slice::Iter<'a, Arc<SubEntry>>,
     report: DeliveryReport,
-    /// An emitted event: deferring handlers get it through their emit lanes, as async
-    /// handlers do, rather than in place.
-    emitted: bool,
 }
 
 impl<'a> Delivery<'a> {
-    fn new(bus: &'a BusInner, event: &'a Event, route: &'a Route, emitted: bool) -> Self {
+    fn new(bus: &'a BusInner, event: &'a Event, route: &'a Route) -> Self {
         Self {
             bus,
             event,
             subs: route.subs.iter(),
             report: DeliveryReport::empty(Some(event.id())),
-            emitted,
         }
     }
 
@@ -97,9 +97,11 @@ impl<'a> Delivery<'a> {
     ///
     /// `INLINE_SYNC` says the route holds only sync handlers without a queue (see
     /// `Route::inline_sync`): the same loop, compiled without the checks for the others,
-    /// which measurably slowed routes of many sync handlers.
+    /// which measurably slowed routes of many sync handlers. `EMITTED` says the event was
+    /// emitted: deferring handlers then get it through their emit lanes, as async handlers
+    /// do, rather than in place.
     #[inline]
-    fn advance<const INLINE_SYNC: bool>(&mut self) -> Option<Wait<'a>> {
+    fn advance<const INLINE_SYNC: bool, const EMITTED: bool>(&mut self) -> Option<Wait<'a>> {
         while let Some(entry) = self.subs.next() {
             match admit(entry, self.event) {
                 Admit::Yes => self.report.matched += 1,
@@ -125,10 +127,12 @@ impl<'a> Delivery<'a> {
                     self.handled(entry, result);
                 }
                 // In place, as a sync handler, unless it leaves a future to await.
-                Handler::Deferring(f) if !self.emitted => {
+                Handler::Deferring(f) if !INLINE_SYNC && !EMITTED => {
                     match Handler::start_deferring(f, self.event) {
                         Started::Done(result) => self.handled(entry, result),
-                        Started::Wait(future) => return Some(Wait::Deferred(entry, future)),
+                        Started::Wait(future) => {
+                            return Some(Wait::Deferred(entry, Box::new(future)));
+                        }
                     }
                 }
                 Handler::Async(_) | Handler::Deferring(_) => return Some(Wait::Handler(entry)),
@@ -228,7 +232,7 @@ impl BusInner {
         // A route of sync handlers is delivered here, without entering another future.
         // Delivered here rather than through `dispatch`: a route of sync handlers then
         // enters no second future, which measurably slowed every publish.
-        let (delivery, first) = self.begin(event, route, false);
+        let (delivery, first) = self.begin(event, route);
         let report = match first {
             None => delivery.finish(start),
             Some(wait) => self.deliver_rest(delivery, wait, start).await,
@@ -248,14 +252,15 @@ impl BusInner {
         if let Some(history) = &self.history {
             history.record(event);
         }
-        let (mut delivery, mut next) = self.begin(event, route, true);
+        let mut delivery = Delivery::new(self, event, route);
+        let mut next = delivery.advance::<false, true>();
         while let Some(wait) = next {
             let (entry, pushed) = match wait {
-                // Not made for an emitted event (see `Delivery::emitted`); awaited if it were.
+                // Not made for an emitted event (see `Delivery::advance`); awaited if it were.
                 Wait::Deferred(entry, future) => {
-                    let result = Handler::awaited(future).await;
+                    let result = Handler::awaited(*future).await;
                     delivery.handled(entry, result);
-                    next = delivery.advance::<false>();
+                    next = delivery.advance::<false, true>();
                     continue;
                 }
                 Wait::Queue(entry, queue) => (entry, queue.push(event.clone()).await),
@@ -271,7 +276,7 @@ impl BusInner {
                 },
             };
             delivery.queued(entry, pushed);
-            next = delivery.advance::<false>();
+            next = delivery.advance::<false, true>();
         }
         // Nobody reads an emitted event's report: it is not timed.
         let report = delivery.finish(None);
@@ -384,7 +389,7 @@ impl BusInner {
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a
     /// handler runs, so handlers may publish, subscribe and unsubscribe.
     async fn dispatch(&self, event: &Event, route: &Route, start: Option<Start>) -> DeliveryReport {
-        let (delivery, first) = self.begin(event, route, false);
+        let (delivery, first) = self.begin(event, route);
         match first {
             None => delivery.finish(start),
             Some(wait) => self.deliver_rest(delivery, wait, start).await,
@@ -394,17 +399,12 @@ impl BusInner {
     /// Starts delivering `event` along `route`: the sync handlers up to the first subscriber
     /// whose step has to be awaited, if any.
     #[inline(always)]
-    fn begin<'a>(
-        &'a self,
-        event: &'a Event,
-        route: &'a Route,
-        emitted: bool,
-    ) -> (Delivery<'a>, Option<Wait<'a>>) {
-        let mut delivery = Delivery::new(self, event, route, emitted);
+    fn begin<'a>(&'a self, event: &'a Event, route: &'a Route) -> (Delivery<'a>, Option<Wait<'a>>) {
+        let mut delivery = Delivery::new(self, event, route);
         let first = if route.inline_sync {
-            delivery.advance::<true>()
+            delivery.advance::<true, false>()
         } else {
-            delivery.advance::<false>()
+            delivery.advance::<false, false>()
         };
         (delivery, first)
     }
@@ -428,11 +428,11 @@ impl BusInner {
                     delivery.handled(entry, result);
                 }
                 Wait::Deferred(entry, future) => {
-                    let result = Handler::awaited(future).await;
+                    let result = Handler::awaited(*future).await;
                     delivery.handled(entry, result);
                 }
             }
-            next = delivery.advance::<false>();
+            next = delivery.advance::<false, false>();
         }
         delivery.finish(start)
     }
