@@ -64,12 +64,11 @@ enum Wait<'a> {
     Queue(&'a Arc<SubEntry>, &'a SubscriberQueue),
     /// Its async handler runs (or, for an emitted event, its deferring handler).
     Handler(&'a Arc<SubEntry>),
-    /// Its deferring handler, run in place, left this to await. Boxed once more, so that
-    /// this rare variant does not make every `Wait` (moved on every publish) larger.
-    Deferred(
-        &'a Arc<SubEntry>,
-        Box<BoxFuture<'static, Result<(), BoxError>>>,
-    ),
+    /// Its deferring handler, run in place, left a future to await: the delivery's
+    /// [`deferred`](Delivery::deferred). Not held here, so that `Wait` stays plain
+    /// references: with something to drop in it, every publish moved its delivery once
+    /// more (22 instructions).
+    Deferred(&'a Arc<SubEntry>),
 }
 
 /// One event on its way along a route.
@@ -78,6 +77,9 @@ struct Delivery<'a> {
     event: &'a Event,
     subs: std::slice::Iter<'a, Arc<SubEntry>>,
     report: DeliveryReport,
+    /// What the deferring handler of the last [`Wait::Deferred`] left to await (boxed once
+    /// more, rare, so that it widens the delivery by a pointer only).
+    deferred: Option<Box<BoxFuture<'static, Result<(), BoxError>>>>,
 }
 
 impl<'a> Delivery<'a> {
@@ -87,6 +89,7 @@ impl<'a> Delivery<'a> {
             event,
             subs: route.subs.iter(),
             report: DeliveryReport::empty(Some(event.id())),
+            deferred: None,
         }
     }
 
@@ -131,7 +134,8 @@ impl<'a> Delivery<'a> {
                     match Handler::start_deferring(f, self.event) {
                         Started::Done(result) => self.handled(entry, result),
                         Started::Wait(future) => {
-                            return Some(Wait::Deferred(entry, Box::new(future)));
+                            self.deferred = Some(Box::new(future));
+                            return Some(Wait::Deferred(entry));
                         }
                     }
                 }
@@ -139,6 +143,15 @@ impl<'a> Delivery<'a> {
             }
         }
         None
+    }
+
+    /// Awaits what the last deferring handler left (see [`Wait::Deferred`]).
+    async fn await_deferred(&mut self) -> Result<(), HandlerError> {
+        match self.deferred.take() {
+            Some(future) => Handler::awaited(*future).await,
+            // `advance` sets it with every `Wait::Deferred`.
+            None => Ok(()),
+        }
     }
 
     /// Counts what a subscriber's queue did with the event.
@@ -257,8 +270,8 @@ impl BusInner {
         while let Some(wait) = next {
             let (entry, pushed) = match wait {
                 // Not made for an emitted event (see `Delivery::advance`); awaited if it were.
-                Wait::Deferred(entry, future) => {
-                    let result = Handler::awaited(*future).await;
+                Wait::Deferred(entry) => {
+                    let result = delivery.await_deferred().await;
                     delivery.handled(entry, result);
                     next = delivery.advance::<false, true>();
                     continue;
@@ -427,8 +440,8 @@ impl BusInner {
                     let result = entry.handler.call(delivery.event).await;
                     delivery.handled(entry, result);
                 }
-                Wait::Deferred(entry, future) => {
-                    let result = Handler::awaited(*future).await;
+                Wait::Deferred(entry) => {
+                    let result = delivery.await_deferred().await;
                     delivery.handled(entry, result);
                 }
             }
