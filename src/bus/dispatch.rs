@@ -1,8 +1,9 @@
-//! Delivering one event along its route: the delivery loop, failure notices, and the clock
-//! of the delivery report.
+//! Delivering one event along its route: the delivery loop and failure notices (the clock
+//! of the delivery report is in `timing`).
 //!
 //! The loop is written once, in [`Delivery::advance`]. It runs sync handlers in place and
-//! stops at the first subscriber that needs awaiting (a queue or an async handler), which
+//! stops at the first subscriber that needs awaiting (a queue, an async handler, or what a
+//! deferring handler left to await), which
 //! [`BusInner::dispatch`] awaits and hands back. So admission, the `once` guard and the
 //! report's counting exist once, and a route of sync handlers is delivered without an await,
 //! a boxed future, or an allocation beyond the report's failures. The exception is
