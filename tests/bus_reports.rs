@@ -32,3 +32,35 @@ async fn a_batch_report_counts_the_time_of_the_whole_batch() {
     assert_eq!(batch.reports().len(), 2);
     assert!(batch.elapsed() >= 2 * HELD, "{:?}", batch.elapsed());
 }
+
+/// Each report of a batch counts its own event, from the end of the one before: a failure
+/// notice announced between two events (its handler holds the publisher `HELD`) is in the
+/// batch's time and in neither report's.
+#[tokio::test]
+async fn each_report_of_a_batch_counts_its_event_and_not_the_announcing_of_failures() {
+    let bus = EventBus::new();
+    let _fails = bus
+        .subscribe("t.fails", |_: &Event| Err::<(), _>("refused"))
+        .unwrap();
+    let _slow = bus
+        .subscribe("t.slow", |_: &Event| hold_past(SystemTime::now()))
+        .unwrap();
+    let _notices = bus
+        .subscribe(symphra::bus::HANDLER_FAILED, |_: &Event| {
+            hold_past(SystemTime::now())
+        })
+        .unwrap();
+    let events = ["t.fails", "t.slow"].map(|topic| Event::new(topic, ()).unwrap());
+    let batch = bus.publish_batch(events).await;
+    let [failed, slow] = batch.reports() else {
+        panic!("two reports: {batch:?}");
+    };
+    assert_eq!((failed.failed(), slow.succeeded()), (1, 1));
+    assert!(slow.elapsed() >= HELD, "{:?}", slow.elapsed());
+    let reported = failed.elapsed() + slow.elapsed();
+    assert!(
+        batch.elapsed() >= reported + HELD,
+        "the notice's {HELD:?} is the batch's alone: batch {:?}, reports {failed:?} {slow:?}",
+        batch.elapsed()
+    );
+}

@@ -1,8 +1,9 @@
-//! Delivering one event along its route: the delivery loop, failure notices, and the clock
-//! of the delivery report.
+//! Delivering one event along its route: the delivery loop and failure notices (the clock
+//! of the delivery report is in `timing`).
 //!
 //! The loop is written once, in [`Delivery::advance`]. It runs sync handlers in place and
-//! stops at the first subscriber that needs awaiting (a queue or an async handler), which
+//! stops at the first subscriber that needs awaiting (a queue, an async handler, or what a
+//! deferring handler left to await), which
 //! [`BusInner::dispatch`] awaits and hands back. So admission, the `once` guard and the
 //! report's counting exist once, and a route of sync handlers is delivered without an await,
 //! a boxed future, or an allocation beyond the report's failures. The exception is
@@ -11,15 +12,18 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+
+use futures_util::future::BoxFuture;
 
 use super::cache::Route;
 use super::event::Event;
 use super::event_bus::BusInner;
-use super::handler::Handler;
+use super::handler::{Handler, Started};
 use super::queue::{Pushed, SubscriberQueue};
 use super::report::{DeliveryReport, HandlerError, HandlerFailure};
 use super::subscription::SubEntry;
+use super::timing::Start;
+use crate::lifecycle::BoxError;
 use crate::util::panic_message;
 
 /// The topic on which handler failures are published, once each.
@@ -47,28 +51,6 @@ impl Tally {
     }
 }
 
-/// When a delivery started, on the wall clock: the clock events are stamped with, so that
-/// [`EventBus::publish`](super::EventBus::publish) can start at its event's creation time
-/// without another clock read. A step of the system clock during a delivery can distort the
-/// elapsed time, never make it negative.
-#[derive(Clone, Copy)]
-pub(super) struct Start(SystemTime);
-
-impl Start {
-    pub(super) fn now() -> Self {
-        Self(SystemTime::now())
-    }
-
-    /// Starts at the creation time of an event stamped at the start of the delivery.
-    pub(super) fn at(time: SystemTime) -> Self {
-        Self(time)
-    }
-
-    pub(super) fn elapsed(self) -> Duration {
-        self.0.elapsed().unwrap_or_default()
-    }
-}
-
 /// Whether a subscriber takes this event.
 enum Admit {
     Yes,
@@ -81,8 +63,13 @@ enum Admit {
 enum Wait<'a> {
     /// The event goes into its queue.
     Queue(&'a Arc<SubEntry>, &'a SubscriberQueue),
-    /// Its async handler runs.
+    /// Its async handler runs (or, for an emitted event, its deferring handler).
     Handler(&'a Arc<SubEntry>),
+    /// Its deferring handler, run in place, left a future to await: the delivery's
+    /// [`deferred`](Delivery::deferred). Not held here, so that `Wait` stays plain
+    /// references: with something to drop in it, every publish moved its delivery once
+    /// more (22 instructions).
+    Deferred(&'a Arc<SubEntry>),
 }
 
 /// One event on its way along a route.
@@ -91,6 +78,9 @@ struct Delivery<'a> {
     event: &'a Event,
     subs: std::slice::Iter<'a, Arc<SubEntry>>,
     report: DeliveryReport,
+    /// What the deferring handler of the last [`Wait::Deferred`] left to await (boxed once
+    /// more, rare, so that it widens the delivery by a pointer only).
+    deferred: Option<Box<BoxFuture<'static, Result<(), BoxError>>>>,
 }
 
 impl<'a> Delivery<'a> {
@@ -100,6 +90,7 @@ impl<'a> Delivery<'a> {
             event,
             subs: route.subs.iter(),
             report: DeliveryReport::empty(Some(event.id())),
+            deferred: None,
         }
     }
 
@@ -110,9 +101,14 @@ impl<'a> Delivery<'a> {
     ///
     /// `INLINE_SYNC` says the route holds only sync handlers without a queue (see
     /// `Route::inline_sync`): the same loop, compiled without the checks for the others,
-    /// which measurably slowed routes of many sync handlers.
-    #[inline]
-    fn advance<const INLINE_SYNC: bool>(&mut self) -> Option<Wait<'a>> {
+    /// which measurably slowed routes of many sync handlers. `EMITTED` says the event was
+    /// emitted: deferring handlers then get it through their emit lanes, as async handlers
+    /// do, rather than in place.
+    ///
+    /// Never inlined: inlined into `publish`, the loop ran a route of 100 sync handlers 6%
+    /// slower (registers shared with the rest of the publish), and made its future larger.
+    #[inline(never)]
+    fn advance<const INLINE_SYNC: bool, const EMITTED: bool>(&mut self) -> Option<Wait<'a>> {
         while let Some(entry) = self.subs.next() {
             match admit(entry, self.event) {
                 Admit::Yes => self.report.matched += 1,
@@ -137,10 +133,29 @@ impl<'a> Delivery<'a> {
                     let result = Handler::call_sync(f, self.event);
                     self.handled(entry, result);
                 }
-                Handler::Async(_) => return Some(Wait::Handler(entry)),
+                // In place, as a sync handler, unless it leaves a future to await.
+                Handler::Deferring(f) if !INLINE_SYNC && !EMITTED => {
+                    match Handler::start_deferring(f, self.event) {
+                        Started::Done(result) => self.handled(entry, result),
+                        Started::Wait(future) => {
+                            self.deferred = Some(Box::new(future));
+                            return Some(Wait::Deferred(entry));
+                        }
+                    }
+                }
+                Handler::Async(_) | Handler::Deferring(_) => return Some(Wait::Handler(entry)),
             }
         }
         None
+    }
+
+    /// Awaits what the last deferring handler left (see [`Wait::Deferred`]).
+    async fn await_deferred(&mut self) -> Result<(), HandlerError> {
+        match self.deferred.take() {
+            Some(future) => Handler::awaited(*future).await,
+            // `advance` sets it with every `Wait::Deferred`.
+            None => Ok(()),
+        }
     }
 
     /// Counts what a subscriber's queue did with the event.
@@ -188,10 +203,13 @@ impl<'a> Delivery<'a> {
         }
     }
 
+    /// The report, timed from `start` to now if there is a start (see [`Start`]).
     #[inline(always)]
-    fn finish(self, start: Start) -> DeliveryReport {
+    fn finish(self, start: Option<Start>) -> DeliveryReport {
         let mut report = self.report;
-        report.elapsed = start.elapsed();
+        if let Some(start) = start {
+            report.elapsed = start.elapsed();
+        }
         report
     }
 }
@@ -216,12 +234,14 @@ fn admit(entry: &SubEntry, event: &Event) -> Admit {
 }
 
 impl BusInner {
-    /// Records `event` in the history, delivers it, and announces the failures.
+    /// Records `event` in the history, delivers it, and announces the failures. With a
+    /// `start`, the report's elapsed time runs from it to the end of the delivery (not of the
+    /// announcing).
     pub(super) async fn publish_routed(
         &self,
         event: &Event,
         route: &Route,
-        start: Start,
+        start: Option<Start>,
     ) -> DeliveryReport {
         if let Some(history) = &self.history {
             history.record(event);
@@ -249,10 +269,17 @@ impl BusInner {
         if let Some(history) = &self.history {
             history.record(event);
         }
-        let start = Start::now();
-        let (mut delivery, mut next) = self.begin(event, route);
+        let mut delivery = Delivery::new(self, event, route);
+        let mut next = delivery.advance::<false, true>();
         while let Some(wait) = next {
             let (entry, pushed) = match wait {
+                // Not made for an emitted event (see `Delivery::advance`); awaited if it were.
+                Wait::Deferred(entry) => {
+                    let result = delivery.await_deferred().await;
+                    delivery.handled(entry, result);
+                    next = delivery.advance::<false, true>();
+                    continue;
+                }
                 Wait::Queue(entry, queue) => (entry, queue.push(event.clone()).await),
                 Wait::Handler(entry) => match self.emit_lane(entry) {
                     Some(lane) => {
@@ -266,12 +293,31 @@ impl BusInner {
                 },
             };
             delivery.queued(entry, pushed);
-            next = delivery.advance::<false>();
+            next = delivery.advance::<false, true>();
         }
-        let report = delivery.finish(start);
+        // Nobody reads an emitted event's report: it is not timed.
+        let report = delivery.finish(None);
         self.count_published(&report);
         if !report.failures.is_empty() {
             self.announce(event, &report.failures).await;
+        }
+    }
+
+    /// Delivers `event` along `route` for a caller that reads no report
+    /// ([`EventBus::forward`](super::EventBus::forward)): a route of sync handlers on the
+    /// spot ([`publish_inline`](Self::publish_inline), which builds no report), any other
+    /// the general way, untimed.
+    pub(super) async fn forward_routed(&self, event: &Event, route: &Route) {
+        if !route.inline_sync {
+            self.publish_routed(event, route, None).await;
+            return;
+        }
+        let mut tally = Tally::default();
+        let failures = self.publish_inline(event, route, &mut tally);
+        self.published.fetch_add(tally.published, Ordering::Relaxed);
+        self.delivered.fetch_add(tally.delivered, Ordering::Relaxed);
+        if !failures.is_empty() {
+            self.announce(event, &failures).await;
         }
     }
 
@@ -359,7 +405,7 @@ impl BusInner {
 
     /// Delivers `event` to the subscribers of `route`, in order. Holds no lock while a
     /// handler runs, so handlers may publish, subscribe and unsubscribe.
-    async fn dispatch(&self, event: &Event, route: &Route, start: Start) -> DeliveryReport {
+    async fn dispatch(&self, event: &Event, route: &Route, start: Option<Start>) -> DeliveryReport {
         let (delivery, first) = self.begin(event, route);
         match first {
             None => delivery.finish(start),
@@ -373,9 +419,9 @@ impl BusInner {
     fn begin<'a>(&'a self, event: &'a Event, route: &'a Route) -> (Delivery<'a>, Option<Wait<'a>>) {
         let mut delivery = Delivery::new(self, event, route);
         let first = if route.inline_sync {
-            delivery.advance::<true>()
+            delivery.advance::<true, false>()
         } else {
-            delivery.advance::<false>()
+            delivery.advance::<false, false>()
         };
         (delivery, first)
     }
@@ -385,7 +431,7 @@ impl BusInner {
         &self,
         mut delivery: Delivery<'a>,
         first: Wait<'a>,
-        start: Start,
+        start: Option<Start>,
     ) -> DeliveryReport {
         let mut next = Some(first);
         while let Some(wait) = next {
@@ -398,8 +444,12 @@ impl BusInner {
                     let result = entry.handler.call(delivery.event).await;
                     delivery.handled(entry, result);
                 }
+                Wait::Deferred(entry) => {
+                    let result = delivery.await_deferred().await;
+                    delivery.handled(entry, result);
+                }
             }
-            next = delivery.advance::<false>();
+            next = delivery.advance::<false, false>();
         }
         delivery.finish(start)
     }
@@ -434,26 +484,37 @@ impl BusInner {
     /// Publishes each failure once on [`HANDLER_FAILED`]. Failures of those handlers are
     /// counted and logged only, so a failing failure handler cannot loop.
     #[cold]
-    pub(super) async fn announce(&self, event: &Event, failures: &[HandlerFailure]) {
-        if event.topic() == HANDLER_FAILED {
-            return;
-        }
-        let topic: Arc<str> = HANDLER_FAILED.into();
-        for failure in failures {
-            let route = self.route_valid(&topic);
-            if route.subs.is_empty() && self.history.is_none() {
+    ///
+    /// Boxed: the notices' deliveries would otherwise be part of every publish's future,
+    /// moved on every publish however rarely a handler fails (they made `publish`'s future
+    /// about 1.3 KB).
+    pub(super) fn announce<'a>(
+        &'a self,
+        event: &'a Event,
+        failures: &'a [HandlerFailure],
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if event.topic() == HANDLER_FAILED {
                 return;
             }
-            let mut notice = Event::unchecked(topic.clone(), failure.clone())
-                .serializable_as::<HandlerFailure>();
-            if let Some(source) = event.source() {
-                notice = notice.with_source(source);
+            let topic: Arc<str> = HANDLER_FAILED.into();
+            for failure in failures {
+                let route = self.route_valid(&topic);
+                if route.subs.is_empty() && self.history.is_none() {
+                    return;
+                }
+                let mut notice = Event::unchecked(topic.clone(), failure.clone())
+                    .serializable_as::<HandlerFailure>();
+                if let Some(source) = event.source() {
+                    notice = notice.with_source(source);
+                }
+                if let Some(history) = &self.history {
+                    history.record(&notice);
+                }
+                // `dispatch`, not `publish_routed`: this is where the recursion stops. Its
+                // report is dropped, so it is not timed.
+                self.dispatch(&notice, &route, None).await;
             }
-            if let Some(history) = &self.history {
-                history.record(&notice);
-            }
-            // `dispatch`, not `publish_routed`: this is where the recursion stops.
-            self.dispatch(&notice, &route, Start::now()).await;
-        }
+        })
     }
 }

@@ -3,7 +3,6 @@
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
@@ -12,46 +11,13 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use super::error::BusError;
+use super::event_id::EventId;
 use super::topic::validate_topic;
 
 /// The erased payload, stored once per event and shared by every handler.
 pub(crate) type Payload = Arc<dyn Any + Send + Sync>;
 /// Turns an erased payload into JSON; set for payloads built from a `Serialize` type.
 type ToJson = fn(&(dyn Any + Send + Sync)) -> Option<Result<Value, serde_json::Error>>;
-
-/// A unique (per process) event id, increasing in creation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct EventId(u64);
-
-/// The next event id to give out.
-static NEXT: AtomicU64 = AtomicU64::new(1);
-
-impl EventId {
-    /// The first of `count` consecutive ids, taken at once: for events created together.
-    pub(crate) fn reserve(count: u64) -> Self {
-        Self(NEXT.fetch_add(count, Ordering::Relaxed))
-    }
-
-    /// The id `n` after this one, within a [`reserve`](Self::reserve)d range.
-    pub(crate) fn nth(self, n: u64) -> Self {
-        Self(self.0 + n)
-    }
-
-    fn next() -> Self {
-        Self(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// The id as a number.
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
 
 /// Something that happened, published on a topic.
 ///
@@ -72,29 +38,31 @@ impl fmt::Display for EventId {
 /// ```
 #[derive(Clone)]
 pub struct Event {
-    topic: TopicName,
+    topic: Text,
     payload: Payload,
     type_name: &'static str,
     to_json: Option<ToJson>,
     source: Option<Arc<str>>,
-    origin: Option<Arc<str>>,
+    origin: Option<Text>,
     id: EventId,
     time: SystemTime,
 }
 
-/// An event's topic: shared with the route cache, or a constant (a topic of a
-/// [`TopicSet`](super::TopicSet)), which is copied without a reference count.
+/// An event's topic or origin: shared (a topic with the route cache, an origin among a
+/// bridge's events), or a constant (a topic of a [`TopicSet`](super::TopicSet), a bridge's
+/// default origin), which is copied and dropped without a reference count.
 #[derive(Clone)]
-enum TopicName {
+enum Text {
     Shared(Arc<str>),
     Constant(&'static str),
 }
 
-impl TopicName {
+impl Text {
+    #[inline]
     fn as_str(&self) -> &str {
         match self {
-            Self::Shared(topic) => topic,
-            Self::Constant(topic) => topic,
+            Self::Shared(text) => text,
+            Self::Constant(text) => text,
         }
     }
 }
@@ -142,6 +110,27 @@ impl Event {
     /// ```
     #[must_use]
     pub fn json_on_same_topic(&self, payload: Value) -> Self {
+        self.json_on_same_topic_at(payload, SystemTime::now())
+    }
+
+    /// [`json_on_same_topic`](Self::json_on_same_topic) with a creation time given rather
+    /// than read: for events that arrived together, such as the messages a bridge took from
+    /// its client at once, stamped with one clock read.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use symphra::bus::Event;
+    /// use serde_json::json;
+    ///
+    /// let first = Event::json("order.paid", json!(1))?;
+    /// let arrived = SystemTime::now();
+    /// let [a, b] = [2, 3].map(|n| first.json_on_same_topic_at(json!(n), arrived));
+    /// assert_eq!((a.time(), b.time()), (arrived, arrived));
+    /// assert!(b.id() > a.id());
+    /// # Ok::<(), symphra::bus::BusError>(())
+    /// ```
+    #[must_use]
+    pub fn json_on_same_topic_at(&self, payload: Value, time: SystemTime) -> Self {
         Self {
             topic: self.topic.clone(),
             payload: Arc::new(payload),
@@ -150,7 +139,7 @@ impl Event {
             source: None,
             origin: None,
             id: EventId::next(),
-            time: SystemTime::now(),
+            time,
         }
     }
 
@@ -170,15 +159,25 @@ impl Event {
 
     /// Builds an event for a topic that is already known to be valid.
     pub(crate) fn unchecked<T: Send + Sync + 'static>(topic: Arc<str>, payload: T) -> Self {
+        Self::unchecked_at(topic, payload, SystemTime::now())
+    }
+
+    /// [`unchecked`](Self::unchecked) created at `time`, without reading the clock.
+    #[inline]
+    pub(crate) fn unchecked_at<T: Send + Sync + 'static>(
+        topic: Arc<str>,
+        payload: T,
+        time: SystemTime,
+    ) -> Self {
         Self {
-            topic: TopicName::Shared(topic),
+            topic: Text::Shared(topic),
             payload: Arc::new(payload),
             type_name: std::any::type_name::<T>(),
             to_json: None,
             source: None,
             origin: None,
             id: EventId::next(),
-            time: SystemTime::now(),
+            time,
         }
     }
 
@@ -195,7 +194,7 @@ impl Event {
         T: Serialize + Send + Sync + 'static,
     {
         Self {
-            topic: TopicName::Constant(topic),
+            topic: Text::Constant(topic),
             payload,
             type_name: std::any::type_name::<T>(),
             to_json: Some(json_of::<T>),
@@ -210,7 +209,7 @@ impl Event {
     /// valid) and id, the same payload, source and time. Copies taken by handlers keep
     /// what they saw.
     pub(crate) fn retarget(&mut self, topic: &'static str, id: EventId) {
-        self.topic = TopicName::Constant(topic);
+        self.topic = Text::Constant(topic);
         self.id = id;
     }
 
@@ -243,6 +242,7 @@ impl Event {
 
     /// Sets the source, usually the name of the module that publishes the event.
     #[must_use]
+    #[inline]
     pub fn with_source(mut self, source: impl Into<Arc<str>>) -> Self {
         self.source = Some(source.into());
         self
@@ -251,6 +251,7 @@ impl Event {
     /// Sets the creation time, e.g. to keep the time of an event received from another
     /// process.
     #[must_use]
+    #[inline]
     pub fn with_time(mut self, time: SystemTime) -> Self {
         self.time = time;
         self
@@ -260,18 +261,39 @@ impl Event {
     /// another process; `origin` names where it came from. Bridges do not send such events
     /// out again, so that an event never loops between processes.
     #[must_use]
+    #[inline]
     pub fn with_origin(mut self, origin: impl Into<Arc<str>>) -> Self {
-        self.origin = Some(origin.into());
+        self.origin = Some(Text::Shared(origin.into()));
+        self
+    }
+
+    /// [`with_origin`](Self::with_origin) for an origin known at compile time, such as a
+    /// bridge's name for senders that do not say who they are: the event then copies and
+    /// drops it without a reference count.
+    ///
+    /// ```
+    /// use symphra::bus::Event;
+    ///
+    /// let event = Event::new("order.paid", ())?.with_constant_origin("nats");
+    /// assert_eq!(event.origin(), Some("nats"));
+    /// # Ok::<(), symphra::bus::BusError>(())
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn with_constant_origin(mut self, origin: &'static str) -> Self {
+        self.origin = Some(Text::Constant(origin));
         self
     }
 
     /// Where the event came from if it was received from outside this process (see
     /// [`with_origin`](Self::with_origin)); `None` for events published in this process.
+    #[inline]
     pub fn origin(&self) -> Option<&str> {
-        self.origin.as_deref()
+        self.origin.as_ref().map(Text::as_str)
     }
 
     /// The topic, e.g. `user.created`.
+    #[inline]
     pub fn topic(&self) -> &str {
         self.topic.as_str()
     }
@@ -279,8 +301,8 @@ impl Event {
     /// The topic as shared text: a reference count, or for a constant topic an allocation.
     pub(crate) fn topic_arc(&self) -> Arc<str> {
         match &self.topic {
-            TopicName::Shared(topic) => Arc::clone(topic),
-            TopicName::Constant(topic) => Arc::from(*topic),
+            Text::Shared(topic) => Arc::clone(topic),
+            Text::Constant(topic) => Arc::from(*topic),
         }
     }
 
@@ -295,6 +317,7 @@ impl Event {
     }
 
     /// The payload if it is JSON (built with [`Event::json`] or as a `serde_json::Value`).
+    #[inline]
     pub fn json_value(&self) -> Option<&Value> {
         self.payload::<Value>()
     }
@@ -344,16 +367,19 @@ impl Event {
     }
 
     /// The module or component that published the event, if it said.
+    #[inline]
     pub fn source(&self) -> Option<&str> {
         self.source.as_deref()
     }
 
     /// The event's id.
+    #[inline]
     pub fn id(&self) -> EventId {
         self.id
     }
 
     /// When the event was created.
+    #[inline]
     pub fn time(&self) -> SystemTime {
         self.time
     }
@@ -366,7 +392,7 @@ impl fmt::Debug for Event {
             .field("topic", &self.topic())
             .field("payload", &self.type_name)
             .field("source", &self.source)
-            .field("origin", &self.origin)
+            .field("origin", &self.origin())
             .field("time", &self.time)
             .finish()
     }

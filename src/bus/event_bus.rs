@@ -15,7 +15,6 @@ use tokio::sync::mpsc;
 use super::buffer::{BufferConfig, EventBuffer};
 use super::builder::{BusStats, EventBusBuilder};
 use super::cache::RouteCache;
-use super::dispatch::Start;
 use super::error::BusError;
 use super::event::Event;
 use super::handler::{Handler, HandlerResult};
@@ -24,6 +23,7 @@ use super::registry::{Lookup, Registry};
 use super::report::{BatchReport, DeliveryReport};
 use super::subscription::{SubEntry, SubscribeOptions, Subscription, SubscriptionId};
 use super::tasks::{run_emitter, run_queue};
+use super::timing::Start;
 use super::topic::{Pattern, validate_topic};
 
 /// The shared state of a bus, behind every clone of its [`EventBus`].
@@ -165,6 +165,60 @@ impl EventBus {
         self.add(pattern, options, Handler::asynchronous(handler))
     }
 
+    /// Subscribes a handler that runs on the publisher's task like a sync one, with the
+    /// event borrowed, and returns a future only when it has to wait: `None` when it is
+    /// done, `Some(future)` for the publisher to await as it awaits an async handler. It is
+    /// delivered as an async handler is (awaited by `publish`, through its own lane for
+    /// emitted events, on its own task with a [queue](SubscribeOptions::queue)), but when it
+    /// does not wait it costs no copy of the event and no boxed future: for a handler that
+    /// usually finishes at once, such as one that hands events to a client's queue.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use symphra::bus::{EventBus, SubscribeOptions};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), symphra::bus::BusError> {
+    /// let bus = EventBus::new();
+    /// let (at_once, later) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    /// let (now, waited) = (at_once.clone(), later.clone());
+    /// let _sub = bus.subscribe_deferring_with("job.*", SubscribeOptions::new(), move |event| {
+    ///     if event.payload::<u32>().is_some_and(|size| *size < 10) {
+    ///         now.fetch_add(1, Ordering::Relaxed);
+    ///         return None;
+    ///     }
+    ///     let waited = waited.clone();
+    ///     Some(async move {
+    ///         tokio::task::yield_now().await;
+    ///         waited.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    /// })?;
+    /// bus.publish("job.small", 3_u32).await?;
+    /// let report = bus.publish("job.large", 300_u32).await?;
+    /// assert_eq!(report.succeeded(), 1);
+    /// assert_eq!((at_once.load(Ordering::Relaxed), later.load(Ordering::Relaxed)), (1, 1));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`BusError::InvalidPattern`] if `pattern` is invalid; [`BusError::NoRuntime`] if the
+    /// options ask for a queue and no Tokio runtime is running.
+    pub fn subscribe_deferring_with<F, Fut>(
+        &self,
+        pattern: &str,
+        options: SubscribeOptions,
+        handler: F,
+    ) -> Result<Subscription, BusError>
+    where
+        F: Fn(&Event) -> Option<Fut> + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerResult,
+    {
+        self.add(pattern, options, Handler::deferring(handler))
+    }
+
     fn add(
         &self,
         pattern: &str,
@@ -239,28 +293,69 @@ impl EventBus {
         let event = Event::unchecked(route.topic.clone(), payload);
         // The event was just stamped: its time is the start, which saves a clock read.
         let start = Start::at(event.time());
-        Ok(self.inner.publish_routed(&event, &route, start).await)
+        Ok(self.inner.publish_routed(&event, &route, Some(start)).await)
     }
 
     /// Publishes a built event (with its source, JSON form, ...) and awaits every handler.
     pub async fn publish_event(&self, event: Event) -> DeliveryReport {
         let route = self.inner.route_valid(event.topic());
         self.inner
-            .publish_routed(&event, &route, Start::now())
+            .publish_routed(&event, &route, Some(Start::now()))
             .await
     }
 
+    /// Publishes a built event as [`publish_event`](Self::publish_event) does, for a caller
+    /// that does not read the report (a bridge passing on what it receives, say): the same
+    /// deliveries, history, counters, logs and failure notices, but no report, and so no
+    /// timing of the publish, which saves two clock reads.
+    ///
+    /// ```
+    /// use symphra::bus::{Event, EventBus};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), symphra::bus::BusError> {
+    /// let bus = EventBus::new();
+    /// let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    /// let _sub = bus.subscribe("order.paid", move |event| sender.send(event.id()))?;
+    /// let event = Event::new("order.paid", 12_u32)?;
+    /// let id = event.id();
+    /// bus.forward(event).await;
+    /// assert_eq!(received.try_recv().ok(), Some(id));
+    /// assert_eq!(bus.stats().published, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn forward(&self, event: Event) {
+        let route = self.inner.route_valid(event.topic());
+        self.inner.forward_routed(&event, &route).await;
+    }
+
     /// Publishes many events, one after another, and awaits every handler.
+    ///
+    /// Each report's [`elapsed`](DeliveryReport::elapsed) runs from the end of the event
+    /// before it (or the start of the batch) to the end of its own delivery: one clock
+    /// reading per event, and the reports' times add up to the batch's, less the time of
+    /// announcing failures.
     pub async fn publish_batch(&self, events: impl IntoIterator<Item = Event>) -> BatchReport {
-        let start = Start::now();
+        let began = Start::now();
+        let mut start = began;
         let events = events.into_iter();
         let mut reports = Vec::with_capacity(events.size_hint().0);
         for event in events {
-            reports.push(self.publish_event(event).await);
+            let route = self.inner.route_valid(event.topic());
+            let report = self.inner.publish_routed(&event, &route, Some(start)).await;
+            // The next event starts where this one's delivery ended, unless failures were
+            // announced since: that time is no event's.
+            start = if report.failures.is_empty() {
+                start.after(report.elapsed)
+            } else {
+                Start::now()
+            };
+            reports.push(report);
         }
         BatchReport {
             reports,
-            elapsed: start.elapsed(),
+            elapsed: start.since(began),
         }
     }
 

@@ -36,11 +36,28 @@ impl<E: Into<BoxError>> HandlerResult for Result<(), E> {
 
 type SyncFn = dyn Fn(&Event) -> Result<(), BoxError> + Send + Sync;
 type AsyncFn = dyn Fn(Event) -> BoxFuture<'static, Result<(), BoxError>> + Send + Sync;
+type DeferringFn = dyn Fn(&Event) -> Deferred + Send + Sync;
+
+/// What a deferring handler did with an event: finished, or left a future to await.
+pub(crate) enum Deferred {
+    Done(Result<(), BoxError>),
+    Wait(BoxFuture<'static, Result<(), BoxError>>),
+}
+
+/// How a deferring handler's run in place ended: with its result, or with a future to await.
+pub(crate) enum Started {
+    Done(Result<(), HandlerError>),
+    Wait(BoxFuture<'static, Result<(), BoxError>>),
+}
 
 /// A type-erased handler.
 pub(crate) enum Handler {
     Sync(Box<SyncFn>),
     Async(Box<AsyncFn>),
+    /// Runs like a sync handler, with the event borrowed, and returns a future only when it
+    /// has to wait: delivered where async handlers are (it may have to be awaited), but with
+    /// no copy of the event and no boxed future when it does not wait.
+    Deferring(Box<DeferringFn>),
 }
 
 impl Handler {
@@ -60,6 +77,18 @@ impl Handler {
     {
         Self::Async(Box::new(move |event| {
             f(event).map(HandlerResult::into_result).boxed()
+        }))
+    }
+
+    pub(crate) fn deferring<F, Fut>(f: F) -> Self
+    where
+        F: Fn(&Event) -> Option<Fut> + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: HandlerResult,
+    {
+        Self::Deferring(Box::new(move |event| match f(event) {
+            None => Deferred::Done(Ok(())),
+            Some(wait) => Deferred::Wait(wait.map(HandlerResult::into_result).boxed()),
         }))
     }
 
@@ -87,12 +116,34 @@ impl Handler {
                     Ok(future) => future,
                     Err(panic) => return Err(HandlerError::Panicked(panic_message(panic))),
                 };
-                match AssertUnwindSafe(future).catch_unwind().await {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(error)) => Err(HandlerError::failed(error)),
-                    Err(panic) => Err(HandlerError::Panicked(panic_message(panic))),
-                }
+                Self::awaited(future).await
             }
+            Self::Deferring(f) => match Self::start_deferring(f, event) {
+                Started::Done(result) => result,
+                Started::Wait(future) => Self::awaited(future).await,
+            },
+        }
+    }
+
+    /// Runs a deferring handler in place, catching a panic.
+    #[inline]
+    pub(crate) fn start_deferring(f: &DeferringFn, event: &Event) -> Started {
+        match catch_unwind(AssertUnwindSafe(|| f(event))) {
+            Ok(Deferred::Done(Ok(()))) => Started::Done(Ok(())),
+            Ok(Deferred::Done(Err(error))) => Started::Done(Err(HandlerError::failed(error))),
+            Ok(Deferred::Wait(future)) => Started::Wait(future),
+            Err(panic) => Started::Done(Err(HandlerError::Panicked(panic_message(panic)))),
+        }
+    }
+
+    /// Awaits a handler's future, catching a panic in it.
+    pub(crate) async fn awaited(
+        future: BoxFuture<'static, Result<(), BoxError>>,
+    ) -> Result<(), HandlerError> {
+        match AssertUnwindSafe(future).catch_unwind().await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(HandlerError::failed(error)),
+            Err(panic) => Err(HandlerError::Panicked(panic_message(panic))),
         }
     }
 }

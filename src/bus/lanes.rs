@@ -29,7 +29,10 @@ impl BusInner {
         self: &Arc<Self>,
         entry: &'a Arc<SubEntry>,
     ) -> Option<&'a Arc<SubscriberQueue>> {
-        debug_assert!(matches!(entry.handler, Handler::Async(_)) && entry.queue.is_none());
+        debug_assert!(
+            matches!(entry.handler, Handler::Async(_) | Handler::Deferring(_))
+                && entry.queue.is_none()
+        );
         if let Some(lane) = entry.emit_lane.get() {
             return Some(lane);
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
-use super::event::EventId;
+use super::event_id::EventId;
 use super::subscription::SubscriptionId;
 use crate::lifecycle::BoxError;
 

@@ -118,7 +118,7 @@ async fn publish(manager: &ModuleManager, entry: &Entry, attempt: u32, wait_ms: 
     };
     match Event::serializable(RESTARTED, payload) {
         Ok(event) => {
-            bus.publish_event(event.with_source(Arc::clone(&entry.name)))
+            bus.forward(event.with_source(Arc::clone(&entry.name)))
                 .await;
         }
         Err(error) => tracing::error!(%error, "cannot build the restart event"),

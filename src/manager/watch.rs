@@ -116,7 +116,7 @@ fn publish_soon(inner: &Inner, entry: &Entry, topic: &'static str) {
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => {
             runtime.spawn(async move {
-                bus.publish_event(event).await;
+                bus.forward(event).await;
             });
         }
         Err(error) => {
@@ -233,7 +233,7 @@ async fn run_checks(
         {
             tracing::info!(module = %entry.name, health = %health, "health changed");
             if let Some(event) = event(ctx.inner(), entry, HEALTH_CHANGED) {
-                ctx.inner().bus.publish_event(event).await;
+                ctx.inner().bus.forward(event).await;
             }
         }
         match health {

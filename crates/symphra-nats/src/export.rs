@@ -1,7 +1,7 @@
 //! Export: local bus events to NATS.
 //!
 //! While connected and with nothing waiting in the export buffer, an event is encoded and
-//! handed to the client on the publisher's task ([`Exporter::accept`]). Otherwise it goes to
+//! handed to the client on the publisher's task ([`Exporter::send_now`]). Otherwise it goes to
 //! the export buffer, which the export task ([`run_export`]) sends once connected.
 
 use std::pin::pin;
@@ -76,20 +76,20 @@ pub(crate) fn start(
             event.origin().is_none() && !earlier.iter().any(|p| p.matches(event.topic()))
         });
         let exporter = exporter.clone();
-        subscriptions.push(
-            bus.subscribe_async_with(pattern.as_str(), options, move |event| {
-                // Usually sent right here, and the future is an empty shell; only an event
-                // that must wait keeps the exporter and a (boxed: rare, and large) wait.
-                let waits = exporter
-                    .send_now(event)
-                    .map(|event| (exporter.clone(), event));
-                async move {
-                    if let Some((exporter, event)) = waits {
-                        Box::pin(exporter.send_later(event)).await;
-                    }
+        subscriptions.push(bus.subscribe_deferring_with(
+            pattern.as_str(),
+            options,
+            move |event: &Event| {
+                // Usually sent right here, with the event borrowed: no copy of it and no
+                // future. Only an event that must wait is copied, with the exporter, into
+                // a (boxed: rare, and large) wait.
+                if exporter.send_now(event) {
+                    return None;
                 }
-            })?,
-        );
+                let (exporter, event) = (exporter.clone(), event.clone());
+                Some(async move { Box::pin(exporter.send_later(event)).await })
+            },
+        )?);
     }
     Ok(Exports {
         out,
@@ -115,18 +115,21 @@ struct Exporter {
 
 impl Exporter {
     /// Hands `event` to the client without waiting, if it can (or counts it as not
-    /// exportable); otherwise gives it back, for [`send_later`](Self::send_later).
-    fn send_now(&self, event: Event) -> Option<Event> {
+    /// exportable): whether it is done with it; if not, the event is for
+    /// [`send_later`](Self::send_later).
+    fn send_now(&self, event: &Event) -> bool {
         if !self.may_skip_the_buffer() {
-            return Some(event);
+            return false;
         }
-        let message = self.encode(&event)?;
+        let Some(message) = self.encode(event) else {
+            return true;
+        };
         // Polled once: usually the client's queue has room and it is done. If not, dropping
         // it sends nothing (the client's queue is a Tokio channel, whose `send` sends
         // nothing when cancelled before it has a place), and the event waits instead.
         publish(&self.shared, &self.client, message, event.topic())
             .now_or_never()
-            .map_or(Some(event), |()| None)
+            .is_some()
     }
 
     /// Sends `event` once the client's queue has room, unless the connection is lost

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_nats::{Client, Message, Subscriber};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde_json::Value;
-use symphra::bus::{Event, EventBus, Pattern};
+use symphra::bus::{Event, EventBus, Pattern, PreparedTopic};
 use tokio::task::JoinHandle;
 
 use crate::connection::Shared;
@@ -44,13 +44,37 @@ pub(crate) async fn start(
     Ok(tasks)
 }
 
+/// At most how many messages already waiting in the client are taken at once and stamped
+/// with one arrival time: enough to spread a clock read over a burst, few enough that the
+/// last one's time is not much older than its publish (handlers run as each is published).
+const READY_AT_ONCE: usize = 32;
+
 /// Publishes one import's messages on the local bus.
+///
+/// Whatever the client holds when a message arrives is taken with it (up to
+/// [`READY_AT_ONCE`]) and stamped with one clock reading: every one of them had arrived by
+/// then, so it is their arrival time, read once instead of once each.
 async fn run_import(mut subscriber: Subscriber, bus: EventBus, shared: Arc<Shared>) {
     let mut seen = Seen::default();
+    let mut ready = Vec::with_capacity(READY_AT_ONCE);
     while let Some(message) = subscriber.next().await {
-        if let Some(event) = receive(&shared, &message, &mut seen) {
-            bump(&shared.counters.imported);
-            bus.publish_event(event).await;
+        ready.push(message);
+        while ready.len() < READY_AT_ONCE
+            && let Some(Some(message)) = subscriber.next().now_or_never()
+        {
+            ready.push(message);
+        }
+        let arrived = SystemTime::now();
+        for message in ready.drain(..) {
+            if let Some(event) = receive(&bus, &shared, &message, &mut seen, arrived) {
+                bump(&shared.counters.imported);
+                // The report would be dropped: not timed. The event is on the topic of the
+                // last subject, whose route `seen` keeps.
+                match &mut seen.subject {
+                    Some((_, topic)) => bus.forward_on(topic, event).await,
+                    None => bus.forward(event).await,
+                }
+            }
         }
     }
 }
@@ -61,13 +85,20 @@ async fn run_import(mut subscriber: Subscriber, bus: EventBus, shared: Arc<Share
 struct Seen {
     origins: Interned,
     sources: Interned,
-    /// The last subject found to be a valid topic, and an event on that topic whose topic
-    /// the next events share ([`Event::json_on_same_topic`]).
-    subject: Option<(async_nats::Subject, Event)>,
+    /// The last subject found to be a valid topic, and that topic prepared on the bus:
+    /// the next events share it, and are delivered along its kept route.
+    subject: Option<(async_nats::Subject, PreparedTopic)>,
 }
 
-/// The event for a received message, or `None` (counted and logged) if it is skipped.
-fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event> {
+/// The event for a message that had arrived by `arrived`, or `None` (counted and logged)
+/// if it is skipped.
+fn receive(
+    bus: &EventBus,
+    shared: &Shared,
+    message: &Message,
+    seen: &mut Seen,
+    arrived: SystemTime,
+) -> Option<Event> {
     let c = &shared.counters;
     let subject = message.subject.as_str();
     if message.payload.len() > shared.max_payload {
@@ -91,7 +122,7 @@ fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event>
             let checked = shared
                 .prefix
                 .topic_for_subject(subject)
-                .and_then(|topic| Event::json(topic, Value::Null));
+                .and_then(|topic| bus.prepare(topic));
             match checked {
                 Ok(on_topic) => &seen.subject.insert((message.subject.clone(), on_topic)).1,
                 Err(error) => {
@@ -129,8 +160,13 @@ fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event>
             return None;
         }
     };
-    let event = on_topic.json_on_same_topic(value);
-    let mut event = event.with_origin(seen.origins.get(meta.origin.unwrap_or(FOREIGN_ORIGIN)));
+    let event = on_topic.json_event(value, arrived);
+    // A sender that does not say who it is (the default, no header) is `nats`, a constant:
+    // no reference count to take and drop per event.
+    let mut event = match meta.origin {
+        Some(origin) => event.with_origin(seen.origins.get(origin)),
+        None => event.with_constant_origin(FOREIGN_ORIGIN),
+    };
     if let Some(source) = meta.source {
         event = event.with_source(seen.sources.get(source));
     }
@@ -138,7 +174,7 @@ fn receive(shared: &Shared, message: &Message, seen: &mut Seen) -> Option<Event>
         // A sender's clock is believed only within `max_clock_skew` of ours: a time of 1970 or
         // of 2554 in a header is a forgery or a broken clock, and the event keeps its arrival
         // time instead.
-        if within(time, SystemTime::now(), shared.max_clock_skew) {
+        if within(time, arrived, shared.max_clock_skew) {
             event = event.with_time(time);
         } else {
             bump(&c.clock_skew_clamped);
