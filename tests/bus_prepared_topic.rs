@@ -30,6 +30,10 @@ async fn a_prepared_topic_follows_subscribes_and_unsubscribes() {
     let first = bus.subscribe("in.x", record(&heard, "first")).unwrap();
     let mut prepared = bus.prepare("in.x").unwrap();
     assert_eq!(prepared.topic(), "in.x");
+    assert_eq!(
+        format!("{prepared:?}"),
+        r#"PreparedTopic { topic: "in.x", subscribers: 1 }"#
+    );
     let time = UNIX_EPOCH + Duration::from_secs(7);
     let send = |prepared: &PreparedTopic, n: u32| {
         let event = prepared.json_event(json!(n), time);

@@ -98,3 +98,26 @@ impl fmt::Display for EventId {
         write!(f, "#{}", self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EventId;
+
+    #[test]
+    fn a_reserved_range_is_consecutive_and_later_ids_come_after_it() {
+        let first = EventId::reserve(3);
+        assert_eq!(first.nth(0), first);
+        assert_eq!(first.nth(1).get(), first.get() + 1);
+        assert_eq!(first.nth(2).get(), first.get() + 2);
+        assert!(EventId::next().get() >= first.get() + 3);
+    }
+
+    #[test]
+    fn a_range_larger_than_a_block_leaves_this_threads_block_usable() {
+        let big = EventId::reserve(EventId::BLOCK + 5);
+        let reserved = big.get()..big.get() + EventId::BLOCK + 5;
+        let (next, later) = (EventId::next(), EventId::next());
+        assert!(!reserved.contains(&next.get()) && !reserved.contains(&later.get()));
+        assert_eq!(later.get(), next.get() + 1, "the two come from one block");
+    }
+}
