@@ -1,5 +1,6 @@
 //! Log lines captured from a `tracing` fmt subscriber, for the tests that check what is
-//! logged (included with `#[path]`: each such test runs alone in its own binary).
+//! logged (included with `#[path]`, by the wasm crate's log tests too: each such test runs alone
+//! in its own binary).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

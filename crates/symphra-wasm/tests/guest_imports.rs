@@ -3,11 +3,13 @@
 //! name, and a log message longer than 8 KiB is cut there and says how long it was.
 
 mod common;
+#[path = "../../../tests/support/log_lines.rs"]
+mod log_lines;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::{Guest, encode, host, wit_dir};
+use log_lines::Lines;
 use serde_json::{Value, json};
 use symphra::Hook;
 use symphra::bus::Event;
@@ -16,37 +18,6 @@ use symphra_wasm::{Manifest, WasmModule};
 
 /// The longest log message a guest gets through whole (`MAX_LOG_BYTES` in the host).
 const MAX_LOG_BYTES: usize = 8 * 1024;
-
-/// Collects what a `tracing` subscriber writes.
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Sink {
-    fn lines(&self) -> Vec<String> {
-        let written = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        written.lines().map(str::to_owned).collect()
-    }
-}
-
-impl Write for Sink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A subscriber writing plain lines into `sink`, for this thread only.
-fn capture(sink: &Sink) -> tracing::subscriber::DefaultGuard {
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_default(subscriber)
-}
 
 fn load(name: &str, capabilities: &str, wasm: &[u8]) -> WasmModule {
     let manifest = Manifest::parse(
@@ -162,12 +133,11 @@ async fn a_0_2_guest_reads_its_configuration_as_json() {
 #[tokio::test]
 async fn a_0_2_guest_logs_a_line_with_its_module_name() {
     let module = load("talker", "", &config_echo_v2());
-    let sink = Sink::default();
-    let _guard = capture(&sink);
+    let (logged, _guard) = Lines::capture(tracing::Level::INFO);
     module.instantiate().await.unwrap();
     module.call_hook(Hook::Bootstrap).await.unwrap();
 
-    let lines = sink.lines();
+    let lines: Vec<String> = logged.take().lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("INFO"), "{lines:?}");
     assert!(lines[0].contains("hello from 0.2"), "{lines:?}");
@@ -186,12 +156,11 @@ async fn a_log_message_is_cut_at_8_kib_and_says_how_long_it_was() {
         .hook("bootstrap", format!("{log_whole}\n{log_long}"))
         .component();
     let module = load("verbose", "", &wasm);
-    let sink = Sink::default();
-    let _guard = capture(&sink);
+    let (logged, _guard) = Lines::capture(tracing::Level::INFO);
     module.instantiate().await.unwrap();
     module.call_hook(Hook::Bootstrap).await.unwrap();
 
-    let lines = sink.lines();
+    let lines: Vec<String> = logged.take().lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 2, "one line a message");
     assert!(
         lines[0].contains(&whole),

@@ -3,27 +3,15 @@
 //! at error level that the rollback did not go cleanly, and why.
 
 mod common;
+#[path = "../../../tests/support/log_lines.rs"]
+mod log_lines;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use common::{Guest, host, write_module};
+use log_lines::Lines;
 use symphra::prelude::*;
 use symphra_wasm::{LoadOptions, ReloadOutcome, load_directory};
-
-/// Collects what the subscriber writes.
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Starts `echo` (whose `start` fails when `fail`) and publishes nothing.
 fn guest(fail: bool) -> Vec<u8> {
@@ -77,16 +65,9 @@ async fn failed_reload(starts_left: u32) -> (bool, String) {
     manager.start_all().await.unwrap();
     std::fs::write(dir.join("module.wasm"), guest(true)).unwrap();
 
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let report = {
-        let _guard = tracing::subscriber::set_default(subscriber);
-        echo.reload(&manager).await.unwrap()
-    };
+    let (logged, guard) = Lines::capture(tracing::Level::INFO);
+    let report = echo.reload(&manager).await.unwrap();
+    drop(guard);
     let restored = match report.outcome {
         ReloadOutcome::RolledBack {
             restored,
@@ -98,8 +79,7 @@ async fn failed_reload(starts_left: u32) -> (bool, String) {
         }
         other => panic!("{other:?}"),
     };
-    let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (restored, log)
+    (restored, logged.take())
 }
 
 #[tokio::test]
