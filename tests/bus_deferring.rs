@@ -154,3 +154,61 @@ async fn emitted_and_queued_events_reach_a_deferring_handler() {
         ["deferring later", "deferring later", "deferring now"]
     );
 }
+
+/// Emitted events reach a deferring handler through its lane: one that waits holds up
+/// neither the emitter nor the other subscribers, which hear later events meanwhile.
+#[tokio::test]
+async fn a_waiting_deferring_handler_holds_up_no_other_subscriber_of_emitted_events() {
+    let bus = EventBus::new();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let log = Log::default();
+    let (waiting, deferring_log) = (gate.clone(), log.clone());
+    let _deferring = bus
+        .subscribe_deferring_with(
+            "tick.*",
+            SubscribeOptions::new().priority(9),
+            move |event: &Event| {
+                let n = event.payload::<u32>().copied().unwrap_or(0);
+                let (gate, log) = (waiting.clone(), deferring_log.clone());
+                Some(async move {
+                    let _permit = gate.acquire().await;
+                    push(&log, format!("deferring {n}"));
+                })
+            },
+        )
+        .unwrap();
+    let sync_log = log.clone();
+    let _sync = bus
+        .subscribe("tick.*", move |event: &Event| {
+            let n = event.payload::<u32>().copied().unwrap_or(0);
+            push(&sync_log, format!("sync {n}"));
+        })
+        .unwrap();
+
+    bus.emit("tick.x", 1_u32).unwrap();
+    bus.emit("tick.x", 2_u32).unwrap();
+    let mut heard = Vec::new();
+    // A bound on the turns the bus's tasks get, so that a held emitter fails the test.
+    for _ in 0..10_000 {
+        if heard.len() >= 2 {
+            break;
+        }
+        tokio::task::yield_now().await;
+        heard.extend(take(&log));
+    }
+    assert_eq!(
+        heard,
+        ["sync 1", "sync 2"],
+        "heard while the deferring one waits"
+    );
+
+    gate.add_permits(2);
+    for _ in 0..10_000 {
+        if heard.len() >= 4 {
+            break;
+        }
+        tokio::task::yield_now().await;
+        heard.extend(take(&log));
+    }
+    assert_eq!(heard[2..], ["deferring 1", "deferring 2"]);
+}
