@@ -17,6 +17,19 @@ fn take(log: &Log) -> Vec<String> {
     std::mem::take(&mut *log.lock().unwrap())
 }
 
+/// Moves what `log` gets into `heard` until it holds `count` entries, letting the bus's
+/// tasks (the emitter, the lanes, the queues) run in between; bounded, so that a lost or
+/// held event fails the test rather than hangs it.
+async fn hear_until(log: &Log, heard: &mut Vec<String>, count: usize) {
+    for _ in 0..10_000 {
+        if heard.len() >= count {
+            return;
+        }
+        tokio::task::yield_now().await;
+        heard.extend(take(log));
+    }
+}
+
 /// A deferring handler that finishes in place for `now`, waits (one yield) for `later`,
 /// and fails or panics, in place or after waiting, for the other payloads.
 fn deferring(log: &Log) -> impl Fn(&Event) -> Option<futures_fut::Wait> + Send + Sync + 'static {
@@ -139,15 +152,7 @@ async fn emitted_and_queued_events_reach_a_deferring_handler() {
     bus.emit("lane.x", "later").unwrap();
     bus.publish("queued.x", "later").await.unwrap();
     let mut heard = Vec::new();
-    // Each turn lets the bus's tasks (the emitter, the lane, the queue) run; a bound, so
-    // that a lost event fails the test rather than hangs it.
-    for _ in 0..10_000 {
-        if heard.len() >= 3 {
-            break;
-        }
-        tokio::task::yield_now().await;
-        heard.extend(take(&log));
-    }
+    hear_until(&log, &mut heard, 3).await;
     heard.sort();
     assert_eq!(
         heard,
@@ -188,14 +193,7 @@ async fn a_waiting_deferring_handler_holds_up_no_other_subscriber_of_emitted_eve
     bus.emit("tick.x", 1_u32).unwrap();
     bus.emit("tick.x", 2_u32).unwrap();
     let mut heard = Vec::new();
-    // A bound on the turns the bus's tasks get, so that a held emitter fails the test.
-    for _ in 0..10_000 {
-        if heard.len() >= 2 {
-            break;
-        }
-        tokio::task::yield_now().await;
-        heard.extend(take(&log));
-    }
+    hear_until(&log, &mut heard, 2).await;
     assert_eq!(
         heard,
         ["sync 1", "sync 2"],
@@ -203,12 +201,6 @@ async fn a_waiting_deferring_handler_holds_up_no_other_subscriber_of_emitted_eve
     );
 
     gate.add_permits(2);
-    for _ in 0..10_000 {
-        if heard.len() >= 4 {
-            break;
-        }
-        tokio::task::yield_now().await;
-        heard.extend(take(&log));
-    }
+    hear_until(&log, &mut heard, 4).await;
     assert_eq!(heard[2..], ["deferring 1", "deferring 2"]);
 }
