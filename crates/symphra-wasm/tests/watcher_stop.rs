@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Guest, host, write_module};
+use common::{Guest, assert_clean_rollback, host, write_module};
 use symphra::prelude::*;
 use symphra_wasm::{LoadOptions, ReloadOutcome, ReloadReport, Watcher, load_directory};
 use tokio::sync::{Semaphore, mpsc};
@@ -238,18 +238,7 @@ async fn a_stop_during_a_rollback_returns_after_it_and_the_old_code_is_what_stop
 
     let reports = stop_while_held(&mut app).await;
     assert_eq!(reports.len(), 1, "{reports:?}");
-    match &reports[0].outcome {
-        ReloadOutcome::RolledBack {
-            error,
-            restored,
-            rollback_errors,
-        } => {
-            assert!(error.contains("new code cannot start"), "{error}");
-            assert!(*restored);
-            assert!(rollback_errors.is_empty(), "{rollback_errors:?}");
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_clean_rollback(&reports[0].outcome, "new code cannot start");
     assert_eq!(app.state("a"), ModuleState::Started);
     assert_eq!(app.state("gate"), ModuleState::Started);
     assert_eq!(app.versions("a.started"), [1, 1], "the old code runs again");

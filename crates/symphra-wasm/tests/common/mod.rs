@@ -9,7 +9,7 @@ pub mod wasi_fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use symphra_wasm::{HostConfig, WasmHost};
+use symphra_wasm::{HostConfig, ReloadOutcome, WasmHost};
 use wit_component::{ComponentEncoder, StringEncoding};
 use wit_parser::Resolve;
 
@@ -18,6 +18,23 @@ pub fn host() -> WasmHost {
     static HOST: OnceLock<WasmHost> = OnceLock::new();
     HOST.get_or_init(|| WasmHost::new(HostConfig::default()).expect("host"))
         .clone()
+}
+
+/// Asserts that `outcome` is a rollback after new code failed with an error containing
+/// `why`, which brought the old code back with no error of its own.
+pub fn assert_clean_rollback(outcome: &ReloadOutcome, why: &str) {
+    match outcome {
+        ReloadOutcome::RolledBack {
+            error,
+            restored,
+            rollback_errors,
+        } => {
+            assert!(error.contains(why), "{error}");
+            assert!(*restored);
+            assert!(rollback_errors.is_empty(), "{rollback_errors:?}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// Builds the WAT of a guest. Hooks not set return `ok`.
